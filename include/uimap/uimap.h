@@ -1,0 +1,64 @@
+/* uimap: an embeddable single-threaded io_uring IMAP server. Server lifecycle. */
+#ifndef UIMAP_UIMAP_H
+#define UIMAP_UIMAP_H
+
+#include "config.h"
+#include "auth.h"
+#include "command.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define UIMAP_VERSION "0.1.0"
+
+struct uimap_server;
+
+/* The library version string, e.g. "0.1.0". */
+const char *uimap_version(void);
+
+/* Create a server from cfg (copied: cfg may be freed afterwards). Nothing is bound yet.
+   When cfg->passwd_file is set the passwd-file backend is loaded. Returns 0, or -1 with
+   *error_r (static storage or owned by the library until the next call). */
+int uimap_server_new(const struct uimap_config *cfg, struct uimap_server **server_r,
+		     const char **error_r);
+
+/* Use backend with ctx for authentication instead of the default. Call before
+   uimap_server_run(). ctx belongs to the caller. */
+void uimap_server_set_auth(struct uimap_server *server,
+			   const struct uimap_auth_backend *backend, void *ctx);
+
+/* Register an extra command (copied). Returns 0, or -1 when the name is invalid or
+   already taken. Call before uimap_server_run(). */
+int uimap_server_add_command(struct uimap_server *server, const struct uimap_command *cmd);
+
+/* Bind every listener (and set up the ring) without serving yet, so the caller can
+   read the ports or drop privileges. Returns 0, or -1 with *error_r. Optional:
+   uimap_server_run() binds when this was not called. */
+int uimap_server_bind(struct uimap_server *server, const char **error_r);
+
+/* Bind the listeners and serve until uimap_server_stop() or SIGINT/SIGTERM (when
+   handle_signals was requested). Returns 0 after a clean shutdown (every client was
+   sent "* BYE" and closed, listeners closed), or -1 with *error_r. */
+int uimap_server_run(struct uimap_server *server, const char **error_r);
+
+/* Install SIGINT/SIGTERM handling through a signalfd read on the ring: they stop
+   the server cleanly. Call before uimap_server_run(); blocks those signals in the
+   calling thread. */
+void uimap_server_handle_signals(struct uimap_server *server);
+
+/* Ask a running server to shut down. Safe from any thread and from a signal
+   handler; also safe from inside a command handler. */
+void uimap_server_stop(struct uimap_server *server);
+
+/* The port listener i (plain listeners first, then TLS) is bound to (useful with
+   port 0), or -1 when there is no such bound listener. */
+int uimap_server_port(const struct uimap_server *server, unsigned listener);
+
+/* Free the server and NULL *server; NULL is allowed. */
+void uimap_server_free(struct uimap_server **server);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,130 @@
+/* uimapd: a thin command-line program over the uimap library. */
+#include "uimap/uimap.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wolfssl/options.h>
+#include <wolfssl/version.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: uimapd [OPTIONS]\n"
+		"  --config FILE                 read \"key = value\" options from FILE first\n"
+		"  --listen HOST:PORT            plain IMAP listener (repeatable; default 127.0.0.1:1430)\n"
+		"  --tls-listen HOST:PORT        implicit-TLS listener (repeatable)\n"
+		"  --cert FILE, --key FILE       TLS certificate chain and key (PEM)\n"
+		"  --passwd FILE                 Dovecot-style passwd-file with the users\n"
+		"  --data-dir DIR                where mail data is kept\n"
+		"  --allow-plaintext-auth        allow LOGIN/AUTHENTICATE without TLS\n"
+		"  --log-level LEVEL             error, warn, info (default) or debug\n"
+		"  --unauth-commands N           commands allowed before login (10; 0 = no limit)\n"
+		"  --unauth-idle SECONDS         idle timeout before login (300; 0 = none)\n"
+		"  --auth-idle SECONDS           idle timeout after login (3600; 0 = none)\n"
+		"  --poll-every SECONDS          mailbox poll interval (0 = after every command)\n"
+		"  --max-connections N           global connection limit (10000; 0 = none)\n"
+		"  --max-connections-per-ip N    per client address (0 = none)\n"
+		"  --max-line BYTES              command line limit outside literals (64K)\n"
+		"  --max-literal BYTES           literal size limit (64M)\n"
+		"  --login-delay MS              first failed-login delay (1000)\n"
+		"  --login-delay-max MS          cap of the doubling failed-login delay (15000)\n"
+		"  --auth-workers N              password-hashing threads (2)\n"
+		"  --help, --version\n");
+}
+
+int main(int argc, char **argv)
+{
+	struct uimap_config cfg;
+	uimap_config_init(&cfg);
+	const char *err;
+
+	/* the config file is read first so that flags override it */
+	for (int i = 1; i < argc; i++) {
+		const char *file = NULL;
+		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
+			file = argv[i + 1];
+		else if (strncmp(argv[i], "--config=", 9) == 0)
+			file = argv[i] + 9;
+		if (file != NULL && uimap_config_load_file(&cfg, file, &err) < 0) {
+			fprintf(stderr, "uimapd: %s\n", err);
+			return 2;
+		}
+	}
+	/* listeners given on the command line replace those of the file */
+	bool cli_listen = false, cli_tls_listen = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(a, "--version") == 0) {
+			printf("uimapd %s (wolfSSL %s, AES acceleration: %s)\n", uimap_version(),
+			       LIBWOLFSSL_VERSION_STRING,
+#if defined(WOLFSSL_AESNI)
+			       "yes"
+#else
+			       "no"
+#endif
+			);
+			return 0;
+		}
+		if (strncmp(a, "--", 2) != 0) {
+			fprintf(stderr, "uimapd: unexpected argument '%s' (see --help)\n", a);
+			return 2;
+		}
+		char key[64];
+		const char *value = NULL;
+		const char *eq = strchr(a + 2, '=');
+		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
+		if (klen == 0 || klen >= sizeof(key)) {
+			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
+			return 2;
+		}
+		memcpy(key, a + 2, klen);
+		key[klen] = '\0';
+		if (eq != NULL) {
+			value = eq + 1;
+		} else if (!uimap_config_key_is_bool(key) && strcmp(key, "config") != 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "uimapd: option '--%s' needs a value\n", key);
+				return 2;
+			}
+			value = argv[++i];
+		} else if (strcmp(key, "config") == 0) {
+			i++;
+		}
+		if (strcmp(key, "config") == 0)
+			continue;
+		if (strcmp(key, "listen") == 0 && !cli_listen) {
+			cli_listen = true;
+			cfg.n_listen = 0;
+		}
+		if (strcmp(key, "tls-listen") == 0 && !cli_tls_listen) {
+			cli_tls_listen = true;
+			cfg.n_tls_listen = 0;
+		}
+		if (uimap_config_set(&cfg, key, value, &err) < 0) {
+			fprintf(stderr, "uimapd: %s (see --help)\n", err);
+			return 2;
+		}
+	}
+
+	struct uimap_server *srv;
+	if (uimap_server_new(&cfg, &srv, &err) < 0) {
+		fprintf(stderr, "uimapd: %s\n", err);
+		uimap_config_clear(&cfg);
+		return 1;
+	}
+	uimap_config_clear(&cfg);
+	uimap_server_handle_signals(srv);
+	int ret = 0;
+	if (uimap_server_run(srv, &err) < 0) {
+		fprintf(stderr, "uimapd: %s\n", err);
+		ret = 1;
+	}
+	uimap_server_free(&srv);
+	return ret;
+}

@@ -1,0 +1,255 @@
+/* Configuration: defaults, one option table shared by the config file and the CLI. */
+#include "uimap/config.h"
+#include "core/common.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_LEVEL };
+
+struct opt {
+	const char *key;
+	enum opt_type type;
+	size_t offset;
+	size_t count_offset; /* OPT_STR_LIST: offset of the unsigned counter */
+};
+
+#define O(k, t, f) { k, t, offsetof(struct uimap_config, f), 0 }
+static const struct opt options[] = {
+	{ "listen", OPT_STR_LIST, offsetof(struct uimap_config, listen),
+	  offsetof(struct uimap_config, n_listen) },
+	{ "tls-listen", OPT_STR_LIST, offsetof(struct uimap_config, tls_listen),
+	  offsetof(struct uimap_config, n_tls_listen) },
+	O("cert", OPT_STR, cert_file),
+	O("key", OPT_STR, key_file),
+	O("passwd", OPT_STR, passwd_file),
+	O("data-dir", OPT_STR, data_dir),
+	O("allow-plaintext-auth", OPT_BOOL, allow_plaintext_auth),
+	O("log-level", OPT_LEVEL, log_level),
+	O("unauth-commands", OPT_UINT, unauth_commands),
+	O("unauth-idle", OPT_UINT, unauth_idle),
+	O("auth-idle", OPT_UINT, auth_idle),
+	O("poll-every", OPT_UINT, poll_every),
+	O("max-connections", OPT_UINT, max_connections),
+	O("max-connections-per-ip", OPT_UINT, max_connections_per_ip),
+	O("max-line", OPT_SIZE, max_line),
+	O("max-literal", OPT_SIZE, max_literal),
+	O("login-delay", OPT_UINT, login_delay_ms),
+	O("login-delay-max", OPT_UINT, login_delay_max_ms),
+	O("auth-workers", OPT_UINT, auth_workers),
+};
+#undef O
+
+UIMAP_EXPORT void uimap_config_init(struct uimap_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->log_level = UIMAP_LOG_INFO;
+	cfg->unauth_commands = 10;
+	cfg->unauth_idle = 300;
+	cfg->auth_idle = 3600;
+	cfg->max_connections = 10000;
+	cfg->max_connections_per_ip = 0;
+	cfg->max_line = 64 * 1024;
+	cfg->max_literal = 64 * 1024 * 1024;
+	cfg->login_delay_ms = 1000;
+	cfg->login_delay_max_ms = 15000;
+	cfg->auth_workers = 2;
+}
+
+static const struct opt *opt_find(const char *key)
+{
+	char norm[64];
+	size_t n = strlen(key);
+	if (n >= sizeof(norm))
+		return NULL;
+	for (size_t i = 0; i <= n; i++)
+		norm[i] = key[i] == '_' ? '-' : (char)tolower((unsigned char)key[i]);
+	for (size_t i = 0; i < N_ELEMENTS(options); i++)
+		if (strcmp(options[i].key, norm) == 0)
+			return &options[i];
+	return NULL;
+}
+
+UIMAP_EXPORT int uimap_config_key_is_bool(const char *key)
+{
+	const struct opt *o = opt_find(key);
+	return o != NULL && o->type == OPT_BOOL;
+}
+
+static __thread char errbuf[256];
+
+static int fail(const char **error_r, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static int fail(const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
+	va_end(ap);
+	*error_r = errbuf;
+	return -1;
+}
+
+static int parse_size(const char *v, size_t *r)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	unsigned long long mul = 1;
+	switch (toupper((unsigned char)*end)) {
+	case '\0': break;
+	case 'K': mul = 1024ULL; end++; break;
+	case 'M': mul = 1024ULL * 1024; end++; break;
+	case 'G': mul = 1024ULL * 1024 * 1024; end++; break;
+	default: return -1;
+	}
+	if ((*end == 'B' || *end == 'b') && mul > 1)
+		end++;
+	if (*end != '\0' || n > SIZE_MAX / mul)
+		return -1;
+	*r = (size_t)(n * mul);
+	return 0;
+}
+
+UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, const char *value,
+				  const char **error_r)
+{
+	const struct opt *o = opt_find(key);
+	if (o == NULL)
+		return fail(error_r, "unknown option '%s'%s", key, "");
+	char *base = (char *)cfg;
+	if (o->type == OPT_BOOL) {
+		bool *b = (bool *)(base + o->offset);
+		if (value == NULL || strcmp(value, "yes") == 0 || strcmp(value, "true") == 0 ||
+		    strcmp(value, "1") == 0)
+			*b = true;
+		else if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0 ||
+			 strcmp(value, "0") == 0)
+			*b = false;
+		else
+			return fail(error_r, "option '%s': '%s' is not yes/no", key, value);
+		return 0;
+	}
+	if (value == NULL)
+		return fail(error_r, "option '%s' needs a value%s", key, "");
+	switch (o->type) {
+	case OPT_STR:
+	case OPT_STR_LIST: {
+		if (value[0] == '\0')
+			return fail(error_r, "option '%s' needs a non-empty value%s", key, "");
+		if (cfg->n_owned_ >= N_ELEMENTS(cfg->owned_))
+			return fail(error_r, "option '%s': too many string options%s", key, "");
+		char *copy = strdup(value);
+		if (copy == NULL)
+			return fail(error_r, "option '%s': out of memory%s", key, "");
+		cfg->owned_[cfg->n_owned_++] = copy;
+		if (o->type == OPT_STR) {
+			*(const char **)(base + o->offset) = copy;
+		} else {
+			unsigned *count = (unsigned *)(base + o->count_offset);
+			if (*count >= UIMAP_MAX_LISTEN)
+				return fail(error_r, "option '%s': at most 16 values%s", key, "");
+			((const char **)(base + o->offset))[(*count)++] = copy;
+		}
+		return 0;
+	}
+	case OPT_UINT: {
+		size_t n;
+		if (parse_size(value, &n) < 0 || n > 0xffffffffu)
+			return fail(error_r, "option '%s': '%s' is not a non-negative number", key,
+				    value);
+		*(unsigned *)(base + o->offset) = (unsigned)n;
+		return 0;
+	}
+	case OPT_SIZE: {
+		size_t n;
+		if (parse_size(value, &n) < 0 || n == 0)
+			return fail(error_r, "option '%s': '%s' is not a size (e.g. 65536, 64K, 64M)",
+				    key, value);
+		*(size_t *)(base + o->offset) = n;
+		return 0;
+	}
+	case OPT_LEVEL: {
+		static const char *const names[] = { "error", "warn", "info", "debug" };
+		for (unsigned i = 0; i < N_ELEMENTS(names); i++) {
+			if (strcasecmp(value, names[i]) == 0) {
+				*(enum uimap_log_level *)(base + o->offset) = (enum uimap_log_level)i;
+				return 0;
+			}
+		}
+		return fail(error_r, "option '%s': '%s' is not one of error, warn, info, debug",
+			    key, value);
+	}
+	case OPT_BOOL:
+		break;
+	}
+	return fail(error_r, "option '%s': internal error%s", key, "");
+}
+
+static char *trim(char *s)
+{
+	while (isspace((unsigned char)*s))
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && isspace((unsigned char)s[n - 1]))
+		s[--n] = '\0';
+	return s;
+}
+
+UIMAP_EXPORT int uimap_config_load_file(struct uimap_config *cfg, const char *path,
+					const char **error_r)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		snprintf(errbuf, sizeof(errbuf), "%s: %s", path, strerror(errno));
+		*error_r = errbuf;
+		return -1;
+	}
+	char line[4096];
+	unsigned lineno = 0;
+	int ret = 0;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#' || *s == ';')
+			continue;
+		char *eq = strchr(s, '=');
+		char *key = s, *value = NULL;
+		if (eq != NULL) {
+			*eq = '\0';
+			key = trim(s);
+			value = trim(eq + 1);
+			size_t vl = strlen(value);
+			if (vl >= 2 && value[0] == '"' && value[vl - 1] == '"') {
+				value[vl - 1] = '\0';
+				value++;
+			}
+		}
+		const char *err;
+		if (uimap_config_set(cfg, key, value, &err) < 0) {
+			char tmp[200];
+			snprintf(tmp, sizeof(tmp), "%s", err);
+			snprintf(errbuf, sizeof(errbuf), "%.40s:%u: %s", path, lineno, tmp);
+			*error_r = errbuf;
+			ret = -1;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+UIMAP_EXPORT void uimap_config_clear(struct uimap_config *cfg)
+{
+	for (unsigned i = 0; i < cfg->n_owned_; i++)
+		free(cfg->owned_[i]);
+	cfg->n_owned_ = 0;
+}

@@ -1,0 +1,181 @@
+/* Command table built from commands.def, capabilities, and custom commands. */
+#include "imap/cmd.h"
+#include "net/conn.h"
+#include "net/server.h"
+#include "core/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static const struct cmd_def builtin[] = {
+#define CMD(name, handler, states, flags, cap) { #name, handler, states, flags, cap, NULL },
+#include "imap/commands.def"
+#undef CMD
+};
+
+struct cmd_registry {
+	struct cmd_def *defs;
+	struct uimap_command *cmds;
+	unsigned n, cap;
+};
+
+static int custom_handler(struct uimap_cmd *cmd)
+{
+	const struct uimap_command *c = cmd->def->custom;
+	int ret = c->handler(cmd, c->ctx);
+	if (!cmd->replied) {
+		if (ret == 0)
+			cmd_reply(cmd, "OK", "%s completed", c->name);
+		else
+			cmd_reply(cmd, "NO", "%s failed", c->name);
+	}
+	return CMD_DONE;
+}
+
+struct cmd_registry *cmd_registry_new(void)
+{
+	struct cmd_registry *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		abort();
+	return r;
+}
+
+int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
+{
+	if (cmd->name == NULL || cmd->handler == NULL || cmd->name[0] == '\0' ||
+	    strlen(cmd->name) > 64 || (cmd->states & UIMAP_STATE_ANY) == 0)
+		return -1;
+	for (const char *p = cmd->name; *p; p++)
+		if (!imap_is_atom_char((unsigned char)*p))
+			return -1;
+	for (size_t i = 0; i < N_ELEMENTS(builtin); i++)
+		if (strcasecmp(builtin[i].name, cmd->name) == 0)
+			return -1;
+	for (unsigned i = 0; i < r->n; i++)
+		if (strcasecmp(r->cmds[i].name, cmd->name) == 0)
+			return -1;
+	if (r->n == r->cap) {
+		unsigned cap = r->cap ? r->cap * 2 : 8;
+		struct uimap_command *nc = calloc(cap, sizeof(*nc));
+		struct cmd_def *nd = calloc(cap, sizeof(*nd));
+		if (nc == NULL || nd == NULL)
+			abort();
+		if (r->n > 0) {
+			memcpy(nc, r->cmds, r->n * sizeof(*nc));
+			memcpy(nd, r->defs, r->n * sizeof(*nd));
+		}
+		free(r->cmds);
+		free(r->defs);
+		r->cmds = nc;
+		r->defs = nd;
+		r->cap = cap;
+		for (unsigned i = 0; i < r->n; i++)
+			r->defs[i].custom = &r->cmds[i];
+	}
+	struct uimap_command *c = &r->cmds[r->n];
+	*c = *cmd;
+	c->name = strdup(cmd->name);
+	c->capability = cmd->capability ? strdup(cmd->capability) : NULL;
+	struct cmd_def *d = &r->defs[r->n];
+	d->name = c->name;
+	d->handler = custom_handler;
+	d->states = cmd->states & UIMAP_STATE_ANY;
+	d->flags = 0;
+	d->capability = c->capability;
+	d->custom = c;
+	r->n++;
+	return 0;
+}
+
+void cmd_registry_free(struct cmd_registry **rp)
+{
+	struct cmd_registry *r = *rp;
+	if (r == NULL)
+		return;
+	*rp = NULL;
+	for (unsigned i = 0; i < r->n; i++) {
+		free((char *)r->cmds[i].name);
+		free((char *)r->cmds[i].capability);
+	}
+	free(r->cmds);
+	free(r->defs);
+	free(r);
+}
+
+const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *name)
+{
+	for (size_t i = 0; i < N_ELEMENTS(builtin); i++)
+		if (strcasecmp(builtin[i].name, name) == 0)
+			return &builtin[i];
+	const struct cmd_registry *r = srv->commands;
+	for (unsigned i = 0; r != NULL && i < r->n; i++)
+		if (strcasecmp(r->defs[i].name, name) == 0)
+			return &r->defs[i];
+	return NULL;
+}
+
+void cmd_write_capabilities(struct session *s, struct outq *q)
+{
+	outq_puts(q, "IMAP4rev1 LITERAL+");
+	if (s->state == SESSION_NOT_AUTH) {
+		/* RFC 3501 §6.2.3 / RFC 2595: no plaintext auth on an insecure link */
+		if (session_auth_allowed(s))
+			outq_puts(q, " SASL-IR AUTH=PLAIN");
+		else
+			outq_puts(q, " LOGINDISABLED");
+	}
+	for (size_t i = 0; i < N_ELEMENTS(builtin); i++)
+		if (builtin[i].capability != NULL) {
+			outq_puts(q, " ");
+			outq_puts(q, builtin[i].capability);
+		}
+	const struct cmd_registry *r = s->srv->commands;
+	for (unsigned i = 0; r != NULL && i < r->n; i++)
+		if (r->defs[i].capability != NULL) {
+			outq_puts(q, " ");
+			outq_puts(q, r->defs[i].capability);
+		}
+}
+
+/* ---- public API for embedders' command handlers ---- */
+
+UIMAP_EXPORT unsigned uimap_cmd_arg_count(const struct uimap_cmd *cmd)
+{
+	return cmd->c.n_args;
+}
+
+UIMAP_EXPORT int uimap_cmd_arg_string(const struct uimap_cmd *cmd, unsigned i,
+				      const char **str_r, size_t *len_r)
+{
+	if (i >= cmd->c.n_args)
+		return -1;
+	return arg_string(&cmd->c.args[i], str_r, len_r) ? 0 : -1;
+}
+
+UIMAP_EXPORT const char *uimap_cmd_user(const struct uimap_cmd *cmd)
+{
+	return cmd->s->user;
+}
+
+UIMAP_EXPORT void uimap_cmd_untagged(struct uimap_cmd *cmd, const char *text)
+{
+	/* keep the stream well-formed whatever the embedder passes */
+	size_t n = strcspn(text, "\r\n");
+	outq_puts(cmd->s->out, "* ");
+	outq_append(cmd->s->out, text, n);
+	outq_puts(cmd->s->out, "\r\n");
+	conn_mark_dirty(cmd->s->conn);
+}
+
+UIMAP_EXPORT void uimap_cmd_reply(struct uimap_cmd *cmd, const char *status, const char *text)
+{
+	if (cmd->replied)
+		return;
+	if (strcmp(status, "OK") != 0 && strcmp(status, "NO") != 0 && strcmp(status, "BAD") != 0)
+		status = "NO";
+	size_t n = strcspn(text, "\r\n");
+	cmd_reply(cmd, status, "%.*s", (int)n, text);
+}

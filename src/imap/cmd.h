@@ -1,0 +1,124 @@
+/* Internal protocol types: the session, the running command, the command table. */
+#ifndef IMAP_CMD_H
+#define IMAP_CMD_H
+
+#include "uimap/command.h"
+#include "core/arena.h"
+#include "core/buf.h"
+#include "imap/parser.h"
+#include "loop/timer.h"
+#include "net/outq.h"
+
+#include <stdbool.h>
+
+struct conn;
+struct uimap_server;
+
+enum session_state {
+	SESSION_NOT_AUTH = UIMAP_STATE_NOT_AUTH,
+	SESSION_AUTH = UIMAP_STATE_AUTH,
+	SESSION_SELECTED = UIMAP_STATE_SELECTED,
+	SESSION_LOGOUT = 8,
+};
+
+/* Handler results: the command finished (its tagged reply is queued), or it
+   suspended and will be resumed by an event (a line, a timer, a worker result). */
+enum cmd_result {
+	CMD_WAIT = 0,
+	CMD_DONE = 1,
+};
+
+struct uimap_cmd;
+typedef int cmd_handler(struct uimap_cmd *cmd);
+
+/* Command flags. */
+enum cmd_flags {
+	CMD_FLAG_NONE = 0,
+};
+
+struct cmd_def {
+	const char *name;
+	cmd_handler *handler;
+	unsigned states;
+	unsigned flags;
+	const char *capability;
+	const struct uimap_command *custom; /* embedder's command, else NULL */
+};
+
+struct uimap_cmd {
+	struct session *s;
+	const struct cmd_def *def;
+	struct imap_command c;        /* tag, name, arguments (in the command arena) */
+	/* continuation input: the next line goes here while set */
+	int (*on_line)(struct uimap_cmd *cmd, const char *line, size_t len);
+	void *ctx;                    /* handler state, in the command arena */
+	bool replied;
+};
+
+struct session {
+	/* permanent */
+	struct conn *conn;
+	struct uimap_server *srv;
+	struct outq *out;
+	enum session_state state;
+	char *user;                   /* malloc'd after login */
+	unsigned unauth_commands;
+	unsigned failed_logins;
+	struct timer delay_timer;     /* failed-login delay */
+	struct buf stash;             /* input that arrived while a command waited */
+
+	/* the command in progress; reset by session_command_done() */
+	struct arena arena;
+	struct parser parser;
+	struct uimap_cmd cmd;
+	bool cmd_active;
+	bool waiting_async;           /* a worker result or timer will resume it */
+	bool auth_pending;            /* an auth worker job refers to this session */
+	bool draining;
+	int auth_result;
+};
+
+/* Look a command up by name (case-insensitive): built-ins, then the embedder's. */
+const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *name);
+
+/* Write the capability list for the session's current state (no prefix/CRLF). */
+void cmd_write_capabilities(struct session *s, struct outq *q);
+
+/* Registry of the embedder's commands. */
+struct cmd_registry *cmd_registry_new(void);
+int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd);
+void cmd_registry_free(struct cmd_registry **r);
+
+/* Queue "tag STATUS text\r\n" for the running command. */
+void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Queue "* text\r\n". */
+void session_untagged(struct session *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Route the next input line to cmd->on_line (AUTHENTICATE, IDLE). */
+void session_want_line(struct session *s, bool on);
+
+/* A suspended command finished asynchronously (its reply is queued): clean up
+   and continue with any stashed input. */
+void session_resume_done(struct session *s);
+
+/* Queue "* BYE text" and close the connection after flushing. */
+void session_bye(struct session *s, const char *text);
+
+/* Start verifying a user name and password for LOGIN / AUTHENTICATE. Returns
+   CMD_DONE (reply queued) or CMD_WAIT (a worker or a delay timer will finish it). */
+int login_begin(struct uimap_cmd *cmd, const char *user, const char *password);
+
+/* Whether plaintext authentication is allowed on this connection. */
+bool session_auth_allowed(const struct session *s);
+
+/* Argument helpers: the string of an atom, quoted string or literal. */
+bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);
+
+#define CMD(name, handler, states, flags, cap) int handler(struct uimap_cmd *cmd);
+#include "imap/commands.def"
+#undef CMD
+
+#endif

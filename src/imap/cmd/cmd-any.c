@@ -1,0 +1,38 @@
+/* CAPABILITY, NOOP, LOGOUT: the commands valid in every state (RFC 3501 §6.1). */
+#include "imap/cmd.h"
+#include "net/conn.h"
+
+int cmd_capability(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	outq_puts(s->out, "* CAPABILITY ");
+	cmd_write_capabilities(s, s->out);
+	outq_puts(s->out, "\r\n");
+	cmd_reply(cmd, "OK", "Capability completed.");
+	return CMD_DONE;
+}
+
+int cmd_noop(struct uimap_cmd *cmd)
+{
+	if (cmd->c.n_args != 0) {
+		cmd_reply(cmd, "BAD", "NOOP takes no arguments.");
+		return CMD_DONE;
+	}
+	cmd_reply(cmd, "OK", "NOOP completed.");
+	return CMD_DONE;
+}
+
+int cmd_logout(struct uimap_cmd *cmd)
+{
+	if (cmd->c.n_args != 0) {
+		cmd_reply(cmd, "BAD", "LOGOUT takes no arguments.");
+		return CMD_DONE;
+	}
+	struct session *s = cmd->s;
+	/* RFC 3501 §6.1.3: untagged BYE, then the tagged OK, then close */
+	session_untagged(s, "BYE Logging out.");
+	cmd_reply(cmd, "OK", "Logout completed.");
+	s->state = SESSION_LOGOUT;
+	conn_close(s->conn, true);
+	return CMD_DONE;
+}

@@ -1,0 +1,66 @@
+/* ID (RFC 2971): record the client's identification, answer ours. */
+#include "imap/cmd.h"
+#include "net/conn.h"
+#include "core/log.h"
+#include "uimap/uimap.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_nil(const struct imap_arg *a)
+{
+	return a->type == IMAP_ARG_ATOM && a->len == 3 && strcasecmp(a->u.str, "NIL") == 0;
+}
+
+static void log_safe(char *dst, size_t size, const char *src, size_t len)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len && o + 1 < size; i++)
+		dst[o++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[o] = '\0';
+}
+
+int cmd_id(struct uimap_cmd *cmd)
+{
+	const struct imap_arg *args = cmd->c.args;
+	if (cmd->c.n_args != 1 || (!is_nil(&args[0]) && args[0].type != IMAP_ARG_LIST)) {
+		cmd_reply(cmd, "BAD", "ID takes NIL or a list of field/value pairs.");
+		return CMD_DONE;
+	}
+	if (args[0].type == IMAP_ARG_LIST) {
+		const struct imap_arg *l = args[0].u.list;
+		unsigned n = args[0].len;
+		/* RFC 2971 §3.3: at most 30 pairs, fields ≤ 30 octets, values ≤ 1024 */
+		if (n % 2 != 0 || n > 60) {
+			cmd_reply(cmd, "BAD", "ID list must hold at most 30 field/value pairs.");
+			return CMD_DONE;
+		}
+		char logbuf[512];
+		size_t o = 0;
+		for (unsigned i = 0; i < n; i += 2) {
+			const char *f, *v = NULL;
+			size_t fl, vl = 0;
+			if (!arg_string(&l[i], &f, &fl) || l[i].type == IMAP_ARG_ATOM || fl > 30 ||
+			    (!is_nil(&l[i + 1]) &&
+			     (!arg_string(&l[i + 1], &v, &vl) || l[i + 1].type == IMAP_ARG_ATOM ||
+			      vl > 1024))) {
+				cmd_reply(cmd, "BAD", "Invalid ID field or value.");
+				return CMD_DONE;
+			}
+			if (o + 80 < sizeof(logbuf)) {
+				char fs[32], vs[48];
+				log_safe(fs, sizeof(fs), f, fl);
+				log_safe(vs, sizeof(vs), v ? v : "NIL", v ? vl : 3);
+				o += (size_t)snprintf(logbuf + o, sizeof(logbuf) - o, "%s%s=%s",
+						      o ? ", " : "", fs, vs);
+			}
+		}
+		if (o > 0)
+			log_write(UIMAP_LOG_INFO, cmd->s->conn->id, cmd->s->conn->addr,
+				  "client ID: %s", logbuf);
+	}
+	session_untagged(cmd->s, "ID (\"name\" \"uimap\" \"version\" \"%s\")", UIMAP_VERSION);
+	cmd_reply(cmd, "OK", "ID completed.");
+	return CMD_DONE;
+}

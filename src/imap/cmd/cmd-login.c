@@ -1,0 +1,219 @@
+/* LOGIN and AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4959 SASL-IR), off-loop password checks
+   and the growing failed-login delay. */
+#include "imap/cmd.h"
+#include "imap/session.h"
+#include "auth/auth-worker.h"
+#include "auth/sasl.h"
+#include "core/base64.h"
+#include "core/common.h"
+#include "core/log.h"
+#include "net/conn.h"
+#include "net/iptable.h"
+#include "net/server.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+
+
+static void reply_logged_in(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	struct outq *q = s->out;
+	outq_puts(q, cmd->c.tag);
+	outq_puts(q, " OK [CAPABILITY ");
+	cmd_write_capabilities(s, q);
+	outq_puts(q, "] Logged in.\r\n");
+	cmd->replied = true;
+	conn_mark_dirty(s->conn);
+}
+
+static void delay_fired(struct timer *t)
+{
+	struct session *s = container_of(t, struct session, delay_timer);
+	cmd_reply(&s->cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+	session_resume_done(s);
+}
+
+/* The verdict for the pending user: reply now, or after the failure delay. */
+static int login_finish(struct session *s, int result, const char *error)
+{
+	struct uimap_cmd *cmd = &s->cmd;
+	struct conn *c = s->conn;
+	uint64_t now = clock_ms();
+	if (result > 0) {
+		s->state = SESSION_AUTH;
+		if (c->ip != NULL)
+			c->ip->fails = 0;
+		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
+		reply_logged_in(cmd);
+		conn_touch(c);
+		return CMD_DONE;
+	}
+	free(s->user);
+	s->user = NULL;
+	if (result < 0) {
+		log_write(UIMAP_LOG_ERROR, c->id, c->addr, "auth backend error: %s",
+			  error ? error : "unknown");
+		cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication is temporarily unavailable.");
+		return CMD_DONE;
+	}
+	s->failed_logins++;
+	unsigned fails = 1;
+	if (c->ip != NULL) {
+		/* failures older than the maximum delay are forgiven */
+		if (now - c->ip->last_fail_ms > 60000u + s->srv->cfg.login_delay_max_ms)
+			c->ip->fails = 0;
+		fails = ++c->ip->fails;
+		c->ip->last_fail_ms = now;
+	}
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed (%u from this address)", fails);
+	uint64_t delay = s->srv->cfg.login_delay_ms;
+	for (unsigned i = 1; i < fails && delay < s->srv->cfg.login_delay_max_ms; i++)
+		delay *= 2;
+	if (delay > s->srv->cfg.login_delay_max_ms)
+		delay = s->srv->cfg.login_delay_max_ms;
+	if (delay == 0) {
+		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		return CMD_DONE;
+	}
+	s->waiting_async = true;
+	timer_set(&s->srv->timers, &s->delay_timer, now + delay, delay_fired);
+	return CMD_WAIT;
+}
+
+int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
+{
+	struct session *s = cmd->s;
+	struct uimap_server *srv = s->srv;
+	if (srv->auth == NULL || srv->auth->verify_plain == NULL) {
+		cmd_reply(cmd, "NO", "[UNAVAILABLE] No authentication backend is configured.");
+		return CMD_DONE;
+	}
+	s->user = strdup(user);
+	if (s->user == NULL)
+		abort();
+	if (srv->auth->blocking && srv->auth_worker != NULL) {
+		int r = auth_worker_submit(srv->auth_worker, srv->auth, srv->auth_ctx, user,
+					   password, s);
+		if (r < 0) {
+			free(s->user);
+			s->user = NULL;
+			cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication service is busy.");
+			return CMD_DONE;
+		}
+		s->waiting_async = true;
+		s->auth_pending = true;
+		return CMD_WAIT;
+	}
+	const char *error = NULL;
+	int r = srv->auth->verify_plain(srv->auth_ctx, user, password, &error);
+	return login_finish(s, r, error);
+}
+
+void session_auth_done(void *cookie, int result, const char *error)
+{
+	struct session *s = cookie;
+	s->auth_pending = false;
+	if (s->conn->closing) {
+		s->waiting_async = false;
+		conn_check_free(s->conn);
+		return;
+	}
+	if (login_finish(s, result, error) == CMD_DONE)
+		session_resume_done(s);
+}
+
+int cmd_login(struct uimap_cmd *cmd)
+{
+	const char *user, *pass;
+	size_t ulen, plen;
+	if (cmd->c.n_args != 2 || !arg_string(&cmd->c.args[0], &user, &ulen) ||
+	    !arg_string(&cmd->c.args[1], &pass, &plen)) {
+		cmd_reply(cmd, "BAD", "LOGIN takes a user name and a password.");
+		return CMD_DONE;
+	}
+	if (!session_auth_allowed(cmd->s)) {
+		cmd_reply(cmd, "NO", "[ALERT] Plaintext authentication is not allowed on an "
+			  "unencrypted connection; use TLS.");
+		return CMD_DONE;
+	}
+	if (strlen(user) != ulen || strlen(pass) != plen || ulen == 0) {
+		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+		return CMD_DONE;
+	}
+	int r = login_begin(cmd, user, pass);
+	explicit_bzero((char *)pass, plen);
+	return r;
+}
+
+/* Decode a base64 SASL PLAIN response and start the check. */
+static int authenticate_response(struct uimap_cmd *cmd, const char *b64, size_t len)
+{
+	if (len == 1 && b64[0] == '=')
+		len = 0; /* RFC 4959 §3: "=" is an empty initial response */
+	unsigned char *raw = arena_alloc(&cmd->s->arena, base64_decoded_max(len) + 1);
+	size_t rawlen;
+	if (base64_decode(b64, len, raw, &rawlen) < 0) {
+		cmd_reply(cmd, "BAD", "Invalid base64 in SASL response.");
+		return CMD_DONE;
+	}
+	const char *authz, *authc, *pass, *error;
+	char *scratch = arena_alloc(&cmd->s->arena, rawlen + 1);
+	if (sasl_plain_decode(raw, rawlen, scratch, &authz, &authc, &pass, &error) < 0) {
+		explicit_bzero(raw, rawlen);
+		explicit_bzero(scratch, rawlen + 1);
+		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] %s", error);
+		return CMD_DONE;
+	}
+	int r = login_begin(cmd, authc, pass);
+	explicit_bzero(raw, rawlen);
+	explicit_bzero(scratch, rawlen + 1);
+	return r;
+}
+
+static int authenticate_line(struct uimap_cmd *cmd, const char *line, size_t len)
+{
+	cmd->on_line = NULL;
+	session_want_line(cmd->s, false);
+	if (len == 1 && line[0] == '*') {
+		/* RFC 3501 §6.2.2: the client cancelled */
+		cmd_reply(cmd, "BAD", "Authentication cancelled.");
+		return CMD_DONE;
+	}
+	int r = authenticate_response(cmd, line, len);
+	explicit_bzero((char *)line, len);
+	return r;
+}
+
+int cmd_authenticate(struct uimap_cmd *cmd)
+{
+	const char *mech, *ir = NULL;
+	size_t mlen, irlen = 0;
+	unsigned n = cmd->c.n_args;
+	if (n < 1 || n > 2 || cmd->c.args[0].type != IMAP_ARG_ATOM ||
+	    !arg_string(&cmd->c.args[0], &mech, &mlen) ||
+	    (n == 2 && (cmd->c.args[1].type != IMAP_ARG_ATOM ||
+			!arg_string(&cmd->c.args[1], &ir, &irlen)))) {
+		cmd_reply(cmd, "BAD", "AUTHENTICATE takes a mechanism and an optional initial response.");
+		return CMD_DONE;
+	}
+	if (strcasecmp(mech, "PLAIN") != 0) {
+		cmd_reply(cmd, "NO", "Unsupported authentication mechanism.");
+		return CMD_DONE;
+	}
+	if (!session_auth_allowed(cmd->s)) {
+		cmd_reply(cmd, "NO", "[ALERT] Plaintext authentication is not allowed on an "
+			  "unencrypted connection; use TLS.");
+		return CMD_DONE;
+	}
+	if (ir != NULL)
+		return authenticate_response(cmd, ir, irlen);
+	/* RFC 3501 §6.2.2: an empty challenge for PLAIN */
+	outq_puts(cmd->s->out, "+ \r\n");
+	conn_mark_dirty(cmd->s->conn);
+	cmd->on_line = authenticate_line;
+	session_want_line(cmd->s, true);
+	return CMD_WAIT;
+}

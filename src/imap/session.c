@@ -1,0 +1,298 @@
+/* IMAP session: input assembly, command dispatch, suspension and resumption. */
+#include "imap/session.h"
+#include "imap/cmd.h"
+#include "net/conn.h"
+#include "net/server.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CMD_ARENA_BLOCK 2048
+#define OUT_HIGH_WATER (256 * 1024)
+#define STASH_MAX (1024 * 1024)
+
+struct session *session_create(struct conn *c)
+{
+	struct session *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		abort();
+	s->conn = c;
+	s->srv = c->srv;
+	s->out = &c->out;
+	s->state = SESSION_NOT_AUTH;
+	arena_init(&s->arena, CMD_ARENA_BLOCK);
+	parser_init(&s->parser, &s->arena, s->srv->cfg.max_line, s->srv->cfg.max_literal);
+	/* RFC 3501 §7.1.1: the greeting may carry the capability list */
+	outq_puts(s->out, "* OK [CAPABILITY ");
+	cmd_write_capabilities(s, s->out);
+	outq_puts(s->out, "] uimap ready.\r\n");
+	return s;
+}
+
+void session_free(struct session **sp)
+{
+	struct session *s = *sp;
+	if (s == NULL)
+		return;
+	*sp = NULL;
+	timer_cancel(&s->srv->timers, &s->delay_timer);
+	parser_deinit(&s->parser);
+	arena_free(&s->arena);
+	buf_free(&s->stash);
+	free(s->user);
+	free(s);
+}
+
+int session_busy(const struct session *s)
+{
+	return s->auth_pending;
+}
+
+unsigned session_idle_timeout(const struct session *s)
+{
+	return s->state == SESSION_NOT_AUTH ? s->srv->cfg.unauth_idle : s->srv->cfg.auth_idle;
+}
+
+void session_untagged(struct session *s, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	outq_puts(s->out, "* ");
+	outq_append(s->out, line, (size_t)n);
+	outq_puts(s->out, "\r\n");
+	conn_mark_dirty(s->conn);
+}
+
+void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	struct outq *q = cmd->s->out;
+	outq_puts(q, cmd->c.tag != NULL ? cmd->c.tag : "*");
+	outq_puts(q, " ");
+	outq_puts(q, status);
+	outq_puts(q, " ");
+	outq_append(q, line, (size_t)n);
+	outq_puts(q, "\r\n");
+	cmd->replied = true;
+	conn_mark_dirty(cmd->s->conn);
+}
+
+void session_bye(struct session *s, const char *text)
+{
+	session_untagged(s, "BYE %s", text);
+	s->state = SESSION_LOGOUT;
+	conn_close(s->conn, true);
+}
+
+void session_timed_out(struct session *s)
+{
+	session_untagged(s, "BYE Disconnected for inactivity.");
+	s->state = SESSION_LOGOUT;
+}
+
+void session_server_shutdown(struct session *s)
+{
+	session_untagged(s, "BYE Server shutting down.");
+	s->state = SESSION_LOGOUT;
+}
+
+bool session_auth_allowed(const struct session *s)
+{
+	return conn_is_secure(s->conn) || s->srv->cfg.allow_plaintext_auth;
+}
+
+void session_want_line(struct session *s, bool on)
+{
+	parser_set_line_mode(&s->parser, on);
+}
+
+bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
+{
+	if (arg->type == IMAP_ARG_LIST)
+		return false;
+	*str_r = arg->u.str;
+	*len_r = arg->len;
+	return true;
+}
+
+/* The running command is over: free its memory, get ready for the next one. */
+static void command_done(struct session *s)
+{
+	s->cmd_active = false;
+	s->waiting_async = false;
+	memset(&s->cmd, 0, sizeof(s->cmd));
+	parser_set_line_mode(&s->parser, false);
+	parser_reset(&s->parser);
+	arena_reset(&s->arena);
+}
+
+static bool blocked(const struct session *s)
+{
+	return s->conn->closing || (s->cmd_active && s->cmd.on_line == NULL) ||
+	       s->out->bytes > OUT_HIGH_WATER;
+}
+
+static void run_command(struct session *s)
+{
+	struct uimap_cmd *cmd = &s->cmd;
+	memset(cmd, 0, sizeof(*cmd));
+	cmd->s = s;
+	const char *error;
+	if (parser_command(&s->parser, &cmd->c, &error) < 0) {
+		if (cmd->c.tag == NULL)
+			cmd->c.tag = "*";
+		cmd_reply(cmd, "BAD", "%s", error);
+		command_done(s);
+		return;
+	}
+	if (s->state == SESSION_NOT_AUTH && s->srv->cfg.unauth_commands != 0 &&
+	    ++s->unauth_commands > s->srv->cfg.unauth_commands) {
+		log_write(UIMAP_LOG_INFO, s->conn->id, s->conn->addr,
+			  "too many commands before authentication");
+		command_done(s);
+		session_bye(s, "Too many commands before authentication.");
+		return;
+	}
+	const struct cmd_def *def = cmd_lookup(s->srv, cmd->c.name);
+	if (def == NULL) {
+		cmd_reply(cmd, "BAD", "Unknown command %.40s", cmd->c.name);
+		command_done(s);
+		return;
+	}
+	if ((def->states & (unsigned)s->state) == 0) {
+		cmd_reply(cmd, "BAD", "%s not allowed %s", def->name,
+			  s->state == SESSION_NOT_AUTH ? "before authentication"
+						       : "in this state");
+		command_done(s);
+		return;
+	}
+	cmd->def = def;
+	s->cmd_active = true;
+	if (def->handler(cmd) == CMD_DONE)
+		command_done(s);
+}
+
+static void stash_input(struct session *s, const unsigned char *data, size_t len)
+{
+	buf_append(&s->stash, data, len);
+	if (s->stash.len > STASH_MAX)
+		conn_pause_recv(s->conn);
+}
+
+/* Feed input to the parser and run what completes. */
+static void process(struct session *s, const unsigned char *data, size_t len)
+{
+	while (len > 0) {
+		if (blocked(s)) {
+			if (!s->conn->closing)
+				stash_input(s, data, len);
+			return;
+		}
+		int r = parser_feed(&s->parser, &data, &len);
+		switch (r) {
+		case PARSER_MORE:
+			break;
+		case PARSER_CONTINUE:
+			/* RFC 3501 §7.5: ready for the synchronizing literal */
+			outq_puts(s->out, "+ OK\r\n");
+			conn_mark_dirty(s->conn);
+			break;
+		case PARSER_COMMAND:
+			run_command(s);
+			break;
+		case PARSER_LINE: {
+			size_t n;
+			const char *line = parser_line(&s->parser, &n);
+			struct uimap_cmd *cmd = &s->cmd;
+			if (!s->cmd_active || cmd->on_line == NULL) {
+				parser_reset(&s->parser);
+				break;
+			}
+			int ret = cmd->on_line(cmd, line, n);
+			s->parser.text.len = 0;
+			if (ret == CMD_DONE)
+				command_done(s);
+			break;
+		}
+		case PARSER_ERROR: {
+			const char *tag = parser_error_tag(&s->parser);
+			if (s->cmd_active && s->cmd.on_line != NULL) {
+				/* a continuation line was bad: it ends the command */
+				cmd_reply(&s->cmd, "BAD", "%s", parser_error(&s->parser));
+			} else {
+				struct uimap_cmd tmp = { .s = s };
+				tmp.c.tag = tag != NULL ? tag : "*";
+				cmd_reply(&tmp, "BAD", "%s", parser_error(&s->parser));
+			}
+			command_done(s);
+			break;
+		}
+		case PARSER_FATAL:
+		default:
+			command_done(s);
+			session_bye(s, parser_error(&s->parser));
+			return;
+		}
+	}
+}
+
+static void drain_stash(struct session *s)
+{
+	if (s->draining)
+		return;
+	s->draining = true;
+	while (s->stash.len > 0 && !blocked(s)) {
+		struct buf in = s->stash;
+		memset(&s->stash, 0, sizeof(s->stash));
+		process(s, (const unsigned char *)in.data, in.len);
+		buf_free(&in);
+	}
+	s->draining = false;
+	if (s->stash.len == 0 && !s->conn->closing)
+		conn_resume_recv(s->conn);
+}
+
+void session_input(struct session *s, const unsigned char *data, size_t len)
+{
+	if (s->stash.len > 0) {
+		stash_input(s, data, len);
+		drain_stash(s);
+		return;
+	}
+	process(s, data, len);
+}
+
+void session_output_drained(struct session *s)
+{
+	if (s->stash.len > 0)
+		drain_stash(s);
+}
+
+void session_resume_done(struct session *s)
+{
+	command_done(s);
+	conn_mark_dirty(s->conn);
+	if (s->conn->closing)
+		conn_check_free(s->conn);
+	else
+		drain_stash(s);
+}

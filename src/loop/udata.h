@@ -1,0 +1,34 @@
+/* The one io_uring user_data encoding: an object pointer (16-byte aligned) | op kind. */
+#ifndef LOOP_UDATA_H
+#define LOOP_UDATA_H
+
+#include <stdint.h>
+
+enum op_kind {
+	OP_NONE = 0,    /* ignored completions (e.g. cancel requests themselves) */
+	OP_ACCEPT = 1,  /* ptr: struct listener, multishot */
+	OP_RECV = 2,    /* ptr: struct conn, multishot into the provided buffer ring */
+	OP_SEND = 3,    /* ptr: struct conn, one sendmsg of its output queue */
+	OP_SIGNAL = 4,  /* ptr: struct uimap_server, read of the signalfd */
+	OP_WAKE = 5,    /* ptr: struct uimap_server, read of the wake eventfd */
+	OP_AUTH = 6,    /* ptr: struct uimap_server, read of the auth worker eventfd */
+	OP_CLOSE = 7,   /* ptr: struct conn, close of its socket */
+	OP_KIND_MASK = 15,
+};
+
+static inline uint64_t udata_make(const void *ptr, enum op_kind op)
+{
+	return (uint64_t)(uintptr_t)ptr | (uint64_t)op;
+}
+
+static inline enum op_kind udata_op(uint64_t ud)
+{
+	return (enum op_kind)(ud & OP_KIND_MASK);
+}
+
+static inline void *udata_ptr(uint64_t ud)
+{
+	return (void *)(uintptr_t)(ud & ~(uint64_t)OP_KIND_MASK);
+}
+
+#endif

@@ -1,0 +1,412 @@
+/* Connection lifecycle: accept, multishot recv, batched sendmsg, close. */
+#include "net/conn.h"
+#include "net/server.h"
+#include "loop/udata.h"
+#include "imap/session.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SEND_IOV_MAX 64
+#define OUT_HIGH_WATER (256 * 1024)
+#define LINGER_MS 5000
+
+/* The msghdr and iovecs of one sendmsg in flight. Lifecycle: taken from a free
+   list when a send is submitted, returned when its CQE arrives. */
+struct sendbuf {
+	struct sendbuf *next;
+	struct msghdr msg;
+	struct iovec iov[SEND_IOV_MAX];
+};
+static struct sendbuf *sendbuf_free;
+
+static struct sendbuf *sendbuf_get(void)
+{
+	struct sendbuf *b = sendbuf_free;
+	if (b != NULL) {
+		sendbuf_free = b->next;
+		return b;
+	}
+	b = malloc(sizeof(*b));
+	if (b == NULL) {
+		fprintf(stderr, "uimap: out of memory\n");
+		abort();
+	}
+	return b;
+}
+
+static void sendbuf_put(struct sendbuf *b)
+{
+	b->next = sendbuf_free;
+	sendbuf_free = b;
+}
+
+static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
+{
+	char ip[INET6_ADDRSTRLEN] = "?";
+	int port = 0;
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)ss;
+		inet_ntop(AF_INET, &in->sin_addr, ip, sizeof(ip));
+		port = ntohs(in->sin_port);
+		snprintf(out, size, "%s:%d", ip, port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)ss;
+		inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof(ip));
+		port = ntohs(in6->sin6_port);
+		snprintf(out, size, "[%s]:%d", ip, port);
+	} else {
+		snprintf(out, size, "unknown");
+	}
+}
+
+static void arm_recv(struct conn *c)
+{
+	struct io_uring_sqe *sqe = ring_sqe(&c->srv->ring);
+	io_uring_prep_recv_multishot(sqe, c->fd, NULL, 0, 0);
+	sqe->flags |= IOSQE_BUFFER_SELECT;
+	sqe->buf_group = RING_BGID;
+	io_uring_sqe_set_data64(sqe, udata_make(c, OP_RECV));
+	c->recv_armed = true;
+	c->pending++;
+}
+
+static void cancel_recv(struct conn *c)
+{
+	if (!c->recv_armed)
+		return;
+	struct io_uring_sqe *sqe = ring_sqe(&c->srv->ring);
+	io_uring_prep_cancel64(sqe, udata_make(c, OP_RECV), 0);
+	io_uring_sqe_set_data64(sqe, udata_make(NULL, OP_NONE));
+}
+
+static void idle_fired(struct timer *t);
+
+void conn_touch(struct conn *c)
+{
+	c->last_active_ms = clock_ms();
+	if (c->idle_timer.idx == 0 && c->session != NULL && !c->closing) {
+		unsigned secs = session_idle_timeout(c->session);
+		if (secs != 0)
+			timer_set(&c->srv->timers, &c->idle_timer,
+				  c->last_active_ms + (uint64_t)secs * 1000u, idle_fired);
+	}
+}
+
+static void idle_fired(struct timer *t)
+{
+	struct conn *c = container_of(t, struct conn, idle_timer);
+	if (c->closing || c->session == NULL)
+		return;
+	unsigned secs = session_idle_timeout(c->session);
+	if (secs == 0)
+		return;
+	uint64_t deadline = c->last_active_ms + (uint64_t)secs * 1000u;
+	uint64_t now = clock_ms();
+	if (deadline > now) {
+		/* activity since the timer was set: lazily re-arm */
+		timer_set(&c->srv->timers, t, deadline, idle_fired);
+		return;
+	}
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "idle timeout after %u s", secs);
+	session_timed_out(c->session);
+	conn_mark_dirty(c);
+	conn_close(c, true);
+}
+
+struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr_storage *peer,
+			 const struct transport_vfuncs *tv)
+{
+	struct conn *c = aligned_alloc(16, (sizeof(struct conn) + 15) & ~(size_t)15);
+	if (c == NULL) {
+		close(fd);
+		return NULL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->srv = srv;
+	c->fd = fd;
+	c->id = ++srv->next_conn_id;
+	c->peer = *peer;
+	c->tv = tv;
+	format_addr(peer, c->addr, sizeof(c->addr));
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	server_conn_added(srv, c);
+
+	unsigned char key[16];
+	ip_key(peer, key);
+	struct ipentry *ip = iptable_get(&srv->ips, key, 1);
+	const char *reject = NULL;
+	if (srv->stopping)
+		reject = "* BYE Server shutting down\r\n";
+	else if (srv->cfg.max_connections != 0 && srv->n_conns > srv->cfg.max_connections)
+		reject = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
+	else if (srv->cfg.max_connections_per_ip != 0 &&
+		 ip->conns >= srv->cfg.max_connections_per_ip)
+		reject = "* BYE [UNAVAILABLE] Too many connections from your address\r\n";
+	if (reject != NULL) {
+		iptable_maybe_drop(&srv->ips, ip, clock_ms(), 0);
+		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(reject) - 2,
+			  reject);
+		outq_puts(&c->out, reject);
+		conn_mark_dirty(c);
+		conn_close(c, true);
+		return c;
+	}
+	c->ip = ip;
+	ip->conns++;
+	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "connected");
+	c->session = session_create(c);
+	conn_touch(c);
+	arm_recv(c);
+	conn_mark_dirty(c);
+	return c;
+}
+
+void conn_mark_dirty(struct conn *c)
+{
+	if (c->dirty)
+		return;
+	c->dirty = true;
+	c->next_dirty = c->srv->dirty;
+	c->srv->dirty = c;
+}
+
+void conn_deliver(struct conn *c, const unsigned char *data, size_t len)
+{
+	if (c->closing || c->session == NULL)
+		return;
+	session_input(c->session, data, len);
+	if (c->out.bytes > 0)
+		conn_mark_dirty(c);
+}
+
+static void conn_free(struct conn *c)
+{
+	struct uimap_server *srv = c->srv;
+	timer_cancel(&srv->timers, &c->idle_timer);
+	timer_cancel(&srv->timers, &c->linger_timer);
+	if (c->session != NULL)
+		session_free(&c->session);
+	if (c->tv->free != NULL)
+		c->tv->free(c);
+	outq_clear(&c->out);
+	if (c->fd >= 0)
+		close(c->fd);
+	if (c->ip != NULL) {
+		c->ip->conns--;
+		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
+	}
+	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "closed");
+	server_conn_removed(srv, c);
+	free(c);
+}
+
+static bool can_free(const struct conn *c)
+{
+	return c->shut && c->pending == 0 && !c->dirty &&
+	       (c->session == NULL || !session_busy(c->session));
+}
+
+/* Queue the connection to be freed at the end of the loop turn, once nothing
+   refers to it any more; handlers may keep using c until they return. */
+static void maybe_free(struct conn *c)
+{
+	if (c->reap_queued || !can_free(c))
+		return;
+	c->reap_queued = true;
+	c->next_reap = c->srv->reap;
+	c->srv->reap = c;
+}
+
+void conn_reap(struct uimap_server *srv)
+{
+	while (srv->reap != NULL) {
+		struct conn *c = srv->reap;
+		srv->reap = c->next_reap;
+		c->reap_queued = false;
+		if (can_free(c))
+			conn_free(c);
+	}
+}
+
+void conn_check_free(struct conn *c)
+{
+	maybe_free(c);
+}
+
+static void finish_close(struct conn *c)
+{
+	if (c->shut) {
+		maybe_free(c);
+		return;
+	}
+	c->shut = true;
+	timer_cancel(&c->srv->timers, &c->linger_timer);
+	cancel_recv(c);
+	/* wakes any send still in flight; the fd is closed in conn_free() */
+	shutdown(c->fd, SHUT_RDWR);
+	maybe_free(c);
+}
+
+static void linger_fired(struct timer *t)
+{
+	struct conn *c = container_of(t, struct conn, linger_timer);
+	finish_close(c);
+}
+
+void conn_close(struct conn *c, bool flush)
+{
+	if (!c->closing) {
+		c->closing = true;
+		timer_cancel(&c->srv->timers, &c->idle_timer);
+		if (c->tv->shutdown != NULL)
+			c->tv->shutdown(c);
+		cancel_recv(c);
+	}
+	if (flush && (c->out.bytes > 0 || c->sending != NULL)) {
+		c->close_after_flush = true;
+		conn_mark_dirty(c);
+		if (c->linger_timer.idx == 0)
+			timer_set(&c->srv->timers, &c->linger_timer, clock_ms() + LINGER_MS,
+				  linger_fired);
+		return;
+	}
+	finish_close(c);
+}
+
+void conn_pause_recv(struct conn *c)
+{
+	if (c->recv_paused)
+		return;
+	c->recv_paused = true;
+	cancel_recv(c);
+}
+
+void conn_resume_recv(struct conn *c)
+{
+	if (!c->recv_paused)
+		return;
+	c->recv_paused = false;
+	if (!c->recv_armed && !c->closing)
+		arm_recv(c);
+}
+
+void conn_handle_recv(struct conn *c, int res, unsigned flags)
+{
+	struct ring *r = &c->srv->ring;
+	if (!(flags & IORING_CQE_F_MORE)) {
+		c->recv_armed = false;
+		c->pending--;
+	}
+	if (res > 0) {
+		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		if (!c->closing) {
+			conn_touch(c);
+			if (c->tv->recv(c, ring_buf(r, bid), (size_t)res) < 0)
+				conn_close(c, true);
+		}
+		ring_buf_recycle(r, bid);
+	} else if (res == 0) {
+		/* peer closed its side */
+		if (!c->closing)
+			log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "client disconnected");
+		conn_close(c, false);
+	} else if (res == -ENOBUFS) {
+		/* back-pressure: every buffer is in use; re-armed below */
+		log_debug("recv: out of provided buffers");
+	} else if (res != -ECANCELED) {
+		if (!c->closing)
+			log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "recv: %s", strerror(-res));
+		conn_close(c, false);
+	}
+	if (!c->recv_armed && !c->closing && !c->recv_paused)
+		arm_recv(c);
+	maybe_free(c);
+}
+
+void conn_flush(struct conn *c)
+{
+	c->dirty = false;
+	if (c->sending != NULL || c->shut)
+		goto out;
+	struct sendbuf *b = sendbuf_get();
+	int n = c->tv->send_iov(c, b->iov, SEND_IOV_MAX);
+	if (n <= 0) {
+		sendbuf_put(b);
+		if (n < 0)
+			conn_close(c, false);
+		goto out;
+	}
+	memset(&b->msg, 0, sizeof(b->msg));
+	b->msg.msg_iov = b->iov;
+	b->msg.msg_iovlen = (size_t)n;
+	struct io_uring_sqe *sqe = ring_sqe(&c->srv->ring);
+	io_uring_prep_sendmsg(sqe, c->fd, &b->msg, MSG_NOSIGNAL);
+	io_uring_sqe_set_data64(sqe, udata_make(c, OP_SEND));
+	c->sending = b;
+	c->pending++;
+	return;
+out:
+	if (c->close_after_flush && c->sending == NULL && c->out.bytes == 0)
+		finish_close(c);
+	else
+		maybe_free(c);
+}
+
+void conn_handle_send(struct conn *c, int res)
+{
+	c->pending--;
+	sendbuf_put(c->sending);
+	c->sending = NULL;
+	if (res < 0) {
+		if (!c->closing)
+			log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "send: %s", strerror(-res));
+		outq_clear(&c->out);
+		conn_close(c, false);
+		maybe_free(c);
+		return;
+	}
+	c->tv->sent(c, (size_t)res);
+	if (c->out.bytes > 0 || c->close_after_flush) {
+		conn_mark_dirty(c);
+	}
+	if (c->session != NULL && !c->closing && c->out.bytes < OUT_HIGH_WATER / 2)
+		session_output_drained(c->session);
+	maybe_free(c);
+}
+
+/* The plain transport: wire bytes are the output queue itself. */
+static int plain_recv(struct conn *c, const unsigned char *data, size_t len)
+{
+	conn_deliver(c, data, len);
+	return 0;
+}
+
+static int plain_send_iov(struct conn *c, struct iovec *iov, int max)
+{
+	return outq_iov(&c->out, iov, max);
+}
+
+static void plain_sent(struct conn *c, size_t n)
+{
+	outq_consume(&c->out, n);
+}
+
+const struct transport_vfuncs transport_plain = {
+	.name = "plain",
+	.recv = plain_recv,
+	.send_iov = plain_send_iov,
+	.sent = plain_sent,
+	.shutdown = NULL,
+	.free = NULL,
+	.secure = 0,
+};

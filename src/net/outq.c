@@ -1,0 +1,185 @@
+/* Output queue of text chunks and external references, with a chunk free list. */
+#include "net/outq.h"
+#include "core/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CHUNK_SIZE 4096u
+#define CHUNK_CAP (CHUNK_SIZE - (uint32_t)sizeof(struct outseg))
+#define CACHE_MAX 256
+
+static struct outseg *chunk_cache;
+static unsigned chunk_cache_n;
+
+static void *xmalloc(size_t n)
+{
+	void *p = malloc(n);
+	if (p == NULL) {
+		fprintf(stderr, "uimap: out of memory\n");
+		abort();
+	}
+	return p;
+}
+
+static struct outseg *chunk_new(void)
+{
+	struct outseg *s = chunk_cache;
+	if (s != NULL) {
+		chunk_cache = s->next;
+		chunk_cache_n--;
+	} else {
+		s = xmalloc(CHUNK_SIZE);
+	}
+	s->next = NULL;
+	s->ptr = s->text;
+	s->len = s->off = 0;
+	s->cap = CHUNK_CAP;
+	s->release = NULL;
+	s->ctx = NULL;
+	return s;
+}
+
+static void seg_free(struct outseg *s)
+{
+	if (s->cap == 0) {
+		if (s->release != NULL)
+			s->release(s->ctx);
+		free(s);
+	} else if (chunk_cache_n < CACHE_MAX) {
+		s->next = chunk_cache;
+		chunk_cache = s;
+		chunk_cache_n++;
+	} else {
+		free(s);
+	}
+}
+
+static void link_tail(struct outq *q, struct outseg *s)
+{
+	if (q->tail != NULL)
+		q->tail->next = s;
+	else
+		q->head = s;
+	q->tail = s;
+}
+
+void outq_append(struct outq *q, const void *data, size_t n)
+{
+	const char *p = data;
+	q->bytes += n;
+	while (n > 0) {
+		struct outseg *t = q->tail;
+		if (t == NULL || t->cap == 0 || t->len == t->cap) {
+			t = chunk_new();
+			link_tail(q, t);
+		}
+		size_t k = MIN(n, (size_t)(t->cap - t->len));
+		memcpy(t->text + t->len, p, k);
+		t->len += (uint32_t)k;
+		p += k;
+		n -= k;
+	}
+}
+
+void outq_puts(struct outq *q, const char *s)
+{
+	outq_append(q, s, strlen(s));
+}
+
+void outq_printf(struct outq *q, const char *fmt, ...)
+{
+	char small[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof(small)) {
+		outq_append(q, small, (size_t)n);
+		return;
+	}
+	char *big = xmalloc((size_t)n + 1);
+	va_start(ap, fmt);
+	vsnprintf(big, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	outq_append(q, big, (size_t)n);
+	free(big);
+}
+
+void outq_append_ref(struct outq *q, const void *ptr, size_t len, void (*release)(void *ctx),
+		     void *ctx)
+{
+	/* segments hold 32-bit lengths: split huge references */
+	while (len > 0x40000000u) {
+		outq_append_ref(q, ptr, 0x40000000u, NULL, NULL);
+		ptr = (const char *)ptr + 0x40000000u;
+		len -= 0x40000000u;
+	}
+	struct outseg *s = xmalloc(sizeof(*s));
+	s->next = NULL;
+	s->ptr = ptr;
+	s->len = (uint32_t)len;
+	s->off = 0;
+	s->cap = 0;
+	s->release = release;
+	s->ctx = ctx;
+	link_tail(q, s);
+	q->bytes += len;
+}
+
+int outq_iov(const struct outq *q, struct iovec *iov, int max)
+{
+	int n = 0;
+	for (const struct outseg *s = q->head; s != NULL && n < max; s = s->next) {
+		if (s->len == s->off)
+			continue;
+		iov[n].iov_base = (void *)(s->ptr + s->off);
+		iov[n].iov_len = s->len - s->off;
+		n++;
+	}
+	return n;
+}
+
+void outq_consume(struct outq *q, size_t n)
+{
+	q->bytes -= n;
+	while (q->head != NULL) {
+		struct outseg *s = q->head;
+		size_t left = s->len - s->off;
+		if (n < left) {
+			s->off += (uint32_t)n;
+			return;
+		}
+		n -= left;
+		q->head = s->next;
+		if (q->head == NULL)
+			q->tail = NULL;
+		seg_free(s);
+	}
+}
+
+void outq_clear(struct outq *q)
+{
+	struct outseg *s = q->head;
+	while (s != NULL) {
+		struct outseg *next = s->next;
+		seg_free(s);
+		s = next;
+	}
+	q->head = q->tail = NULL;
+	q->bytes = 0;
+}
+
+void outq_cache_free(void)
+{
+	while (chunk_cache != NULL) {
+		struct outseg *s = chunk_cache;
+		chunk_cache = s->next;
+		free(s);
+	}
+	chunk_cache_n = 0;
+}
