@@ -1,0 +1,33 @@
+/* Sequence sets (RFC 3501 §9 sequence-set): parsed into sorted, merged ranges. */
+#ifndef IMAP_SEQSET_H
+#define IMAP_SEQSET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct arena;
+
+struct seq_range {
+	uint32_t lo, hi;   /* inclusive, lo <= hi */
+};
+
+struct seqset {
+	struct seq_range *r;
+	unsigned n;
+};
+
+/* Parse s ("1,3:5,7:*") into ranges sorted by lo and merged (overlapping or
+   adjacent ranges joined); "*" stands for star (the largest number in use).
+   Ranges are never enumerated, so "1:4294967295" costs one entry.
+   Returns 1, or -1 with *error_r for a syntax error, a 0, or a number above
+   4294967295. Storage is taken from a. */
+int seqset_parse(struct arena *a, const char *s, uint32_t star, struct seqset *set_r,
+		 const char **error_r);
+
+/* Whether v is in the set (binary search). */
+bool seqset_contains(const struct seqset *set, uint32_t v);
+
+/* How many numbers the set holds. */
+uint64_t seqset_count(const struct seqset *set);
+
+#endif
