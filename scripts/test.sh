@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Run every test layer: Criterion unit tests, wire-level protocol tests, the same
+# under ASan+UBSan, and a bounded parser fuzz run. Ends with "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+. scripts/deps.sh
+uimap_install $UIMAP_BUILD_PKGS $UIMAP_TEST_PKGS
+
+FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+passed=0
+failed=0
+skipped=0
+
+add_counts() { # passed failed [skipped]
+	passed=$((passed + $1)); failed=$((failed + $2)); skipped=$((skipped + ${3:-0}))
+}
+
+# Criterion prints "Synthesis: Tested: T | Passing: P | Failing: F | Crashing: C" per binary.
+count_criterion() { # meson log file, meson exit status
+	local log=$1 status=$2 p f
+	p=$(grep -ao 'Passing: [0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
+	f=$(grep -aoE '(Failing|Crashing): [0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
+	# a binary that died before its synthesis still counts as a failure
+	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	add_counts "$p" "$f"
+}
+
+unit_layer() { # build dir, label, extra meson args...
+	local dir=$1 label=$2; shift 2
+	echo "== [$label] build"
+	if [ ! -f "$dir/build.ninja" ]; then
+		meson setup "$dir" -Dwerror=true "$@" >/dev/null || { add_counts 0 1; return 1; }
+	fi
+	if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
+		cat "$dir.ninja.log"; add_counts 0 1; return 1
+	fi
+	echo "== [$label] unit tests"
+	meson test -C "$dir" --print-errorlogs --num-processes 2 >"$dir.test.log" 2>&1
+	local st=$?
+	grep -E '^ *[0-9]+/[0-9]+ ' "$dir.test.log" || true
+	[ $st -ne 0 ] && tail -50 "$dir.test.log"
+	count_criterion "$dir/meson-logs/testlog.txt" $st
+}
+
+protocol_layer() { # uimapd binary, label
+	echo "== [$2] wire-level tests"
+	local out
+	out=$(UIMAPD="$1" EMBED_EXAMPLE="$(dirname "$1")/embed-example" timeout 900 python3 tests/protocol/run.py 2>&1)
+	local st=$?
+	echo "$out" | grep -vE '^$' | tail -n 400
+	local line
+	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+	if [ -z "$line" ]; then add_counts 0 1; return; fi
+	local p f s
+	p=$(echo "$line" | awk '{print $1}')
+	f=$(echo "$line" | awk '{print $3}')
+	s=$(echo "$line" | grep -oE '[0-9]+ skipped' | awk '{print $1}')
+	[ $st -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	add_counts "$p" "$f" "${s:-0}"
+}
+
+unit_layer build "debug"
+protocol_layer "$PWD/build/uimapd" "debug"
+
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
+export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+unit_layer build-asan "asan+ubsan" -Db_sanitize=address,undefined -Db_lundef=false
+protocol_layer "$PWD/build-asan/uimapd" "asan+ubsan"
+
+if [ -x tests/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
+	echo "== [fuzz] parser for ${FUZZ_SECONDS}s"
+	if tests/fuzz/run.sh "$FUZZ_SECONDS"; then add_counts 1 0; else add_counts 0 1; fi
+fi
+
+echo
+if [ "$skipped" -gt 0 ]; then
+	echo "$passed passed, $failed failed, $skipped skipped"
+else
+	echo "$passed passed, $failed failed"
+fi
+[ "$failed" -eq 0 ]
