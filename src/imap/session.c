@@ -271,14 +271,25 @@ static void drain_stash(struct session *s)
 		conn_resume_recv(s->conn);
 }
 
+/* Between commands an idle session keeps no command memory. */
+static void trim_if_idle(struct session *s)
+{
+	if (!s->cmd_active && !parser_pending(&s->parser) && s->stash.len == 0) {
+		arena_free(&s->arena);
+		parser_deinit(&s->parser);
+		buf_free(&s->stash);
+	}
+}
+
 void session_input(struct session *s, const unsigned char *data, size_t len)
 {
 	if (s->stash.len > 0) {
 		stash_input(s, data, len);
 		drain_stash(s);
-		return;
+	} else {
+		process(s, data, len);
 	}
-	process(s, data, len);
+	trim_if_idle(s);
 }
 
 void session_output_drained(struct session *s)
@@ -295,4 +306,5 @@ void session_resume_done(struct session *s)
 		conn_check_free(s->conn);
 	else
 		drain_stash(s);
+	trim_if_idle(s);
 }

@@ -27,12 +27,15 @@ struct sendbuf {
 	struct iovec iov[SEND_IOV_MAX];
 };
 static struct sendbuf *sendbuf_free;
+static unsigned sendbuf_free_n;
+#define SENDBUF_CACHE_MAX 64
 
 static struct sendbuf *sendbuf_get(void)
 {
 	struct sendbuf *b = sendbuf_free;
 	if (b != NULL) {
 		sendbuf_free = b->next;
+		sendbuf_free_n--;
 		return b;
 	}
 	b = malloc(sizeof(*b));
@@ -45,8 +48,13 @@ static struct sendbuf *sendbuf_get(void)
 
 static void sendbuf_put(struct sendbuf *b)
 {
+	if (sendbuf_free_n >= SENDBUF_CACHE_MAX) {
+		free(b);
+		return;
+	}
 	b->next = sendbuf_free;
 	sendbuf_free = b;
+	sendbuf_free_n++;
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)

@@ -9,7 +9,7 @@
 
 #define CHUNK_SIZE 4096u
 #define CHUNK_CAP (CHUNK_SIZE - (uint32_t)sizeof(struct outseg))
-#define CACHE_MAX 256
+#define CACHE_MAX 64
 
 static struct outseg *chunk_cache;
 static unsigned chunk_cache_n;

@@ -1,0 +1,398 @@
+/* A mailbox: the UID-sorted message array, keywords, counters and the change logs. */
+#include "store/memstore.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+struct mailbox *mailbox_new(struct store_user *user, const char *name)
+{
+	struct mailbox *box = calloc(1, sizeof(*box));
+
+	if (box == NULL)
+		return NULL;
+	box->name = strdup(name);
+	if (box->name == NULL) {
+		free(box);
+		return NULL;
+	}
+	box->user = user;
+	box->refs = 1;
+	box->uidvalidity = store_next_uidvalidity(user->store);
+	box->uidnext = 1;
+	box->first_recent_uid = 1;
+	box->modseq = 1;
+	box->next_view_id = 1;
+	return box;
+}
+
+void mailbox_unref(struct mailbox **boxp)
+{
+	struct mailbox *box = *boxp;
+
+	*boxp = NULL;
+	if (box == NULL || --box->refs > 0)
+		return;
+	for (uint32_t i = 0; i < box->n_msgs; i++) {
+		if (box->msgs[i].state != MSG_DEAD)
+			uimap_blob_unref(&box->msgs[i].blob);
+	}
+	for (unsigned i = 0; i < box->n_keywords; i++)
+		free(box->keywords[i]);
+	free(box->msgs);
+	free(box->exp_log);
+	free(box->flag_log);
+	free(box->name);
+	free(box);
+}
+
+uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid)
+{
+	uint32_t lo = 0, hi = box->n_msgs;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+
+		if (box->msgs[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r)
+{
+	uint32_t idx = mailbox_lower_bound(box, uid);
+
+	if (idx >= box->n_msgs || box->msgs[idx].uid != uid)
+		return 0;
+	*idx_r = idx;
+	return 1;
+}
+
+/* RFC 3501 flag-keyword = atom: no atom-specials, no leading '\'. */
+static bool mailbox_keyword_valid(const char *name)
+{
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
+int mailbox_keyword_index(struct mailbox *box, const char *name, bool create)
+{
+	if (!mailbox_keyword_valid(name))
+		return -EINVAL;
+	/* Keywords compare case-insensitively, like Dovecot's. */
+	for (unsigned i = 0; i < box->n_keywords; i++) {
+		if (strcasecmp(box->keywords[i], name) == 0)
+			return (int)i;
+	}
+	if (!create)
+		return -ENOENT;
+	if (box->n_keywords >= UIMAP_STORE_MAX_KEYWORDS)
+		return -ENOSPC;
+	char *copy = strdup(name);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	unsigned idx = box->n_keywords++;
+
+	box->keywords[idx] = copy;
+	store_change_emit(box->user->store, &(struct store_change){
+		.type = STORE_CHANGE_KEYWORD, .user = box->user->name,
+		.mailbox = box->name, .keyword = copy, .index = idx,
+		.uidvalidity = box->uidvalidity });
+	return (int)idx;
+}
+
+static void mailbox_count(struct mailbox *box, const struct store_msg *msg, int dir)
+{
+	box->n_live += (uint32_t)dir;
+	if ((msg->flags & UIMAP_FLAG_SEEN) == 0)
+		box->n_unseen += (uint32_t)dir;
+	if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
+		box->n_deleted += (uint32_t)dir;
+	box->live_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
+}
+
+int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
+		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
+		uint32_t *uid_r)
+{
+	if (box->uidnext == UINT32_MAX)
+		return -ENOSPC;
+	if (box->n_msgs == box->cap_msgs) {
+		uint32_t cap = box->cap_msgs == 0 ? 16 : box->cap_msgs * 2;
+		struct store_msg *msgs = realloc(box->msgs, (size_t)cap * sizeof(*msgs));
+
+		if (msgs == NULL)
+			return -ENOMEM;
+		box->msgs = msgs;
+		box->cap_msgs = cap;
+	}
+	struct store_msg *msg = &box->msgs[box->n_msgs++];
+
+	msg->blob = uimap_blob_ref(blob);
+	msg->modseq = ++box->modseq;
+	msg->keywords = keywords;
+	msg->internaldate = internaldate;
+	msg->uid = box->uidnext++;
+	msg->tz_minutes = tz_minutes;
+	msg->flags = flags & UIMAP_FLAGS_STORABLE;
+	msg->state = MSG_LIVE;
+	mailbox_count(box, msg, 1);
+	*uid_r = msg->uid;
+	store_change_emit(box->user->store, &(struct store_change){
+		.type = STORE_CHANGE_APPEND, .user = box->user->name, .mailbox = box->name,
+		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq,
+		.msg = msg });
+	return 0;
+}
+
+static void *mailbox_grow(void *array, size_t *cap, size_t n, size_t size)
+{
+	if (n < *cap)
+		return array;
+	size_t ncap = *cap == 0 ? 64 : *cap * 2;
+	void *p = realloc(array, ncap * size);
+
+	if (p != NULL)
+		*cap = ncap;
+	return p;
+}
+
+int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
+			 uint8_t flags, uint64_t keywords, struct store_view *origin)
+{
+	struct store_msg *msg = &box->msgs[idx];
+	uint8_t nflags = msg->flags;
+	uint64_t nkw = msg->keywords;
+
+	flags &= UIMAP_FLAGS_STORABLE;
+	switch (mode) {
+	case UIMAP_FLAGS_SET:
+		nflags = flags;
+		nkw = keywords;
+		break;
+	case UIMAP_FLAGS_ADD:
+		nflags |= flags;
+		nkw |= keywords;
+		break;
+	case UIMAP_FLAGS_REMOVE:
+		nflags &= (uint8_t)~flags;
+		nkw &= ~keywords;
+		break;
+	}
+	if (nflags == msg->flags && nkw == msg->keywords)
+		return 0;
+	if (box->n_views > 0) {
+		struct store_flag_event *log = mailbox_grow(box->flag_log, &box->flag_cap,
+							    box->flag_n, sizeof(*log));
+		if (log == NULL)
+			return -ENOMEM;
+		box->flag_log = log;
+	}
+	mailbox_count(box, msg, -1);
+	msg->flags = nflags;
+	msg->keywords = nkw;
+	mailbox_count(box, msg, 1);
+	msg->modseq = ++box->modseq;
+	if (box->n_views > 0) {
+		uint64_t pos = box->flag_base + box->flag_n;
+
+		box->flag_log[box->flag_n++] = (struct store_flag_event){
+			.uid = msg->uid, .origin = origin != NULL ? origin->id : 0,
+			.modseq = msg->modseq };
+		/* The origin would skip its own event: a caught-up origin passes it now,
+		   so a lone session's STOREs do not pile up in the log. */
+		if (origin != NULL && origin->flag_cursor == pos)
+			origin->flag_cursor = pos + 1;
+	}
+	store_change_emit(box->user->store, &(struct store_change){
+		.type = STORE_CHANGE_FLAGS, .user = box->user->name, .mailbox = box->name,
+		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq,
+		.msg = msg });
+	return 1;
+}
+
+static void mailbox_kill(struct mailbox *box, struct store_msg *msg)
+{
+	msg->state = MSG_DEAD;
+	uimap_blob_unref(&msg->blob);
+	box->n_dead++;
+}
+
+void mailbox_expunge_at(struct mailbox *box, uint32_t idx)
+{
+	struct store_msg *msg = &box->msgs[idx];
+
+	mailbox_count(box, msg, -1);
+	msg->modseq = ++box->modseq;
+	store_change_emit(box->user->store, &(struct store_change){
+		.type = STORE_CHANGE_EXPUNGE, .user = box->user->name, .mailbox = box->name,
+		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq });
+	if (box->n_views == 0) {
+		mailbox_kill(box, msg);
+		return;
+	}
+	uint32_t *log = mailbox_grow(box->exp_log, &box->exp_cap, box->exp_n, sizeof(*log));
+
+	/* A view showing the message must be told before the tombstone may go, so
+	   losing the entry is not an option. */
+	if (log == NULL)
+		abort();
+	box->exp_log = log;
+	box->exp_log[box->exp_n++] = msg->uid;
+	msg->state = MSG_EXPUNGED;
+}
+
+void mailbox_expunge_all(struct mailbox *box)
+{
+	for (uint32_t i = 0; i < box->n_msgs; i++) {
+		if (box->msgs[i].state == MSG_LIVE)
+			mailbox_expunge_at(box, i);
+	}
+}
+
+void mailbox_trim_logs(struct mailbox *box)
+{
+	uint64_t exp_end = box->exp_base + box->exp_n;
+	uint64_t flag_end = box->flag_base + box->flag_n;
+	uint64_t min_exp = exp_end, min_flag = flag_end;
+
+	for (struct store_view *v = box->views; v != NULL; v = v->next) {
+		if (v->exp_cursor < min_exp)
+			min_exp = v->exp_cursor;
+		if (v->flag_cursor < min_flag)
+			min_flag = v->flag_cursor;
+	}
+	/* Tombstones every view has passed are dead. */
+	size_t exp_upto = (size_t)(min_exp - box->exp_base);
+
+	for (size_t i = box->exp_head; i < exp_upto; i++) {
+		uint32_t idx;
+
+		if (mailbox_find(box, box->exp_log[i], &idx) &&
+		    box->msgs[idx].state == MSG_EXPUNGED)
+			mailbox_kill(box, &box->msgs[idx]);
+	}
+	if (exp_upto > box->exp_head)
+		box->exp_head = exp_upto;
+	if (box->exp_head == box->exp_n) {
+		box->exp_base += box->exp_n;
+		box->exp_head = box->exp_n = 0;
+	} else if (box->exp_head >= 64 && box->exp_head * 2 >= box->exp_n) {
+		memmove(box->exp_log, box->exp_log + box->exp_head,
+			(box->exp_n - box->exp_head) * sizeof(*box->exp_log));
+		box->exp_base += box->exp_head;
+		box->exp_n -= box->exp_head;
+		box->exp_head = 0;
+	}
+
+	size_t flag_upto = (size_t)(min_flag - box->flag_base);
+
+	if (flag_upto > box->flag_head)
+		box->flag_head = flag_upto;
+	if (box->flag_head == box->flag_n) {
+		box->flag_base += box->flag_n;
+		box->flag_head = box->flag_n = 0;
+	} else if (box->flag_head >= 64 && box->flag_head * 2 >= box->flag_n) {
+		memmove(box->flag_log, box->flag_log + box->flag_head,
+			(box->flag_n - box->flag_head) * sizeof(*box->flag_log));
+		box->flag_base += box->flag_head;
+		box->flag_n -= box->flag_head;
+		box->flag_head = 0;
+	}
+	if (box->n_views == 0) {
+		free(box->exp_log);
+		free(box->flag_log);
+		box->exp_log = NULL;
+		box->flag_log = NULL;
+		box->exp_cap = box->flag_cap = 0;
+	}
+}
+
+void mailbox_maybe_compact(struct mailbox *box, bool force)
+{
+	if (box->n_dead == 0)
+		return;
+	/* Amortised: only when the dead are at least 1/8 of the array, so a single
+	   EXPUNGE never moves a million entries. */
+	if (!force && box->n_dead != box->n_msgs &&
+	    (box->n_dead < 64 || (uint64_t)box->n_dead * 8 < box->n_msgs))
+		return;
+	uint32_t o = 0;
+
+	for (uint32_t i = 0; i < box->n_msgs; i++) {
+		if (box->msgs[i].state != MSG_DEAD)
+			box->msgs[o++] = box->msgs[i];
+	}
+	box->n_msgs = o;
+	box->n_dead = 0;
+	box->layout_gen++;
+	if (box->cap_msgs > 64 && box->n_msgs < box->cap_msgs / 4) {
+		uint32_t cap = box->n_msgs < 32 ? 64 : box->n_msgs * 2;
+		struct store_msg *msgs = realloc(box->msgs, (size_t)cap * sizeof(*msgs));
+
+		if (msgs != NULL) {
+			box->msgs = msgs;
+			box->cap_msgs = cap;
+		}
+	}
+}
+
+void mailbox_changed(struct mailbox *box, struct store_view *origin)
+{
+	for (struct store_view *v = box->views; v != NULL; v = v->next) {
+		if (v == origin || v->wake_pending)
+			continue;
+		v->wake_pending = true;
+		if (v->wake != NULL)
+			v->wake(v->wake_ctx);
+	}
+	mailbox_trim_logs(box);
+	mailbox_maybe_compact(box, false);
+}
+
+void mailbox_status(const struct mailbox *box, struct uimap_status *st)
+{
+	uint32_t recent = 0;
+
+	for (uint32_t i = mailbox_lower_bound(box, box->first_recent_uid); i < box->n_msgs;
+	     i++) {
+		if (box->msgs[i].state == MSG_LIVE)
+			recent++;
+	}
+	*st = (struct uimap_status){
+		.messages = box->n_live, .recent = recent, .uidnext = box->uidnext,
+		.uidvalidity = box->uidvalidity, .unseen = box->n_unseen,
+		.deleted = box->n_deleted, .highest_modseq = box->modseq,
+		.size = box->live_bytes,
+	};
+}
+
+uint64_t mailbox_metadata_bytes(const struct mailbox *box)
+{
+	uint64_t bytes = sizeof(*box) + strlen(box->name) + 1;
+
+	bytes += (uint64_t)box->cap_msgs * sizeof(struct store_msg);
+	bytes += box->exp_cap * sizeof(*box->exp_log);
+	bytes += box->flag_cap * sizeof(*box->flag_log);
+	for (uint32_t i = 0; i < box->n_msgs; i++) {
+		if (box->msgs[i].state != MSG_DEAD)
+			bytes += sizeof(struct uimap_blob);
+	}
+	for (unsigned i = 0; i < box->n_keywords; i++)
+		bytes += strlen(box->keywords[i]) + 1;
+	return bytes;
+}

@@ -1,0 +1,294 @@
+/* In-memory store internals: users, mailboxes, messages, views and the change hook. */
+#ifndef UIMAP_STORE_MEMSTORE_H
+#define UIMAP_STORE_MEMSTORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "uimap/store.h"
+
+#define STORE_SEP '/'
+#define STORE_NAME_MAX 1024
+
+/*
+ * Messages
+ * --------
+ * A mailbox keeps its messages in one array sorted by UID (UIDs only grow, so an
+ * append is a push). An expunged message stays in the array as a tombstone while a
+ * view may still show it (MSG_EXPUNGED), then becomes MSG_DEAD (blob released) and
+ * is squeezed out by an occasional compaction pass, so single expunges never move
+ * the array. 40 bytes per message.
+ */
+enum msg_state {
+	MSG_LIVE = 0,
+	MSG_EXPUNGED = 1,   /* tombstone: some view has not been told yet */
+	MSG_DEAD = 2,       /* nobody sees it; removed by mailbox_compact() */
+};
+
+struct store_msg {
+	struct uimap_blob *blob;
+	uint64_t modseq;
+	uint64_t keywords;
+	int64_t internaldate;
+	uint32_t uid;
+	int16_t tz_minutes;
+	uint8_t flags;      /* UIMAP_FLAGS_STORABLE bits */
+	uint8_t state;      /* enum msg_state */
+};
+
+/* One flag change, kept while some view has not synced past it. */
+struct store_flag_event {
+	uint32_t uid;
+	uint32_t origin;    /* id of the view that made it, 0 = none */
+	uint64_t modseq;    /* the message's modseq after the change */
+};
+
+struct memstore;
+struct store_user;
+struct store_view;
+
+/*
+ * Change notification: per mailbox, two append-only logs (expunged UIDs and flag
+ * events) addressed by absolute positions. Each view holds a cursor into each; a
+ * change touches only the views of its mailbox (mark + wake), and the logs are
+ * trimmed up to the slowest cursor. Logs are kept only while views exist.
+ */
+struct mailbox {
+	struct store_user *user;
+	char *name;
+	unsigned refs;              /* the tree's reference + one per view */
+	uint32_t uidvalidity;
+	uint32_t uidnext;
+	uint32_t first_recent_uid;  /* messages >= this are \Recent for nobody yet */
+	uint64_t modseq;            /* HIGHESTMODSEQ */
+	unsigned special_use;
+	bool noselect;
+	bool deleted;               /* detached from the tree; kept alive by views */
+
+	struct store_msg *msgs;     /* sorted by uid, tombstones included */
+	uint32_t n_msgs, cap_msgs;
+	uint32_t n_live, n_unseen, n_deleted, n_dead;
+	uint64_t live_bytes;
+	uint64_t layout_gen;        /* bumped when msgs indexes move (view hints) */
+
+	char *keywords[UIMAP_STORE_MAX_KEYWORDS];
+	unsigned n_keywords;
+
+	struct store_view *views;   /* doubly linked */
+	unsigned n_views;
+	uint32_t next_view_id;
+
+	/* Entries [head, n) are live; entry i has absolute position base + i. The
+	   consumed prefix is dropped when it is at least half of the array. */
+	uint32_t *exp_log;
+	size_t exp_head, exp_n, exp_cap;
+	uint64_t exp_base;
+	struct store_flag_event *flag_log;
+	size_t flag_head, flag_n, flag_cap;
+	uint64_t flag_base;
+};
+
+struct store_view {
+	struct uimap_store_view pub;
+	struct mailbox *box;
+	struct store_view *prev, *next;
+	uint32_t id;
+	bool readonly;
+	bool wake_pending;
+	void (*wake)(void *ctx);
+	void *wake_ctx;
+
+	uint32_t *uids;             /* seq - 1 -> uid, ascending */
+	uint32_t n, cap;
+	uint32_t horizon;           /* every uid below was considered for this view */
+	uint32_t n_announced;       /* the session's idea of EXISTS */
+	unsigned n_keywords_announced;
+	uint64_t exp_cursor, flag_cursor;
+
+	/* \Recent owned by this read-write view: ascending UID ranges. */
+	struct uimap_range *recent;
+	size_t n_recent_ranges, cap_recent;
+	uint32_t n_recent;
+
+	/* lookup hint: the msgs index of the last seq served */
+	uint32_t hint_seq, hint_idx;
+	uint64_t hint_gen;
+};
+
+struct store_user {
+	struct uimap_store_user pub;
+	struct memstore *store;
+	char *name;
+	unsigned sessions;
+	struct mailbox **boxes;     /* sorted by name (strcmp) */
+	size_t n_boxes, cap_boxes;
+	char **subs;                /* sorted subscribed names */
+	size_t n_subs, cap_subs;
+};
+
+/* ---- change hook (the single place every mutation passes through) ---------- */
+
+enum store_change_type {
+	STORE_CHANGE_USER_CREATE,
+	STORE_CHANGE_MAILBOX_CREATE,  /* mailbox, uidvalidity, special_use */
+	STORE_CHANGE_MAILBOX_DELETE,  /* mailbox (the incarnation uidvalidity) */
+	STORE_CHANGE_MAILBOX_RENAME,  /* mailbox -> new_name */
+	STORE_CHANGE_SUBSCRIBE,       /* mailbox */
+	STORE_CHANGE_UNSUBSCRIBE,     /* mailbox */
+	STORE_CHANGE_KEYWORD,         /* mailbox, keyword, index */
+	STORE_CHANGE_APPEND,          /* mailbox, msg */
+	STORE_CHANGE_FLAGS,           /* mailbox, msg (new state) */
+	STORE_CHANGE_EXPUNGE,         /* mailbox, uid, modseq */
+};
+
+struct store_change {
+	enum store_change_type type;
+	const char *user;
+	const char *mailbox;
+	const char *new_name;
+	const char *keyword;
+	unsigned index;
+	uint32_t uidvalidity;
+	uint32_t uid;
+	uint64_t modseq;
+	unsigned special_use;
+	const struct store_msg *msg;
+};
+
+typedef void store_change_fn(void *ctx, const struct store_change *change);
+
+struct store_default_box {
+	char *name;
+	unsigned special_use;
+};
+
+struct memstore {
+	struct uimap_store pub;
+	struct store_user **users;  /* sorted by name */
+	size_t n_users, cap_users;
+	uint32_t last_uidvalidity;
+	struct store_default_box *defaults;
+	size_t n_defaults;
+	bool subscribe_defaults;
+	store_change_fn *hook;
+	void *hook_ctx;
+	unsigned hook_muted;        /* >0 inside compound changes emitted as one */
+	uint64_t n_views;
+};
+
+/* memstore.c */
+/* Attach fn(ctx, change) to every mutation of the store (a journal); NULL detaches.
+   The change and the strings in it are valid only during the call. */
+void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn,
+				  void *ctx);
+/* Pass a change to the hook, if any. */
+void store_change_emit(struct memstore *ms, const struct store_change *change);
+/* A UIDVALIDITY never handed out before by this store (counter seeded from time). */
+uint32_t store_next_uidvalidity(struct memstore *ms);
+
+/* names.c */
+/* Copy name to out (size STORE_NAME_MAX + 1) with "INBOX" in any case as the first
+   level canonicalised, and trailing separators stripped when strip is set.
+   Returns 0, or -EINVAL when too long or empty. */
+int store_name_canon(const char *name, bool strip, char *out);
+/* Whether a canonical name may be created: modified UTF-7, printable, no '*' or
+   '%', no empty level, no leading separator. */
+bool store_name_valid(const char *name);
+/* RFC 3501 LIST matching: '*' matches anything, '%' anything but sep. The pattern
+   must already be canonical (see store_list_pattern). */
+bool store_list_match(const char *pattern, const char *name, char sep);
+/* Combine LIST reference and mailbox pattern (RFC 3501 6.3.8) into out (size
+   2 * STORE_NAME_MAX + 2), with a leading "INBOX" canonicalised. Returns 0 or
+   -EINVAL when too long. */
+int store_list_pattern(const char *reference, const char *pattern, char *out);
+
+/* mailbox.c */
+struct mailbox *mailbox_new(struct store_user *user, const char *name);
+/* Drop a reference; the mailbox is freed (blobs released) with the last. */
+void mailbox_unref(struct mailbox **box);
+/* Index of the first message with uid >= uid (n_msgs when none). */
+uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid);
+/* 1 with *idx_r when uid is in the array (any state), 0 otherwise. */
+int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r);
+/* Keyword index for name, created if create. Same results as view_keyword_index. */
+int mailbox_keyword_index(struct mailbox *box, const char *name, bool create);
+/* Append a message with the next UID; takes a new reference on blob.
+   Returns 0 with *uid_r, or -ENOMEM. */
+int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
+		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
+		uint32_t *uid_r);
+/* Apply a flag update to msgs[idx] (live). origin: the view making it, or NULL.
+   Returns 1 when changed, 0 when not, -ENOMEM. */
+int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
+			 uint8_t flags, uint64_t keywords, struct store_view *origin);
+/* Expunge msgs[idx] (live): tombstone for views, or dead when none. Call
+   mailbox_changed() after a batch. */
+void mailbox_expunge_at(struct mailbox *box, uint32_t idx);
+/* Expunge every live message (DELETE, RENAME INBOX). */
+void mailbox_expunge_all(struct mailbox *box);
+/* After a batch of changes: wake the views (except origin), trim, maybe compact. */
+void mailbox_changed(struct mailbox *box, struct store_view *origin);
+/* Drop log entries every view has passed; tombstones nobody needs become dead. */
+void mailbox_trim_logs(struct mailbox *box);
+/* Squeeze dead messages out of the array (one pass) when there are enough. */
+void mailbox_maybe_compact(struct mailbox *box, bool force);
+/* Fill status counters. */
+void mailbox_status(const struct mailbox *box, struct uimap_status *status_r);
+/* Bytes of metadata held by the mailbox (arrays, logs, names), views excluded. */
+uint64_t mailbox_metadata_bytes(const struct mailbox *box);
+
+/* view.c */
+int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
+		    struct store_view **view_r, struct uimap_select_info *info_r);
+void store_view_close(struct store_view *view);
+/* Bytes of metadata held by the view. */
+uint64_t store_view_metadata_bytes(const struct store_view *view);
+
+/* user.c */
+/* The user's mailbox with canonical name, or NULL. */
+struct mailbox *store_user_find(struct store_user *user, const char *name);
+/* Free a user and everything it holds (store teardown). */
+void store_user_free(struct store_user **user);
+/* Create a user with its default mailboxes. Returns 0 or -errno. */
+int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
+
+/* The vtable entries, shared between files. */
+int store_mailbox_create(struct uimap_store_user *user, const char *name,
+			 unsigned special_use);
+int store_mailbox_delete(struct uimap_store_user *user, const char *name);
+int store_mailbox_rename(struct uimap_store_user *user, const char *old_name,
+			 const char *new_name);
+int store_mailbox_subscribe(struct uimap_store_user *user, const char *name,
+			    bool subscribe);
+int store_mailbox_list(struct uimap_store_user *user, const char *reference,
+		       const char *pattern, unsigned flags, uimap_list_cb *cb, void *ctx);
+int store_mailbox_status(struct uimap_store_user *user, const char *name,
+			 struct uimap_status *status_r);
+int store_mailbox_append(struct uimap_store_user *user, const char *name,
+			 const struct uimap_append *msg, struct uimap_append_result *result_r);
+int store_view_open_vt(struct uimap_store_user *user, const char *name, bool readonly,
+		       struct uimap_store_view **view_r, struct uimap_select_info *info_r);
+void store_view_close_vt(struct uimap_store_view *view);
+void store_view_set_wake(struct uimap_store_view *view, void (*wake)(void *ctx),
+			 void *ctx);
+int store_view_sync(struct uimap_store_view *view, unsigned flags,
+		    const struct uimap_sync_callbacks *cb, void *ctx);
+uint32_t store_view_count(struct uimap_store_view *view);
+int store_view_msg(struct uimap_store_view *view, uint32_t seq,
+		   struct uimap_msg_info *info_r);
+int store_view_uid_to_seq(struct uimap_store_view *view, uint32_t uid, uint32_t *seq_r);
+int store_view_uid_range(struct uimap_store_view *view, struct uimap_range uids,
+			 struct uimap_range *seqs_r);
+int store_view_keyword_index(struct uimap_store_view *view, const char *keyword,
+			     bool create);
+const char *store_view_keyword_name(struct uimap_store_view *view, unsigned i);
+int store_view_store_flags(struct uimap_store_view *view, uint32_t seq,
+			   enum uimap_flags_mode mode, const struct uimap_flags *flags,
+			   uint64_t unchangedsince, struct uimap_msg_info *info_r);
+int store_view_expunge(struct uimap_store_view *view, const struct uimap_range *uids,
+		       size_t n);
+int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seqs,
+		    size_t n, const char *dest, bool move, struct uimap_copy_result *result_r);
+
+#endif

@@ -1,0 +1,631 @@
+/* A user's mailbox tree and subscriptions: CREATE, DELETE, RENAME, LIST, STATUS, APPEND. */
+#include "store/memstore.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct store_user *user_of(struct uimap_store_user *pub)
+{
+	return (struct store_user *)pub;
+}
+
+static void user_emit(struct store_user *user, enum store_change_type type,
+		      const struct mailbox *box, const char *name, const char *new_name)
+{
+	store_change_emit(user->store, &(struct store_change){
+		.type = type, .user = user->name, .mailbox = name, .new_name = new_name,
+		.uidvalidity = box != NULL ? box->uidvalidity : 0,
+		.special_use = box != NULL ? box->special_use : 0 });
+}
+
+/* Position of the first mailbox whose name is >= name. */
+static size_t user_box_pos(const struct store_user *user, const char *name)
+{
+	size_t lo = 0, hi = user->n_boxes;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(user->boxes[mid]->name, name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+struct mailbox *store_user_find(struct store_user *user, const char *name)
+{
+	size_t pos = user_box_pos(user, name);
+
+	if (pos < user->n_boxes && strcmp(user->boxes[pos]->name, name) == 0)
+		return user->boxes[pos];
+	return NULL;
+}
+
+/* Whether any mailbox name starts with name + '/'. Names sharing a prefix are
+   contiguous in strcmp order, so one binary search answers. */
+static bool user_has_children(const struct store_user *user, const char *name)
+{
+	char prefix[STORE_NAME_MAX + 2];
+	size_t len = strlen(name), pos;
+
+	memcpy(prefix, name, len);
+	prefix[len] = STORE_SEP;
+	prefix[len + 1] = '\0';
+	pos = user_box_pos(user, prefix);
+	return pos < user->n_boxes && strncmp(user->boxes[pos]->name, prefix, len + 1) == 0;
+}
+
+static int user_insert(struct store_user *user, struct mailbox *box)
+{
+	size_t pos = user_box_pos(user, box->name);
+
+	if (user->n_boxes == user->cap_boxes) {
+		size_t cap = user->cap_boxes == 0 ? 16 : user->cap_boxes * 2;
+		struct mailbox **boxes = realloc(user->boxes, cap * sizeof(*boxes));
+
+		if (boxes == NULL)
+			return -ENOMEM;
+		user->boxes = boxes;
+		user->cap_boxes = cap;
+	}
+	memmove(user->boxes + pos + 1, user->boxes + pos,
+		(user->n_boxes - pos) * sizeof(*user->boxes));
+	user->boxes[pos] = box;
+	user->n_boxes++;
+	return 0;
+}
+
+static void user_remove(struct store_user *user, struct mailbox *box)
+{
+	size_t pos = user_box_pos(user, box->name);
+
+	memmove(user->boxes + pos, user->boxes + pos + 1,
+		(user->n_boxes - pos - 1) * sizeof(*user->boxes));
+	user->n_boxes--;
+}
+
+/* Create one mailbox whose parents exist. */
+static int user_create_one(struct store_user *user, const char *name, unsigned special_use,
+			   bool noselect, struct mailbox **box_r)
+{
+	struct mailbox *box = mailbox_new(user, name);
+
+	if (box == NULL)
+		return -ENOMEM;
+	box->special_use = special_use;
+	box->noselect = noselect;
+	if (user_insert(user, box) < 0) {
+		mailbox_unref(&box);
+		return -ENOMEM;
+	}
+	if (!noselect)
+		user_emit(user, STORE_CHANGE_MAILBOX_CREATE, box, name, NULL);
+	if (box_r != NULL)
+		*box_r = box;
+	return 0;
+}
+
+/* Create the missing superior names of name (RFC 3501 6.3.3) as mailboxes. */
+static int user_create_parents(struct store_user *user, const char *name)
+{
+	char parent[STORE_NAME_MAX + 1];
+
+	for (const char *p = strchr(name, STORE_SEP); p != NULL; p = strchr(p + 1, STORE_SEP)) {
+		memcpy(parent, name, (size_t)(p - name));
+		parent[p - name] = '\0';
+		if (store_user_find(user, parent) == NULL) {
+			int r = user_create_one(user, parent, 0, false, NULL);
+
+			if (r < 0)
+				return r;
+		}
+	}
+	return 0;
+}
+
+int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned special_use)
+{
+	struct store_user *user = user_of(pub);
+	char name[STORE_NAME_MAX + 1];
+	struct mailbox *box;
+	int r;
+
+	if (store_name_canon(raw, true, name) < 0 || !store_name_valid(name))
+		return -EINVAL;
+	box = store_user_find(user, name);
+	if (box != NULL) {
+		if (!box->noselect)
+			return -EEXIST;
+		/* A \Noselect placeholder left by DELETE becomes a fresh mailbox; it
+		   never had views, so only the UIDVALIDITY needs renewing. */
+		box->noselect = false;
+		box->uidvalidity = store_next_uidvalidity(user->store);
+		box->special_use = special_use;
+		user_emit(user, STORE_CHANGE_MAILBOX_CREATE, box, name, NULL);
+		return 0;
+	}
+	r = user_create_parents(user, name);
+	if (r < 0)
+		return r;
+	return user_create_one(user, name, special_use, false, NULL);
+}
+
+/* Take box out of the tree: views keep it alive and see every message expunged. */
+static void user_detach(struct store_user *user, struct mailbox *box)
+{
+	user->store->hook_muted++;
+	box->deleted = true;
+	mailbox_expunge_all(box);
+	user->store->hook_muted--;
+	mailbox_changed(box, NULL);
+	user_remove(user, box);
+	mailbox_unref(&box);
+}
+
+int store_mailbox_delete(struct uimap_store_user *pub, const char *raw)
+{
+	struct store_user *user = user_of(pub);
+	char name[STORE_NAME_MAX + 1];
+	struct mailbox *box;
+	bool children;
+
+	if (store_name_canon(raw, true, name) < 0)
+		return -ENOENT;
+	if (strcmp(name, "INBOX") == 0)
+		return -EPERM;
+	box = store_user_find(user, name);
+	if (box == NULL)
+		return -ENOENT;
+	children = user_has_children(user, name);
+	/* RFC 3501 6.3.4: a \Noselect name with inferiors cannot be deleted. */
+	if (box->noselect && children)
+		return -ENOTEMPTY;
+	user_emit(user, STORE_CHANGE_MAILBOX_DELETE, box, name, NULL);
+	user_detach(user, box);
+	/* With inferiors the name stays as \Noselect (a new incarnation: views of the
+	   old one must not confuse it with a later CREATE). */
+	if (children)
+		return user_create_one(user, name, 0, true, NULL);
+	return 0;
+}
+
+static int box_name_cmp(const void *a, const void *b)
+{
+	return strcmp((*(struct mailbox *const *)a)->name, (*(struct mailbox *const *)b)->name);
+}
+
+/* RENAME INBOX (RFC 3501 6.3.5): its messages move to a new mailbox, INBOX stays. */
+static int user_rename_inbox(struct store_user *user, struct mailbox *inbox, const char *name)
+{
+	struct mailbox *box;
+	int r = user_create_parents(user, name);
+
+	if (r < 0 || (r = user_create_one(user, name, 0, false, &box)) < 0)
+		return r;
+	user_emit(user, STORE_CHANGE_MAILBOX_RENAME, box, "INBOX", name);
+	user->store->hook_muted++;
+	for (unsigned i = 0; i < inbox->n_keywords; i++)
+		(void)mailbox_keyword_index(box, inbox->keywords[i], true);
+	for (uint32_t i = 0; i < inbox->n_msgs && r == 0; i++) {
+		const struct store_msg *msg = &inbox->msgs[i];
+		uint32_t uid;
+
+		if (msg->state != MSG_LIVE)
+			continue;
+		box->uidnext = msg->uid; /* keep the UIDs */
+		r = mailbox_add(box, msg->blob, msg->flags, msg->keywords, msg->internaldate,
+				msg->tz_minutes, &uid);
+	}
+	box->uidnext = inbox->uidnext;
+	box->first_recent_uid = inbox->first_recent_uid;
+	if (r == 0)
+		mailbox_expunge_all(inbox);
+	user->store->hook_muted--;
+	mailbox_changed(inbox, NULL);
+	return r;
+}
+
+int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, const char *raw_new)
+{
+	struct store_user *user = user_of(pub);
+	char old_name[STORE_NAME_MAX + 1], new_name[STORE_NAME_MAX + 1];
+	size_t old_len, new_len;
+	struct mailbox *src;
+
+	if (store_name_canon(raw_old, true, old_name) < 0)
+		return -ENOENT;
+	if (store_name_canon(raw_new, true, new_name) < 0 || !store_name_valid(new_name))
+		return -EINVAL;
+	src = store_user_find(user, old_name);
+	if (src == NULL)
+		return -ENOENT;
+	if (store_user_find(user, new_name) != NULL)
+		return -EEXIST;
+	if (strcmp(old_name, "INBOX") == 0)
+		return user_rename_inbox(user, src, new_name);
+	old_len = strlen(old_name);
+	new_len = strlen(new_name);
+	/* A mailbox cannot become its own inferior. */
+	if (strncmp(new_name, old_name, old_len) == 0 && new_name[old_len] == STORE_SEP)
+		return -EINVAL;
+	/* The inferiors "old/..." are contiguous in strcmp order, but not necessarily
+	   next to "old" itself ("old-x" sorts in between). */
+	char prefix[STORE_NAME_MAX + 2];
+
+	snprintf(prefix, sizeof(prefix), "%s%c", old_name, STORE_SEP);
+	size_t first = user_box_pos(user, prefix), last = first;
+
+	for (; last < user->n_boxes; last++) {
+		const char *n = user->boxes[last]->name;
+
+		if (strncmp(n, prefix, old_len + 1) != 0)
+			break;
+		char target[2 * STORE_NAME_MAX + 2];
+
+		if (new_len + strlen(n + old_len) > STORE_NAME_MAX)
+			return -EINVAL;
+		snprintf(target, sizeof(target), "%s%s", new_name, n + old_len);
+		if (store_user_find(user, target) != NULL)
+			return -EEXIST;
+	}
+	size_t count = last - first + 1;
+	struct mailbox **moved = calloc(count, sizeof(*moved));
+	char **names = calloc(count, sizeof(*names));
+
+	if (moved == NULL || names == NULL)
+		goto nomem;
+	moved[0] = src;
+	for (size_t i = first; i < last; i++)
+		moved[i - first + 1] = user->boxes[i];
+	for (size_t i = 0; i < count; i++) {
+		if (asprintf(&names[i], "%s%s", new_name, moved[i]->name + old_len) < 0) {
+			names[i] = NULL;
+			goto nomem;
+		}
+	}
+	user_emit(user, STORE_CHANGE_MAILBOX_RENAME, src, old_name, new_name);
+	for (size_t i = 0; i < count; i++) {
+		free(moved[i]->name);
+		moved[i]->name = names[i];
+	}
+	free(names);
+	free(moved);
+	qsort(user->boxes, user->n_boxes, sizeof(*user->boxes), box_name_cmp);
+	/* Parents last: the old names are gone, so they cannot collide. */
+	return user_create_parents(user, new_name);
+nomem:
+	if (names != NULL) {
+		for (size_t i = 0; i < count; i++)
+			free(names[i]);
+	}
+	free(names);
+	free(moved);
+	return -ENOMEM;
+}
+
+/* Position of the first subscription >= name. */
+static size_t user_sub_pos(const struct store_user *user, const char *name)
+{
+	size_t lo = 0, hi = user->n_subs;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (strcmp(user->subs[mid], name) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool user_subscribed(const struct store_user *user, const char *name)
+{
+	size_t pos = user_sub_pos(user, name);
+
+	return pos < user->n_subs && strcmp(user->subs[pos], name) == 0;
+}
+
+int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool subscribe)
+{
+	struct store_user *user = user_of(pub);
+	char name[STORE_NAME_MAX + 1];
+	size_t pos;
+
+	if (store_name_canon(raw, true, name) < 0)
+		return -EINVAL;
+	pos = user_sub_pos(user, name);
+	bool present = pos < user->n_subs && strcmp(user->subs[pos], name) == 0;
+
+	if (!subscribe) {
+		if (!present)
+			return 0;
+		free(user->subs[pos]);
+		memmove(user->subs + pos, user->subs + pos + 1,
+			(user->n_subs - pos - 1) * sizeof(*user->subs));
+		user->n_subs--;
+		user_emit(user, STORE_CHANGE_UNSUBSCRIBE, NULL, name, NULL);
+		return 1;
+	}
+	if (!store_name_valid(name))
+		return -EINVAL;
+	if (present)
+		return 0;
+	if (user->n_subs == user->cap_subs) {
+		size_t cap = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
+		char **subs = realloc(user->subs, cap * sizeof(*subs));
+
+		if (subs == NULL)
+			return -ENOMEM;
+		user->subs = subs;
+		user->cap_subs = cap;
+	}
+	char *copy = strdup(name);
+
+	if (copy == NULL)
+		return -ENOMEM;
+	memmove(user->subs + pos + 1, user->subs + pos, (user->n_subs - pos) * sizeof(*user->subs));
+	user->subs[pos] = copy;
+	user->n_subs++;
+	user_emit(user, STORE_CHANGE_SUBSCRIBE, NULL, name, NULL);
+	return 1;
+}
+
+static unsigned user_attrs(const struct store_user *user, const struct mailbox *box)
+{
+	unsigned attrs = user_has_children(user, box->name) ? UIMAP_LIST_HAS_CHILDREN
+							     : UIMAP_LIST_HAS_NO_CHILDREN;
+
+	if (box->noselect)
+		attrs |= UIMAP_LIST_NOSELECT;
+	if (user_subscribed(user, box->name))
+		attrs |= UIMAP_LIST_SUBSCRIBED;
+	return attrs;
+}
+
+struct lsub_entry {
+	char *name;
+	unsigned attrs, special_use;
+};
+
+static int lsub_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct lsub_entry *)a)->name, ((const struct lsub_entry *)b)->name);
+}
+
+static int user_lsub(struct store_user *user, const char *pattern, uimap_list_cb *cb, void *ctx)
+{
+	struct lsub_entry *out = NULL;
+	size_t n = 0, cap = 0;
+	bool percent = strchr(pattern, '%') != NULL;
+	int r = 0;
+
+	for (size_t i = 0; i < user->n_subs && r == 0; i++) {
+		const char *sub = user->subs[i];
+		char anc[STORE_NAME_MAX + 1];
+
+		for (const char *p = sub;; p++) {
+			bool whole = *p == '\0';
+			const char *name = sub;
+
+			if (!whole && *p != STORE_SEP)
+				continue;
+			if (!whole) {
+				/* RFC 3501 6.3.9: with '%', an unsubscribed parent of a
+				   subscribed name is returned as \Noselect. */
+				if (!percent)
+					continue;
+				memcpy(anc, sub, (size_t)(p - sub));
+				anc[p - sub] = '\0';
+				name = anc;
+				if (user_subscribed(user, anc))
+					continue;
+			}
+			if (store_list_match(pattern, name, STORE_SEP)) {
+				const struct mailbox *box = store_user_find(user, name);
+				unsigned attrs;
+
+				if (!whole)
+					attrs = UIMAP_LIST_NOSELECT | UIMAP_LIST_HAS_CHILDREN;
+				else if (box == NULL)
+					attrs = UIMAP_LIST_NONEXISTENT | UIMAP_LIST_SUBSCRIBED;
+				else
+					attrs = user_attrs(user, box);
+				if (n == cap) {
+					size_t ncap = cap == 0 ? 16 : cap * 2;
+					struct lsub_entry *o = realloc(out, ncap * sizeof(*o));
+
+					if (o == NULL) {
+						r = -ENOMEM;
+						break;
+					}
+					out = o;
+					cap = ncap;
+				}
+				out[n].name = strdup(name);
+				if (out[n].name == NULL) {
+					r = -ENOMEM;
+					break;
+				}
+				out[n].attrs = attrs;
+				out[n].special_use = box != NULL ? box->special_use : 0;
+				n++;
+			}
+			if (whole)
+				break;
+		}
+	}
+	if (n > 0)
+		qsort(out, n, sizeof(*out), lsub_cmp);
+	for (size_t i = 0; i < n; i++) {
+		/* Duplicates: a \Noselect parent found through several children. */
+		if (r == 0 && (i == 0 || strcmp(out[i].name, out[i - 1].name) != 0))
+			r = cb(ctx, out[i].name, out[i].attrs, out[i].special_use);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(out[i].name);
+	free(out);
+	return r;
+}
+
+int store_mailbox_list(struct uimap_store_user *pub, const char *reference, const char *pattern,
+		       unsigned flags, uimap_list_cb *cb, void *ctx)
+{
+	struct store_user *user = user_of(pub);
+	char full[2 * STORE_NAME_MAX + 2];
+
+	/* RFC 3501 6.3.8: an empty pattern asks for the delimiter and the root. */
+	if (pattern[0] == '\0')
+		return cb(ctx, "", UIMAP_LIST_NOSELECT, 0);
+	if (store_list_pattern(reference, pattern, full) < 0)
+		return -EINVAL;
+	if ((flags & UIMAP_LIST_F_SUBSCRIBED) != 0)
+		return user_lsub(user, full, cb, ctx);
+	for (size_t i = 0; i < user->n_boxes; i++) {
+		const struct mailbox *box = user->boxes[i];
+
+		if (!store_list_match(full, box->name, STORE_SEP))
+			continue;
+		int r = cb(ctx, box->name, user_attrs(user, box), box->special_use);
+
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The selectable mailbox raw names, or NULL with *err_r. */
+static struct mailbox *user_selectable(struct store_user *user, const char *raw, int *err_r)
+{
+	char name[STORE_NAME_MAX + 1];
+	struct mailbox *box;
+
+	if (store_name_canon(raw, true, name) < 0 || (box = store_user_find(user, name)) == NULL) {
+		*err_r = -ENOENT;
+		return NULL;
+	}
+	if (box->noselect) {
+		*err_r = -EPERM;
+		return NULL;
+	}
+	return box;
+}
+
+int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
+			 struct uimap_status *status_r)
+{
+	int err;
+	struct mailbox *box = user_selectable(user_of(pub), raw, &err);
+
+	if (box == NULL)
+		return err;
+	mailbox_status(box, status_r);
+	return 0;
+}
+
+int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
+			 const struct uimap_append *msg, struct uimap_append_result *result_r)
+{
+	int err;
+	struct mailbox *box = user_selectable(user_of(pub), raw, &err);
+	uint64_t keywords = 0;
+	uint32_t uid;
+
+	if (box == NULL)
+		return err;
+	if (msg->blob == NULL)
+		return -EINVAL;
+	for (size_t i = 0; i < msg->n_keywords; i++) {
+		int idx = mailbox_keyword_index(box, msg->keywords[i], true);
+
+		if (idx < 0)
+			return idx;
+		keywords |= 1ull << idx;
+	}
+	err = mailbox_add(box, msg->blob, (uint8_t)(msg->system_flags & UIMAP_FLAGS_STORABLE),
+			  keywords, msg->internaldate != 0 ? msg->internaldate : time(NULL),
+			  msg->tz_minutes, &uid);
+	if (err < 0)
+		return err;
+	mailbox_changed(box, NULL);
+	*result_r = (struct uimap_append_result){ .uidvalidity = box->uidvalidity, .uid = uid };
+	return 0;
+}
+
+int store_view_open_vt(struct uimap_store_user *pub, const char *raw, bool readonly,
+		       struct uimap_store_view **view_r, struct uimap_select_info *info_r)
+{
+	struct store_user *user = user_of(pub);
+	struct store_view *v;
+	int err;
+	struct mailbox *box = user_selectable(user, raw, &err);
+
+	if (box == NULL)
+		return err;
+	err = store_view_open(user, box, readonly, &v, info_r);
+	if (err < 0)
+		return err;
+	*view_r = &v->pub;
+	return 0;
+}
+
+void store_view_close_vt(struct uimap_store_view *view)
+{
+	store_view_close((struct store_view *)view);
+}
+
+int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r)
+{
+	struct store_user *user = calloc(1, sizeof(*user));
+	int r;
+
+	if (user == NULL || (user->name = strdup(name)) == NULL) {
+		free(user);
+		return -ENOMEM;
+	}
+	user->pub.vt = &uimap_store_memory_vtable;
+	user->store = ms;
+	user_emit(user, STORE_CHANGE_USER_CREATE, NULL, NULL, NULL);
+	r = user_create_one(user, "INBOX", 0, false, NULL);
+	for (size_t i = 0; i < ms->n_defaults && r == 0; i++) {
+		const struct store_default_box *d = &ms->defaults[i];
+
+		if (store_user_find(user, d->name) != NULL)
+			continue;
+		r = user_create_parents(user, d->name);
+		if (r == 0)
+			r = user_create_one(user, d->name, d->special_use, false, NULL);
+	}
+	for (size_t i = 0; i < ms->n_defaults && r == 0 && ms->subscribe_defaults; i++)
+		r = store_mailbox_subscribe(&user->pub, ms->defaults[i].name, true) < 0 ? -ENOMEM : 0;
+	if (r == 0 && ms->subscribe_defaults)
+		r = store_mailbox_subscribe(&user->pub, "INBOX", true) < 0 ? -ENOMEM : 0;
+	if (r < 0) {
+		store_user_free(&user);
+		return r;
+	}
+	*user_r = user;
+	return 0;
+}
+
+void store_user_free(struct store_user **userp)
+{
+	struct store_user *user = *userp;
+
+	*userp = NULL;
+	if (user == NULL)
+		return;
+	for (size_t i = 0; i < user->n_boxes; i++)
+		mailbox_unref(&user->boxes[i]);
+	for (size_t i = 0; i < user->n_subs; i++)
+		free(user->subs[i]);
+	free(user->boxes);
+	free(user->subs);
+	free(user->name);
+	free(user);
+}
