@@ -5,6 +5,7 @@
 #include "config.h"
 #include "auth.h"
 #include "command.h"
+#include "store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -27,6 +28,13 @@ int uimap_server_new(const struct uimap_config *cfg, struct uimap_server **serve
    uimap_server_run(). ctx belongs to the caller. */
 void uimap_server_set_auth(struct uimap_server *server,
 			   const struct uimap_auth_backend *backend, void *ctx);
+
+/* Use store for mail instead of the default in-memory store. Call before
+   uimap_server_run(). store belongs to the caller and must outlive the server. */
+void uimap_server_set_store(struct uimap_server *server, struct uimap_store *store);
+
+/* The store the server uses (the default in-memory one unless replaced). */
+struct uimap_store *uimap_server_store(struct uimap_server *server);
 
 /* Register an extra command (copied). Returns 0, or -1 when the name is invalid or
    already taken. Call before uimap_server_run(). */

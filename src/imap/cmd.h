@@ -3,6 +3,7 @@
 #define IMAP_CMD_H
 
 #include "uimap/command.h"
+#include "uimap/store.h"
 #include "core/arena.h"
 #include "core/buf.h"
 #include "imap/parser.h"
@@ -34,6 +35,11 @@ typedef int cmd_handler(struct uimap_cmd *cmd);
 /* Command flags. */
 enum cmd_flags {
 	CMD_FLAG_NONE = 0,
+	/* RFC 3501 §7.4.1: no EXPUNGE responses while this command runs
+	   (FETCH, STORE, SEARCH by sequence number) */
+	CMD_FLAG_NO_EXPUNGE = 1 << 0,
+	/* the handler syncs the mailbox itself (or must not be synced) */
+	CMD_FLAG_NO_SYNC = 1 << 1,
 };
 
 struct cmd_def {
@@ -66,6 +72,16 @@ struct session {
 	unsigned failed_logins;
 	struct timer delay_timer;     /* failed-login delay */
 	struct buf stash;             /* input that arrived while a command waited */
+
+	/* mail */
+	struct uimap_store_user *mail;    /* opened at login */
+	struct uimap_store_view *view;    /* the selected mailbox */
+	char *selected;                   /* its name */
+	bool readonly;
+	bool idling;                      /* in IDLE: changes are pushed at once */
+	bool wake_queued;
+	struct session *next_wake;
+	uint64_t last_sync_ms;
 
 	/* the command in progress; reset by session_command_done() */
 	struct arena arena;
@@ -113,6 +129,40 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password);
 
 /* Whether plaintext authentication is allowed on this connection. */
 bool session_auth_allowed(const struct session *s);
+
+/* Report pending mailbox changes as untagged responses (EXPUNGE only when
+   expunges is set). Leaves the selected state (with a BYE to the client) when the
+   mailbox was deleted. Returns 0, or -1 when the session is over. */
+int session_sync(struct session *s, bool expunges);
+
+/* Ask to be woken (IDLE push) when the selected mailbox changes. */
+void session_watch_view(struct session *s);
+
+/* Drop the session from the server's wake list (before it is freed). */
+void session_wake_forget(struct session *s);
+
+/* Deselect: close the view without expunging. */
+void session_unselect(struct session *s);
+
+/* Write "(\Seen kw ...)" for flags, keyword names from the view. */
+void write_flags(struct outq *q, struct uimap_store_view *view, const struct uimap_flags *f,
+		 bool with_recent);
+
+/* Write the "* FLAGS" and "* OK [PERMANENTFLAGS]" lines for the selected mailbox. */
+void write_mailbox_flags(struct session *s);
+
+/* Parse a flag list argument into system flags and keyword names (stored in the
+   arena). Returns 1, or -1 with *error_r (\Recent and unknown system flags are
+   invalid). */
+int parse_flag_list(struct uimap_cmd *cmd, const struct imap_arg *arg, uint32_t *system_r,
+		    const char ***keywords_r, size_t *n_keywords_r, const char **error_r);
+
+/* A mailbox name argument (astring). Returns false when arg is not a string or
+   contains a NUL. */
+bool arg_mailbox(const struct imap_arg *arg, const char **name_r);
+
+/* Reply NO with a text (and response code) fitting the store error. */
+void reply_store_error(struct uimap_cmd *cmd, int err, const char *what);
 
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);

@@ -213,7 +213,10 @@ int parser_feed(struct parser *p, const unsigned char **data, size_t *len)
 				return PARSER_LINE;
 			uint64_t size;
 			bool sync;
-			int m = find_literal_marker(p->text.data, p->text.len, &size, &sync);
+			/* only the text after the last literal can announce a new one */
+			size_t seg = p->n_lits > 0 ? p->seg_ends[p->n_lits - 1] : 0;
+			int m = find_literal_marker(p->text.data + seg, p->text.len - seg, &size,
+						    &sync);
 			if (m == 0)
 				return PARSER_COMMAND;
 			if (m < 0 || size > p->max_literal || p->lit_total + size > p->max_literal) {

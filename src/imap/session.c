@@ -40,6 +40,9 @@ void session_free(struct session **sp)
 		return;
 	*sp = NULL;
 	timer_cancel(&s->srv->timers, &s->delay_timer);
+	session_wake_forget(s);
+	session_unselect(s);
+	uimap_store_user_close(&s->mail);
 	parser_deinit(&s->parser);
 	arena_free(&s->arena);
 	buf_free(&s->stash);
@@ -85,7 +88,13 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 		n = 0;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	struct outq *q = cmd->s->out;
+	struct session *s = cmd->s;
+	/* untagged updates go before the tagged reply (RFC 3501 §7) */
+	if (cmd->def != NULL && s->view != NULL && !(cmd->def->flags & CMD_FLAG_NO_SYNC) &&
+	    (s->srv->cfg.poll_every == 0 ||
+	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg.poll_every * 1000u))
+		session_sync(s, !(cmd->def->flags & CMD_FLAG_NO_EXPUNGE));
+	struct outq *q = s->out;
 	outq_puts(q, cmd->c.tag != NULL ? cmd->c.tag : "*");
 	outq_puts(q, " ");
 	outq_puts(q, status);

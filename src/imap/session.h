@@ -6,6 +6,7 @@
 
 struct conn;
 struct session;
+struct uimap_server;
 
 /* Create the session for a new connection and queue the greeting. */
 struct session *session_create(struct conn *c);
@@ -32,6 +33,10 @@ int session_busy(const struct session *s);
 
 /* The auth worker answered for the session cookie (result as verify_plain). */
 void session_auth_done(void *cookie, int result, const char *error);
+
+/* Push pending mailbox changes to the sessions whose views were woken (IDLE).
+   Called by the loop once per turn, outside any store call. */
+void session_run_wakeups(struct uimap_server *srv);
 
 /* Free the session and NULL *s. */
 void session_free(struct session **s);

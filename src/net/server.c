@@ -89,6 +89,11 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return set_error(error_r, "eventfd: %s", strerror(e));
 	}
 	srv->commands = cmd_registry_new();
+	if (uimap_store_memory_new(NULL, &srv->store) < 0) {
+		uimap_server_free(&srv);
+		return set_error(error_r, "cannot create the mail store");
+	}
+	srv->store_owned = true;
 	log_level = srv->cfg.log_level;
 	if (srv->cfg.passwd_file != NULL) {
 		const char *err;
@@ -113,6 +118,19 @@ UIMAP_EXPORT void uimap_server_set_auth(struct uimap_server *srv,
 	srv->auth_owned = false;
 	srv->auth = backend;
 	srv->auth_ctx = ctx;
+}
+
+UIMAP_EXPORT void uimap_server_set_store(struct uimap_server *srv, struct uimap_store *store)
+{
+	if (srv->store_owned)
+		uimap_store_free(&srv->store);
+	srv->store = store;
+	srv->store_owned = false;
+}
+
+UIMAP_EXPORT struct uimap_store *uimap_server_store(struct uimap_server *srv)
+{
+	return srv->store;
 }
 
 UIMAP_EXPORT int uimap_server_add_command(struct uimap_server *srv,
@@ -441,6 +459,7 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 	while (!(srv->stopping && srv->n_conns == 0)) {
 		if (srv->stop_requested && !srv->stopping)
 			server_begin_shutdown(srv);
+		session_run_wakeups(srv);
 		flush_dirty(srv);
 		conn_reap(srv);
 		if (srv->stopping && srv->n_conns == 0)
@@ -523,6 +542,8 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	cmd_registry_free(&srv->commands);
+	if (srv->store_owned)
+		uimap_store_free(&srv->store);
 	timer_heap_free(&srv->timers);
 	iptable_free(&srv->ips);
 	uimap_config_clear(&srv->cfg);

@@ -52,6 +52,10 @@ struct uimap_server {
 
 	struct cmd_registry *commands; /* extra commands from the embedder */
 
+	struct uimap_store *store;
+	bool store_owned;             /* the default in-memory store */
+	struct session *wake_list;    /* sessions whose mailbox changed (IDLE push) */
+
 	bool handle_signals;
 	int signal_fd;
 	struct signalfd_siginfo siginfo;

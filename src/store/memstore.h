@@ -204,6 +204,8 @@ bool store_list_match(const char *pattern, const char *name, char sep);
 int store_list_pattern(const char *reference, const char *pattern, char *out);
 
 /* mailbox.c */
+/* An empty mailbox (refs = 1, a fresh UIDVALIDITY), not yet in the tree; NULL when
+   out of memory. */
 struct mailbox *mailbox_new(struct store_user *user, const char *name);
 /* Drop a reference; the mailbox is freed (blobs released) with the last. */
 void mailbox_unref(struct mailbox **box);
@@ -239,8 +241,11 @@ void mailbox_status(const struct mailbox *box, struct uimap_status *status_r);
 uint64_t mailbox_metadata_bytes(const struct mailbox *box);
 
 /* view.c */
+/* A view of box (selectable) for SELECT (readonly false: takes \Recent) or EXAMINE.
+   Returns 0 with *view_r and *info_r, or -ENOMEM. */
 int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 		    struct store_view **view_r, struct uimap_select_info *info_r);
+/* Unlink and free view; tombstones only it still needed die. */
 void store_view_close(struct store_view *view);
 /* Bytes of metadata held by the view. */
 uint64_t store_view_metadata_bytes(const struct store_view *view);
@@ -253,7 +258,8 @@ void store_user_free(struct store_user **user);
 /* Create a user with its default mailboxes. Returns 0 or -errno. */
 int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
 
-/* The vtable entries, shared between files. */
+/* The vtable entries, shared between files: their contracts are those of the
+   members of struct uimap_store_vtable in uimap/store.h. */
 int store_mailbox_create(struct uimap_store_user *user, const char *name,
 			 unsigned special_use);
 int store_mailbox_delete(struct uimap_store_user *user, const char *name);

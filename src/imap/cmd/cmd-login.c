@@ -43,6 +43,16 @@ static int login_finish(struct session *s, int result, const char *error)
 	struct conn *c = s->conn;
 	uint64_t now = clock_ms();
 	if (result > 0) {
+		struct uimap_store *store = s->srv->store;
+		int r = store->vt->user_open(store, s->user, &s->mail);
+		if (r < 0) {
+			log_write(UIMAP_LOG_ERROR, c->id, c->addr, "cannot open mail of %s: %d",
+				  s->user, r);
+			free(s->user);
+			s->user = NULL;
+			cmd_reply(cmd, "NO", "[UNAVAILABLE] Mail storage is unavailable.");
+			return CMD_DONE;
+		}
 		s->state = SESSION_AUTH;
 		if (c->ip != NULL)
 			c->ip->fails = 0;

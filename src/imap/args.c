@@ -1,0 +1,105 @@
+/* Shared argument helpers: mailbox names, flag lists, store error replies. */
+#include "imap/cmd.h"
+#include "core/common.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+bool arg_mailbox(const struct imap_arg *arg, const char **name_r)
+{
+	const char *s;
+	size_t len;
+	if (!arg_string(arg, &s, &len) || strlen(s) != len)
+		return false;
+	*name_r = s;
+	return true;
+}
+
+static const struct {
+	const char *name;
+	uint32_t bit;
+} system_flags[] = {
+	{ "\\Seen", UIMAP_FLAG_SEEN },       { "\\Answered", UIMAP_FLAG_ANSWERED },
+	{ "\\Flagged", UIMAP_FLAG_FLAGGED }, { "\\Deleted", UIMAP_FLAG_DELETED },
+	{ "\\Draft", UIMAP_FLAG_DRAFT },
+};
+
+int parse_flag_list(struct uimap_cmd *cmd, const struct imap_arg *arg, uint32_t *system_r,
+		    const char ***keywords_r, size_t *n_keywords_r, const char **error_r)
+{
+	const struct imap_arg *items = arg;
+	unsigned n = 1;
+	if (arg->type == IMAP_ARG_LIST) {
+		items = arg->u.list;
+		n = arg->len;
+	}
+	const char **kw = arena_alloc(&cmd->s->arena, (n + 1) * sizeof(*kw));
+	size_t nkw = 0;
+	uint32_t sys = 0;
+	for (unsigned i = 0; i < n; i++) {
+		const struct imap_arg *a = &items[i];
+		if (a->type != IMAP_ARG_ATOM) {
+			*error_r = "Flags must be atoms";
+			return -1;
+		}
+		const char *f = a->u.str;
+		if (f[0] == '\\') {
+			unsigned k;
+			for (k = 0; k < N_ELEMENTS(system_flags); k++)
+				if (strcasecmp(f, system_flags[k].name) == 0)
+					break;
+			if (k == N_ELEMENTS(system_flags)) {
+				/* \Recent cannot be set by a client (RFC 3501 §2.3.2) */
+				*error_r = "Invalid system flag";
+				return -1;
+			}
+			sys |= system_flags[k].bit;
+			continue;
+		}
+		for (const char *p = f; *p; p++) {
+			if (!imap_is_atom_char((unsigned char)*p)) {
+				*error_r = "Invalid keyword";
+				return -1;
+			}
+		}
+		kw[nkw++] = f;
+	}
+	*system_r = sys;
+	*keywords_r = kw;
+	*n_keywords_r = nkw;
+	return 1;
+}
+
+void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
+{
+	switch (err) {
+	case -ENOENT:
+		cmd_reply(cmd, "NO", "[NONEXISTENT] %s: no such mailbox.", what);
+		break;
+	case -EEXIST:
+		cmd_reply(cmd, "NO", "[ALREADYEXISTS] %s: mailbox already exists.", what);
+		break;
+	case -EINVAL:
+		cmd_reply(cmd, "NO", "[CANNOT] %s: invalid mailbox name or argument.", what);
+		break;
+	case -EPERM:
+		cmd_reply(cmd, "NO", "[CANNOT] %s: not permitted on this mailbox.", what);
+		break;
+	case -ENOTEMPTY:
+		cmd_reply(cmd, "NO", "[INUSE] %s: mailbox has children.", what);
+		break;
+	case -EROFS:
+		cmd_reply(cmd, "NO", "[READ-ONLY] %s: mailbox is read-only.", what);
+		break;
+	case -ENOSPC:
+		cmd_reply(cmd, "NO", "[LIMIT] %s: too many keywords.", what);
+		break;
+	case -ESTALE:
+		cmd_reply(cmd, "NO", "[EXPUNGEISSUED] %s: message was expunged.", what);
+		break;
+	default:
+		cmd_reply(cmd, "NO", "[SERVERBUG] %s failed (%d).", what, err);
+		break;
+	}
+}

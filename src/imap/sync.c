@@ -1,0 +1,172 @@
+/* Mailbox synchronisation: untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS, IDLE push. */
+#include "imap/cmd.h"
+#include "imap/session.h"
+#include "net/conn.h"
+#include "net/server.h"
+#include "core/common.h"
+#include "core/log.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const system_flag_names[] = {
+	"\\Seen", "\\Answered", "\\Flagged", "\\Deleted", "\\Draft", "\\Recent",
+};
+
+void write_flags(struct outq *q, struct uimap_store_view *view, const struct uimap_flags *f,
+		 bool with_recent)
+{
+	outq_append(q, "(", 1);
+	bool first = true;
+	for (unsigned i = 0; i < N_ELEMENTS(system_flag_names); i++) {
+		uint32_t bit = 1u << i;
+		if (!(f->system & bit) || (bit == UIMAP_FLAG_RECENT && !with_recent))
+			continue;
+		if (!first)
+			outq_append(q, " ", 1);
+		outq_puts(q, system_flag_names[i]);
+		first = false;
+	}
+	for (unsigned i = 0; i < 64 && (f->keywords >> i) != 0; i++) {
+		if (!(f->keywords & (1ULL << i)))
+			continue;
+		const char *name = view->vt->view_keyword_name(view, i);
+		if (name == NULL)
+			continue;
+		if (!first)
+			outq_append(q, " ", 1);
+		outq_puts(q, name);
+		first = false;
+	}
+	outq_append(q, ")", 1);
+}
+
+void write_mailbox_flags(struct session *s)
+{
+	struct outq *q = s->out;
+	struct uimap_store_view *v = s->view;
+	outq_puts(q, "* FLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (unsigned i = 0;; i++) {
+		const char *kw = v->vt->view_keyword_name(v, i);
+		if (kw == NULL)
+			break;
+		outq_printf(q, " %s", kw);
+	}
+	outq_puts(q, ")\r\n");
+	if (s->readonly) {
+		/* RFC 3501 §6.3.2: nothing can be changed in an EXAMINEd mailbox */
+		outq_puts(q, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
+		return;
+	}
+	outq_puts(q, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (unsigned i = 0;; i++) {
+		const char *kw = v->vt->view_keyword_name(v, i);
+		if (kw == NULL)
+			break;
+		outq_printf(q, " %s", kw);
+	}
+	outq_puts(q, " \\*)] Flags permitted.\r\n");
+}
+
+static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
+{
+	struct session *s = ctx;
+	(void)uid;
+	outq_printf(s->out, "* %u EXPUNGE\r\n", seq);
+}
+
+static void cb_keywords(void *ctx)
+{
+	write_mailbox_flags(ctx);
+}
+
+static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
+{
+	struct session *s = ctx;
+	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", exists, recent);
+}
+
+static void cb_flags(void *ctx, const struct uimap_msg_info *info)
+{
+	struct session *s = ctx;
+	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
+	write_flags(s->out, s->view, &info->flags, true);
+	outq_printf(s->out, " UID %u)\r\n", info->uid);
+}
+
+static const struct uimap_sync_callbacks sync_callbacks = {
+	.expunge = cb_expunge,
+	.keywords = cb_keywords,
+	.exists = cb_exists,
+	.flags = cb_flags,
+};
+
+int session_sync(struct session *s, bool expunges)
+{
+	if (s->view == NULL)
+		return 0;
+	s->last_sync_ms = clock_ms();
+	int r = s->view->vt->view_sync(s->view, expunges ? UIMAP_SYNC_EXPUNGES : 0,
+				       &sync_callbacks, s);
+	conn_mark_dirty(s->conn);
+	if (r == -ENOENT) {
+		/* another session deleted the selected mailbox (Dovecot disconnects too) */
+		session_unselect(s);
+		session_bye(s, "Selected mailbox was deleted, have to disconnect.");
+		return -1;
+	}
+	return 0;
+}
+
+static void view_woken(void *ctx)
+{
+	struct session *s = ctx;
+	if (s->wake_queued)
+		return;
+	s->wake_queued = true;
+	s->next_wake = s->srv->wake_list;
+	s->srv->wake_list = s;
+}
+
+void session_unselect(struct session *s)
+{
+	if (s->view != NULL) {
+		s->view->vt->view_set_wake(s->view, NULL, NULL);
+		uimap_store_view_close(&s->view);
+	}
+	free(s->selected);
+	s->selected = NULL;
+	if (s->state == SESSION_SELECTED)
+		s->state = SESSION_AUTH;
+}
+
+void session_watch_view(struct session *s)
+{
+	s->view->vt->view_set_wake(s->view, view_woken, s);
+}
+
+void session_run_wakeups(struct uimap_server *srv)
+{
+	while (srv->wake_list != NULL) {
+		struct session *s = srv->wake_list;
+		srv->wake_list = s->next_wake;
+		s->wake_queued = false;
+		/* RFC 2177: an idling client is told at once; others on their next command */
+		if (s->idling && !s->conn->closing)
+			session_sync(s, true);
+	}
+}
+
+void session_wake_forget(struct session *s)
+{
+	if (!s->wake_queued)
+		return;
+	for (struct session **pp = &s->srv->wake_list; *pp != NULL; pp = &(*pp)->next_wake) {
+		if (*pp == s) {
+			*pp = s->next_wake;
+			break;
+		}
+	}
+	s->wake_queued = false;
+}
