@@ -51,6 +51,12 @@ struct uimap_config {
 	unsigned login_delay_max_ms; /* cap of the doubling delay */
 	unsigned auth_workers;     /* password-hashing threads */
 
+	/* persistence (data_dir must be set for any of it) */
+	unsigned snapshot_interval;   /* seconds between snapshots, 0 = off */
+	unsigned snapshot_changes;    /* snapshot after this many changes, 0 = off */
+	enum uimap_journal_fsync journal_fsync;
+	bool ignore_corrupt_snapshot; /* start with what verified instead of refusing */
+
 	/* private: strings allocated by uimap_config_set(), freed by uimap_config_clear() */
 	char *owned_[64];
 	unsigned n_owned_;

@@ -31,6 +31,10 @@ static void usage(FILE *f)
 		"  --login-delay MS              first failed-login delay (1000)\n"
 		"  --login-delay-max MS          cap of the doubling failed-login delay (15000)\n"
 		"  --auth-workers N              password-hashing threads (2)\n"
+		"  --snapshot-interval SECONDS   snapshot the store every N seconds (300; 0 = off)\n"
+		"  --snapshot-changes N          snapshot after N changes (10000; 0 = off)\n"
+		"  --journal-fsync MODE          always (default), periodic or off\n"
+		"  --ignore-corrupt-snapshot     start with what verified of a damaged snapshot\n"
 		"  --help, --version\n");
 }
 

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_LEVEL };
+enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_LEVEL, OPT_FSYNC };
 
 struct opt {
 	const char *key;
@@ -41,6 +41,10 @@ static const struct opt options[] = {
 	O("login-delay", OPT_UINT, login_delay_ms),
 	O("login-delay-max", OPT_UINT, login_delay_max_ms),
 	O("auth-workers", OPT_UINT, auth_workers),
+	O("snapshot-interval", OPT_UINT, snapshot_interval),
+	O("snapshot-changes", OPT_UINT, snapshot_changes),
+	O("journal-fsync", OPT_FSYNC, journal_fsync),
+	O("ignore-corrupt-snapshot", OPT_BOOL, ignore_corrupt_snapshot),
 };
 #undef O
 
@@ -58,6 +62,9 @@ UIMAP_EXPORT void uimap_config_init(struct uimap_config *cfg)
 	cfg->login_delay_ms = 1000;
 	cfg->login_delay_max_ms = 15000;
 	cfg->auth_workers = 2;
+	cfg->snapshot_interval = 300;
+	cfg->snapshot_changes = 10000;
+	cfg->journal_fsync = UIMAP_JOURNAL_FSYNC_ALWAYS;
 }
 
 static const struct opt *opt_find(const char *key)
@@ -186,6 +193,18 @@ UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, con
 			}
 		}
 		return fail(error_r, "option '%s': '%s' is not one of error, warn, info, debug",
+			    key, value);
+	}
+	case OPT_FSYNC: {
+		static const char *const names[] = { "always", "periodic", "off" };
+		for (unsigned i = 0; i < N_ELEMENTS(names); i++) {
+			if (strcasecmp(value, names[i]) == 0) {
+				*(enum uimap_journal_fsync *)(base + o->offset) =
+					(enum uimap_journal_fsync)i;
+				return 0;
+			}
+		}
+		return fail(error_r, "option '%s': '%s' is not one of always, periodic, off",
 			    key, value);
 	}
 	case OPT_BOOL:
