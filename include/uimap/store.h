@@ -118,6 +118,10 @@ struct uimap_blob {
 	size_t size;
 	uint32_t refs_;     /* private */
 	uint32_t kind_;     /* private */
+	/* private: the parsed MIME structure, computed once per blob (shared by its
+	   copies) and freed with ext_free_ when the last reference goes */
+	void *ext_;
+	void (*ext_free_)(void *ext);
 };
 
 /* A blob holding a copy of data. Returns NULL when out of memory. refs = 1. */

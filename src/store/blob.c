@@ -34,6 +34,8 @@ UIMAP_EXPORT struct uimap_blob *uimap_blob_new_copy(const void *data, size_t siz
 	blob->size = size;
 	blob->refs_ = 1;
 	blob->kind_ = BLOB_INLINE;
+	blob->ext_ = NULL;
+	blob->ext_free_ = NULL;
 	return blob;
 }
 
@@ -47,6 +49,8 @@ UIMAP_EXPORT struct uimap_blob *uimap_blob_new_adopt(void *buf, size_t size)
 	blob->size = size;
 	blob->refs_ = 1;
 	blob->kind_ = BLOB_ADOPTED;
+	blob->ext_ = NULL;
+	blob->ext_free_ = NULL;
 	return blob;
 }
 
@@ -62,6 +66,8 @@ uimap_blob_new_custom(const void *data, size_t size,
 	c->blob.size = size;
 	c->blob.refs_ = 1;
 	c->blob.kind_ = BLOB_CUSTOM;
+	c->blob.ext_ = NULL;
+	c->blob.ext_free_ = NULL;
 	c->release = release;
 	c->ctx = ctx;
 	return &c->blob;
@@ -82,6 +88,8 @@ UIMAP_EXPORT void uimap_blob_unref(struct uimap_blob **blobp)
 	*blobp = NULL;
 	if (__atomic_sub_fetch(&blob->refs_, 1, __ATOMIC_ACQ_REL) != 0)
 		return;
+	if (blob->ext_free_ != NULL)
+		blob->ext_free_(blob->ext_);
 	switch (blob->kind_) {
 	case BLOB_ADOPTED:
 		free((void *)blob->data);
