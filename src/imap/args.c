@@ -1,6 +1,7 @@
 /* Shared argument helpers: mailbox names, flag lists, store error replies. */
 #include "imap/cmd.h"
 #include "core/common.h"
+#include "imap/seqset.h"
 
 #include <errno.h>
 #include <string.h>
@@ -102,4 +103,54 @@ void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 		cmd_reply(cmd, "NO", "[SERVERBUG] %s failed (%d).", what, err);
 		break;
 	}
+}
+
+int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
+		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r)
+{
+	struct session *s = cmd->s;
+	struct uimap_store_view *v = s->view;
+	if (arg->type != IMAP_ARG_ATOM) {
+		*error_r = "Invalid sequence set";
+		return -1;
+	}
+	uint32_t count = v->vt->view_count(v);
+	uint32_t star = count;
+	if (uid) {
+		struct uimap_msg_info last;
+		star = count > 0 && v->vt->view_msg(v, count, &last) == 0 ? last.uid : 0;
+	}
+	struct seqset set;
+	if (seqset_parse(&s->arena, arg->u.str, star, &set, error_r) < 0)
+		return -1;
+	struct uimap_range *r = arena_alloc(&s->arena, (set.n + 1) * sizeof(*r));
+	unsigned n = 0;
+	for (unsigned i = 0; i < set.n; i++) {
+		if (!uid) {
+			/* RFC 3501 §9: a sequence number beyond the mailbox is an error */
+			if (set.r[i].lo == 0 || set.r[i].hi > count) {
+				*error_r = "Invalid message sequence number";
+				return -1;
+			}
+			r[n].lo = set.r[i].lo;
+			r[n].hi = set.r[i].hi;
+			n++;
+			continue;
+		}
+		struct uimap_range u = { set.r[i].lo, set.r[i].hi }, sq;
+		if (u.lo == 0)
+			u.lo = 1;
+		if (u.hi == 0 || v->vt->view_uid_range(v, u, &sq) <= 0)
+			continue;
+		/* UID ranges map to ascending, disjoint sequence ranges: merge neighbours */
+		if (n > 0 && sq.lo <= r[n - 1].hi + 1) {
+			if (sq.hi > r[n - 1].hi)
+				r[n - 1].hi = sq.hi;
+		} else {
+			r[n++] = sq;
+		}
+	}
+	*ranges_r = r;
+	*n_r = n;
+	return 1;
 }

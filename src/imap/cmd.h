@@ -57,8 +57,11 @@ struct uimap_cmd {
 	struct imap_command c;        /* tag, name, arguments (in the command arena) */
 	/* continuation input: the next line goes here while set */
 	int (*on_line)(struct uimap_cmd *cmd, const char *line, size_t len);
+	/* output back-pressure: called again when the output queue has drained */
+	int (*on_drain)(struct uimap_cmd *cmd);
 	void *ctx;                    /* handler state, in the command arena */
 	bool replied;
+	bool uid;                     /* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE */
 };
 
 struct session {
@@ -163,6 +166,16 @@ bool arg_mailbox(const struct imap_arg *arg, const char **name_r);
 
 /* Reply NO with a text (and response code) fitting the store error. */
 void reply_store_error(struct uimap_cmd *cmd, int err, const char *what);
+
+/* Whether the output queue is over its high-water mark (a long FETCH should
+   suspend with on_drain). */
+bool session_output_full(const struct session *s);
+
+/* Resolve a sequence-set argument against the selected mailbox: message sequence
+   numbers, or UIDs when uid is set (turned into sequence ranges). Returns 1 with
+   merged sequence ranges (possibly none for UIDs), or -1 with *error_r. */
+int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
+		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r);
 
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);

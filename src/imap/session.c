@@ -79,15 +79,21 @@ void session_untagged(struct session *s, const char *fmt, ...)
 
 void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 {
-	char line[1024];
+	char small[1024];
+	char *line = small;
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof(line), fmt, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
+	if ((size_t)n >= sizeof(small)) {
+		/* e.g. a long COPYUID set */
+		line = arena_alloc(&cmd->s->arena, (size_t)n + 1);
+		va_start(ap, fmt);
+		vsnprintf(line, (size_t)n + 1, fmt, ap);
+		va_end(ap);
+	}
 	struct session *s = cmd->s;
 	/* untagged updates go before the tagged reply (RFC 3501 §7) */
 	if (cmd->def != NULL && s->view != NULL && !(cmd->def->flags & CMD_FLAG_NO_SYNC) &&
@@ -301,8 +307,21 @@ void session_input(struct session *s, const unsigned char *data, size_t len)
 	trim_if_idle(s);
 }
 
+bool session_output_full(const struct session *s)
+{
+	return s->out->bytes > OUT_HIGH_WATER;
+}
+
 void session_output_drained(struct session *s)
 {
+	if (s->cmd_active && s->cmd.on_drain != NULL && !session_output_full(s)) {
+		int (*fn)(struct uimap_cmd *) = s->cmd.on_drain;
+		s->cmd.on_drain = NULL;
+		if (fn(&s->cmd) == CMD_DONE) {
+			session_resume_done(s);
+			return;
+		}
+	}
 	if (s->stash.len > 0)
 		drain_stash(s);
 }

@@ -1,0 +1,322 @@
+/* FETCH and UID FETCH (RFC 3501 §6.4.5): resumable under output back-pressure, message
+   bodies sent by reference. */
+#include "imap/fetch.h"
+#include "imap/datetime.h"
+#include "net/conn.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+struct fetch_state {
+	struct fetch_items items;
+	struct uimap_range *ranges;
+	unsigned n_ranges;
+	unsigned range;       /* current range */
+	uint32_t next;        /* next sequence number in it */
+	bool any_expunged;
+};
+
+static const struct {
+	const char *name;
+	enum fetch_kind kind;
+} simple_items[] = {
+	{ "FLAGS", FETCH_FLAGS },
+	{ "UID", FETCH_UID },
+	{ "INTERNALDATE", FETCH_INTERNALDATE },
+	{ "RFC822.SIZE", FETCH_RFC822_SIZE },
+	{ "ENVELOPE", FETCH_ENVELOPE },
+	{ "BODY", FETCH_BODY },
+	{ "BODYSTRUCTURE", FETCH_BODYSTRUCTURE },
+	{ "RFC822", FETCH_RFC822 },
+	{ "RFC822.HEADER", FETCH_RFC822_HEADER },
+	{ "RFC822.TEXT", FETCH_RFC822_TEXT },
+};
+
+static int parse_u32(const char *s, size_t n, uint32_t *v_r)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > 0xffffffffULL)
+		return -1;
+	*v_r = (uint32_t)v;
+	return 0;
+}
+
+/* BODY[section]<o.l> / BODY.PEEK[section]<o.l> */
+static int parse_section_item(struct uimap_cmd *cmd, const char *atom, struct fetch_item *it,
+			      const char **error_r)
+{
+	const char *open = strchr(atom, '[');
+	size_t prefix = (size_t)(open - atom);
+	if (prefix == 4 && strncasecmp(atom, "BODY", 4) == 0)
+		it->peek = false;
+	else if (prefix == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0)
+		it->peek = true;
+	else
+		goto bad;
+	const char *close = strrchr(atom, ']');
+	if (close == NULL || close < open)
+		goto bad;
+	it->kind = FETCH_SECTION;
+	it->section = arena_strndup(&cmd->s->arena, open + 1, (size_t)(close - open - 1));
+	const char *rest = close + 1;
+	if (*rest == '<') {
+		const char *dot = strchr(rest, '.');
+		const char *gt = strchr(rest, '>');
+		if (dot == NULL || gt == NULL || dot > gt || gt[1] != '\0' ||
+		    parse_u32(rest + 1, (size_t)(dot - rest - 1), &it->origin) < 0 ||
+		    parse_u32(dot + 1, (size_t)(gt - dot - 1), &it->length) < 0 || it->length == 0)
+			goto bad;
+		it->partial = true;
+	} else if (*rest != '\0') {
+		goto bad;
+	}
+	/* the response names the section as asked, partial with its origin only */
+	char *label = arena_printf(&cmd->s->arena, "BODY[%s]", it->section);
+	for (char *p = label; *p && *p != '['; p++)
+		*p = (char)toupper((unsigned char)*p);
+	if (it->partial)
+		label = arena_printf(&cmd->s->arena, "%s<%u>", label, it->origin);
+	it->label = label;
+	return 0;
+bad:
+	*error_r = "Invalid FETCH body section";
+	return -1;
+}
+
+static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fetch_items *items,
+		     const char **error_r)
+{
+	if (a->type != IMAP_ARG_ATOM) {
+		*error_r = "Invalid FETCH item";
+		return -1;
+	}
+	struct fetch_item *it = &items->v[items->n];
+	memset(it, 0, sizeof(*it));
+	if (strchr(a->u.str, '[') != NULL) {
+		if (parse_section_item(cmd, a->u.str, it, error_r) < 0)
+			return -1;
+		if (!it->peek)
+			items->sets_seen = true;
+		items->n++;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(simple_items) / sizeof(simple_items[0]); i++) {
+		if (strcasecmp(a->u.str, simple_items[i].name) == 0) {
+			it->kind = simple_items[i].kind;
+			it->label = simple_items[i].name;
+			if (it->kind == FETCH_RFC822 || it->kind == FETCH_RFC822_TEXT)
+				items->sets_seen = true;
+			if (it->kind == FETCH_FLAGS)
+				items->has_flags = true;
+			if (it->kind == FETCH_ENVELOPE || it->kind == FETCH_BODY ||
+			    it->kind == FETCH_BODYSTRUCTURE)
+				items->needs_mime = true;
+			items->n++;
+			return 0;
+		}
+	}
+	/* RFC 3501 §6.4.5: unknown items are an error, not silently dropped */
+	*error_r = "Unknown FETCH item";
+	return -1;
+}
+
+int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
+		      struct fetch_items *items_r, const char **error_r)
+{
+	static const char *const macro_all[] = { "FLAGS", "INTERNALDATE", "RFC822.SIZE",
+						 "ENVELOPE", "BODY" };
+	memset(items_r, 0, sizeof(*items_r));
+	const struct imap_arg *list = arg;
+	unsigned n = 1;
+	if (arg->type == IMAP_ARG_LIST) {
+		list = arg->u.list;
+		n = arg->len;
+		if (n == 0) {
+			*error_r = "Empty FETCH item list";
+			return -1;
+		}
+	} else if (arg->type == IMAP_ARG_ATOM) {
+		unsigned m = 0;
+		if (strcasecmp(arg->u.str, "ALL") == 0)
+			m = 4;
+		else if (strcasecmp(arg->u.str, "FAST") == 0)
+			m = 3;
+		else if (strcasecmp(arg->u.str, "FULL") == 0)
+			m = 5;
+		if (m != 0) {
+			struct imap_arg *v = arena_alloc(&cmd->s->arena, m * sizeof(*v));
+			for (unsigned i = 0; i < m; i++) {
+				v[i].type = IMAP_ARG_ATOM;
+				v[i].u.str = macro_all[i];
+				v[i].len = (uint32_t)strlen(macro_all[i]);
+			}
+			list = v;
+			n = m;
+		}
+	}
+	items_r->v = arena_alloc(&cmd->s->arena, (n + 1) * sizeof(struct fetch_item));
+	for (unsigned i = 0; i < n; i++)
+		if (parse_one(cmd, &list[i], items_r, error_r) < 0)
+			return -1;
+	return 1;
+}
+
+static void write_item(struct session *s, const struct fetch_item *it,
+		       const struct uimap_msg_info *info, bool *ok)
+{
+	struct outq *q = s->out;
+	const char *error;
+	switch (it->kind) {
+	case FETCH_FLAGS:
+		outq_puts(q, "FLAGS ");
+		write_flags(q, s->view, &info->flags, true);
+		break;
+	case FETCH_UID:
+		outq_printf(q, "UID %u", info->uid);
+		break;
+	case FETCH_INTERNALDATE: {
+		char date[32];
+		imap_datetime_format(info->internaldate, info->tz_minutes, date);
+		outq_printf(q, "INTERNALDATE \"%s\"", date);
+		break;
+	}
+	case FETCH_RFC822_SIZE:
+		outq_printf(q, "RFC822.SIZE %zu", info->size);
+		break;
+	case FETCH_ENVELOPE:
+	case FETCH_BODY:
+	case FETCH_BODYSTRUCTURE:
+		outq_printf(q, "%s ", it->label);
+		if (fetch_write_mime(s, it->kind, info->blob) < 0)
+			*ok = false;
+		break;
+	case FETCH_RFC822:
+	case FETCH_RFC822_HEADER:
+	case FETCH_RFC822_TEXT:
+	case FETCH_SECTION: {
+		struct fetch_item sec = *it;
+		if (it->kind != FETCH_SECTION) {
+			sec.section = it->kind == FETCH_RFC822 ? "" :
+				      it->kind == FETCH_RFC822_HEADER ? "HEADER" : "TEXT";
+			sec.partial = false;
+		}
+		outq_printf(q, "%s ", it->label);
+		if (fetch_write_section(s, &sec, info->blob, &error) < 0)
+			*ok = false;
+		break;
+	}
+	}
+}
+
+static int fetch_continue(struct uimap_cmd *cmd);
+
+static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq, bool *ok)
+{
+	struct session *s = cmd->s;
+	struct uimap_store_view *v = s->view;
+	struct uimap_msg_info info;
+	if (v->vt->view_msg(v, seq, &info) < 0)
+		return 0;
+	bool flags_changed = false;
+	if (st->items.sets_seen && !s->readonly && !(info.flags.system & UIMAP_FLAG_SEEN) &&
+	    !info.expunged) {
+		/* RFC 3501 §6.4.5: BODY[] (not PEEK), RFC822 and RFC822.TEXT set \Seen */
+		struct uimap_flags seen = { UIMAP_FLAG_SEEN, 0 };
+		struct uimap_msg_info after;
+		if (v->vt->view_store_flags(v, seq, UIMAP_FLAGS_ADD, &seen, 0, &after) > 0) {
+			info.flags = after.flags;
+			flags_changed = true;
+		}
+	}
+	if (info.expunged)
+		st->any_expunged = true;
+	struct outq *q = s->out;
+	outq_printf(q, "* %u FETCH (", seq);
+	bool first = true;
+	if (cmd->uid) {
+		/* RFC 3501 §6.4.8: UID FETCH always returns the UID */
+		bool asked = false;
+		for (unsigned i = 0; i < st->items.n; i++)
+			asked |= st->items.v[i].kind == FETCH_UID;
+		if (!asked) {
+			outq_printf(q, "UID %u", info.uid);
+			first = false;
+		}
+	}
+	for (unsigned i = 0; i < st->items.n; i++) {
+		if (!first)
+			outq_append(q, " ", 1);
+		first = false;
+		write_item(s, &st->items.v[i], &info, ok);
+	}
+	if (flags_changed && !st->items.has_flags) {
+		outq_puts(q, " FLAGS ");
+		write_flags(q, v, &info.flags, true);
+	}
+	outq_puts(q, ")\r\n");
+	return 0;
+}
+
+static int fetch_continue(struct uimap_cmd *cmd)
+{
+	struct fetch_state *st = cmd->ctx;
+	bool ok = true;
+	while (st->range < st->n_ranges) {
+		struct uimap_range *r = &st->ranges[st->range];
+		if (st->next < r->lo)
+			st->next = r->lo;
+		while (st->next <= r->hi) {
+			fetch_one(cmd, st, st->next, &ok);
+			st->next++;
+			if (!ok)
+				break;
+			if (session_output_full(cmd->s) && st->next <= r->hi) {
+				/* back-pressure: continue when the client has read this */
+				cmd->on_drain = fetch_continue;
+				conn_mark_dirty(cmd->s->conn);
+				return CMD_WAIT;
+			}
+		}
+		if (!ok)
+			break;
+		st->range++;
+		if (st->range < st->n_ranges && session_output_full(cmd->s)) {
+			cmd->on_drain = fetch_continue;
+			conn_mark_dirty(cmd->s->conn);
+			return CMD_WAIT;
+		}
+	}
+	if (!ok)
+		cmd_reply(cmd, "NO", "FETCH failed for some items.");
+	else if (st->any_expunged)
+		cmd_reply(cmd, "OK", "[EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	else
+		cmd_reply(cmd, "OK", "%sFETCH completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}
+
+int cmd_fetch(struct uimap_cmd *cmd)
+{
+	const char *error;
+	if (cmd->c.n_args != 2) {
+		cmd_reply(cmd, "BAD", "FETCH takes a sequence set and data items.");
+		return CMD_DONE;
+	}
+	struct fetch_state *st = arena_zalloc(&cmd->s->arena, sizeof(*st));
+	if (fetch_items_parse(cmd, &cmd->c.args[1], &st->items, &error) < 0 ||
+	    arg_seq_ranges(cmd, &cmd->c.args[0], cmd->uid, &st->ranges, &st->n_ranges, &error) < 0) {
+		cmd_reply(cmd, "BAD", "%s.", error);
+		return CMD_DONE;
+	}
+	cmd->ctx = st;
+	return fetch_continue(cmd);
+}

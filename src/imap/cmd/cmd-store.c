@@ -1,0 +1,102 @@
+/* STORE and UID STORE (RFC 3501 §6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT. */
+#include "imap/cmd.h"
+
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+
+int cmd_store(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	struct uimap_store_view *v = s->view;
+	const struct imap_arg *args = cmd->c.args;
+	const char *error;
+	if (cmd->c.n_args < 3 || args[1].type != IMAP_ARG_ATOM) {
+		cmd_reply(cmd, "BAD", "STORE takes a sequence set, an item and flags.");
+		return CMD_DONE;
+	}
+	const char *item = args[1].u.str;
+	enum uimap_flags_mode mode = UIMAP_FLAGS_SET;
+	if (item[0] == '+') {
+		mode = UIMAP_FLAGS_ADD;
+		item++;
+	} else if (item[0] == '-') {
+		mode = UIMAP_FLAGS_REMOVE;
+		item++;
+	}
+	bool silent;
+	if (strcasecmp(item, "FLAGS") == 0)
+		silent = false;
+	else if (strcasecmp(item, "FLAGS.SILENT") == 0)
+		silent = true;
+	else {
+		cmd_reply(cmd, "BAD", "Unknown STORE item.");
+		return CMD_DONE;
+	}
+	/* flags may be a list or bare atoms: "+FLAGS \Seen \Deleted" */
+	struct imap_arg flag_arg;
+	if (cmd->c.n_args == 3 && args[2].type == IMAP_ARG_LIST) {
+		flag_arg = args[2];
+	} else {
+		flag_arg.type = IMAP_ARG_LIST;
+		flag_arg.u.list = (struct imap_arg *)&args[2];
+		flag_arg.len = cmd->c.n_args - 2;
+	}
+	uint32_t system;
+	const char **kw;
+	size_t n_kw;
+	if (parse_flag_list(cmd, &flag_arg, &system, &kw, &n_kw, &error) < 0) {
+		cmd_reply(cmd, "BAD", "STORE: %s.", error);
+		return CMD_DONE;
+	}
+	struct uimap_range *ranges;
+	unsigned n_ranges;
+	if (arg_seq_ranges(cmd, &args[0], cmd->uid, &ranges, &n_ranges, &error) < 0) {
+		cmd_reply(cmd, "BAD", "%s.", error);
+		return CMD_DONE;
+	}
+	if (s->readonly) {
+		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
+		return CMD_DONE;
+	}
+	struct uimap_flags flags = { system, 0 };
+	for (size_t i = 0; i < n_kw; i++) {
+		/* removing an unknown keyword is a no-op; adding one creates it */
+		int k = v->vt->view_keyword_index(v, kw[i], mode != UIMAP_FLAGS_REMOVE);
+		if (k == -ENOENT)
+			continue;
+		if (k < 0) {
+			reply_store_error(cmd, k, "STORE");
+			return CMD_DONE;
+		}
+		flags.keywords |= 1ULL << k;
+	}
+	bool stale = false;
+	for (unsigned i = 0; i < n_ranges; i++) {
+		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi && seq != 0; seq++) {
+			struct uimap_msg_info info;
+			int r = v->vt->view_store_flags(v, seq, mode, &flags, 0, &info);
+			if (r == -ESTALE) {
+				stale = true;
+			} else if (r < 0) {
+				reply_store_error(cmd, r, "STORE");
+				return CMD_DONE;
+			} else if (!silent) {
+				outq_printf(s->out, "* %u FETCH (", seq);
+				if (cmd->uid)
+					outq_printf(s->out, "UID %u ", info.uid);
+				outq_puts(s->out, "FLAGS ");
+				write_flags(s->out, v, &info.flags, true);
+				outq_puts(s->out, ")\r\n");
+			}
+			if (seq == 0xffffffffu)
+				break;
+		}
+	}
+	if (stale)
+		/* RFC 3501 §7.4.1 / RFC 5530: the rest was stored */
+		cmd_reply(cmd, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile.");
+	else
+		cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}

@@ -1,0 +1,55 @@
+/* FETCH data items: parsed once per command, written per message. */
+#ifndef IMAP_FETCH_H
+#define IMAP_FETCH_H
+
+#include "imap/cmd.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum fetch_kind {
+	FETCH_FLAGS,
+	FETCH_UID,
+	FETCH_INTERNALDATE,
+	FETCH_RFC822_SIZE,
+	FETCH_ENVELOPE,
+	FETCH_BODY,           /* BODY without section: non-extensible BODYSTRUCTURE */
+	FETCH_BODYSTRUCTURE,
+	FETCH_RFC822,         /* = BODY[] and sets \Seen */
+	FETCH_RFC822_HEADER,  /* = BODY.PEEK[HEADER] */
+	FETCH_RFC822_TEXT,    /* = BODY[TEXT] and sets \Seen */
+	FETCH_SECTION,        /* BODY[section]<partial>, BODY.PEEK[...] */
+};
+
+struct fetch_item {
+	enum fetch_kind kind;
+	bool peek;
+	bool partial;
+	uint32_t origin, length;
+	const char *section;  /* inside the brackets, e.g. "1.2.HEADER.FIELDS (From)" */
+	const char *label;    /* response label, e.g. "BODY[1.2]<0>" */
+};
+
+struct fetch_items {
+	struct fetch_item *v;
+	unsigned n;
+	bool sets_seen;       /* a non-PEEK body item is present */
+	bool has_flags;
+	bool needs_mime;      /* ENVELOPE, BODY, BODYSTRUCTURE or a MIME section */
+};
+
+/* Parse the FETCH item argument (atom, macro or list). Returns 1, or -1 with
+   *error_r (unknown items are errors, RFC 3501 §6.4.5). */
+int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
+		      struct fetch_items *items_r, const char **error_r);
+
+/* Write the value of a body section item (the literal or NIL) for one message:
+   slices of the message go out by reference, never copied. Returns 0, or -1 with
+   *error_r when the section cannot be parsed. */
+int fetch_write_section(struct session *s, const struct fetch_item *it,
+			struct uimap_blob *blob, const char **error_r);
+
+/* Write ENVELOPE / BODY / BODYSTRUCTURE values. Return 0 or -1 when unsupported. */
+int fetch_write_mime(struct session *s, enum fetch_kind kind, struct uimap_blob *blob);
+
+#endif

@@ -1,0 +1,71 @@
+/* SEARCH programs: parsed from the arguments once, evaluated per message. */
+#ifndef IMAP_SEARCH_H
+#define IMAP_SEARCH_H
+
+#include "imap/cmd.h"
+#include "imap/seqset.h"
+
+enum search_op {
+	SEARCH_ALL,
+	SEARCH_AND,       /* children */
+	SEARCH_OR,        /* two children */
+	SEARCH_NOT,       /* one child */
+	SEARCH_SEQSET,
+	SEARCH_UIDSET,
+	SEARCH_FLAG_SET,  /* system flag bit set */
+	SEARCH_FLAG_UNSET,
+	SEARCH_KEYWORD,
+	SEARCH_UNKEYWORD,
+	SEARCH_LARGER,
+	SEARCH_SMALLER,
+	SEARCH_BEFORE,    /* INTERNALDATE, day granularity */
+	SEARCH_ON,
+	SEARCH_SINCE,
+	SEARCH_SENTBEFORE, /* Date: header */
+	SEARCH_SENTON,
+	SEARCH_SENTSINCE,
+	SEARCH_HEADER,    /* field name + string */
+	SEARCH_BODY,
+	SEARCH_TEXT,
+};
+
+struct search_key {
+	enum search_op op;
+	struct search_key *child;  /* AND / OR / NOT */
+	struct search_key *next;   /* sibling in an AND list */
+	uint32_t flag;
+	int keyword;               /* index, -1 when the keyword is unknown */
+	uint64_t number;           /* size, or day number for dates */
+	struct seqset set;
+	const char *field;         /* HEADER */
+	const char *value;
+	size_t value_len;
+};
+
+/* Parse search keys from args (after an optional CHARSET). Returns 1 with the
+   program (an AND node), 0 with *error_r for an unsupported charset (NO
+   [BADCHARSET]), or -1 with *error_r for a syntax error (BAD). */
+int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
+		 struct search_key **program_r, const char **error_r);
+
+/* Days since the epoch of a civil date (m 0-11). */
+int64_t search_days_from_civil(int y, int m, int d);
+
+/* Whether message seq (info) matches the program. */
+bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
+		  const struct uimap_msg_info *info);
+
+/* The day (days since the epoch, the header's own zone ignored as RFC 3501
+   §6.4.4 says) of the message's Date: header, or INT64_MIN when it has none. */
+int64_t search_sent_day(struct uimap_blob *blob);
+
+/* Text matching for HEADER (field), BODY and TEXT: case-insensitive substring
+   on decoded text. An empty value with HEADER matches any message that has the
+   field. */
+bool search_text(struct uimap_blob *blob, enum search_op op, const char *field,
+		 const char *value, size_t value_len);
+
+/* Days since the epoch of a "d-Mon-yyyy" date, or INT64_MIN when invalid. */
+int64_t search_parse_date(const char *s);
+
+#endif
