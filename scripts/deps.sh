@@ -2,7 +2,7 @@
 # Install the Debian 12 packages uimap needs (only those missing). Sourced by run.sh / test.sh.
 set -euo pipefail
 
-UIMAP_BUILD_PKGS="gcc pkg-config meson ninja-build liburing-dev libwolfssl-dev libcrypt-dev libcriterion-dev"
+UIMAP_BUILD_PKGS="gcc pkg-config meson ninja-build liburing-dev libwolfssl-dev libcrypt-dev libcriterion-dev systemtap-sdt-dev"
 UIMAP_TEST_PKGS="python3 clang libclang-rt-14-dev"
 
 uimap_install() {

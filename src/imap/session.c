@@ -5,6 +5,7 @@
 #include "net/server.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/probes.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,6 +153,8 @@ bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
 /* The running command is over: free its memory, get ready for the next one. */
 static void command_done(struct session *s)
 {
+	if (s->cmd_active && s->cmd.def != NULL)
+		PROBE2(cmd__done, s->cmd.def->name, (clock_ms() - s->cmd_start_ms) * 1000);
 	s->cmd_active = false;
 	s->waiting_async = false;
 	memset(&s->cmd, 0, sizeof(s->cmd));
@@ -202,6 +205,8 @@ static void run_command(struct session *s)
 	}
 	cmd->def = def;
 	s->cmd_active = true;
+	s->cmd_start_ms = clock_ms();
+	PROBE1(cmd__start, def->name);
 	if (def->handler(cmd) == CMD_DONE)
 		command_done(s);
 }

@@ -5,6 +5,7 @@
 #include "imap/session.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/probes.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -172,6 +173,7 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	c->ip = ip;
 	ip->conns++;
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "connected");
+	PROBE1(conn__open, c->id);
 	c->session = session_create(c);
 	conn_touch(c);
 	arm_recv(c);
@@ -214,6 +216,7 @@ static void conn_free(struct conn *c)
 		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
 	}
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "closed");
+	PROBE1(conn__close, c->id);
 	server_conn_removed(srv, c);
 	free(c);
 }

@@ -7,6 +7,7 @@
 #include "core/base64.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/probes.h"
 #include "net/conn.h"
 #include "net/iptable.h"
 #include "net/server.h"
@@ -57,6 +58,7 @@ static int login_finish(struct session *s, int result, const char *error)
 		if (c->ip != NULL)
 			c->ip->fails = 0;
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
+		PROBE1(login, s->user);
 		reply_logged_in(cmd);
 		conn_touch(c);
 		return CMD_DONE;
