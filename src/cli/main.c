@@ -53,6 +53,7 @@ int main(int argc, char **argv)
 			file = argv[i] + 9;
 		if (file != NULL && uimap_config_load_file(&cfg, file, &err) < 0) {
 			fprintf(stderr, "uimapd: %s\n", err);
+			uimap_config_clear(&cfg);
 			return 2;
 		}
 	}
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
+			uimap_config_clear(&cfg);
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
@@ -73,10 +75,12 @@ int main(int argc, char **argv)
 			       "no"
 #endif
 			);
+			uimap_config_clear(&cfg);
 			return 0;
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			fprintf(stderr, "uimapd: unexpected argument '%s' (see --help)\n", a);
+			uimap_config_clear(&cfg);
 			return 2;
 		}
 		char key[64];
@@ -85,15 +89,22 @@ int main(int argc, char **argv)
 		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (klen == 0 || klen >= sizeof(key)) {
 			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
+			uimap_config_clear(&cfg);
 			return 2;
 		}
 		memcpy(key, a + 2, klen);
 		key[klen] = '\0';
+		if (strcmp(key, "config") != 0 && uimap_config_key_is_bool(key) < 0) {
+			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
+			uimap_config_clear(&cfg);
+			return 2;
+		}
 		if (eq != NULL) {
 			value = eq + 1;
-		} else if (!uimap_config_key_is_bool(key) && strcmp(key, "config") != 0) {
+		} else if (uimap_config_key_is_bool(key) == 0 && strcmp(key, "config") != 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "uimapd: option '--%s' needs a value\n", key);
+				uimap_config_clear(&cfg);
 				return 2;
 			}
 			value = argv[++i];
@@ -112,6 +123,7 @@ int main(int argc, char **argv)
 		}
 		if (uimap_config_set(&cfg, key, value, &err) < 0) {
 			fprintf(stderr, "uimapd: %s (see --help)\n", err);
+			uimap_config_clear(&cfg);
 			return 2;
 		}
 	}

@@ -84,7 +84,9 @@ static const struct opt *opt_find(const char *key)
 UIMAP_EXPORT int uimap_config_key_is_bool(const char *key)
 {
 	const struct opt *o = opt_find(key);
-	return o != NULL && o->type == OPT_BOOL;
+	if (o == NULL)
+		return -1;
+	return o->type == OPT_BOOL;
 }
 
 static __thread char errbuf[256];

@@ -97,6 +97,7 @@ static int find_literal_marker(const char *text, size_t len, uint64_t *size_r, b
 		i--;
 	if (i == 0 || text[i - 1] != '{' || i == end)
 		return 0;
+	*sync_r = sync;
 	if (end - i > 19)
 		return -1;
 	uint64_t n = 0;

@@ -138,6 +138,9 @@ bool session_auth_allowed(const struct session *s)
 
 void session_want_line(struct session *s, bool on)
 {
+	/* the command's own text is no longer needed (its arguments are in the arena) */
+	if (on)
+		s->parser.text.len = 0;
 	parser_set_line_mode(&s->parser, on);
 }
 
@@ -267,10 +270,13 @@ static void process(struct session *s, const unsigned char *data, size_t len)
 			break;
 		}
 		case PARSER_FATAL:
-		default:
+		default: {
+			char reason[128];
+			snprintf(reason, sizeof(reason), "%s", parser_error(&s->parser));
 			command_done(s);
-			session_bye(s, parser_error(&s->parser));
+			session_bye(s, reason);
 			return;
+		}
 		}
 	}
 }

@@ -99,6 +99,12 @@ static void cancel_recv(struct conn *c)
 
 static void idle_fired(struct timer *t);
 
+void conn_idle_reset(struct conn *c)
+{
+	timer_cancel(&c->srv->timers, &c->idle_timer);
+	conn_touch(c);
+}
+
 void conn_touch(struct conn *c)
 {
 	c->last_active_ms = clock_ms();

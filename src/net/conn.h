@@ -68,6 +68,10 @@ void conn_close(struct conn *c, bool flush);
 void conn_pause_recv(struct conn *c);
 void conn_resume_recv(struct conn *c);
 
+/* Re-arm the idle timer from now with the session's current timeout (after a
+   state change such as login). */
+void conn_idle_reset(struct conn *c);
+
 /* Reset the idle timer after activity. */
 void conn_touch(struct conn *c);
 

@@ -60,7 +60,8 @@ static int login_finish(struct session *s, int result, const char *error)
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
 		PROBE1(login, s->user);
 		reply_logged_in(cmd);
-		conn_touch(c);
+		/* the authenticated idle timeout applies from now */
+		conn_idle_reset(c);
 		return CMD_DONE;
 	}
 	free(s->user);

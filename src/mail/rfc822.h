@@ -1,0 +1,57 @@
+/* RFC 5322 / MIME lexical scanning (atoms, quoted strings, comments, parameters). */
+#ifndef MAIL_RFC822_H
+#define MAIL_RFC822_H
+
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* The scanning rules mirror Dovecot's rfc822-parser.c so that ENVELOPE and
+   BODYSTRUCTURE come out the same. Functions returning int answer like Dovecot's:
+   1 = parsed and more input follows, 0 = parsed and the input ended, -1 = syntax
+   error (the position is then wherever scanning stopped). */
+struct rfc822 {
+	const unsigned char *p;
+	const unsigned char *end;
+	struct buf *comment;    /* when not NULL: the text of the last comment skipped */
+};
+
+/* Whether c is an atext character (8-bit bytes count as atext, as in Dovecot). */
+bool rfc822_is_atext(unsigned char c);
+
+/* Initialise a scanner over len bytes at data; comment may be NULL. */
+void rfc822_init(struct rfc822 *r, const char *data, size_t len, struct buf *comment);
+
+/* Skip whitespace (SP, HTAB, CR, LF) and comments. */
+int rfc822_skip_lwsp(struct rfc822 *r);
+
+/* 1*atext, then CFWS. Appends to out. */
+int rfc822_atom(struct rfc822 *r, struct buf *out);
+
+/* dot-atom, allowing CFWS around the dots (RFC 822 compatibility). */
+int rfc822_dot_atom(struct rfc822 *r, struct buf *out);
+
+/* A quoted string starting at '"': appends its unescaped content (folding CR/LF
+   dropped), then skips CFWS. */
+int rfc822_quoted_string(struct rfc822 *r, struct buf *out);
+
+/* phrase / obs-phrase: words joined by one space. */
+int rfc822_phrase(struct rfc822 *r, struct buf *out);
+
+/* domain after the '@' at the current position: dot-atom or domain-literal. */
+int rfc822_domain(struct rfc822 *r, struct buf *out);
+
+/* MIME token (atext without tspecials, plus '.'), then CFWS; may be empty. */
+int rfc822_mime_token(struct rfc822 *r, struct buf *out);
+
+/* "type/subtype": appends what was read (also on error). */
+int rfc822_content_type(struct rfc822 *r, struct buf *out);
+
+/* One content parameter, parsed as Dovecot's rfc2231_parse() does, into a list of
+   NUL-terminated name and value pairs in out (name\0value\0...), with RFC 2231
+   continuations (name*0, name*1, ...) joined and appended after the plain ones.
+   Returns the number of pairs. */
+size_t rfc822_params(struct rfc822 *r, struct buf *out);
+
+#endif

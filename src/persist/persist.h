@@ -1,0 +1,155 @@
+/* Persistence of the in-memory store: a background snapshot plus an append-only journal. */
+#ifndef PERSIST_PERSIST_H
+#define PERSIST_PERSIST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "uimap/config.h"
+#include "uimap/store.h"
+
+/*
+ * Model (Redis RDB + AOF)
+ * -----------------------
+ * data_dir holds "snapshot.uimap" (the whole store as of some moment) and journal
+ * files "journal.<N>.uimap" with every change after it. Every journal record has a
+ * global sequence number; the snapshot records the last one it contains, so replay
+ * skips what the snapshot already holds, whichever file it is in.
+ *
+ * persist_open() loads the snapshot, replays the journals, starts a new journal
+ * file and attaches to the store's change hook: from then on every mutation is
+ * encoded into an in-memory buffer (nothing is written from inside the hook).
+ *
+ * Loop integration (all calls on the loop thread):
+ *   - every loop turn, before waiting: persist_journal_flush_begin(). It writes the
+ *     turn's records with one write(2) and may ask for an fsync: submit
+ *     IORING_OP_FSYNC (IORING_FSYNC_DATASYNC) on flush.fd; when its CQE arrives
+ *     call persist_journal_flush_done(p, flush.seq, cqe->res). Only one fsync is
+ *     requested at a time; records written meanwhile go into the next one (group
+ *     commit). The fd stays open at least until flush_done.
+ *   - journal_fsync = always: a changing command records persist_journal_seq()
+ *     after it ran and sends its tagged OK only once
+ *     persist_journal_is_durable(p, seq); check waiting sessions after each
+ *     flush_done. Other modes: is_durable is always true.
+ *   - once a second (a timer): persist_journal_flush_begin() (periodic mode
+ *     fsyncs when a second has passed) and, when persist_snapshot_due(),
+ *     persist_snapshot_start().
+ *   - after persist_snapshot_start() returned 0: poll persist_snapshot_fd()
+ *     (IORING_OP_POLL_ADD, POLLIN: it is a pidfd, readable when the child exits)
+ *     and call persist_snapshot_poll() when it fires (calling it more often is
+ *     harmless). Do not set SIGCHLD to SIG_IGN (the child must stay reapable).
+ *   - shutdown: persist_snapshot_start() + persist_snapshot_wait() if a final
+ *     snapshot is wanted, then persist_close().
+ *
+ * Errors are -errno; functions that can explain more fill *error_r with a message
+ * in thread-local storage (valid until the next persist call on that thread).
+ */
+
+struct persist;
+
+struct persist_settings {
+	const char *data_dir;             /* created (0700) when missing */
+	unsigned snapshot_interval;       /* seconds, 0 = no timed snapshots */
+	unsigned snapshot_changes;        /* changes, 0 = no count trigger */
+	enum uimap_journal_fsync journal_fsync;
+	bool ignore_corrupt_snapshot;     /* keep what verified instead of refusing */
+};
+
+/* What persist_open() found on disk. */
+struct persist_load_stats {
+	uint64_t snapshot_bytes;
+	uint64_t users, mailboxes, messages, blobs;
+	uint64_t journal_files, journal_records, journal_bytes;
+	uint64_t dropped_users, dropped_messages, dropped_records;
+	double snapshot_seconds, journal_seconds;
+};
+
+/* Fill settings from a server configuration (strings are borrowed). */
+void persist_settings_from_config(struct persist_settings *set, const struct uimap_config *cfg);
+
+/* Load data_dir into store, which must be an empty in-memory store
+   (uimap_store_memory_new), then journal its changes. A missing snapshot or journal
+   is an empty start. A corrupt or truncated snapshot (or a corrupt journal record
+   that is not the torn tail of its file) gives -EBADMSG with *error_r naming the
+   file and the offset, unless ignore_corrupt_snapshot: then the verified sections
+   are kept and what was dropped is logged and in persist_load_report().
+   Returns 0 with *p_r, or -errno with *error_r. store must outlive *p_r. */
+int persist_open(struct uimap_store *store, const struct persist_settings *set,
+		 struct persist **p_r, const char **error_r);
+
+/* Detach from the store, write and fsync the journal, wait for a running snapshot
+   child, free. NULL and *p == NULL are allowed. */
+void persist_close(struct persist **p);
+
+/* Counters of the load; the text of what was dropped ("" when nothing). */
+const struct persist_load_stats *persist_load_stats(const struct persist *p);
+const char *persist_load_report(const struct persist *p);
+
+/* ---- journal and group commit ---------------------------------------------- */
+
+struct persist_flush {
+	int fd;            /* the journal fd to fsync (valid when need_fsync) */
+	bool need_fsync;   /* submit IORING_OP_FSYNC with IORING_FSYNC_DATASYNC now */
+	uint64_t seq;      /* pass to persist_journal_flush_done() */
+};
+
+/* Sequence number of the last change journaled (0: none yet in this process's
+   numbering, which continues the numbers on disk). */
+uint64_t persist_journal_seq(const struct persist *p);
+/* Every record with seq <= this is on disk (fsynced). */
+uint64_t persist_journal_durable_seq(const struct persist *p);
+/* Whether a command whose last change has sequence seq may be answered: seq is
+   durable (always), or true (periodic, off). */
+bool persist_journal_is_durable(const struct persist *p, uint64_t seq);
+
+/* Write the buffered records (one writev) and tell whether an fsync is due: with
+   always whenever something is unsynced and no fsync is in flight; with periodic
+   when a second passed since the last; never with off. Returns 0, or -errno when
+   the write failed (the file is cut back to its last whole record and the error
+   is sticky: the server should stop accepting changes). */
+int persist_journal_flush_begin(struct persist *p, struct persist_flush *flush_r);
+/* The fsync requested by flush_begin completed with res (0 or -errno, the CQE's
+   res). Returns 0 (durable seq advanced) or res (sticky error). */
+int persist_journal_flush_done(struct persist *p, uint64_t seq, int res);
+/* Blocking: write and fdatasync now (tests, shutdown, loops without io_uring).
+   Returns 0 or -errno. */
+int persist_journal_sync(struct persist *p);
+
+/* ---- snapshots ------------------------------------------------------------ */
+
+/* Whether a snapshot should be started now: snapshot_interval seconds passed
+   since the last one started (and something changed), or snapshot_changes
+   changes were made since; false while one runs. */
+bool persist_snapshot_due(const struct persist *p);
+/* Start a background snapshot: rotate the journal (new records go to journal N+1),
+   fork; the child writes a temp file, fsyncs it, renames it over the snapshot and
+   fsyncs the directory. The store as of this call is what gets saved. Returns 0,
+   -EBUSY (one is running), or -errno (fork, files). *fork_us_r (may be NULL): how
+   long the parent was paused in fork(), in microseconds. */
+int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r);
+/* pidfd of the running snapshot child (POLLIN when it exits), -1 when none. */
+int persist_snapshot_fd(const struct persist *p);
+/* Non-blocking: 0 while running or when none runs, 1 when a snapshot completed
+   (the journals it covers are then deleted), -errno when it failed (*error_r says
+   why; the journals stay and the next start retries). */
+int persist_snapshot_poll(struct persist *p, const char **error_r);
+/* Blocking form of persist_snapshot_poll (0 when none runs). */
+int persist_snapshot_wait(struct persist *p, const char **error_r);
+
+/* ---- lower level (tests, tools) --------------------------------------------- */
+
+/* Write the store's snapshot to path (temp file + fsync + rename + directory
+   fsync) in this process. journal_seq is recorded as covered. Returns 0 or -errno
+   with *error_r. */
+int persist_snapshot_write(struct uimap_store *store, const char *path, uint64_t journal_seq,
+			   uint64_t journal_no, const char **error_r);
+/* Load a snapshot file into an empty memory store. ignore_corrupt as above.
+   *journal_seq_r (may be NULL) receives the covered seq. Returns 0 or -errno with
+   *error_r. */
+int persist_snapshot_load(struct uimap_store *store, const char *path, bool ignore_corrupt,
+			  uint64_t *journal_seq_r, struct persist_load_stats *stats,
+			  const char **error_r);
+
+#endif

@@ -1,0 +1,90 @@
+"""The embedding example (examples/embed.c): custom auth callback and XHELLO command."""
+
+import os
+import signal
+import subprocess
+import time
+import unittest
+
+from harness import EMBED_EXAMPLE, UimapTestCase, capabilities, free_port, sasl_plain
+
+
+class EmbedExample(UimapTestCase):
+    def setUp(self):
+        super().setUp()
+        if not os.access(EMBED_EXAMPLE, os.X_OK):
+            self.skipTest(f"{EMBED_EXAMPLE} not built")
+        # the example takes a fixed address: find a free port, retry if it gets taken
+        for attempt in range(5):
+            port = free_port()
+            try:
+                self.srv = self.start_process([EMBED_EXAMPLE, f"127.0.0.1:{port}"])
+                break
+            except RuntimeError as e:
+                # retry only when another process took the port in the meantime
+                if attempt == 4 or "in use" not in str(e):
+                    raise
+        self.assertEqual(self.srv.port, port)
+
+    def test_login_and_xhello(self):
+        c = self.connect(self.srv)
+        caps = capabilities(c.greeting)
+        self.assertIn("XHELLO", caps)
+        self.assertIn("AUTH=PLAIN", caps)
+        tagged = c.login("demo", "demo", tag="a")
+        self.assertIn("XHELLO", capabilities(tagged))
+        untagged, tagged = c.command("b", "XHELLO")
+        self.assertTagged(tagged, "b", "OK")
+        self.assertEqual(untagged, ["* XHELLO demo"])
+
+    def test_capability_lists_xhello(self):
+        c = self.connect(self.srv)
+        untagged, tagged = c.command("a", "CAPABILITY")
+        self.assertTagged(tagged, "a", "OK")
+        self.assertIn("XHELLO", capabilities(untagged[0]))
+        c.login("demo", "demo", tag="b")
+        untagged, tagged = c.command("c", "CAPABILITY")
+        self.assertIn("XHELLO", capabilities(untagged[0]))
+
+    def test_xhello_case_insensitive(self):
+        c = self.connect(self.srv)
+        c.login("demo", "demo")
+        untagged, tagged = c.command("b", "xhello")
+        self.assertTagged(tagged, "b", "OK")
+        self.assertEqual(untagged, ["* XHELLO demo"])
+
+    def test_xhello_before_login(self):
+        c = self.connect(self.srv)
+        _, tagged = c.command("a", "XHELLO")
+        self.assertTagged(tagged, "a", "BAD")
+
+    def test_wrong_password(self):
+        c = self.connect(self.srv)
+        t0 = time.monotonic()
+        _, tagged = c.command("a", "LOGIN demo wrong", timeout=10)
+        self.assertTagged(tagged, "a", "NO", "[AUTHENTICATIONFAILED]")
+        # the default failed-login delay (1 s) applies to embedded servers too
+        self.assertGreaterEqual(time.monotonic() - t0, 0.9)
+
+    def test_authenticate_plain(self):
+        c = self.connect(self.srv)
+        _, tagged = c.command("a", "AUTHENTICATE PLAIN " + sasl_plain("demo", "demo"))
+        self.assertTagged(tagged, "a", "OK")
+        untagged, _ = c.command("b", "XHELLO")
+        self.assertEqual(untagged, ["* XHELLO demo"])
+
+    def test_sigterm_stops_it(self):
+        c = self.connect(self.srv)
+        c.login("demo", "demo")
+        self.srv.signal(signal.SIGTERM)
+        try:
+            rc = self.srv.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.fail("embed-example did not stop on SIGTERM")
+        self.assertEqual(rc, 0, self.srv.stderr())
+        lines = self.assertClosed(c, timeout=2)
+        self.assertTrue(lines and lines[0].startswith("* BYE"), lines)
+
+
+if __name__ == "__main__":
+    unittest.main()
