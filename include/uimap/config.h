@@ -77,7 +77,8 @@ int uimap_config_set(struct uimap_config *cfg, const char *key, const char *valu
    Returns 0, or -1 with *error_r naming the file and line. */
 int uimap_config_load_file(struct uimap_config *cfg, const char *path, const char **error_r);
 
-/* Whether key names a boolean option (takes no value on the command line). */
+/* 1 when key names a boolean option (no value on the command line), 0 for any
+   other known option, -1 for an unknown key. */
 int uimap_config_key_is_bool(const char *key);
 
 /* Free the strings uimap_config_set() copied; cfg can be reused after uimap_config_init(). */
