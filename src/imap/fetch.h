@@ -3,6 +3,7 @@
 #define IMAP_FETCH_H
 
 #include "imap/cmd.h"
+#include "mail/section.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@ struct fetch_item {
 	bool partial;
 	uint32_t origin, length;
 	const char *section;  /* inside the brackets, e.g. "1.2.HEADER.FIELDS (From)" */
+	struct mail_section *sec; /* parsed section */
 	const char *label;    /* response label, e.g. "BODY[1.2]<0>" */
 };
 
@@ -42,6 +44,9 @@ struct fetch_items {
    *error_r (unknown items are errors, RFC 3501 §6.4.5). */
 int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
 		      struct fetch_items *items_r, const char **error_r);
+
+/* Parse item->section into item->sec (arena). Returns 0, or -1 with *error_r. */
+int fetch_section_prepare(struct session *s, struct fetch_item *item, const char **error_r);
 
 /* Write the value of a body section item (the literal or NIL) for one message:
    slices of the message go out by reference, never copied. Returns 0, or -1 with

@@ -1,5 +1,6 @@
 /* SEARCH text keys: header fields and body text, case-insensitive; Date: for SENT*. */
 #include "imap/search.h"
+#include "mail/mime.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -7,23 +8,6 @@
 
 static const char months[12][4] = { "jan", "feb", "mar", "apr", "may", "jun",
 				    "jul", "aug", "sep", "oct", "nov", "dec" };
-
-/* Case-insensitive (ASCII) substring search. */
-static bool contains(const char *hay, size_t n, const char *needle, size_t m)
-{
-	if (m == 0)
-		return true;
-	if (m > n)
-		return false;
-	int first = tolower((unsigned char)needle[0]);
-	for (size_t i = 0; i + m <= n; i++) {
-		if (tolower((unsigned char)hay[i]) != first)
-			continue;
-		if (strncasecmp(hay + i, needle, m) == 0)
-			return true;
-	}
-	return false;
-}
 
 static size_t header_end(const char *d, size_t n)
 {
@@ -50,7 +34,6 @@ static bool each_field(const char *d, size_t n, const char *field,
 			eol++;
 		if (eol - i > flen && strncasecmp(d + i, field, flen) == 0 && d[i + flen] == ':') {
 			size_t vs = i + flen + 1, ve = eol;
-			/* continuation lines belong to the value */
 			while (ve + 1 < n && (d[ve + 1] == ' ' || d[ve + 1] == '\t')) {
 				ve++;
 				while (ve < n && d[ve] != '\n')
@@ -65,35 +48,16 @@ static bool each_field(const char *d, size_t n, const char *field,
 	return false;
 }
 
-struct find {
-	const char *needle;
-	size_t len;
-};
-
-static bool value_has(const char *v, size_t len, void *ctx)
+bool search_text(struct uimap_blob *blob, const struct search_key *k)
 {
-	struct find *f = ctx;
-	return contains(v, len, f->needle, f->len);
-}
-
-bool search_text(struct uimap_blob *blob, enum search_op op, const char *field,
-		 const char *value, size_t value_len)
-{
-	const char *d = blob->data;
-	size_t n = blob->size;
-	size_t hdr = header_end(d, n);
-	struct find f = { value, value_len };
-	switch (op) {
-	case SEARCH_HEADER:
-		/* RFC 3501 §6.4.4: an empty string matches every message with the field */
-		return each_field(d, hdr, field, value_has, &f);
-	case SEARCH_BODY:
-		return contains(d + hdr, n - hdr, value, value_len);
-	case SEARCH_TEXT:
-		return contains(d, n, value, value_len);
-	default:
+	const struct mail_structure *st = mail_structure_get(blob);
+	if (st == NULL)
 		return false;
-	}
+	/* decoded text: MIME parts, quoted-printable/base64, RFC 2047 headers,
+	   case-insensitive; HEADER with "" matches any message with that field */
+	enum mail_search_scope scope = k->op == SEARCH_HEADER ? MAIL_SEARCH_HEADER :
+				       k->op == SEARCH_BODY ? MAIL_SEARCH_BODY : MAIL_SEARCH_TEXT;
+	return mail_search_match(blob->data, st, scope, k->field, k->text);
 }
 
 static bool parse_sent(const char *v, size_t len, void *ctx)

@@ -165,12 +165,19 @@ static const struct {
 	{ "SENTSINCE", SEARCH_SENTSINCE },
 };
 
+static void prepare_text(struct parse *p, struct search_key *k)
+{
+	k->text = arena_alloc(&p->cmd->s->arena, sizeof(*k->text));
+	mail_search_key_init(k->text, k->value, k->value_len);
+}
+
 static struct search_key *header_key(struct parse *p, const char *field)
 {
 	struct search_key *k = key_new(p, SEARCH_HEADER);
 	k->field = field;
 	if (!next_string(p, &k->value, &k->value_len))
 		return NULL;
+	prepare_text(p, k);
 	return k;
 }
 
@@ -299,6 +306,7 @@ static struct search_key *parse_key(struct parse *p, int depth)
 			key_new(p, toupper((unsigned char)name[0]) == 'B' ? SEARCH_BODY : SEARCH_TEXT);
 		if (!next_string(p, &k->value, &k->value_len))
 			return NULL;
+		prepare_text(p, k);
 		return k;
 	}
 	p->error = "Unknown SEARCH key";
@@ -389,10 +397,20 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 		return day >= (int64_t)k->number;
 	}
 	case SEARCH_HEADER:
-		return search_text(info->blob, SEARCH_HEADER, k->field, k->value, k->value_len);
 	case SEARCH_BODY:
 	case SEARCH_TEXT:
-		return search_text(info->blob, k->op, NULL, k->value, k->value_len);
+		return search_text(info->blob, k);
 	}
 	return false;
+}
+
+void search_free(struct search_key *k)
+{
+	for (; k != NULL; k = k->next) {
+		if (k->text != NULL) {
+			mail_search_key_free(k->text);
+			k->text = NULL;
+		}
+		search_free(k->child);
+	}
 }

@@ -4,6 +4,7 @@
 
 #include "imap/cmd.h"
 #include "imap/seqset.h"
+#include "mail/search.h"
 
 enum search_op {
 	SEARCH_ALL,
@@ -40,6 +41,7 @@ struct search_key {
 	const char *field;         /* HEADER */
 	const char *value;
 	size_t value_len;
+	struct mail_search_key *text; /* HEADER / BODY / TEXT: the prepared needle */
 };
 
 /* Parse search keys from args (after an optional CHARSET). Returns 1 with the
@@ -50,6 +52,9 @@ int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 
 /* Days since the epoch of a civil date (m 0-11). */
 int64_t search_days_from_civil(int y, int m, int d);
+
+/* Release what search_parse() prepared outside the arena. */
+void search_free(struct search_key *program);
 
 /* Whether message seq (info) matches the program. */
 bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
@@ -62,8 +67,7 @@ int64_t search_sent_day(struct uimap_blob *blob);
 /* Text matching for HEADER (field), BODY and TEXT: case-insensitive substring
    on decoded text. An empty value with HEADER matches any message that has the
    field. */
-bool search_text(struct uimap_blob *blob, enum search_op op, const char *field,
-		 const char *value, size_t value_len);
+bool search_text(struct uimap_blob *blob, const struct search_key *k);
 
 /* Days since the epoch of a "d-Mon-yyyy" date, or INT64_MIN when invalid. */
 int64_t search_parse_date(const char *s);

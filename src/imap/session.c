@@ -26,6 +26,7 @@ struct session *session_create(struct conn *c)
 	s->out = &c->out;
 	s->state = SESSION_NOT_AUTH;
 	arena_init(&s->arena, CMD_ARENA_BLOCK);
+	arena_init(&s->scratch, 4096);
 	parser_init(&s->parser, &s->arena, s->srv->cfg.max_line, s->srv->cfg.max_literal);
 	/* RFC 3501 §7.1.1: the greeting may carry the capability list */
 	outq_puts(s->out, "* OK [CAPABILITY ");
@@ -46,6 +47,7 @@ void session_free(struct session **sp)
 	uimap_store_user_close(&s->mail);
 	parser_deinit(&s->parser);
 	arena_free(&s->arena);
+	arena_free(&s->scratch);
 	buf_free(&s->stash);
 	free(s->user);
 	free(s);
@@ -302,6 +304,7 @@ static void trim_if_idle(struct session *s)
 {
 	if (!s->cmd_active && !parser_pending(&s->parser) && s->stash.len == 0) {
 		arena_free(&s->arena);
+		arena_free(&s->scratch);
 		parser_deinit(&s->parser);
 		buf_free(&s->stash);
 	}

@@ -1,6 +1,7 @@
 /* One-pass MIME parser: part tree, header field spans and line counts as offsets. */
 #include "mail/mime.h"
 #include "mail/rfc822.h"
+#include "core/common.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 struct boundary {
 	char text[BOUNDARY_MAX_LEN];
 	uint32_t len;
+	bool found;                 /* a boundary parameter exists (may be empty) */
 	uint16_t part;              /* the multipart that owns it */
 };
 
@@ -35,6 +37,7 @@ struct stop {
 	bool closing;
 	uint32_t line;      /* offset of the "--" */
 	uint32_t next;      /* offset after the boundary line's LF */
+	uint32_t end;       /* end of the content before the boundary line */
 };
 
 static uint32_t lf_before(struct parser *p, uint32_t pos)
@@ -96,28 +99,6 @@ static bool boundary_at(const struct parser *p, uint32_t pos, struct stop *st)
 	return true;
 }
 
-/* Scan lines from pos (a line start) for a boundary line. */
-static void find_boundary(const struct parser *p, uint32_t pos, struct stop *st)
-{
-	const char *end = p->data + p->size;
-
-	if (p->n_bnd == 0)
-		goto eof;
-	for (;;) {
-		if (boundary_at(p, pos, st))
-			return;
-		const char *lf = memchr(p->data + pos, '\n', (size_t)(end - (p->data + pos)));
-
-		if (lf == NULL)
-			break;
-		pos = (uint32_t)(lf - p->data) + 1;
-	}
-eof:
-	st->idx = -1;
-	st->closing = false;
-	st->line = st->next = p->size;
-}
-
 /* End of the content before a boundary line at line (its [CR]LF excluded), not
    before start. */
 static uint32_t end_before(const struct parser *p, uint32_t line, uint32_t start)
@@ -130,6 +111,34 @@ static uint32_t end_before(const struct parser *p, uint32_t line, uint32_t start
 			e--;
 	}
 	return e;
+}
+
+/* Scan lines from pos (a line start) for a boundary line. */
+static void find_boundary(const struct parser *p, uint32_t pos, struct stop *st)
+{
+	const char *end = p->data + p->size;
+
+	uint32_t start = pos;
+
+	if (p->n_bnd == 0)
+		goto eof;
+	for (;;) {
+		if (boundary_at(p, pos, st)) {
+			/* the [CR]LF before the boundary belongs to it, but not one that
+			   precedes this segment (a closing boundary line's own LF) */
+			st->end = end_before(p, st->line, start);
+			return;
+		}
+		const char *lf = memchr(p->data + pos, '\n', (size_t)(end - (p->data + pos)));
+
+		if (lf == NULL)
+			break;
+		pos = (uint32_t)(lf - p->data) + 1;
+	}
+eof:
+	st->idx = -1;
+	st->closing = false;
+	st->line = st->next = st->end = p->size;
 }
 
 static bool name_is(const char *name, size_t len, const char *want)
@@ -320,6 +329,7 @@ static void parse_header(struct parser *p, uint16_t idx, uint32_t pos, bool want
 	for (;;) {
 		if (boundary_at(p, pos, st)) {
 			p->parts[idx].body_off = pos;
+			st->end = pos;
 			return;
 		}
 		uint32_t start = pos;
@@ -361,6 +371,7 @@ static void classify(struct parser *p, uint16_t idx, bool in_digest, struct boun
 	struct mail_span ct = part->field[MAIL_F_CONTENT_TYPE];
 
 	bnd->len = 0;
+	bnd->found = false;
 	if (ct.off == MAIL_SPAN_NONE) {
 		part->flags |= in_digest ? MAIL_PART_MESSAGE : MAIL_PART_TEXT;
 		return;
@@ -392,8 +403,9 @@ static void classify(struct parser *p, uint16_t idx, bool in_digest, struct boun
 				size_t vl = strlen(v);
 
 				if (strcasecmp(s, "boundary") == 0) {
-					bnd->len = (uint32_t)MIN_U(vl, BOUNDARY_MAX_LEN);
+					bnd->len = (uint32_t)MIN(vl, (size_t)BOUNDARY_MAX_LEN);
 					memcpy(bnd->text, v, bnd->len);
+					bnd->found = true;
 					break;
 				}
 				s = v + vl + 1;
@@ -402,4 +414,160 @@ static void classify(struct parser *p, uint16_t idx, bool in_digest, struct boun
 		}
 	}
 	buf_free(&type);
+}
+
+/* Parse the part whose header starts at pos; st reports what ended it. */
+static void parse_part(struct parser *p, uint32_t pos, uint16_t parent, unsigned depth,
+		       bool in_digest, bool is_message, struct stop *st)
+{
+	uint16_t idx = part_new(p, pos, parent, (uint8_t)depth);
+	struct boundary b;
+	uint32_t body, end, lines0;
+
+	if (idx == MAIL_NONE) {
+		st->idx = -1;
+		st->line = st->next = st->end = p->size;
+		return;
+	}
+	parse_header(p, idx, pos, is_message, st);
+	body = p->parts[idx].body_off;
+	lines0 = lf_before(p, body);
+	classify(p, idx, in_digest, &b);
+	if (depth + 1 >= MAIL_MAX_DEPTH || p->n_parts >= MAIL_MAX_PARTS)
+		p->parts[idx].flags &= (uint8_t)~MAIL_PART_MESSAGE;
+	if (st->idx >= 0) {
+		/* the header was cut by a boundary line: no body */
+		p->parts[idx].body_end = body;
+		if (p->parts[idx].flags & MAIL_PART_MESSAGE) {
+			uint16_t c = part_new(p, body, idx, (uint8_t)(depth + 1));
+
+			if (c != MAIL_NONE) {
+				p->parts[c].body_off = p->parts[c].body_end = body;
+				p->parts[c].flags |= MAIL_PART_TEXT;
+				p->parts[c].env = env_new(p);
+				if (p->parts[c].env == MAIL_NONE)
+					p->parts[idx].flags &= (uint8_t)~MAIL_PART_MESSAGE;
+			} else {
+				p->parts[idx].flags &= (uint8_t)~MAIL_PART_MESSAGE;
+			}
+		}
+		return;
+	}
+	uint8_t flags = p->parts[idx].flags;
+
+	if ((flags & MAIL_PART_MULTIPART) && b.found && depth + 1 < MAIL_MAX_DEPTH &&
+	    p->n_bnd < MAIL_MAX_DEPTH) {
+		uint32_t my = p->n_bnd;
+		uint16_t prev = MAIL_NONE;
+
+		b.part = idx;
+		p->bnd[p->n_bnd++] = b;
+		find_boundary(p, body, st);
+		while (st->idx == (int)my && !st->closing && !p->oom) {
+			uint16_t c = (uint16_t)p->n_parts;
+
+			if (p->n_parts >= MAIL_MAX_PARTS) {
+				/* no more parts: the rest is this multipart's body */
+				st->idx = -1;
+				st->line = st->next = st->end = p->size;
+				break;
+			}
+			parse_part(p, st->next, idx, depth + 1, flags & MAIL_PART_DIGEST, false,
+				   st);
+			if (prev != MAIL_NONE)
+				p->parts[prev].next = c;
+			prev = c;
+		}
+		p->n_bnd = my;
+		if (st->idx == (int)my) {
+			/* the closing boundary: the epilogue runs to an outer boundary */
+			find_boundary(p, st->next, st);
+		}
+	} else if ((flags & MAIL_PART_MESSAGE) && !p->oom) {
+		parse_part(p, body, idx, depth + 1, false, true, st);
+		if (p->n_parts == (uint32_t)idx + 1)
+			p->parts[idx].flags &= (uint8_t)~MAIL_PART_MESSAGE;
+	} else {
+		find_boundary(p, body, st);
+	}
+	end = st->idx >= 0 ? st->end : p->size;
+	if (end < body)
+		end = body;
+	p->parts[idx].body_end = end;
+	p->parts[idx].lines = lf_before(p, end) - lines0;
+}
+
+struct mail_structure *mail_structure_parse(const char *data, size_t size)
+{
+	struct parser p = { 0 };
+	struct stop st;
+	struct mail_structure *s = NULL;
+
+	if (size >= UINT32_MAX)
+		return NULL;
+	p.data = data;
+	p.size = (uint32_t)size;
+	p.bnd = malloc(MAIL_MAX_DEPTH * sizeof(*p.bnd));
+	if (p.bnd == NULL)
+		return NULL;
+	parse_part(&p, 0, MAIL_NONE, 0, false, true, &st);
+	if (!p.oom && p.n_parts > 0) {
+		size_t bytes = sizeof(*s) + p.n_parts * sizeof(*p.parts) +
+			       p.n_envs * sizeof(*p.envs);
+
+		s = malloc(bytes);
+		if (s != NULL) {
+			struct mail_part *parts = (struct mail_part *)(s + 1);
+			struct mail_envelope_spans *envs =
+				(struct mail_envelope_spans *)(parts + p.n_parts);
+
+			memcpy(parts, p.parts, p.n_parts * sizeof(*parts));
+			if (p.n_envs > 0)
+				memcpy(envs, p.envs, p.n_envs * sizeof(*envs));
+			s->size = p.size;
+			s->n_parts = (uint16_t)p.n_parts;
+			s->n_envelopes = (uint16_t)p.n_envs;
+			s->bytes = (uint32_t)bytes;
+			s->parts = parts;
+			s->envelopes = envs;
+		}
+	}
+	free(p.parts);
+	free(p.envs);
+	free(p.bnd);
+	return s;
+}
+
+void mail_structure_free(struct mail_structure **s)
+{
+	if (s == NULL)
+		return;
+	free(*s);
+	*s = NULL;
+}
+
+static void structure_free_ext(void *ext)
+{
+	free(ext);
+}
+
+const struct mail_structure *mail_structure_get(struct uimap_blob *blob)
+{
+	struct mail_structure *s;
+
+	if (blob->ext_ != NULL)
+		return blob->ext_;
+	s = mail_structure_parse(blob->data, blob->size);
+	if (s == NULL)
+		return NULL;
+	blob->ext_ = s;
+	blob->ext_free_ = structure_free_ext;
+	return s;
+}
+
+uint16_t mail_part_child(const struct mail_structure *s, uint16_t i)
+{
+	if ((uint32_t)i + 1 < s->n_parts && s->parts[i + 1].parent == i)
+		return (uint16_t)(i + 1);
+	return MAIL_NONE;
 }

@@ -65,7 +65,7 @@ enum mail_env_field {
 };
 
 enum mail_part_flags {
-	MAIL_PART_MULTIPART = 1u << 0,  /* multipart/x with a boundary: has children */
+	MAIL_PART_MULTIPART = 1u << 0,  /* multipart/x: children when it has a boundary */
 	MAIL_PART_MESSAGE = 1u << 1,    /* message/rfc822: its one child is the message */
 	MAIL_PART_TEXT = 1u << 2,       /* text/x, or no Content-Type outside a digest */
 	MAIL_PART_DIGEST = 1u << 3,     /* multipart/digest */

@@ -1,6 +1,7 @@
 /* RFC 5322 / MIME lexical scanning with Dovecot-compatible error recovery. */
 #include "mail/rfc822.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -235,12 +236,17 @@ int rfc822_mime_token(struct rfc822 *r, struct buf *out)
 
 int rfc822_content_type(struct rfc822 *r, struct buf *out)
 {
+	size_t mark = out->len;
+
 	if (rfc822_skip_lwsp(r) <= 0)
 		return -1;
-	if (rfc822_mime_token(r, out) <= 0)
+	/* the main type: at least one byte */
+	if (rfc822_mime_token(r, out) <= 0 || out->len == mark)
 		return -1;
-	if (*r->p != '/')
+	if (*r->p != '/') {
+		out->len = mark;
 		return -1;
+	}
 	r->p++;
 	if (rfc822_skip_lwsp(r) <= 0)
 		return -1;
@@ -267,6 +273,8 @@ static int content_param(struct rfc822 *r, struct buf *out)
 		return -1;
 	}
 	buf_append(out, "", 1);
+	size_t value_start = out->len;
+
 	r->p++;
 	if ((ret = rfc822_skip_lwsp(r)) <= 0) {
 		/* no value */
@@ -287,63 +295,70 @@ static int content_param(struct rfc822 *r, struct buf *out)
 		out->len = mark;
 		return -1;
 	}
+	/* NUL would end the value early: 0x80 instead, as Dovecot */
+	for (size_t i = value_start; i < out->len; i++) {
+		if (out->data[i] == '\0')
+			out->data[i] = (char)0x80;
+	}
 	buf_append(out, "", 1);
 	return 1;
 }
 
 struct cont {
-	size_t name_off;    /* in the pair buffer */
-	size_t base_len;    /* name length without "*N[*]" */
+	size_t key_off;     /* the name in the raw pair buffer (key = name up to '*') */
+	size_t key_len;
 	unsigned idx;
-	bool extended;      /* "*N*" */
+	bool extended;
 	size_t value_off;
-	size_t order;
 };
 
+#define MIN_SZ(a, b) ((a) < (b) ? (a) : (b))
+
+static const char *cont_raw;    /* qsort context: the raw pair buffer */
+
+/* Dovecot sorts by strcmp() of the key, then by index. */
 static int cont_cmp(const void *a, const void *b)
 {
 	const struct cont *x = a, *y = b;
+	size_t n = MIN_SZ(x->key_len, y->key_len);
+	int r = memcmp(cont_raw + x->key_off, cont_raw + y->key_off, n);
 
-	if (x->order != y->order)
-		return x->order < y->order ? -1 : 1;
+	if (r != 0)
+		return r;
+	if (x->key_len != y->key_len)
+		return x->key_len < y->key_len ? -1 : 1;
 	if (x->idx != y->idx)
 		return x->idx < y->idx ? -1 : 1;
 	return 0;
 }
 
-/* Whether name is "base*N" or "base*N*": fills the continuation fields. */
-static bool parse_cont_name(const char *name, size_t len, struct cont *c)
+static void append_escaped(struct buf *out, const char *v)
 {
-	const char *star = memchr(name, '*', len);
-	size_t i;
-	unsigned idx = 0;
-
-	if (star == NULL || star == name)
-		return false;
-	i = (size_t)(star - name) + 1;
-	if (i >= len || name[i] < '0' || name[i] > '9')
-		return false;
-	for (; i < len && name[i] >= '0' && name[i] <= '9'; i++) {
-		if (idx > 100000)
-			return false;
-		idx = idx * 10 + (unsigned)(name[i] - '0');
+	for (; *v != '\0'; v++) {
+		if (*v == '%')
+			buf_append(out, "%25", 3);
+		else
+			buf_append(out, v, 1);
 	}
-	c->extended = false;
-	if (i < len && name[i] == '*') {
-		c->extended = true;
-		i++;
-	}
-	if (i != len)
-		return false;
-	c->base_len = (size_t)(star - name);
-	c->idx = idx;
-	return true;
 }
 
+static void append_pair(struct buf *out, const char *k, size_t klen, const char *suffix,
+			const char *v, size_t vlen)
+{
+	buf_append(out, k, klen);
+	buf_append(out, suffix, strlen(suffix));
+	buf_append(out, "", 1);
+	buf_append(out, v, vlen);
+	buf_append(out, "", 1);
+}
+
+/* Dovecot's rfc2231_parse(): plain parameters in order, then the RFC 2231 ones
+   (key*, key*N, key*N*) sorted by key and index and merged when their indexes run
+   0, 1, 2... (else listed one by one as key*N[*]). */
 size_t rfc822_params(struct rfc822 *r, struct buf *out)
 {
 	struct buf raw = { 0 };
-	struct cont *conts = NULL;
+	struct cont *conts = NULL, cur = { 0 };
 	size_t n_conts = 0, cap_conts = 0, n_pairs = 0;
 	int ret;
 
@@ -355,59 +370,97 @@ size_t rfc822_params(struct rfc822 *r, struct buf *out)
 			r->p++;
 		}
 	}
-	/* plain parameters first, in order; continuations collected */
 	for (size_t off = 0; off < raw.len;) {
 		const char *name = raw.data + off;
 		size_t name_len = strlen(name);
 		size_t value_off = off + name_len + 1;
 		size_t value_len = strlen(raw.data + value_off);
-		struct cont c;
+		const char *star = memchr(name, '*', name_len);
+		bool is_cont = false;
 
-		if (parse_cont_name(name, name_len, &c)) {
-			if (n_conts == cap_conts) {
-				cap_conts = cap_conts ? cap_conts * 2 : 8;
-				conts = realloc(conts, cap_conts * sizeof(*conts));
-				if (conts == NULL)
-					abort();
+		if (star != NULL) {
+			const char *q = star;
+
+			if (q[1] != '\0') {
+				q++;
+				cur.idx = 0;
+				for (; *q >= '0' && *q <= '9'; q++)
+					cur.idx = cur.idx * 10 + (unsigned)(*q - '0');
 			}
-			c.name_off = off;
-			c.value_off = value_off;
-			c.order = n_conts;
-			/* group by base name: the order of the first one seen */
-			for (size_t k = 0; k < n_conts; k++) {
-				if (conts[k].base_len == c.base_len &&
-				    strncasecmp(raw.data + conts[k].name_off, name,
-						c.base_len) == 0) {
-					c.order = conts[k].order;
-					break;
+			cur.extended = *q == '*';
+			if (cur.extended)
+				q++;
+			if (*q == '\0') {
+				is_cont = true;
+				cur.key_off = off;
+				cur.key_len = (size_t)(star - name);
+				cur.value_off = value_off;
+				if (n_conts == cap_conts) {
+					cap_conts = cap_conts ? cap_conts * 2 : 8;
+					conts = realloc(conts, cap_conts * sizeof(*conts));
+					if (conts == NULL)
+						abort();
 				}
+				conts[n_conts++] = cur;
 			}
-			conts[n_conts++] = c;
-		} else {
-			buf_append(out, name, name_len + 1);
-			buf_append(out, raw.data + value_off, value_len + 1);
+		}
+		if (!is_cont) {
+			append_pair(out, name, name_len, "", raw.data + value_off, value_len);
 			n_pairs++;
 		}
 		off = value_off + value_len + 1;
 	}
 	if (n_conts > 0) {
+		struct buf v = { 0 };
+
+		cont_raw = raw.data;
 		qsort(conts, n_conts, sizeof(*conts), cont_cmp);
-		for (size_t k = 0; k < n_conts;) {
-			size_t j = k;
+		for (size_t i = 0, next; i < n_conts; i = next) {
+			bool ok = true, have_ext = false;
+			unsigned next_idx = 0;
+			size_t j;
 
-			buf_append(out, raw.data + conts[k].name_off, conts[k].base_len);
-			if (conts[k].extended)
-				buf_append(out, "*", 1);
-			buf_append(out, "", 1);
-			for (; j < n_conts && conts[j].order == conts[k].order; j++) {
-				const char *v = raw.data + conts[j].value_off;
-
-				buf_append(out, v, strlen(v));
+			for (j = i; j < n_conts; j++) {
+				if (conts[j].key_len != conts[i].key_len ||
+				    strncasecmp(raw.data + conts[i].key_off,
+						raw.data + conts[j].key_off, conts[i].key_len) != 0)
+					break;
+				if (conts[j].idx != next_idx)
+					ok = false;
+				if (conts[j].extended)
+					have_ext = true;
+				next_idx++;
 			}
-			buf_append(out, "", 1);
+			next = j;
+			if (!ok) {
+				for (j = i; j < next; j++) {
+					char suffix[24];
+					const char *val = raw.data + conts[j].value_off;
+
+					snprintf(suffix, sizeof(suffix), conts[j].extended ? "*%u*" : "*%u",
+						 conts[j].idx);
+					append_pair(out, raw.data + conts[j].key_off, conts[j].key_len,
+						    suffix, val, strlen(val));
+					n_pairs++;
+				}
+				continue;
+			}
+			v.len = 0;
+			if (!conts[i].extended && have_ext)
+				buf_append(&v, "''", 2);
+			for (j = i; j < next; j++) {
+				const char *val = raw.data + conts[j].value_off;
+
+				if (!conts[j].extended && have_ext)
+					append_escaped(&v, val);
+				else
+					buf_append(&v, val, strlen(val));
+			}
+			append_pair(out, raw.data + conts[i].key_off, conts[i].key_len,
+				    have_ext ? "*" : "", v.data != NULL ? v.data : "", v.len);
 			n_pairs++;
-			k = j;
 		}
+		buf_free(&v);
 	}
 	free(conts);
 	buf_free(&raw);

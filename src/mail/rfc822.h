@@ -48,9 +48,11 @@ int rfc822_mime_token(struct rfc822 *r, struct buf *out);
 /* "type/subtype": appends what was read (also on error). */
 int rfc822_content_type(struct rfc822 *r, struct buf *out);
 
-/* One content parameter, parsed as Dovecot's rfc2231_parse() does, into a list of
-   NUL-terminated name and value pairs in out (name\0value\0...), with RFC 2231
-   continuations (name*0, name*1, ...) joined and appended after the plain ones.
+/* The "; name=value" parameters after a MIME value, parsed as Dovecot's
+   rfc2231_parse() does, as NUL-terminated pairs in out (name\0value\0...): plain
+   parameters in order, then the RFC 2231 ones (name*, name*N, name*N*) sorted by
+   name and index, continuations joined (name, or name* when extended). A broken
+   parameter makes the scan skip one byte and retry; NULs in values become 0x80.
    Returns the number of pairs. */
 size_t rfc822_params(struct rfc822 *r, struct buf *out);
 

@@ -34,9 +34,8 @@ static uint32_t crc32c_sw_run(uint32_t crc, const unsigned char *p, size_t len)
 }
 
 #if defined(__x86_64__)
-/* Shift a CRC over n zero bytes: the table for "multiply by x^(8n)" is built lazily
-   per block size by running the software CRC over zeros would be slow, so combine
-   the three streams with the GF(2) matrix method instead. */
+/* The three streams are joined by shifting a CRC over LANE zero bytes; that linear
+   map is built once with zlib's GF(2) matrix method (crc32_combine). */
 static uint32_t gf2_times(const uint32_t *mat, uint32_t vec)
 {
 	uint32_t sum = 0;

@@ -72,16 +72,6 @@ enum snap_section {
 /* Record types: enum store_change_type + 1 (0 is never valid). */
 #define JNL_TYPE_OF(change) ((uint16_t)((change) + 1))
 
-/* Snapshot header fields at fixed offsets. */
-struct snap_header {
-	uint32_t version;
-	uint32_t last_uidvalidity;
-	uint64_t journal_seq;       /* records with seq <= this are in the snapshot */
-	uint64_t journal_no;        /* the journal started when the snapshot began */
-	int64_t created;            /* time(NULL) of the fork */
-	uint64_t n_users;
-};
-
 static inline void put_u16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
 static inline void put_u32(unsigned char *p, uint32_t v) { memcpy(p, &v, 4); }
 static inline void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }

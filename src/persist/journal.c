@@ -595,6 +595,12 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 				/* Go on: records that no longer fit are skipped one by one. */
 				persist_reportf(rp->report, "%s/%s: %s at offset %zu", rp->dir_name,
 						file, what, off);
+				if (seq < expect) {
+					/* A repeated number: never apply a change twice. */
+					rp->stats->dropped_records++;
+					off += JNL_REC_HEADER + (size_t)len;
+					continue;
+				}
 			}
 			r = jnl_apply(rp->ms, get_u16(data + off + 16), data + off + JNL_REC_HEADER,
 				      len, &why);

@@ -32,6 +32,7 @@ struct persist {
 	struct persist_settings set;
 	char *data_dir;
 	int dir_fd;
+	int lock_fd;                /* flock()ed: one process per data_dir */
 	struct persist_load_stats load;
 	struct bytes report;        /* NUL-terminated text of what the load dropped */
 	struct snap_result *shared; /* MAP_SHARED page written by the snapshot child */
@@ -94,8 +95,8 @@ void restore_box_recount(struct mailbox *box);
    -errno with *error_r. */
 int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_t journal_no,
 		      const char **error_r);
-/* Write dir/SNAP_FILE safely (temp, fsync, rename, fsync dir). */
-int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name,
+/* Write dir/name safely (name.tmp, fsync, rename, fsync dir). */
+int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const char *name,
 		    uint64_t journal_seq, uint64_t journal_no, uint64_t *bytes_r,
 		    const char **error_r);
 /* Load into ms (empty). Returns 0, -ENOENT (no file), -EBADMSG (corrupt, with

@@ -75,7 +75,9 @@ void persist_settings_from_config(struct persist_settings *set, const struct uim
    that is not the torn tail of its file) gives -EBADMSG with *error_r naming the
    file and the offset, unless ignore_corrupt_snapshot: then the verified sections
    are kept and what was dropped is logged and in persist_load_report().
-   Returns 0 with *p_r, or -errno with *error_r. store must outlive *p_r. */
+   Returns 0 with *p_r, or -errno with *error_r (the store may then hold part of
+   the data: free it). -EBUSY: another process has data_dir open. store must
+   outlive *p_r. */
 int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		 struct persist **p_r, const char **error_r);
 

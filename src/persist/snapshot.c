@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -326,38 +327,45 @@ out:
 	return r < 0 ? r : (int64_t)w.off;
 }
 
-int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name,
+int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const char *name,
 		    uint64_t journal_seq, uint64_t journal_no, uint64_t *bytes_r,
 		    const char **error_r)
 {
-	int fd = openat(dir_fd, SNAP_TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	char tmp[NAME_MAX + 1];
+	int fd = -1;
 	int64_t n;
 	int r;
 
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
+		persist_errf(error_r, "%s/%s: name too long", dir_name, name);
+		return -ENAMETOOLONG;
+	}
+	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+
 	if (fd < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: %s", dir_name, SNAP_TMP_FILE, strerror(errno));
+		persist_errf(error_r, "%s/%s: %s", dir_name, tmp, strerror(errno));
 		return r;
 	}
 	n = snap_write_fd(ms, fd, journal_seq, journal_no, error_r);
 	if (n < 0) {
 		close(fd);
-		unlinkat(dir_fd, SNAP_TMP_FILE, 0);
+		unlinkat(dir_fd, tmp, 0);
 		return (int)n;
 	}
 	/* Durable contents before the name: a crash leaves the old file or this one. */
 	if (fsync(fd) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: fsync: %s", dir_name, SNAP_TMP_FILE, strerror(errno));
+		persist_errf(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
 		close(fd);
-		unlinkat(dir_fd, SNAP_TMP_FILE, 0);
+		unlinkat(dir_fd, tmp, 0);
 		return r;
 	}
 	close(fd);
-	if (renameat(dir_fd, SNAP_TMP_FILE, dir_fd, SNAP_FILE) < 0) {
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: rename: %s", dir_name, SNAP_FILE, strerror(errno));
-		unlinkat(dir_fd, SNAP_TMP_FILE, 0);
+		persist_errf(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
+		unlinkat(dir_fd, tmp, 0);
 		return r;
 	}
 	r = persist_fsync_dir(dir_fd);
@@ -761,15 +769,18 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 			}
 			payload = l.scratch;
 		}
-		unsigned char crc_buf[4];
+		unsigned char crc_buf[12] = { 0 };
+		size_t tail = (size_t)(total - SNAP_SECTION_HEADER - length);
 
 		if ((r = snap_pread(&l, payload, length, off + SNAP_SECTION_HEADER)) < 0 ||
-		    (r = snap_pread(&l, crc_buf, 4, off + SNAP_SECTION_HEADER + length)) < 0) {
+		    (r = snap_pread(&l, crc_buf, tail, off + SNAP_SECTION_HEADER + length)) < 0) {
 			free(chunk);
 			goto io_error;
 		}
 		crc = get_u32(crc_buf);
-		int ok = crc == crc32c(0, payload, length);
+		/* The padding is not checksummed, so it must be zero. */
+		bool sum_ok = crc == crc32c(0, payload, length) && get_u64(crc_buf + 4) == 0;
+		int ok = sum_ok;
 
 		if (ok) {
 			switch (type) {
@@ -805,8 +816,7 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 				persist_errf(error_r, "%s: section %llu (type %u) at offset %llu: %s",
 					     path, (unsigned long long)n_sections, type,
 					     (unsigned long long)off,
-					     crc != crc32c(0, payload, length)
-					     ? "checksum mismatch" : "malformed contents");
+					     sum_ok ? "malformed contents" : "checksum mismatch");
 				r = -EBADMSG;
 				goto out;
 			}

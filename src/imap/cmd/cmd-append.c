@@ -3,6 +3,7 @@
 #include "imap/cmd.h"
 #include "imap/datetime.h"
 #include "core/arena.h"
+#include "mail/mime.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +85,8 @@ int cmd_append(struct uimap_cmd *cmd)
 			.internaldate = m->date, .tz_minutes = (int16_t)m->tz,
 		};
 		struct uimap_append_result res;
+		/* the MIME structure is computed once, when the message is stored */
+		(void)mail_structure_get(blob);
 		int r = s->mail->vt->mailbox_append(s->mail, name, &a, &res);
 		uimap_blob_unref(&blob);
 		if (r < 0) {

@@ -67,6 +67,8 @@ static int parse_section_item(struct uimap_cmd *cmd, const char *atom, struct fe
 		goto bad;
 	it->kind = FETCH_SECTION;
 	it->section = arena_strndup(&cmd->s->arena, open + 1, (size_t)(close - open - 1));
+	if (fetch_section_prepare(cmd->s, it, error_r) < 0)
+		return -1;
 	const char *rest = close + 1;
 	if (*rest == '<') {
 		const char *dot = strchr(rest, '.');
@@ -208,6 +210,7 @@ static void write_item(struct session *s, const struct fetch_item *it,
 			sec.section = it->kind == FETCH_RFC822 ? "" :
 				      it->kind == FETCH_RFC822_HEADER ? "HEADER" : "TEXT";
 			sec.partial = false;
+			sec.sec = NULL;
 		}
 		outq_printf(q, "%s ", it->label);
 		if (fetch_write_section(s, &sec, info->blob, &error) < 0)
@@ -263,6 +266,7 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 		write_flags(q, v, &info.flags, true);
 	}
 	outq_puts(q, ")\r\n");
+	arena_reset(&s->scratch);
 	return 0;
 }
 

@@ -29,6 +29,7 @@ int cmd_search(struct uimap_cmd *cmd)
 		outq_append(q, num, (size_t)n);
 	}
 	outq_puts(q, "\r\n");
+	search_free(prog);
 	cmd_reply(cmd, "OK", "%sSEARCH completed.", cmd->uid ? "UID " : "");
 	return CMD_DONE;
 }

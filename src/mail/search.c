@@ -1,0 +1,271 @@
+/* SEARCH: decode text parts and header values, fold case, find substrings. */
+#include "mail/search.h"
+#include "mail/charset.h"
+#include "mail/rfc822.h"
+
+#include <string.h>
+#include <strings.h>
+
+/* Decode one UTF-8 sequence at s (n > 0 bytes available): the code point and its
+   length, or the byte itself (length 1) when it is not valid UTF-8. */
+static unsigned utf8_next(const unsigned char *s, size_t n, size_t *len_r)
+{
+	unsigned c = s[0];
+
+	if (c < 0x80) {
+		*len_r = 1;
+		return c;
+	}
+	if (c >= 0xc2 && c < 0xe0 && n >= 2 && (s[1] & 0xc0) == 0x80) {
+		*len_r = 2;
+		return ((c & 0x1f) << 6) | (s[1] & 0x3f);
+	}
+	if (c >= 0xe0 && c < 0xf0 && n >= 3 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
+		*len_r = 3;
+		return ((c & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+	}
+	*len_r = 1;
+	return UINT32_MAX; /* not decoded: copy the byte */
+}
+
+static unsigned fold_cp(unsigned c)
+{
+	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
+		return c + 0x20;
+	if (c >= 0x100 && c <= 0x17f) {
+		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
+			return (c & 1) ? c + 1 : c;
+		if (c == 0x178)
+			return 0xff;
+		return (c & 1) ? c : c + 1;
+	}
+	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
+		return c + 0x20;
+	if (c >= 0x410 && c <= 0x42f)
+		return c + 0x20;
+	if (c >= 0x400 && c <= 0x40f)
+		return c + 0x50;
+	return c;
+}
+
+void mail_search_fold(struct buf *out, const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	char tmp[256];
+	size_t n = 0;
+
+	for (size_t i = 0; i < len;) {
+		if (n + 4 > sizeof(tmp)) {
+			buf_append(out, tmp, n);
+			n = 0;
+		}
+		if (p[i] < 0x80) {
+			unsigned char c = p[i++];
+
+			tmp[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+			continue;
+		}
+		size_t l;
+		unsigned cp = utf8_next(p + i, len - i, &l);
+
+		if (cp == UINT32_MAX) {
+			tmp[n++] = (char)p[i];
+		} else {
+			cp = fold_cp(cp);
+			if (cp < 0x800) {
+				tmp[n++] = (char)(0xc0 | (cp >> 6));
+				tmp[n++] = (char)(0x80 | (cp & 0x3f));
+			} else {
+				tmp[n++] = (char)(0xe0 | (cp >> 12));
+				tmp[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+				tmp[n++] = (char)(0x80 | (cp & 0x3f));
+			}
+		}
+		i += l;
+	}
+	buf_append(out, tmp, n);
+}
+
+void mail_search_key_init(struct mail_search_key *key, const char *needle, size_t len)
+{
+	memset(key, 0, sizeof(*key));
+	mail_search_fold(&key->folded, needle, len);
+}
+
+void mail_search_key_free(struct mail_search_key *key)
+{
+	buf_free(&key->folded);
+}
+
+/* The value of parameter name in the Content-Type span of p, into out. */
+static bool ct_param(const char *data, const struct mail_part *p, const char *name,
+		     struct buf *out)
+{
+	struct mail_span sp = p->field[MAIL_F_CONTENT_TYPE];
+	struct rfc822 r;
+	struct buf type = { 0 }, params = { 0 };
+	bool found = false;
+
+	if (sp.off == MAIL_SPAN_NONE)
+		return false;
+	rfc822_init(&r, data + sp.off, sp.len, NULL);
+	rfc822_skip_lwsp(&r);
+	if (rfc822_content_type(&r, &type) >= 0) {
+		size_t n = rfc822_params(&r, &params);
+		const char *s = params.data;
+
+		for (size_t i = 0; i < n && !found; i++) {
+			const char *v = s + strlen(s) + 1;
+
+			if (strcasecmp(s, name) == 0) {
+				buf_append(out, v, strlen(v));
+				found = true;
+			}
+			s = v + strlen(v) + 1;
+		}
+	}
+	buf_free(&type);
+	buf_free(&params);
+	return found;
+}
+
+static int cte_kind(const char *data, const struct mail_part *p)
+{
+	struct mail_span sp = p->field[MAIL_F_CONTENT_TRANSFER_ENCODING];
+	struct rfc822 r;
+	struct buf tok = { 0 };
+	int kind = 0;
+
+	if (sp.off == MAIL_SPAN_NONE)
+		return 0;
+	rfc822_init(&r, data + sp.off, sp.len, NULL);
+	rfc822_skip_lwsp(&r);
+	rfc822_mime_token(&r, &tok);
+	if (tok.len == 6 && strncasecmp(tok.data, "base64", 6) == 0)
+		kind = 1;
+	else if (tok.len == 16 && strncasecmp(tok.data, "quoted-printable", 16) == 0)
+		kind = 2;
+	buf_free(&tok);
+	return kind;
+}
+
+int mail_text_foreach(const char *data, const struct mail_structure *s,
+		      int (*fn)(void *ctx, const char *text, size_t len), void *ctx)
+{
+	struct buf raw = { 0 }, utf8 = { 0 }, cs = { 0 };
+	int ret = 0;
+
+	for (uint16_t i = 0; i < s->n_parts && ret == 0; i++) {
+		const struct mail_part *p = &s->parts[i];
+		const char *body = data + p->body_off;
+		size_t len = p->body_end - p->body_off;
+
+		if (!(p->flags & MAIL_PART_TEXT) || (p->flags & MAIL_PART_MULTIPART))
+			continue;
+		raw.len = utf8.len = cs.len = 0;
+		switch (cte_kind(data, p)) {
+		case 1:
+			mail_base64_decode(&raw, body, len);
+			break;
+		case 2:
+			mail_qp_decode(&raw, body, len, false);
+			break;
+		default:
+			buf_append(&raw, body, len);
+			break;
+		}
+		ct_param(data, p, "charset", &cs);
+		mail_charset_to_utf8(&utf8, cs.data != NULL ? cs.data : "", cs.len,
+				     raw.data != NULL ? raw.data : "", raw.len);
+		ret = fn(ctx, utf8.data != NULL ? utf8.data : "", utf8.len);
+	}
+	buf_free(&raw);
+	buf_free(&utf8);
+	buf_free(&cs);
+	return ret;
+}
+
+struct match_ctx {
+	const struct mail_search_key *key;
+	struct buf folded;
+};
+
+static int match_text(void *vctx, const char *text, size_t len)
+{
+	struct match_ctx *m = vctx;
+
+	m->folded.len = 0;
+	mail_search_fold(&m->folded, text, len);
+	if (m->key->folded.len == 0)
+		return 1;
+	return m->folded.len >= m->key->folded.len &&
+	       memmem(m->folded.data, m->folded.len, m->key->folded.data,
+		      m->key->folded.len) != NULL;
+}
+
+/* Fields of the message header (part 0): name NULL = every field, as
+   "Name: decoded value". */
+static bool match_header(const char *data, const struct mail_structure *s, const char *name,
+			 struct match_ctx *m)
+{
+	uint32_t pos = 0, end = s->parts[0].body_off, line_end;
+	const char *fname;
+	size_t fname_len, want = name != NULL ? strlen(name) : 0;
+	struct mail_span v;
+	struct buf dec = { 0 };
+	bool found = false;
+
+	while (!found &&
+	       mail_header_next(data, &pos, end, &fname, &fname_len, &v, &line_end) == 1) {
+		if (name != NULL && (fname_len != want || strncasecmp(fname, name, want) != 0))
+			continue;
+		dec.len = 0;
+		if (name == NULL) {
+			buf_append(&dec, fname, fname_len);
+			buf_append(&dec, ": ", 2);
+		}
+		mail_rfc2047_decode(&dec, data + v.off, v.len);
+		found = match_text(m, dec.data != NULL ? dec.data : "", dec.len) != 0;
+	}
+	buf_free(&dec);
+	return found;
+}
+
+bool mail_search_match(const char *data, const struct mail_structure *s,
+		       enum mail_search_scope scope, const char *name,
+		       const struct mail_search_key *key)
+{
+	struct match_ctx m = { .key = key };
+	bool found = false;
+
+	switch (scope) {
+	case MAIL_SEARCH_HEADER:
+		found = name != NULL && match_header(data, s, name, &m);
+		break;
+	case MAIL_SEARCH_TEXT:
+		found = match_header(data, s, NULL, &m);
+		if (!found)
+			found = mail_text_foreach(data, s, match_text, &m) != 0;
+		break;
+	case MAIL_SEARCH_BODY:
+		if (key->folded.len == 0)
+			found = true;
+		else
+			found = mail_text_foreach(data, s, match_text, &m) != 0;
+		break;
+	}
+	buf_free(&m.folded);
+	return found;
+}
+
+bool mail_search_text(const struct uimap_blob *blob, const struct mail_structure *s,
+		      enum mail_search_scope scope, const char *name, const char *needle)
+{
+	struct mail_search_key key;
+	bool r;
+
+	mail_search_key_init(&key, needle, strlen(needle));
+	r = mail_search_match(blob->data, s, scope, name, &key);
+	mail_search_key_free(&key);
+	return r;
+}

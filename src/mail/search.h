@@ -1,0 +1,53 @@
+/* SEARCH text matching: decoded MIME text and header values, case-insensitive. */
+#ifndef MAIL_SEARCH_H
+#define MAIL_SEARCH_H
+
+#include "mail/mime.h"
+#include "core/buf.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+enum mail_search_scope {
+	MAIL_SEARCH_BODY,       /* SEARCH BODY: the decoded text parts */
+	MAIL_SEARCH_TEXT,       /* SEARCH TEXT: the decoded header values, then BODY */
+	MAIL_SEARCH_HEADER,     /* SEARCH HEADER name / FROM / SUBJECT ...: one field */
+};
+
+/* A needle prepared once for many messages: UTF-8, case-folded. */
+struct mail_search_key {
+	struct buf folded;
+};
+
+/* Prepare needle (len bytes of UTF-8; Latin-1 bytes that are not valid UTF-8 are
+   taken as they are). */
+void mail_search_key_init(struct mail_search_key *key, const char *needle, size_t len);
+
+/* Free the key's memory. */
+void mail_search_key_free(struct mail_search_key *key);
+
+/* Whether the message contains the key (RFC 3501 6.4.4 substring semantics,
+   case-insensitive for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic).
+   Text parts (text/x, or no Content-Type) of every depth are decoded
+   (quoted-printable, base64) and converted to UTF-8 from us-ascii, utf-8,
+   iso-8859-1, iso-8859-15 or windows-1252 (others are searched as they are);
+   header values have their RFC 2047 words decoded. For MAIL_SEARCH_HEADER, name is
+   the field name (case-insensitive) and an empty key matches when the field exists.
+   Work and memory are linear in the message size. */
+bool mail_search_match(const char *data, const struct mail_structure *s,
+		       enum mail_search_scope scope, const char *name,
+		       const struct mail_search_key *key);
+
+/* One-shot convenience: mail_search_key_init + mail_search_match + free. */
+bool mail_search_text(const struct uimap_blob *blob, const struct mail_structure *s,
+		      enum mail_search_scope scope, const char *name, const char *needle);
+
+/* Append s case-folded (the folding mail_search_match uses) to out. */
+void mail_search_fold(struct buf *out, const char *s, size_t len);
+
+/* Call fn(ctx, text, len) with the decoded UTF-8 text of each text part in part
+   order; stops when fn returns non-zero and returns that value, else 0. */
+int mail_text_foreach(const char *data, const struct mail_structure *s,
+		      int (*fn)(void *ctx, const char *text, size_t len), void *ctx);
+
+#endif

@@ -1,0 +1,624 @@
+/* Persistence lifecycle: load at open, journal group commit, background snapshots via fork. */
+#include "persist/persist-private.h"
+
+#include "core/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef UIMAP_EXPORT
+#define UIMAP_EXPORT __attribute__((visibility("default")))
+#endif
+
+#define PERSIST_LOCK_FILE "lock"
+
+static __thread char persist_error_buf[1024];
+
+void persist_errf(const char **error_r, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(persist_error_buf, sizeof(persist_error_buf), fmt, ap);
+	va_end(ap);
+	if (error_r != NULL)
+		*error_r = persist_error_buf;
+}
+
+void persist_reportf(struct bytes *report, const char *fmt, ...)
+{
+	char line[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	if (report->len > 0)
+		report->data[report->len - 1] = '\n'; /* the previous NUL */
+	if (bytes_add(report, line, (size_t)n) == 0)
+		(void)bytes_add(report, "", 1);
+}
+
+uint64_t persist_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t persist_now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+int persist_fsync_dir(int dir_fd)
+{
+	return fsync(dir_fd) < 0 ? -errno : 0;
+}
+
+int persist_read_file(int fd, unsigned char **data_r, size_t *len_r)
+{
+	struct stat st;
+	unsigned char *data;
+	size_t len, done = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	len = (size_t)st.st_size;
+	data = malloc(len == 0 ? 1 : len);
+	if (data == NULL)
+		return -ENOMEM;
+	while (done < len) {
+		ssize_t n = pread(fd, data + done, len - done, (off_t)done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int r = -errno;
+
+			free(data);
+			return r;
+		}
+		if (n == 0)
+			break; /* shrank meanwhile */
+		done += (size_t)n;
+	}
+	*data_r = data;
+	*len_r = done;
+	return 0;
+}
+
+void persist_settings_from_config(struct persist_settings *set, const struct uimap_config *cfg)
+{
+	*set = (struct persist_settings){
+		.data_dir = cfg->data_dir,
+		.snapshot_interval = cfg->snapshot_interval,
+		.snapshot_changes = cfg->snapshot_changes,
+		.journal_fsync = cfg->journal_fsync,
+		.ignore_corrupt_snapshot = cfg->ignore_corrupt_snapshot,
+	};
+}
+
+static void persist_free(struct persist *p)
+{
+	jnl_discard_pending(p);
+	if (p->jfd >= 0)
+		close(p->jfd);
+	if (p->retired_fd >= 0)
+		close(p->retired_fd);
+	if (p->child_fd >= 0)
+		close(p->child_fd);
+	if (p->lock_fd >= 0)
+		close(p->lock_fd);
+	if (p->dir_fd >= 0)
+		close(p->dir_fd);
+	if (p->shared != NULL)
+		munmap(p->shared, sizeof(*p->shared));
+	bytes_free(&p->buf);
+	bytes_free(&p->report);
+	free(p->segs);
+	free(p->data_dir);
+	free(p);
+}
+
+int persist_open(struct uimap_store *store, const struct persist_settings *set,
+		 struct persist **p_r, const char **error_r)
+{
+	struct memstore *ms = (struct memstore *)store;
+	struct persist *p;
+	uint64_t snap_seq = 0, last_seq, last_no, t0, t1, t2;
+	int r;
+
+	if (store == NULL || store->vt != &uimap_store_memory_vtable) {
+		persist_errf(error_r, "persistence needs the in-memory store");
+		return -EINVAL;
+	}
+	if (ms->n_users != 0) {
+		persist_errf(error_r, "persistence must be opened on an empty store");
+		return -EINVAL;
+	}
+	if (set == NULL || set->data_dir == NULL || set->data_dir[0] == '\0') {
+		persist_errf(error_r, "persistence needs data_dir");
+		return -EINVAL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		persist_errf(error_r, "out of memory");
+		return -ENOMEM;
+	}
+	p->ms = ms;
+	p->set = *set;
+	p->jfd = p->retired_fd = p->child_fd = p->lock_fd = p->dir_fd = -1;
+	p->journal_on = set->journal_fsync != UIMAP_JOURNAL_FSYNC_OFF;
+	p->data_dir = strdup(set->data_dir);
+	p->shared = mmap(NULL, sizeof(*p->shared), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (p->shared == MAP_FAILED) {
+		p->shared = NULL;
+		r = -ENOMEM;
+	} else {
+		r = p->data_dir != NULL ? 0 : -ENOMEM;
+	}
+	if (r < 0) {
+		persist_errf(error_r, "out of memory");
+		goto fail;
+	}
+	p->set.data_dir = p->data_dir;
+	if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST) {
+		r = -errno;
+		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		goto fail;
+	}
+	p->dir_fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (p->dir_fd < 0) {
+		r = -errno;
+		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		goto fail;
+	}
+	/* One process per data directory (a second would interleave journals). */
+	p->lock_fd = openat(p->dir_fd, PERSIST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
+		persist_errf(error_r, "%s: %s", p->data_dir, r == -EBUSY
+			     ? "in use by another process" : strerror(-r));
+		goto fail;
+	}
+	(void)unlinkat(p->dir_fd, SNAP_TMP_FILE, 0);
+
+	char path[4096];
+
+	snprintf(path, sizeof(path), "%s/%s", p->data_dir, SNAP_FILE);
+	t0 = persist_now_us();
+	r = snap_load(ms, p->dir_fd, path, SNAP_FILE, set->ignore_corrupt_snapshot, &snap_seq,
+		      &p->load, &p->report, error_r);
+	if (r == -ENOENT)
+		r = 0;
+	if (r < 0)
+		goto fail;
+	t1 = persist_now_us();
+	r = jnl_replay_all(ms, p->dir_fd, p->data_dir, snap_seq, set->ignore_corrupt_snapshot,
+			   &last_seq, &last_no, &p->load, &p->report, error_r);
+	if (r < 0)
+		goto fail;
+	t2 = persist_now_us();
+	p->load.snapshot_seconds = (double)(t1 - t0) / 1e6;
+	p->load.journal_seconds = (double)(t2 - t1) / 1e6;
+	p->seq = p->written_seq = p->durable_seq = last_seq;
+	p->jno = last_no + 1;
+	if (p->journal_on) {
+		p->jfd = jnl_create(p->dir_fd, p->jno);
+		if (p->jfd < 0) {
+			r = p->jfd;
+			persist_errf(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
+			goto fail;
+		}
+		p->jsize = JNL_HEADER_SIZE;
+	}
+	p->last_sync_ms = p->last_snapshot_ms = persist_now_ms();
+	/* Replayed changes count toward the next snapshot. */
+	p->changes = p->load.journal_records;
+	log_info("persist: %s: %llu users, %llu messages (%.1f MB) in %.3f s; %llu journal "
+		 "records in %.3f s", p->data_dir, (unsigned long long)p->load.users,
+		 (unsigned long long)p->load.messages, (double)p->load.snapshot_bytes / 1e6,
+		 p->load.snapshot_seconds, (unsigned long long)p->load.journal_records,
+		 p->load.journal_seconds);
+	if (p->report.len > 0)
+		log_warn("persist: %s", (const char *)p->report.data);
+	store_memory_set_change_hook(store, jnl_on_change, p);
+	*p_r = p;
+	return 0;
+fail:
+	persist_free(p);
+	return r;
+}
+
+const struct persist_load_stats *persist_load_stats(const struct persist *p)
+{
+	return &p->load;
+}
+
+const char *persist_load_report(const struct persist *p)
+{
+	return p->report.len > 0 ? (const char *)p->report.data : "";
+}
+
+/* ---- journal ------------------------------------------------------------------- */
+
+uint64_t persist_journal_seq(const struct persist *p)
+{
+	return p->seq;
+}
+
+uint64_t persist_journal_durable_seq(const struct persist *p)
+{
+	return p->durable_seq;
+}
+
+bool persist_journal_is_durable(const struct persist *p, uint64_t seq)
+{
+	if (!p->journal_on || p->set.journal_fsync != UIMAP_JOURNAL_FSYNC_ALWAYS)
+		return true;
+	return seq <= p->durable_seq;
+}
+
+int persist_journal_flush_begin(struct persist *p, struct persist_flush *fl)
+{
+	int r;
+
+	*fl = (struct persist_flush){ .fd = -1 };
+	if (!p->journal_on)
+		return 0;
+	r = jnl_write_pending(p);
+	if (r < 0)
+		return r;
+	if (p->sync_inflight)
+		return 0; /* the records wait for the next group */
+	if (p->retired_fd >= 0 && p->durable_seq >= p->retired_seq) {
+		close(p->retired_fd);
+		p->retired_fd = -1;
+	}
+	/* The journal before the last rotation first: durable_seq must never pass
+	   records that are not on disk. */
+	if (p->retired_fd >= 0 && p->durable_seq < p->retired_seq) {
+		*fl = (struct persist_flush){ .fd = p->retired_fd, .need_fsync = true,
+					      .seq = p->retired_seq };
+		p->sync_inflight = true;
+		return 0;
+	}
+	if (p->written_seq <= p->durable_seq)
+		return 0;
+	uint64_t now = persist_now_ms();
+
+	if (p->set.journal_fsync == UIMAP_JOURNAL_FSYNC_PERIODIC && now - p->last_sync_ms < 1000)
+		return 0;
+	*fl = (struct persist_flush){ .fd = p->jfd, .need_fsync = true, .seq = p->written_seq };
+	p->sync_inflight = true;
+	p->last_sync_ms = now;
+	return 0;
+}
+
+int persist_journal_flush_done(struct persist *p, uint64_t seq, int res)
+{
+	p->sync_inflight = false;
+	if (res < 0) {
+		/* After a failed fsync the page cache state is unknown (fsyncgate):
+		   never report those records durable. */
+		p->error = res;
+		log_error("persist: journal fsync: %s", strerror(-res));
+		return res;
+	}
+	if (seq > p->durable_seq)
+		p->durable_seq = seq;
+	if (p->retired_fd >= 0 && p->durable_seq >= p->retired_seq) {
+		close(p->retired_fd);
+		p->retired_fd = -1;
+	}
+	return 0;
+}
+
+int persist_journal_sync(struct persist *p)
+{
+	int r;
+
+	if (!p->journal_on)
+		return 0;
+	r = jnl_write_pending(p);
+	if (r < 0)
+		return r;
+	if (p->retired_fd >= 0 && p->durable_seq < p->retired_seq) {
+		if (fdatasync(p->retired_fd) < 0)
+			return p->error = -errno;
+		p->durable_seq = p->retired_seq;
+	}
+	if (p->retired_fd >= 0 && !p->sync_inflight) {
+		close(p->retired_fd);
+		p->retired_fd = -1;
+	}
+	if (p->written_seq > p->durable_seq) {
+		if (fdatasync(p->jfd) < 0)
+			return p->error = -errno;
+		p->durable_seq = p->written_seq;
+	}
+	return 0;
+}
+
+/* Start journal jno + 1: the records so far stay in the current file. */
+static int persist_rotate(struct persist *p)
+{
+	int fd;
+
+	if (!p->journal_on) {
+		p->jno++;
+		return 0;
+	}
+	if (p->retired_fd >= 0) {
+		if (p->sync_inflight)
+			return -EBUSY;
+		if (p->durable_seq < p->retired_seq) {
+			if (fdatasync(p->retired_fd) < 0)
+				return p->error = -errno;
+			p->durable_seq = p->retired_seq;
+		}
+		close(p->retired_fd);
+		p->retired_fd = -1;
+	}
+	(void)jnl_write_pending(p);
+	fd = jnl_create(p->dir_fd, p->jno + 1);
+	if (fd < 0)
+		return fd;
+	if (p->sync_inflight || p->durable_seq < p->written_seq) {
+		p->retired_fd = p->jfd;
+		p->retired_seq = p->written_seq;
+	} else {
+		close(p->jfd);
+	}
+	p->jfd = fd;
+	p->jno++;
+	p->jsize = JNL_HEADER_SIZE;
+	return 0;
+}
+
+/* ---- snapshots ------------------------------------------------------------------ */
+
+bool persist_snapshot_due(const struct persist *p)
+{
+	if (p->child != 0 || p->changes == 0)
+		return false;
+	if (p->set.snapshot_changes != 0 && p->changes >= p->set.snapshot_changes)
+		return true;
+	return p->set.snapshot_interval != 0 &&
+	       persist_now_ms() - p->last_snapshot_ms >= (uint64_t)p->set.snapshot_interval * 1000;
+}
+
+int persist_snapshot_fd(const struct persist *p)
+{
+	return p->child != 0 ? p->child_fd : -1;
+}
+
+/* The child: write, report through the shared page, exit without running the
+   parent's atexit handlers or flushing its stdio. */
+static void __attribute__((noreturn)) persist_child(struct persist *p, pid_t parent,
+						     uint64_t seq, uint64_t jno)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	const char *error = NULL;
+	uint64_t bytes = 0;
+	sigset_t none;
+	int r;
+
+	/* Die with the parent: an orphan renaming an old snapshot over a newer
+	   instance's would lose data. */
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(2);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		signal(sigs[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	r = snap_write_file(p->ms, p->dir_fd, p->data_dir, SNAP_FILE, seq, jno, &bytes, &error);
+	p->shared->bytes = bytes;
+	if (r < 0)
+		snprintf(p->shared->error, sizeof(p->shared->error), "%s", error);
+	__atomic_store_n(&p->shared->status, r, __ATOMIC_RELEASE);
+	_exit(r == 0 ? 0 : 1);
+}
+
+int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
+{
+	uint64_t t0, seq;
+	pid_t pid, parent = getpid();
+	int r;
+
+	if (p->child != 0)
+		return -EBUSY;
+	r = persist_rotate(p);
+	if (r < 0)
+		return r;
+	seq = p->seq;
+	p->shared->status = -EINPROGRESS;
+	p->shared->bytes = 0;
+	p->shared->error[0] = '\0';
+	t0 = persist_now_us();
+	pid = fork();
+	if (pid == 0)
+		persist_child(p, parent, seq, p->jno);
+	if (fork_us_r != NULL)
+		*fork_us_r = persist_now_us() - t0;
+	if (pid < 0)
+		return -errno;
+	p->child = pid;
+	p->child_jno = p->jno;
+	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	p->changes = 0;
+	p->last_snapshot_ms = persist_now_ms();
+	return 0;
+}
+
+/* The child ended (si) or vanished (si NULL: auto-reaped). */
+static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const char **error_r)
+{
+	int status = __atomic_load_n(&p->shared->status, __ATOMIC_ACQUIRE);
+
+	if (p->child_fd >= 0)
+		close(p->child_fd);
+	p->child_fd = -1;
+	p->child = 0;
+	if (si != NULL && !(si->si_code == CLD_EXITED && si->si_status == 0) && status == 0)
+		status = -EIO;
+	if (status == 0) {
+		/* Durable: the journals it covers can go. */
+		jnl_delete_before(p->dir_fd, p->child_jno);
+		log_info("persist: snapshot of %llu bytes written",
+			 (unsigned long long)p->shared->bytes);
+		return 1;
+	}
+	if (status == -EINPROGRESS || p->shared->error[0] == '\0') {
+		if (si != NULL && si->si_code != CLD_EXITED)
+			persist_errf(error_r, "snapshot writer killed by signal %d", si->si_status);
+		else
+			persist_errf(error_r, "snapshot writer failed");
+		status = -EIO;
+	} else {
+		persist_errf(error_r, "%s", p->shared->error);
+	}
+	log_error("persist: %s", persist_error_buf);
+	return status;
+}
+
+static int persist_snapshot_reap(struct persist *p, bool block, const char **error_r)
+{
+	siginfo_t si;
+
+	if (p->child == 0)
+		return 0;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_PID, (id_t)p->child, &si, WEXITED | (block ? 0 : WNOHANG)) == 0)
+			break;
+		if (errno == EINTR)
+			continue;
+		if (errno == ECHILD)
+			return persist_snapshot_finish(p, NULL, error_r);
+		persist_errf(error_r, "waitid: %s", strerror(errno));
+		return -errno;
+	}
+	if (si.si_pid == 0)
+		return 0;
+	return persist_snapshot_finish(p, &si, error_r);
+}
+
+int persist_snapshot_poll(struct persist *p, const char **error_r)
+{
+	return persist_snapshot_reap(p, false, error_r);
+}
+
+int persist_snapshot_wait(struct persist *p, const char **error_r)
+{
+	return persist_snapshot_reap(p, true, error_r);
+}
+
+void persist_close(struct persist **pp)
+{
+	struct persist *p = *pp;
+	const char *error;
+
+	*pp = NULL;
+	if (p == NULL)
+		return;
+	store_memory_set_change_hook(&p->ms->pub, NULL, NULL);
+	if (p->journal_on && persist_journal_sync(p) < 0)
+		log_error("persist: journal sync at close: %s", strerror(-p->error));
+	if (p->child != 0)
+		(void)persist_snapshot_wait(p, &error);
+	persist_free(p);
+}
+
+/* ---- lower level ---------------------------------------------------------------- */
+
+static int persist_open_parent(const char *path, char *dir, size_t dir_size, const char **base_r)
+{
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (slash == NULL) {
+		snprintf(dir, dir_size, ".");
+		*base_r = path;
+	} else {
+		snprintf(dir, dir_size, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+		*base_r = slash + 1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+int persist_snapshot_write(struct uimap_store *store, const char *path, uint64_t journal_seq,
+			   uint64_t journal_no, const char **error_r)
+{
+	char dir[4096];
+	const char *base;
+	int fd = persist_open_parent(path, dir, sizeof(dir), &base), r;
+
+	if (fd < 0) {
+		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		return fd;
+	}
+	r = snap_write_file((struct memstore *)store, fd, dir, base, journal_seq, journal_no,
+			    NULL, error_r);
+	close(fd);
+	return r;
+}
+
+int persist_snapshot_load(struct uimap_store *store, const char *path, bool ignore_corrupt,
+			  uint64_t *journal_seq_r, struct persist_load_stats *stats,
+			  const char **error_r)
+{
+	struct memstore *ms = (struct memstore *)store;
+	struct persist_load_stats local = { 0 };
+	struct bytes report = { 0 };
+	char dir[4096];
+	const char *base;
+	uint64_t seq = 0;
+	int fd, r;
+
+	if (store->vt != &uimap_store_memory_vtable || ms->n_users != 0) {
+		persist_errf(error_r, "a snapshot loads into an empty in-memory store");
+		return -EINVAL;
+	}
+	fd = persist_open_parent(path, dir, sizeof(dir), &base);
+	if (fd < 0) {
+		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		return fd;
+	}
+	r = snap_load(ms, fd, path, base, ignore_corrupt, &seq, stats != NULL ? stats : &local,
+		      &report, error_r);
+	close(fd);
+	if (r == -ENOENT)
+		persist_errf(error_r, "%s: %s", path, strerror(ENOENT));
+	if (r == 0 && report.len > 0)
+		log_warn("persist: %s", (const char *)report.data);
+	bytes_free(&report);
+	if (journal_seq_r != NULL)
+		*journal_seq_r = seq;
+	return r;
+}

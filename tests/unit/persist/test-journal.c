@@ -1,0 +1,493 @@
+/* Journal: replay after a snapshot, torn tails at every cut, flipped bytes, group commit. */
+#include "persist-test.h"
+
+#include <dirent.h>
+
+static char *jpath(const char *dir, unsigned no)
+{
+	char *path = malloc(strlen(dir) + 64);
+
+	sprintf(path, "%s/journal.%016x.uimap", dir, no);
+	return path;
+}
+
+static unsigned count_journals(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "journal.", 8) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Reopen dir into a fresh store; returns its dump. */
+static char *reopen_dump(const char *dir, enum uimap_journal_fsync mode)
+{
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, mode);
+	char *dump = t_dump(s);
+
+	persist_close(&p);
+	uimap_store_free(&s);
+	return dump;
+}
+
+Test(journal, replay_without_snapshot)
+{
+	char *dir = t_tmpdir(), *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+
+	for (unsigned u = 0; u < 8; u++)
+		t_fill_user(s, u, u == 1 ? 300000 : 0);
+	cr_assert_gt(persist_journal_seq(p), 100);
+	cr_assert_eq(persist_journal_sync(p), 0);
+	cr_assert_eq(persist_journal_durable_seq(p), persist_journal_seq(p));
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	t_assert_same(want, got, "journal replay");
+	free(got);
+	/* Twice: a reopen starts a new journal file and replays both. */
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	t_assert_same(want, got, "second replay");
+	free(got);
+	free(want);
+	t_rmdir(dir);
+}
+
+Test(journal, changes_after_snapshot)
+{
+	char *dir = t_tmpdir(), *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	const char *error = NULL;
+
+	for (unsigned u = 0; u < 4; u++)
+		t_fill_user(s, u, 0);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert_eq(persist_snapshot_start(p, NULL), -EBUSY);
+	cr_assert_eq(persist_snapshot_wait(p, &error), 1, "%s", error);
+	/* The first journal is covered and gone; the new one remains. */
+	cr_assert_eq(count_journals(dir), 1);
+	for (unsigned u = 4; u < 9; u++)
+		t_fill_user(s, u, 0);
+	/* Changes to users already in the snapshot too. */
+	struct uimap_store_user *user = t_user(s, "user000@example.org");
+
+	cr_assert_eq(user->vt->mailbox_rename(user, "Projects", "Work"), 0);
+	cr_assert_eq(user->vt->mailbox_delete(user, "Archive/Old"), 0);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Projects", false), 1);
+	t_append(user, "Work/2024", "late", UIMAP_FLAG_FLAGGED);
+	uimap_store_user_close(&user);
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	t_assert_same(want, got, "snapshot + journal");
+	free(got);
+	free(want);
+	t_rmdir(dir);
+}
+
+/* Operations one by one, with the journal seq and the dump after each. */
+struct step {
+	uint64_t seq;
+	char *dump;
+};
+
+static size_t small_history(struct uimap_store *s, struct persist *p, struct step *steps)
+{
+	size_t n = 0;
+	struct uimap_store_user *user;
+	struct uimap_store_view *v = NULL;
+	struct uimap_select_info info;
+
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	user = t_user(s, "carol");
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	t_append(user, "INBOX", "Subject: a\r\n\r\n1\r\n", 0);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	t_append(user, "INBOX", "Subject: b\r\n\r\n2\r\n", UIMAP_FLAG_SEEN);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	cr_assert_geq(v->vt->view_keyword_index(v, "Todo", true), 0);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	t_store_flags(v, 1, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 1);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+	uimap_store_view_close(&v);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	cr_assert_eq(user->vt->mailbox_create(user, "X/Y", 0), 0);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	cr_assert_eq(user->vt->mailbox_rename(user, "INBOX", "Y"), 0);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Y", true), 1);
+	steps[n++] = (struct step){ persist_journal_seq(p), t_dump(s) };
+	uimap_store_user_close(&user);
+	return n;
+}
+
+/* The end offsets of the records in a journal file. */
+static size_t record_ends(const unsigned char *data, size_t size, size_t *ends)
+{
+	size_t n = 0;
+
+	for (size_t off = 32; off + 24 <= size; ) {
+		uint32_t len;
+
+		memcpy(&len, data + off, 4);
+		off += 24 + len;
+		ends[n++] = off;
+	}
+	return n;
+}
+
+static void free_steps(struct step *steps, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(steps[i].dump);
+}
+
+/* The state after replaying k records must be the dump of the step that ended at
+   seq k (when some step did). */
+static void check_prefix(struct step *steps, size_t n_steps, uint64_t k, const char *got)
+{
+	for (size_t i = 0; i < n_steps; i++) {
+		if (steps[i].seq == k) {
+			t_assert_same(steps[i].dump, got, "prefix");
+			return;
+		}
+	}
+}
+
+Test(journal, every_truncation_keeps_whole_records)
+{
+	char *dir = t_tmpdir(), *dir2 = t_tmpdir(), *src, *dst;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct step steps[32];
+	size_t n_steps = small_history(s, p, steps), size, ends[256], n_rec;
+	unsigned char *data;
+
+	cr_assert_eq(persist_journal_sync(p), 0);
+	persist_close(&p);
+	uimap_store_free(&s);
+	src = jpath(dir, 1);
+	dst = jpath(dir2, 1);
+	data = t_read_file(src, &size);
+	n_rec = record_ends(data, size, ends);
+	cr_assert_eq(n_rec, steps[n_steps - 1].seq);
+	for (size_t cut = 0; cut <= size; cut++) {
+		struct uimap_store *s2 = t_store();
+		struct persist *p2;
+		uint64_t k = 0;
+		char *got;
+		char cmd[600];
+
+		snprintf(cmd, sizeof(cmd), "rm -f %s/journal.*", dir2);
+		cr_assert_eq(system(cmd), 0);
+		t_write_file(dst, data, cut);
+		while (k < n_rec && ends[k] <= cut)
+			k++;
+		p2 = t_open(s2, dir2, UIMAP_JOURNAL_FSYNC_ALWAYS);
+		cr_assert_eq(persist_load_stats(p2)->journal_records, k, "cut %zu: %llu records, "
+			     "want %llu", cut,
+			     (unsigned long long)persist_load_stats(p2)->journal_records,
+			     (unsigned long long)k);
+		cr_assert_eq(persist_journal_seq(p2), k);
+		got = t_dump(s2);
+		check_prefix(steps, n_steps, k, got);
+		free(got);
+		persist_close(&p2);
+		uimap_store_free(&s2);
+	}
+	free(data);
+	free(src);
+	free(dst);
+	free_steps(steps, n_steps);
+	t_rmdir(dir);
+	t_rmdir(dir2);
+}
+
+Test(journal, every_flipped_byte_detected_or_torn)
+{
+	char *dir = t_tmpdir(), *dir2 = t_tmpdir(), *src, *dst;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct step steps[32];
+	size_t n_steps = small_history(s, p, steps), size, ends[256], n_rec;
+	unsigned char *data;
+
+	cr_assert_eq(persist_journal_sync(p), 0);
+	persist_close(&p);
+	uimap_store_free(&s);
+	src = jpath(dir, 1);
+	dst = jpath(dir2, 1);
+	data = t_read_file(src, &size);
+	n_rec = record_ends(data, size, ends);
+	for (size_t i = 0; i < size; i++) {
+		struct uimap_store *s2 = t_store();
+		struct persist_settings set = t_settings(dir2, UIMAP_JOURNAL_FSYNC_ALWAYS);
+		struct persist *p2 = NULL;
+		const char *error = NULL;
+		char cmd[600];
+		int r;
+
+		snprintf(cmd, sizeof(cmd), "rm -f %s/journal.* %s/snapshot*", dir2, dir2);
+		cr_assert_eq(system(cmd), 0);
+		data[i] ^= 0x04;
+		t_write_file(dst, data, size);
+		data[i] ^= 0x04;
+		r = persist_open(s2, &set, &p2, &error);
+		if (r == 0) {
+			/* Only a damaged last record may pass, as a torn write. */
+			char *got = t_dump(s2);
+
+			cr_assert_geq(i, n_rec >= 2 ? ends[n_rec - 2] : 32, "flip at %zu accepted", i);
+			cr_assert_eq(persist_load_stats(p2)->journal_records, n_rec - 1);
+			check_prefix(steps, n_steps, n_rec - 1, got);
+			free(got);
+			persist_close(&p2);
+		} else {
+			cr_assert_eq(r, -EBADMSG, "flip at %zu: %d %s", i, r, error);
+			cr_assert_not_null(strstr(error, "offset"), "%s", error);
+		}
+		uimap_store_free(&s2);
+	}
+	free(data);
+	free(src);
+	free(dst);
+	free_steps(steps, n_steps);
+	t_rmdir(dir);
+	t_rmdir(dir2);
+}
+
+Test(journal, uids_never_reused)
+{
+	char *dir = t_tmpdir();
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct uimap_store_user *user = t_user(s, "dave");
+	struct uimap_store_view *v = NULL;
+	struct uimap_select_info info;
+	const char *error;
+
+	for (int i = 0; i < 5; i++)
+		t_append(user, "INBOX", "m", 0);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert_eq(persist_snapshot_wait(p, &error), 1);
+	/* Expunge the last two after the snapshot: only the journal knows. */
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	t_store_flags(v, 4, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+	t_store_flags(v, 5, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 2);
+	uimap_store_view_close(&v);
+	uimap_store_user_close(&user);
+	persist_close(&p);
+	uimap_store_free(&s);
+
+	for (uint32_t round = 0; round < 3; round++) {
+		s = t_store();
+		p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+		user = t_user(s, "dave");
+		cr_assert_eq(t_append(user, "INBOX", "again", 0), 6 + round);
+		/* and expunge it at once, so the mailbox ends on a hole again */
+		cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+		t_store_flags(v, info.exists, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+		cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+		uimap_store_view_close(&v);
+		uimap_store_user_close(&user);
+		if (round == 1) {
+			cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+			cr_assert_eq(persist_snapshot_wait(p, &error), 1);
+		}
+		persist_close(&p);
+		uimap_store_free(&s);
+	}
+	t_rmdir(dir);
+}
+
+Test(journal, group_commit_handshake)
+{
+	char *dir = t_tmpdir();
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct uimap_store_user *user = t_user(s, "erin");
+	struct persist_flush fl, fl2;
+	uint64_t seq;
+
+	seq = persist_journal_seq(p);
+	cr_assert_gt(seq, 0);
+	cr_assert(!persist_journal_is_durable(p, seq));
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(fl.need_fsync);
+	cr_assert_eq(fl.seq, seq);
+	/* More changes while the fsync is in flight: written, no second fsync. */
+	t_append(user, "INBOX", "one", 0);
+	uint64_t seq2 = persist_journal_seq(p);
+
+	cr_assert_eq(persist_journal_flush_begin(p, &fl2), 0);
+	cr_assert(!fl2.need_fsync);
+	cr_assert_eq(fdatasync(fl.fd), 0);
+	cr_assert_eq(persist_journal_flush_done(p, fl.seq, 0), 0);
+	cr_assert(persist_journal_is_durable(p, seq));
+	cr_assert(!persist_journal_is_durable(p, seq2));
+	/* The next turn syncs the rest as one group. */
+	cr_assert_eq(persist_journal_flush_begin(p, &fl2), 0);
+	cr_assert(fl2.need_fsync);
+	cr_assert_eq(fl2.seq, seq2);
+
+	/* A snapshot rotates the journal while that fsync is in flight: the old
+	   fd stays open and is synced before anything in the new file counts. */
+	t_append(user, "INBOX", "two", 0);
+	uint64_t seq3 = persist_journal_seq(p);
+
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	t_append(user, "INBOX", "three", 0);
+	uint64_t seq4 = persist_journal_seq(p);
+
+	cr_assert_eq(fdatasync(fl2.fd), 0);
+	cr_assert_eq(persist_journal_flush_done(p, fl2.seq, 0), 0);
+	cr_assert(!persist_journal_is_durable(p, seq3));
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(fl.need_fsync);
+	cr_assert_eq(fl.fd, fl2.fd, "the retired journal first");
+	cr_assert_eq(fl.seq, seq3);
+	cr_assert_eq(fdatasync(fl.fd), 0);
+	cr_assert_eq(persist_journal_flush_done(p, fl.seq, 0), 0);
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(fl.need_fsync);
+	cr_assert_eq(fl.seq, seq4);
+	cr_assert_eq(fdatasync(fl.fd), 0);
+	cr_assert_eq(persist_journal_flush_done(p, fl.seq, 0), 0);
+	cr_assert(persist_journal_is_durable(p, seq4));
+	cr_assert_eq(persist_snapshot_wait(p, NULL), 1);
+	/* A failed fsync is sticky. */
+	t_append(user, "INBOX", "four", 0);
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert_eq(persist_journal_flush_done(p, fl.seq, -EIO), -EIO);
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), -EIO);
+	cr_assert(!persist_journal_is_durable(p, persist_journal_seq(p)));
+	uimap_store_user_close(&user);
+	persist_close(&p);
+	uimap_store_free(&s);
+	t_rmdir(dir);
+}
+
+Test(journal, periodic_and_off)
+{
+	char *dir = t_tmpdir(), *dir2 = t_tmpdir();
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	struct uimap_store_user *user = t_user(s, "fay");
+	struct persist_flush fl;
+
+	cr_assert(persist_journal_is_durable(p, persist_journal_seq(p)));
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(!fl.need_fsync, "not before a second passed");
+	usleep(1100 * 1000);
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(fl.need_fsync);
+	cr_assert_eq(persist_journal_flush_done(p, fl.seq, fsync(fl.fd)), 0);
+	cr_assert_eq(persist_journal_durable_seq(p), persist_journal_seq(p));
+	uimap_store_user_close(&user);
+	persist_close(&p);
+	uimap_store_free(&s);
+
+	/* off: snapshot only, no journal files. */
+	s = t_store();
+	p = t_open(s, dir2, UIMAP_JOURNAL_FSYNC_OFF);
+	user = t_user(s, "gus");
+	t_append(user, "INBOX", "x", 0);
+	cr_assert_eq(persist_journal_flush_begin(p, &fl), 0);
+	cr_assert(!fl.need_fsync);
+	cr_assert_eq(count_journals(dir2), 0);
+	cr_assert(persist_snapshot_due(p) == false);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert_eq(persist_snapshot_wait(p, NULL), 1);
+	char *want = t_dump(s);
+
+	uimap_store_user_close(&user);
+	persist_close(&p);
+	uimap_store_free(&s);
+	char *got = reopen_dump(dir2, UIMAP_JOURNAL_FSYNC_OFF);
+
+	t_assert_same(want, got, "off");
+	free(want);
+	free(got);
+	t_rmdir(dir);
+	t_rmdir(dir2);
+}
+
+Test(journal, snapshot_triggers_and_lock)
+{
+	char *dir = t_tmpdir();
+	struct uimap_store *s = t_store(), *s2 = t_store();
+	struct persist_settings set = t_settings(dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	struct persist *p = NULL, *p2 = NULL;
+	const char *error = NULL;
+
+	set.snapshot_changes = 20;
+	cr_assert_eq(persist_open(s, &set, &p, &error), 0);
+	cr_assert(!persist_snapshot_due(p));
+	struct uimap_store_user *user = t_user(s, "hal");
+
+	for (int i = 0; i < 20; i++)
+		t_append(user, "INBOX", "x", 0);
+	cr_assert(persist_snapshot_due(p));
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert(!persist_snapshot_due(p));
+	cr_assert_geq(persist_snapshot_fd(p), 0);
+	cr_assert_eq(persist_snapshot_wait(p, NULL), 1);
+	cr_assert_eq(persist_snapshot_fd(p), -1);
+	/* A second process (or open) on the same directory is refused. */
+	cr_assert_eq(persist_open(s2, &set, &p2, &error), -EBUSY);
+	cr_assert_not_null(strstr(error, dir));
+	uimap_store_user_close(&user);
+	persist_close(&p);
+	uimap_store_free(&s);
+	uimap_store_free(&s2);
+	t_rmdir(dir);
+}
+
+Test(journal, corrupt_snapshot_refused_then_ignored)
+{
+	char *dir = t_tmpdir(), path[600];
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct persist_settings set = t_settings(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	const char *error = NULL;
+	unsigned char *data;
+	size_t size;
+
+	for (unsigned u = 0; u < 3; u++)
+		t_fill_user(s, u, 0);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert_eq(persist_snapshot_wait(p, NULL), 1);
+	persist_close(&p);
+	uimap_store_free(&s);
+	snprintf(path, sizeof(path), "%s/snapshot.uimap", dir);
+	data = t_read_file(path, &size);
+	data[size / 2] ^= 0x80;
+	t_write_file(path, data, size);
+	free(data);
+	s = t_store();
+	cr_assert_eq(persist_open(s, &set, &p, &error), -EBADMSG);
+	cr_assert_not_null(strstr(error, path), "%s", error);
+	cr_assert_not_null(strstr(error, "offset"), "%s", error);
+	uimap_store_free(&s);
+	s = t_store();
+	set.ignore_corrupt_snapshot = true;
+	cr_assert_eq(persist_open(s, &set, &p, &error), 0);
+	cr_assert_neq(persist_load_report(p)[0], '\0');
+	cr_assert(persist_load_stats(p)->users < 3 || persist_load_stats(p)->dropped_messages > 0);
+	persist_close(&p);
+	uimap_store_free(&s);
+	t_rmdir(dir);
+}
