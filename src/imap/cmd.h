@@ -96,6 +96,7 @@ struct session {
 	bool draining;
 	struct arena scratch;         /* per-message scratch of a running command */
 	uint64_t cmd_start_ms;
+	uint64_t cmd_journal_seq;     /* journal position when the command started */
 	int auth_result;
 };
 

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
+#include "persist/persist.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -158,6 +159,12 @@ bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
 /* The running command is over: free its memory, get ready for the next one. */
 static void command_done(struct session *s)
 {
+	if (s->srv->persist != NULL && s->cmd_active) {
+		/* journal-fsync=always: hold the reply until the change is on disk */
+		uint64_t seq = persist_journal_seq(s->srv->persist);
+		if (seq != s->cmd_journal_seq && !persist_journal_is_durable(s->srv->persist, seq))
+			s->conn->hold_seq = seq;
+	}
 	if (s->cmd_active && s->cmd.def != NULL)
 		PROBE2(cmd__done, s->cmd.def->name, (clock_ms() - s->cmd_start_ms) * 1000);
 	s->cmd_active = false;
@@ -211,6 +218,8 @@ static void run_command(struct session *s)
 	cmd->def = def;
 	s->cmd_active = true;
 	s->cmd_start_ms = clock_ms();
+	if (s->srv->persist != NULL)
+		s->cmd_journal_seq = persist_journal_seq(s->srv->persist);
 	PROBE1(cmd__start, def->name);
 	if (def->handler(cmd) == CMD_DONE)
 		command_done(s);

@@ -6,6 +6,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
+#include "persist/persist.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -229,7 +230,7 @@ static void conn_free(struct conn *c)
 
 static bool can_free(const struct conn *c)
 {
-	return c->shut && c->pending == 0 && !c->dirty &&
+	return c->shut && c->pending == 0 && !c->dirty && !c->held &&
 	       (c->session == NULL || !session_busy(c->session));
 }
 
@@ -353,6 +354,18 @@ void conn_handle_recv(struct conn *c, int res, unsigned flags)
 void conn_flush(struct conn *c)
 {
 	c->dirty = false;
+	if (c->hold_seq != 0 && c->srv->persist != NULL && !c->shut) {
+		if (!persist_journal_is_durable(c->srv->persist, c->hold_seq)) {
+			/* the tagged OK of a change goes out only once it is on disk */
+			if (!c->held) {
+				c->held = true;
+				c->next_held = c->srv->held;
+				c->srv->held = c;
+			}
+			return;
+		}
+		c->hold_seq = 0;
+	}
 	if (c->sending != NULL || c->shut)
 		goto out;
 	struct sendbuf *b = sendbuf_get();

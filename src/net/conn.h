@@ -35,6 +35,10 @@ struct conn {
 	bool dirty;
 	struct conn *next_reap;
 	bool reap_queued;
+	/* journal-fsync=always: output is held until this journal record is durable */
+	uint64_t hold_seq;
+	struct conn *next_held;
+	bool held;
 
 	/* ring operation state */
 	unsigned pending;            /* operations whose final CQE has not arrived */

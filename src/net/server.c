@@ -7,6 +7,8 @@
 #include "imap/session.h"
 #include "core/common.h"
 #include "core/log.h"
+#include "core/probes.h"
+#include "persist/persist.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -17,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <poll.h>
 #include <unistd.h>
 
 #define SQ_ENTRIES 1024
@@ -94,6 +97,24 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return set_error(error_r, "cannot create the mail store");
 	}
 	srv->store_owned = true;
+	if (srv->cfg.data_dir != NULL) {
+		struct persist_settings ps;
+		const char *err;
+		persist_settings_from_config(&ps, &srv->cfg);
+		if (persist_open(srv->store, &ps, &srv->persist, &err) < 0) {
+			uimap_server_free(&srv);
+			return set_error(error_r, "%s", err);
+		}
+		const struct persist_load_stats *st = persist_load_stats(srv->persist);
+		log_info("loaded %llu user(s), %llu message(s) from %s (snapshot %.3f s, "
+			 "journal %llu record(s) %.3f s)",
+			 (unsigned long long)st->users, (unsigned long long)st->messages,
+			 srv->cfg.data_dir, st->snapshot_seconds,
+			 (unsigned long long)st->journal_records, st->journal_seconds);
+		const char *report = persist_load_report(srv->persist);
+		if (report != NULL && report[0] != '\0')
+			log_warn("%s", report);
+	}
 	log_level = srv->cfg.log_level;
 	if (srv->cfg.passwd_file != NULL) {
 		const char *err;
@@ -122,6 +143,8 @@ UIMAP_EXPORT void uimap_server_set_auth(struct uimap_server *srv,
 
 UIMAP_EXPORT void uimap_server_set_store(struct uimap_server *srv, struct uimap_store *store)
 {
+	/* the journal follows the default store only */
+	persist_close(&srv->persist);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
 	srv->store = store;
@@ -365,6 +388,71 @@ static void auth_result(void *cookie, int result, const char *error, void *arg)
 	session_auth_done(cookie, result, error);
 }
 
+/* Write this turn's journal records; start the group-commit fdatasync if due. */
+static void persist_flush(struct uimap_server *srv)
+{
+	if (srv->persist == NULL || srv->fsync_inflight)
+		return;
+	struct persist_flush fl;
+	if (persist_journal_flush_begin(srv->persist, &fl) < 0)
+		log_error("journal write failed");
+	if (!fl.need_fsync)
+		return;
+	struct io_uring_sqe *sqe = ring_sqe(&srv->ring);
+	io_uring_prep_fsync(sqe, fl.fd, IORING_FSYNC_DATASYNC);
+	io_uring_sqe_set_data64(sqe, udata_make(srv, OP_FSYNC));
+	srv->fsync_inflight = true;
+	srv->fsync_seq = fl.seq;
+}
+
+static void release_held(struct uimap_server *srv)
+{
+	struct conn *c = srv->held;
+	srv->held = NULL;
+	while (c != NULL) {
+		struct conn *next = c->next_held;
+		c->held = false;
+		conn_mark_dirty(c);
+		c = next;
+	}
+}
+
+static void snapshot_begin(struct uimap_server *srv, const char *why)
+{
+	uint64_t fork_us = 0;
+	int r = persist_snapshot_start(srv->persist, &fork_us);
+	if (r == -EBUSY)
+		return;
+	if (r < 0) {
+		log_error("snapshot (%s) failed to start: %s", why, strerror(-r));
+		return;
+	}
+	PROBE0(snapshot__start);
+	log_info("snapshot (%s) started; fork paused the loop %llu us", why,
+		 (unsigned long long)fork_us);
+	int fd = persist_snapshot_fd(srv->persist);
+	if (fd >= 0 && !srv->snapshot_polling) {
+		struct io_uring_sqe *sqe = ring_sqe(&srv->ring);
+		io_uring_prep_poll_add(sqe, fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, udata_make(srv, OP_SNAPSHOT));
+		srv->snapshot_polling = true;
+	}
+}
+
+static void persist_tick(struct timer *t)
+{
+	struct uimap_server *srv = container_of(t, struct uimap_server, persist_timer);
+	if (srv->persist == NULL)
+		return;
+	/* periodic mode fsyncs here; a due snapshot starts */
+	persist_flush(srv);
+	if (srv->snapshot_requested || persist_snapshot_due(srv->persist)) {
+		snapshot_begin(srv, srv->snapshot_requested ? "requested" : "due");
+		srv->snapshot_requested = false;
+	}
+	timer_set(&srv->timers, t, clock_ms() + 1000, persist_tick);
+}
+
 static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 {
 	void *ptr = udata_ptr(cqe->user_data);
@@ -383,6 +471,10 @@ static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 			log_info("signal %u received", srv->siginfo.ssi_signo);
 			if (srv->siginfo.ssi_signo == SIGINT || srv->siginfo.ssi_signo == SIGTERM)
 				srv->stop_requested = 1;
+			if (srv->siginfo.ssi_signo == SIGUSR1 && srv->persist != NULL) {
+				srv->snapshot_requested = true;
+				timer_set(&srv->timers, &srv->persist_timer, clock_ms(), persist_tick);
+			}
 		}
 		if (!srv->stopping && cqe->res != -ECANCELED)
 			arm_read(srv, srv->signal_fd, &srv->siginfo, sizeof(srv->siginfo),
@@ -398,6 +490,25 @@ static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 			arm_read(srv, auth_worker_fd(srv->auth_worker), &srv->auth_val,
 				 sizeof(srv->auth_val), OP_AUTH);
 		break;
+	case OP_FSYNC:
+		srv->fsync_inflight = false;
+		if (cqe->res < 0)
+			log_error("journal fdatasync: %s", strerror(-cqe->res));
+		persist_journal_flush_done(srv->persist, srv->fsync_seq, cqe->res);
+		release_held(srv);
+		break;
+	case OP_SNAPSHOT: {
+		srv->snapshot_polling = false;
+		const char *err = NULL;
+		int r = persist_snapshot_poll(srv->persist, &err);
+		if (r > 0) {
+			PROBE0(snapshot__done);
+			log_info("snapshot written");
+		} else if (r < 0) {
+			log_error("snapshot failed: %s", err ? err : strerror(-r));
+		}
+		break;
+	}
 	case OP_CLOSE:
 	case OP_NONE:
 	case OP_KIND_MASK:
@@ -453,6 +564,8 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 	if (srv->signal_fd >= 0)
 		arm_read(srv, srv->signal_fd, &srv->siginfo, sizeof(srv->siginfo), OP_SIGNAL);
 	arm_read(srv, srv->wake_fd, &srv->wake_val, sizeof(srv->wake_val), OP_WAKE);
+	if (srv->persist != NULL)
+		timer_set(&srv->timers, &srv->persist_timer, clock_ms() + 1000, persist_tick);
 
 	struct io_uring *ring = &srv->ring.uring;
 	bool overflow_logged = false;
@@ -460,6 +573,7 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 		if (srv->stop_requested && !srv->stopping)
 			server_begin_shutdown(srv);
 		session_run_wakeups(srv);
+		persist_flush(srv);
 		flush_dirty(srv);
 		conn_reap(srv);
 		if (srv->stopping && srv->n_conns == 0)
@@ -490,6 +604,18 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 			overflow_logged = true;
 		}
 		timer_run(&srv->timers, clock_ms());
+	}
+	if (srv->persist != NULL) {
+		/* a final snapshot on clean shutdown, then the journal is closed */
+		const char *err = NULL;
+		timer_cancel(&srv->timers, &srv->persist_timer);
+		if (persist_snapshot_wait(srv->persist, &err) < 0)
+			log_error("snapshot: %s", err ? err : "failed");
+		if (persist_snapshot_start(srv->persist, NULL) == 0 &&
+		    persist_snapshot_wait(srv->persist, &err) < 0)
+			log_error("final snapshot: %s", err ? err : "failed");
+		else
+			log_info("final snapshot written");
 	}
 	log_info("stopped");
 	return 0;
@@ -542,6 +668,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	cmd_registry_free(&srv->commands);
+	persist_close(&srv->persist);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
 	timer_heap_free(&srv->timers);

@@ -56,6 +56,14 @@ struct uimap_server {
 	bool store_owned;             /* the default in-memory store */
 	struct session *wake_list;    /* sessions whose mailbox changed (IDLE push) */
 
+	struct persist *persist;      /* snapshot + journal, NULL without data_dir */
+	bool fsync_inflight;
+	uint64_t fsync_seq;
+	bool snapshot_polling;
+	struct conn *held;            /* connections whose output waits for the journal */
+	struct timer persist_timer;   /* 1 s: periodic fsync, snapshot triggers */
+	bool snapshot_requested;      /* SIGUSR1 */
+
 	bool handle_signals;
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
