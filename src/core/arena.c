@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
 #ifdef UIMAP_ASAN
@@ -60,6 +61,10 @@ static struct arena_block *block_new(size_t size)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
+	if (n > SIZE_MAX / 2) {
+		fprintf(stderr, "uimap: arena allocation of %zu bytes refused\n", n);
+		abort();
+	}
 	size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (need == 0)
 		need = ALIGN;

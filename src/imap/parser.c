@@ -108,6 +108,12 @@ static int find_literal_marker(const char *text, size_t len, uint64_t *size_r, b
 	return 1;
 }
 
+/* Where the text of the current line starts (after the last literal). */
+static size_t seg_start(const struct parser *p)
+{
+	return p->n_lits > 0 ? p->seg_ends[p->n_lits - 1] : 0;
+}
+
 static void add_literal(struct parser *p, size_t size, bool sync)
 {
 	if (p->n_lits == p->cap_lits) {
@@ -158,8 +164,11 @@ static int discard_line_end(struct parser *p)
 	if (n > 0 && p->tail[n - 1] == '\r')
 		n--;
 	uint64_t size;
-	bool sync;
-	if (find_literal_marker(p->tail, n, &size, &sync) == 1 && !sync) {
+	bool sync = true;
+	int m = p->line_mode ? 0 : find_literal_marker(p->tail, n, &size, &sync);
+	if (m < 0 && !sync)
+		return PARSER_FATAL;
+	if (m == 1 && !sync) {
 		p->state = ST_SKIP_LITERAL;
 		p->skip = size;
 		p->tail_len = 0;
@@ -186,10 +195,22 @@ int parser_feed(struct parser *p, const unsigned char **data, size_t *len)
 			const unsigned char *lf = memchr(d, '\n', n);
 			size_t take = lf ? (size_t)(lf - d) + 1 : n;
 			/* the limit counts command text outside literals, CRLF excluded */
-			if (p->text.len + take > p->max_line + 2) {
-				size_t room = p->text.len < 64 ? 64 - p->text.len : 0;
+			/* a bare LF counts as CRLF */
+			bool cr = take >= 2 ? lf != NULL && lf[-1] == '\r'
+					    : p->text.len > 0 && p->text.data[p->text.len - 1] == '\r';
+			size_t eol = lf != NULL && !cr ? 1 : 0;
+			if (p->text.len + take + eol > p->max_line + 2) {
+				/* keep the end of this line's text: a marker may have begun there */
+				char saved[sizeof(p->tail)];
+				size_t keep = MIN(p->text.len - seg_start(p), sizeof(saved));
+				if (keep > 0)
+					memcpy(saved, p->text.data + p->text.len - keep, keep);
+				size_t room = p->text.len < 65 ? 65 - p->text.len : 0;
 				buf_append(&p->text, d, MIN(room, take));
 				start_discard(p, "Command line too long");
+				if (keep > 0)
+					memcpy(p->tail, saved, keep);
+				p->tail_len = (unsigned)keep;
 				if (p->line_mode) {
 					p->error = "Line too long";
 				}
@@ -205,19 +226,27 @@ int parser_feed(struct parser *p, const unsigned char **data, size_t *len)
 				p->text.len--;
 			buf_append(&p->text, "", 1);
 			p->text.len--; /* keep a NUL after the text */
+			uint64_t size = 0;
+			bool sync = true;
+			/* only the text after the last literal can announce a new one */
+			size_t seg = seg_start(p);
+			int m = p->line_mode ? 0 : find_literal_marker(p->text.data + seg,
+						    p->text.len - seg, &size, &sync);
 			if (memchr(p->text.data, '\0', p->text.len) != NULL) {
-				p->state = ST_LINE;
 				p->error = "NUL byte in command";
+				if (m < 0 && !sync)
+					return PARSER_FATAL;
+				if (m == 1 && !sync) {
+					/* the literal comes anyway: skip it and the rest */
+					p->state = ST_SKIP_LITERAL;
+					p->skip = size;
+					continue;
+				}
+				p->state = ST_LINE;
 				return PARSER_ERROR;
 			}
 			if (p->line_mode)
 				return PARSER_LINE;
-			uint64_t size;
-			bool sync;
-			/* only the text after the last literal can announce a new one */
-			size_t seg = p->n_lits > 0 ? p->seg_ends[p->n_lits - 1] : 0;
-			int m = find_literal_marker(p->text.data + seg, p->text.len - seg, &size,
-						    &sync);
 			if (m == 0)
 				return PARSER_COMMAND;
 			if (m < 0 || size > p->max_literal || p->lit_total + size > p->max_literal) {
@@ -370,9 +399,17 @@ static int tok_literal(struct tok *t, struct imap_arg *arg)
 		return -1;
 	}
 	size_t seg_end = t->p->seg_ends[t->lit];
+	if (seg_end <= t->pos) {
+		/* this literal's marker was swallowed by a quoted string or an atom */
+		t->error = "Invalid literal";
+		return -1;
+	}
 	/* the marker must be exactly what ends this text segment */
 	const char *close = memchr(t->s + t->pos, '}', seg_end - t->pos);
-	if (close == NULL || (size_t)(close - t->s) + 1 != seg_end) {
+	bool ok = close != NULL && (size_t)(close - t->s) + 1 == seg_end;
+	for (const char *c = t->s + t->pos + 1; ok && c < close; c++)
+		ok = (*c >= '0' && *c <= '9') || ((*c == '+' || *c == '-') && c + 1 == close);
+	if (!ok) {
 		t->error = "Invalid literal";
 		return -1;
 	}
@@ -513,6 +550,10 @@ int parser_command(struct parser *p, struct imap_command *cmd, const char **erro
 	size_t i = name_start;
 	while (i < end && s[i] != ' ')
 		i++;
+	if (i == name_start) {
+		*error_r = "Unexpected space";
+		return -1;
+	}
 	for (size_t k = name_start; k < i; k++) {
 		if (!imap_is_atom_char((unsigned char)s[k])) {
 			*error_r = "Invalid command name";

@@ -49,16 +49,16 @@ struct parser {
 	size_t max_line;
 	size_t max_literal;
 	struct arena *arena;          /* the command arena: literals and arguments */
+	bool line_mode;               /* deliver raw lines (AUTHENTICATE, IDLE); kept
+					 across parser_reset(), see parser_set_line_mode() */
 	/* reset by parser_reset() */
 	int state;
-	bool line_mode;               /* deliver raw lines (AUTHENTICATE, IDLE) */
 	struct buf text;              /* command text outside literals, marker included */
 	size_t *seg_ends;             /* text offset where literal i was announced */
 	struct imap_literal *lits;
 	unsigned n_lits, cap_lits;
 	size_t lit_total;
 	uint64_t skip;                /* literal bytes still to discard */
-	bool skip_sync;
 	char tail[32];                /* last bytes of a discarded line */
 	unsigned tail_len;
 	const char *error;

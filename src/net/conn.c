@@ -28,8 +28,8 @@ struct sendbuf {
 	struct msghdr msg;
 	struct iovec iov[SEND_IOV_MAX];
 };
-static struct sendbuf *sendbuf_free;
-static unsigned sendbuf_free_n;
+static __thread struct sendbuf *sendbuf_free;
+static __thread unsigned sendbuf_free_n;
 #define SENDBUF_CACHE_MAX 64
 
 static struct sendbuf *sendbuf_get(void)

@@ -11,8 +11,9 @@
 #define CHUNK_CAP (CHUNK_SIZE - (uint32_t)sizeof(struct outseg))
 #define CACHE_MAX 64
 
-static struct outseg *chunk_cache;
-static unsigned chunk_cache_n;
+/* per thread: each server runs on one thread, and two servers may run in two */
+static __thread struct outseg *chunk_cache;
+static __thread unsigned chunk_cache_n;
 
 static void *xmalloc(size_t n)
 {

@@ -9,6 +9,7 @@
 #include "core/log.h"
 
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
 
 #include <errno.h>
 #include <stdarg.h>
@@ -310,6 +311,9 @@ static int tls_fail(struct conn *c, struct tls_conn *t, const char *what, int er
 	if (!t->handshake_done && t->first_byte >= 0 && t->first_byte != 0x16)
 		log_write(UIMAP_LOG_INFO, c->id, c->addr,
 			  "TLS handshake failed: not a TLS ClientHello (plaintext on a TLS port?)");
+	else if (t->handshake_done && err == DUPLICATE_MSG_E)
+		log_write(UIMAP_LOG_INFO, c->id, c->addr,
+			  "TLS: client tried to renegotiate (refused); closing");
 	else
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "TLS %s failed: %s", what, err_text(err));
 	return -1;
@@ -326,6 +330,10 @@ static void deliver(struct conn *c, struct tls_conn *t, const unsigned char *dat
 static int handshake_finished(struct conn *c, struct tls_conn *t)
 {
 	t->handshake_done = true;
+	/* wolfSSL keeps the handshake arrays (3.4 KiB) after a TLS 1.3 handshake for
+	   post-handshake authentication and later tickets, neither of which we use
+	   (KeyUpdate works from the secrets in the WOLFSSL object) */
+	wolfSSL_FreeArrays(t->ssl);
 	if (t->alpn_mismatch) {
 		t->failed = true;
 		log_write(UIMAP_LOG_INFO, c->id, c->addr,

@@ -57,7 +57,8 @@ void tls_conn_set_deliver(struct conn *c,
 /* Whether the handshake has completed. */
 bool tls_conn_handshake_done(const struct conn *c);
 
-/* Negotiated protocol and cipher ("TLSv1.3", "TLS_AES_128_GCM_SHA256"), and
+/* Negotiated protocol and cipher in wolfSSL's names ("TLSv1.3",
+   "TLS13-AES128-GCM-SHA256"), and
    whether the session was resumed; NULL / false before the handshake is done. */
 const char *tls_conn_version(const struct conn *c);
 const char *tls_conn_cipher(const struct conn *c);
