@@ -60,13 +60,16 @@ void write_mailbox_flags(struct session *s)
 		return;
 	}
 	outq_puts(q, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	for (unsigned i = 0;; i++) {
-		const char *kw = v->vt->view_keyword_name(v, i);
+	unsigned n = 0;
+	for (;; n++) {
+		const char *kw = v->vt->view_keyword_name(v, n);
 		if (kw == NULL)
 			break;
 		outq_printf(q, " %s", kw);
 	}
-	outq_puts(q, " \\*)] Flags permitted.\r\n");
+	/* RFC 3501 §7.1: \* only while new keywords can still be created */
+	outq_puts(q, n < UIMAP_STORE_MAX_KEYWORDS ? " \\*)] Flags permitted.\r\n" :
+						    ")] Flags permitted.\r\n");
 }
 
 static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)

@@ -1,4 +1,4 @@
-/* TLS transport over wolfSSL: ciphertext comes from ring buffers and goes to a wire queue; wolfSSL never sees the socket. */
+/* TLS transport (wolfSSL): ring buffers in, a wire queue out; wolfSSL never sees the socket. */
 #define WOLFSSL_OPTIONS_IGNORE_SYS /* keep our own _FORTIFY_SOURCE */
 #include <wolfssl/options.h>  /* first: the library's build configuration */
 
@@ -72,6 +72,8 @@ struct tls_conn {
 
 	bool starved;                 /* the recv callback ran out of input */
 	bool handshake_done;
+	bool tls13;
+	bool renegotiating;           /* a TLS 1.2 client started a new handshake */
 	bool alpn_mismatch;
 	bool failed;                  /* fatal error: only queued alerts are sent */
 	bool shutdown_wanted;
@@ -134,6 +136,21 @@ static int alpn_select(WOLFSSL *ssl, const unsigned char **out, unsigned char *o
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *vctx);
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *vctx);
 
+/* Called for every handshake message wolfSSL processes. After a TLS 1.2
+   handshake the client has none to send except a renegotiating ClientHello
+   (RFC 5746): note it, pump_input() closes the connection. TLS 1.3 has no
+   renegotiation; its post-handshake messages (KeyUpdate) are fine. */
+static void info_cb(const WOLFSSL *ssl, int where, int ret)
+{
+	(void)ret;
+	if (where != SSL_CB_ACCEPT_LOOP)
+		return;
+	struct conn *c = wolfSSL_GetIOReadCtx((WOLFSSL *)ssl);
+	struct tls_conn *t = c != NULL ? c->tctx : NULL;
+	if (t != NULL && t->handshake_done && !t->tls13)
+		t->renegotiating = true;
+}
+
 static const char *set_error(const char **error_r, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static const char *set_error(const char **error_r, const char *fmt, ...)
@@ -189,6 +206,16 @@ static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const 
 		set_error(error_r, "TLS: cannot set the cipher suites");
 		goto fail;
 	}
+#ifdef WOLFSSL_TLS13
+	/* TLS 1.3 key exchange: the cheap, common groups only (a client cannot
+	   make us run a 4096-bit finite-field exchange); others get a
+	   HelloRetryRequest for the first of these */
+	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
+	if (wolfSSL_CTX_set_groups(w, groups, (int)N_ELEMENTS(groups)) != WOLFSSL_SUCCESS) {
+		set_error(error_r, "TLS: cannot set the key exchange groups");
+		goto fail;
+	}
+#endif
 	/* wolfSSL picks the suite in our order unless told to use the client's
 	   (useClientOrder stays 0). */
 #ifdef OPENSSL_EXTRA
@@ -198,11 +225,14 @@ static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const 
 #endif
 	/* Session tickets: wolfSSL's default ticket callback with per-context keys
 	   (HAVE_SESSION_TICKET); TLS 1.3 sends one NewSessionTicket after the
-	   handshake. TLS 1.2 renegotiation: wolfSSL is built without
-	   HAVE_SECURE_RENEGOTIATION, so a second ClientHello is a fatal error (and
-	   a HelloRequest from a client is an unexpected message). */
-#ifdef HAVE_SECURE_RENEGOTIATION
-#error "refusing renegotiation needs a wolfSSL built without HAVE_SECURE_RENEGOTIATION"
+	   handshake. TLS 1.2 renegotiation: without HAVE_SECURE_RENEGOTIATION
+	   (Debian's build) wolfSSL fails on a second ClientHello by itself; the
+	   info callback catches any handshake message after the handshake in any
+	   build. */
+#ifdef OPENSSL_EXTRA
+	wolfSSL_CTX_set_info_callback(w, info_cb);
+#elif defined(HAVE_SECURE_RENEGOTIATION)
+#error "refusing TLS 1.2 renegotiation needs OPENSSL_EXTRA or no HAVE_SECURE_RENEGOTIATION"
 #endif
 #if defined(HAVE_ALPN) && (defined(OPENSSL_ALL) || defined(WOLFSSL_NGINX) || defined(WOLFSSL_HAPROXY))
 	wolfSSL_CTX_set_alpn_select_cb(w, alpn_select, NULL);
@@ -311,7 +341,7 @@ static int tls_fail(struct conn *c, struct tls_conn *t, const char *what, int er
 	if (!t->handshake_done && t->first_byte >= 0 && t->first_byte != 0x16)
 		log_write(UIMAP_LOG_INFO, c->id, c->addr,
 			  "TLS handshake failed: not a TLS ClientHello (plaintext on a TLS port?)");
-	else if (t->handshake_done && err == DUPLICATE_MSG_E)
+	else if (t->renegotiating || (t->handshake_done && err == DUPLICATE_MSG_E))
 		log_write(UIMAP_LOG_INFO, c->id, c->addr,
 			  "TLS: client tried to renegotiate (refused); closing");
 	else
@@ -330,6 +360,7 @@ static void deliver(struct conn *c, struct tls_conn *t, const unsigned char *dat
 static int handshake_finished(struct conn *c, struct tls_conn *t)
 {
 	t->handshake_done = true;
+	t->tls13 = wolfSSL_version(t->ssl) == TLS1_3_VERSION;
 	/* wolfSSL keeps the handshake arrays (3.4 KiB) after a TLS 1.3 handshake for
 	   post-handshake authentication and later tickets, neither of which we use
 	   (KeyUpdate works from the secrets in the WOLFSSL object) */
@@ -376,7 +407,7 @@ static int pump_input(struct conn *c, struct tls_conn *t)
 			err = wolfSSL_get_error(t->ssl, ret);
 		} else {
 			ret = wolfSSL_read(t->ssl, buf, sizeof(buf));
-			if (ret > 0) {
+			if (ret > 0 && !t->renegotiating) {
 				spins = 0;
 				deliver(c, t, buf, (size_t)ret);
 				continue;
@@ -388,7 +419,8 @@ static int pump_input(struct conn *c, struct tls_conn *t)
 				return -1;
 			}
 		}
-		if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE)
+		if (t->renegotiating ||
+		    (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE))
 			return tls_fail(c, t, t->handshake_done ? "read" : "handshake", err);
 		if (t->starved)
 			return 0;
@@ -503,6 +535,8 @@ static int encrypt_output(struct conn *c, struct tls_conn *t)
 static int tls_send_iov(struct conn *c, struct iovec *iov, int max)
 {
 	struct tls_conn *t = c->tctx;
+	if (t->plain_left > c->out.bytes)
+		t->plain_left = c->out.bytes; /* the queue was cleared */
 	if (t->plain_left > 0) {
 		/* STARTTLS: the plaintext OK goes first, alone */
 		int n = outq_iov(&c->out, iov, max);

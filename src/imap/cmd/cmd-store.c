@@ -43,6 +43,7 @@ int cmd_store(struct uimap_cmd *cmd)
 		flag_arg.len = cmd->c.n_args - 2;
 	}
 	uint32_t system;
+	bool new_keywords = false;
 	const char **kw;
 	size_t n_kw;
 	if (parse_flag_list(cmd, &flag_arg, &system, &kw, &n_kw, &error) < 0) {
@@ -60,6 +61,24 @@ int cmd_store(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	struct uimap_flags flags = { system, 0 };
+	if (mode != UIMAP_FLAGS_REMOVE) {
+		/* a STORE that cannot create all its keywords creates none */
+		unsigned existing = 0, missing = 0;
+		while (v->vt->view_keyword_name(v, existing) != NULL)
+			existing++;
+		for (size_t i = 0; i < n_kw; i++) {
+			bool dup = false;
+			for (size_t j = 0; j < i && !dup; j++)
+				dup = strcasecmp(kw[i], kw[j]) == 0;
+			if (!dup && v->vt->view_keyword_index(v, kw[i], false) == -ENOENT)
+				missing++;
+		}
+		if (existing + missing > UIMAP_STORE_MAX_KEYWORDS) {
+			cmd_reply(cmd, "NO", "[LIMIT] STORE: too many keywords in this mailbox.");
+			return CMD_DONE;
+		}
+		new_keywords = missing > 0;
+	}
 	for (size_t i = 0; i < n_kw; i++) {
 		/* removing an unknown keyword is a no-op; adding one creates it */
 		int k = v->vt->view_keyword_index(v, kw[i], mode != UIMAP_FLAGS_REMOVE);
@@ -71,6 +90,9 @@ int cmd_store(struct uimap_cmd *cmd)
 		}
 		flags.keywords |= 1ULL << k;
 	}
+	/* announce new keywords before any FETCH that carries them */
+	if (new_keywords)
+		write_mailbox_flags(s);
 	bool stale = false;
 	for (unsigned i = 0; i < n_ranges; i++) {
 		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi && seq != 0; seq++) {
