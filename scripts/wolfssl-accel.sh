@@ -97,7 +97,8 @@ log "debian/rules flags: $rules_flags"
 [ -n "$rules_cppflags" ] && log "debian/rules defines: $rules_cppflags"
 
 # Debian's compiler flags (dh builds with hardening=+all)
-eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+# (from the source directory: -ffile-prefix-map names the current one)
+eval "$(cd "$SRC" && DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
 CPPFLAGS="$CPPFLAGS $rules_cppflags"
 export CFLAGS CPPFLAGS LDFLAGS
 
@@ -118,6 +119,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$PREFIX/incl
 	install -m 644 wolfssl/options.h "$PREFIX/include/wolfssl/options.h"
 	echo "$want" > "$stamp"
 fi
+# wolfssl.pc lacks what a static link needs (-lm for dh.c, ...): take it from libtool
+libs_private=$(sed -n "s/^dependency_libs=' *\(.*\)'$/\1/p" "$PREFIX/lib/libwolfssl.la")
+pc="$PREFIX/lib/pkgconfig/wolfssl.pc"
+grep -q '^Libs.private:' "$pc" || echo "Libs.private: $libs_private" >> "$pc"
 grep -qE 'define (WOLFSSL_AESNI|HAVE_INTEL_AVX1)' "$PREFIX/include/wolfssl/options.h" ||
 	{ echo "the built options.h lacks WOLFSSL_AESNI" >&2; exit 1; }
 

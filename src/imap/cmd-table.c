@@ -120,6 +120,9 @@ const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *nam
 void cmd_write_capabilities(struct session *s, struct outq *q)
 {
 	outq_puts(q, "IMAP4rev1 LITERAL+");
+	/* RFC 3501 §6.2.1: STARTTLS only before TLS and before login */
+	if (s->state == SESSION_NOT_AUTH && s->srv->tls != NULL && !conn_is_secure(s->conn))
+		outq_puts(q, " STARTTLS");
 	if (s->state == SESSION_NOT_AUTH) {
 		/* RFC 3501 §6.2.3 / RFC 2595: no plaintext auth on an insecure link */
 		if (session_auth_allowed(s))

@@ -94,6 +94,7 @@ struct session {
 	bool waiting_async;           /* a worker result or timer will resume it */
 	bool auth_pending;            /* an auth worker job refers to this session */
 	bool draining;
+	bool discard_input;           /* STARTTLS: drop the rest of this plaintext */
 	struct arena scratch;         /* per-message scratch of a running command */
 	uint64_t cmd_start_ms;
 	uint64_t cmd_journal_seq;     /* journal position when the command started */

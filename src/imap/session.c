@@ -252,6 +252,13 @@ static void process(struct session *s, const unsigned char *data, size_t len)
 			break;
 		case PARSER_COMMAND:
 			run_command(s);
+			if (s->discard_input) {
+				/* RFC 2595 §3.1 / CVE-2011-0411: the bytes after STARTTLS in
+				   this plaintext buffer are dropped */
+				s->discard_input = false;
+				parser_reset(&s->parser);
+				return;
+			}
 			break;
 		case PARSER_LINE: {
 			size_t n;

@@ -7,6 +7,7 @@
 #include "core/log.h"
 #include "core/probes.h"
 #include "persist/persist.h"
+#include "net/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -290,7 +291,7 @@ void conn_close(struct conn *c, bool flush)
 			c->tv->shutdown(c);
 		cancel_recv(c);
 	}
-	if (flush && (c->out.bytes > 0 || c->sending != NULL)) {
+	if (flush && (c->out.bytes > 0 || c->sending != NULL || tls_conn_pending(c) > 0)) {
 		c->close_after_flush = true;
 		conn_mark_dirty(c);
 		if (c->linger_timer.idx == 0)
@@ -386,7 +387,8 @@ void conn_flush(struct conn *c)
 	c->pending++;
 	return;
 out:
-	if (c->close_after_flush && c->sending == NULL && c->out.bytes == 0)
+	if (c->close_after_flush && c->sending == NULL && c->out.bytes == 0 &&
+	    tls_conn_pending(c) == 0)
 		finish_close(c);
 	else
 		maybe_free(c);

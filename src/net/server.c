@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/probes.h"
 #include "persist/persist.h"
+#include "net/tls.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -240,8 +241,16 @@ UIMAP_EXPORT int uimap_server_bind(struct uimap_server *srv, const char **error_
 {
 	if (srv->bound)
 		return 0;
-	if (srv->cfg.n_tls_listen > 0)
-		return set_error(error_r, "TLS listeners are not supported yet");
+	if ((srv->cfg.cert_file == NULL) != (srv->cfg.key_file == NULL))
+		return set_error(error_r, "TLS needs both a certificate (--cert) and a key (--key)");
+	if (srv->cfg.n_tls_listen > 0 && srv->cfg.cert_file == NULL)
+		return set_error(error_r, "--tls-listen needs --cert and --key");
+	if (srv->cfg.cert_file != NULL && srv->tls == NULL) {
+		const char *err;
+		srv->tls = tls_ctx_new(srv->cfg.cert_file, srv->cfg.key_file, &err);
+		if (srv->tls == NULL)
+			return set_error(error_r, "%s", err);
+	}
 	int ret = ring_init(&srv->ring, SQ_ENTRIES, CQ_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
 	if (ret < 0)
 		return set_error(error_r, "io_uring set-up failed: %s", strerror(-ret));
@@ -309,7 +318,11 @@ static void handle_accept(struct listener *l, int res, unsigned flags)
 		} else if (srv->stopping) {
 			close(res);
 		} else {
-			conn_accept(srv, res, &peer, &transport_plain);
+			struct conn *c = conn_accept(srv, res, &peer, &transport_plain);
+			/* implicit TLS: the queued greeting goes out once the handshake is done */
+			if (c != NULL && l->tls && !c->closing &&
+			    tls_conn_start(c, srv->tls, TLS_START_IMPLICIT) < 0)
+				conn_close(c, false);
 		}
 	} else if (res != -ECANCELED) {
 		log_warn("accept on %s: %s", l->name, strerror(-res));
@@ -471,6 +484,15 @@ static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 			log_info("signal %u received", srv->siginfo.ssi_signo);
 			if (srv->siginfo.ssi_signo == SIGINT || srv->siginfo.ssi_signo == SIGTERM)
 				srv->stop_requested = 1;
+			if (srv->siginfo.ssi_signo == SIGHUP && srv->tls != NULL) {
+				const char *err;
+				if (tls_ctx_reload(srv->tls, srv->cfg.cert_file, srv->cfg.key_file,
+						   &err) < 0)
+					log_error("TLS reload failed, keeping the old certificate: %s",
+						  err);
+				else
+					log_info("TLS certificate reloaded");
+			}
 			if (srv->siginfo.ssi_signo == SIGUSR1 && srv->persist != NULL) {
 				srv->snapshot_requested = true;
 				timer_set(&srv->timers, &srv->persist_timer, clock_ms(), persist_tick);
@@ -669,6 +691,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 		close(srv->wake_fd);
 	cmd_registry_free(&srv->commands);
 	persist_close(&srv->persist);
+	tls_ctx_free(&srv->tls);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
 	timer_heap_free(&srv->timers);

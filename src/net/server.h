@@ -64,6 +64,8 @@ struct uimap_server {
 	struct timer persist_timer;   /* 1 s: periodic fsync, snapshot triggers */
 	bool snapshot_requested;      /* SIGUSR1 */
 
+	struct tls_ctx *tls;          /* NULL without cert/key */
+
 	bool handle_signals;
 	int signal_fd;
 	struct signalfd_siginfo siginfo;

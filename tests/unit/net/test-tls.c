@@ -422,6 +422,18 @@ Test(tls, hello_retry_request)
 	wolfSSL_CTX_free(cctx);
 }
 
+/* A TLS 1.3 client offering only a finite-field group is refused. */
+Test(tls, ffdhe_only_client_refused)
+{
+	WOLFSSL_CTX *cctx = client_ctx(wolfTLSv1_3_client_method(), CA);
+	int groups[] = { WOLFSSL_FFDHE_2048 };
+	cr_assert_eq(wolfSSL_CTX_set_groups(cctx, groups, 1), WOLFSSL_SUCCESS);
+	struct peer *p = peer_new(cctx, TLS_START_IMPLICIT, NULL);
+	cr_assert_not(handshake(p));
+	peer_free(p);
+	wolfSSL_CTX_free(cctx);
+}
+
 /* TLS 1.3 KeyUpdate from the client (RFC 8446 4.6.3): the server answers and
    the connection carries on both ways. */
 Test(tls, key_update)
@@ -644,14 +656,22 @@ Test(tls, close_notify_when_idle)
 /* The client's close_notify closes the connection. */
 Test(tls, client_close_notify)
 {
-	WOLFSSL_CTX *cctx = client_ctx(wolfTLSv1_3_client_method(), CA);
-	struct peer *p = peer_new(cctx, TLS_START_IMPLICIT, NULL);
-	cr_assert(handshake(p));
-	wolfSSL_shutdown(p->cl);
-	server_turn(p);
-	cr_assert_eq(p->recv_ret, -1);
-	peer_free(p);
-	wolfSSL_CTX_free(cctx);
+	for (int v = 0; v < 2; v++) {
+		WOLFSSL_CTX *cctx = client_ctx(v == 0 ? wolfTLSv1_3_client_method()
+						      : wolfTLSv1_2_client_method(), CA);
+		struct peer *p = peer_new(cctx, TLS_START_IMPLICIT, NULL);
+		cr_assert(handshake(p));
+		client_write(p, "a LOGOUT\r\n", 10);
+		expect_delivered(p, "a LOGOUT\r\n");
+		wolfSSL_shutdown(p->cl);
+		server_turn(p);
+		cr_assert_eq(p->recv_ret, -1);
+		/* answered with ours */
+		p->c.tv->shutdown(&p->c);
+		cr_assert_gt(tls_conn_pending(&p->c), 0);
+		peer_free(p);
+		wolfSSL_CTX_free(cctx);
+	}
 }
 
 /* Plaintext IMAP to the TLS port: an error for that connection only. */
