@@ -3,7 +3,7 @@
 set -euo pipefail
 
 UIMAP_BUILD_PKGS="gcc pkg-config meson ninja-build liburing-dev libwolfssl-dev libcrypt-dev libcriterion-dev systemtap-sdt-dev"
-UIMAP_TEST_PKGS="python3 clang libclang-rt-14-dev isync"
+UIMAP_TEST_PKGS="python3 clang libclang-rt-14-dev isync openssl curl"
 
 uimap_install() {
 	local missing=()

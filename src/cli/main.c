@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wolfssl/options.h>
-#include <wolfssl/version.h>
+#include "net/tls.h"
 
 static void usage(FILE *f)
 {
@@ -67,14 +66,8 @@ int main(int argc, char **argv)
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
-			printf("uimapd %s (wolfSSL %s, AES acceleration: %s)\n", uimap_version(),
-			       LIBWOLFSSL_VERSION_STRING,
-#if defined(WOLFSSL_AESNI)
-			       "yes"
-#else
-			       "no"
-#endif
-			);
+			printf("uimapd %s (%s, AES acceleration: %s)\n", uimap_version(),
+			       tls_library_version(), tls_available_aes_accel() ? "yes" : "no");
 			uimap_config_clear(&cfg);
 			return 0;
 		}
