@@ -83,8 +83,6 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		srv->cfg.listen[0] = dup_owned(&srv->cfg, "127.0.0.1:1430");
 		srv->cfg.n_listen = 1;
 	}
-	if (srv->cfg.auth_workers == 0)
-		srv->cfg.auth_workers = 1;
 	srv->signal_fd = -1;
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->wake_fd < 0) {
@@ -570,7 +568,9 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 		if (srv->auth->init(srv->auth_ctx, &err) < 0)
 			return set_error(error_r, "auth backend %s: %s", srv->auth->name, err);
 	}
-	if (srv->auth != NULL && srv->auth->blocking && srv->auth_worker == NULL) {
+	/* auth-workers 0: hashes are checked on the loop (profiling under valgrind) */
+	if (srv->auth != NULL && srv->auth->blocking && srv->auth_worker == NULL &&
+	    srv->cfg.auth_workers > 0) {
 		const char *err;
 		srv->auth_worker = auth_worker_create(srv->cfg.auth_workers, &err);
 		if (srv->auth_worker == NULL)

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Smoke test of the perf tools (< 30 s): builds uimap-bench and echo-server,
+# starts uimapd and the echo baseline on free loopback ports and runs the
+# noop and login scenarios (2 s each) against both, plus a short idle-hold
+# against uimapd.  Exits non-zero when a run fails or completes no operation.
+# Ends with "N passed, N failed".
+set -uo pipefail
+. "$(dirname "$0")/lib.sh"
+set -e
+perf_build
+trap perf_cleanup EXIT
+trap 'exit 130' INT TERM
+perf_tmpdir
+perf_start_uimapd
+perf_start_echo
+set +e
+
+passed=0
+failed=0
+check() { # name port pid scenario args...
+	local name=$1 port=$2 pid=$3 scen=$4
+	shift 4
+	local out=$PERF_TMP/smoke-$name-$scen.txt
+	timeout 20 "$BENCH" -p "$port" -s "$scen" --pid "$pid" --label "$name" "$@" >"$out" 2>&1
+	local rc=$?
+	local json
+	json=$(grep '^{' "$out" | tail -1)
+	if [ $rc -eq 0 ] && echo "$json" | grep -q '"status":"ok"' &&
+	   ! echo "$json" | grep -q '"ops":0,'; then
+		passed=$((passed + 1))
+		echo "PASS $scen -> $name: $(grep '^throughput' "$out")"
+	else
+		failed=$((failed + 1))
+		echo "FAIL $scen -> $name (exit $rc)"
+		sed 's/^/    /' "$out"
+	fi
+}
+
+check uimap "$UIMAP_PORT" "$UIMAP_PID" noop -D 2 -c 8 -d 2
+check echo "$ECHO_PORT" "$ECHO_PID" noop -D 2 -c 8 -d 2
+check uimap "$UIMAP_PORT" "$UIMAP_PID" login -D 2 -c 8
+check echo "$ECHO_PORT" "$ECHO_PID" login -D 2 -c 8
+check uimap "$UIMAP_PORT" "$UIMAP_PID" idle-hold -D 2 -c 20 --round-timeout 2
+
+# the TLS hook refuses cleanly (usage error) until TLS is built
+timeout 20 "$BENCH" -p "$ECHO_PORT" -s noop -D 1 -c 1 --tls >/dev/null 2>&1
+if [ $? -eq 2 ]; then
+	passed=$((passed + 1)); echo "PASS --tls is refused cleanly"
+else
+	failed=$((failed + 1)); echo "FAIL --tls"
+fi
+
+if ! kill -0 "$UIMAP_PID" 2>/dev/null; then
+	failed=$((failed + 1))
+	echo "FAIL uimapd died during the smoke test"
+	tail -20 "$PERF_TMP/uimapd.log"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
