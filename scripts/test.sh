@@ -4,6 +4,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
+set +e
 uimap_install $UIMAP_BUILD_PKGS $UIMAP_TEST_PKGS
 
 FUZZ_SECONDS=${FUZZ_SECONDS:-60}
