@@ -73,6 +73,22 @@ if [ -x tests/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
 	if tests/fuzz/run.sh "$FUZZ_SECONDS"; then add_counts 1 0; else add_counts 0 1; fi
 fi
 
+if [ -x perf/smoke.sh ]; then
+	echo "== [perf] smoke run of the benchmark tools"
+	out=$(timeout 300 perf/smoke.sh 2>&1)
+	st=$?
+	echo "$out" | tail -n 20
+	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
+	if [ -z "$line" ]; then
+		add_counts 0 1
+	else
+		p=$(echo "$line" | awk '{print $1}')
+		f=$(echo "$line" | awk '{print $3}')
+		[ $st -ne 0 ] && [ "$f" -eq 0 ] && f=1
+		add_counts "$p" "$f"
+	fi
+fi
+
 echo
 if [ "$skipped" -gt 0 ]; then
 	echo "$passed passed, $failed failed, $skipped skipped"
