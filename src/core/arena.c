@@ -106,20 +106,29 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
 	return p;
 }
 
+/* UBSan's null checks make GCC see a NULL fmt path here and warn; fmt is never NULL */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-truncation"
 char *arena_printf(struct arena *a, const char *fmt, ...)
 {
-	va_list ap, ap2;
+	char small[256];
+	va_list ap;
 	va_start(ap, fmt);
-	va_copy(ap2, ap);
-	int n = vsnprintf(NULL, 0, fmt, ap);
+	int n = vsnprintf(small, sizeof(small), fmt, ap);
 	va_end(ap);
 	if (n < 0)
 		n = 0;
 	char *p = arena_alloc(a, (size_t)n + 1);
-	vsnprintf(p, (size_t)n + 1, fmt, ap2);
-	va_end(ap2);
+	if ((size_t)n < sizeof(small)) {
+		memcpy(p, small, (size_t)n + 1);
+		return p;
+	}
+	va_start(ap, fmt);
+	vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
 	return p;
 }
+#pragma GCC diagnostic pop
 
 void *arena_alloc_large(struct arena *a, size_t n)
 {
