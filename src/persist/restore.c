@@ -5,27 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t restore_user_pos(const struct memstore *ms, const char *name)
-{
-	size_t lo = 0, hi = ms->n_users;
-
-	/* Snapshots list users in order: appending is the common case. */
-	if (hi > 0 && strcmp(ms->users[hi - 1]->name, name) < 0)
-		return hi;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(ms->users[mid]->name, name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 struct store_user *restore_user_find(struct memstore *ms, const char *name)
 {
-	size_t pos = restore_user_pos(ms, name);
+	size_t pos = memstore_user_pos(ms, name);
 
 	if (pos < ms->n_users && strcmp(ms->users[pos]->name, name) == 0)
 		return ms->users[pos];
@@ -34,7 +16,7 @@ struct store_user *restore_user_find(struct memstore *ms, const char *name)
 
 int restore_user_insert(struct memstore *ms, struct store_user *user)
 {
-	size_t pos = restore_user_pos(ms, user->name);
+	size_t pos = memstore_user_pos(ms, user->name);
 
 	if (pos < ms->n_users && strcmp(ms->users[pos]->name, user->name) == 0)
 		return -EEXIST;

@@ -53,10 +53,13 @@ uint32_t store_next_uidvalidity(struct memstore *ms)
 	return v;
 }
 
-static size_t memstore_user_pos(const struct memstore *ms, const char *name)
+size_t memstore_user_pos(const struct memstore *ms, const char *name)
 {
 	size_t lo = 0, hi = ms->n_users;
 
+	/* snapshots list users in order: appending is the common case */
+	if (hi > 0 && strcmp(ms->users[hi - 1]->name, name) < 0)
+		return hi;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 

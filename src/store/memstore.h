@@ -297,4 +297,8 @@ int store_view_expunge(struct uimap_store_view *view, const struct uimap_range *
 int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seqs,
 		    size_t n, const char *dest, bool move, struct uimap_copy_result *result_r);
 
+/* Position of user name in ms->users (sorted by name): its index, or where it
+   would be inserted. */
+size_t memstore_user_pos(const struct memstore *ms, const char *name);
+
 #endif
