@@ -4,13 +4,18 @@
 
 PERF_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PERF_BUILD=${PERF_BUILD:-$PERF_ROOT/build}
-BENCH=$PERF_BUILD/perf/uimap-bench
+# PERF_BENCH: another uimap-bench binary (e.g. build-accel/perf/uimap-bench, whose
+# wolfSSL client is cheaper, so that TLS runs load the server rather than the client)
+BENCH=${PERF_BENCH:-$PERF_BUILD/perf/uimap-bench}
 ECHO_SERVER=$PERF_BUILD/perf/echo-server
 UIMAPD=${UIMAPD:-$PERF_BUILD/uimapd}
 PERF_USER=${PERF_USER:-bench}
 PERF_PASS=${PERF_PASS:-bench}
 PERF_PIDS=()
 PERF_TMP=""
+# set by perf_make_cert: servers started afterwards also listen with TLS
+PERF_TLS_CERT=""
+PERF_TLS_KEY=""
 
 perf_log() { echo "== $*" >&2; }
 
@@ -49,6 +54,18 @@ perf_build() {
 		perf_die "build failed (ninja -C $PERF_BUILD)"
 }
 
+# build BINARY (a path inside a meson build directory) when it is out of date
+perf_build_bin() { # path
+	local p d
+	p=$(realpath -m "$1")
+	d=$(dirname "$p")
+	while [ "$d" != / ] && [ ! -f "$d/build.ninja" ]; do d=$(dirname "$d"); done
+	if [ -f "$d/build.ninja" ]; then
+		ninja -C "$d" "${p#"$d"/}" >/dev/null || perf_die "build failed (ninja -C $d ${p#"$d"/})"
+	fi
+	[ -x "$p" ] || perf_die "$1: not found"
+}
+
 perf_tmpdir() {
 	PERF_TMP=$(mktemp -d /tmp/uimap-perf.XXXXXX)
 	chmod 755 "$PERF_TMP"
@@ -62,6 +79,35 @@ perf_raise_inotify() { # minimum fs.inotify.max_user_instances
 		PERF_INOTIFY_OLD=$cur
 		perf_log "fs.inotify.max_user_instances: $cur -> $1 (restored at exit)"
 	fi
+}
+
+# stop one server started here (TERM, then KILL after 5 s) and forget it
+perf_stop_pid() { # pid
+	local pid=$1 p keep=()
+	kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	for p in "${PERF_PIDS[@]}"; do
+		[ "$p" = "$pid" ] || keep+=("$p")
+	done
+	PERF_PIDS=("${keep[@]}")
+}
+
+# a self-signed P-256 certificate for localhost in $PERF_TMP/tls: sets
+# PERF_TLS_CERT and PERF_TLS_KEY (perf_start_uimapd/dovecot then add TLS)
+perf_make_cert() {
+	command -v openssl >/dev/null || perf_need_pkgs openssl
+	mkdir -p "$PERF_TMP/tls"
+	timeout 60 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+		-keyout "$PERF_TMP/tls/key.pem" -out "$PERF_TMP/tls/cert.pem" -days 30 \
+		-subj /CN=localhost >/dev/null 2>&1 || perf_die "openssl req failed"
+	chmod 644 "$PERF_TMP/tls/key.pem"
+	PERF_TLS_CERT=$PERF_TMP/tls/cert.pem
+	PERF_TLS_KEY=$PERF_TMP/tls/key.pem
 }
 
 perf_cleanup() {
@@ -103,19 +149,32 @@ perf_wait_port() { # port secs
 	return 1
 }
 
-# start uimapd on a free port: sets UIMAP_PORT, UIMAP_PID
+# start uimapd on a free port: sets UIMAP_PORT, UIMAP_PID, and UIMAP_TLS_PORT
+# (an implicit-TLS listener; STARTTLS on UIMAP_PORT too) after perf_make_cert.
+# UIMAP_NAME (default uimap) names the data dir $PERF_TMP/NAME-data and the log
+# $PERF_TMP/NAMEd.log, UIMAP_BIN the binary (default $UIMAPD).
 perf_start_uimapd() { # extra args...
+	local name=${UIMAP_NAME:-uimap} bin=${UIMAP_BIN:-$UIMAPD} tls=()
+	local log=$PERF_TMP/${name}d.log
 	UIMAP_PORT=$(perf_free_port)
-	mkdir -p "$PERF_TMP/uimap-data"
+	UIMAP_TLS_PORT=""
+	if [ -n "$PERF_TLS_CERT" ]; then
+		UIMAP_TLS_PORT=$(perf_free_port)
+		tls=(--tls-listen "127.0.0.1:$UIMAP_TLS_PORT" --cert "$PERF_TLS_CERT" --key "$PERF_TLS_KEY")
+	fi
+	mkdir -p "$PERF_TMP/$name-data"
 	echo "$PERF_USER:{PLAIN}$PERF_PASS" >"$PERF_TMP/uimap-passwd"
-	${UIMAP_WRAPPER:-} "$UIMAPD" --listen "127.0.0.1:$UIMAP_PORT" --passwd "$PERF_TMP/uimap-passwd" \
-		--data-dir "$PERF_TMP/uimap-data" --allow-plaintext-auth --login-delay 0 \
+	${UIMAP_WRAPPER:-} "$bin" --listen "127.0.0.1:$UIMAP_PORT" "${tls[@]}" --passwd "$PERF_TMP/uimap-passwd" \
+		--data-dir "$PERF_TMP/$name-data" --allow-plaintext-auth --login-delay 0 \
 		--max-connections 0 --unauth-commands 0 --log-level warn ${UIMAP_EXTRA_ARGS:-} "$@" \
-		2>>"$PERF_TMP/uimapd.log" &
+		2>>"$log" &
 	UIMAP_PID=$!
 	PERF_PIDS+=("$UIMAP_PID")
 	perf_wait_port "$UIMAP_PORT" "${UIMAP_START_SECS:-20}" ||
-		{ cat "$PERF_TMP/uimapd.log" >&2; perf_die "uimapd did not start"; }
+		{ cat "$log" >&2; perf_die "uimapd ($bin) did not start"; }
+	if [ -n "$UIMAP_TLS_PORT" ]; then
+		perf_wait_port "$UIMAP_TLS_PORT" 10 || { cat "$log" >&2; perf_die "uimapd: no TLS listener"; }
+	fi
 }
 
 # start the io_uring echo baseline: sets ECHO_PORT, ECHO_PID
@@ -128,10 +187,22 @@ perf_start_echo() {
 }
 
 # start a private Dovecot (Debian's dovecot-imapd) in the foreground of a
-# background job: sets DOVECOT_PORT, DOVECOT_PID
+# background job: sets DOVECOT_PORT, DOVECOT_PID, and after perf_make_cert
+# DOVECOT_TLS_PORT (imaps; ssl = required, so STARTTLS before LOGIN on DOVECOT_PORT)
 perf_start_dovecot() {
-	local d=$PERF_TMP/dovecot
+	local d=$PERF_TMP/dovecot ssl="ssl = no" imaps="port = 0"
 	DOVECOT_PORT=$(perf_free_port)
+	DOVECOT_TLS_PORT=""
+	if [ -n "$PERF_TLS_CERT" ]; then
+		DOVECOT_TLS_PORT=$(perf_free_port)
+		ssl="ssl = required
+ssl_cert = <$PERF_TLS_CERT
+ssl_key = <$PERF_TLS_KEY
+ssl_min_protocol = TLSv1.2"
+		imaps="address = 127.0.0.1
+    port = $DOVECOT_TLS_PORT
+    ssl = yes"
+	fi
 	mkdir -p "$d/run" "$d/state" "$d/home" "$d/mail"
 	chown nobody:nogroup "$d/home" "$d/mail"
 	echo "$PERF_USER:{PLAIN}$PERF_PASS" >"$d/passwd"
@@ -143,7 +214,7 @@ log_path = $d/dovecot.log
 info_log_path = $d/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+$ssl
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = 1
@@ -170,7 +241,7 @@ service imap-login {
     port = $DOVECOT_PORT
   }
   inet_listener imaps {
-    port = 0
+    $imaps
   }
   service_count = 0
   process_min_avail = 2
@@ -193,6 +264,9 @@ EOF
 	DOVECOT_PID=$!
 	PERF_PIDS+=("$DOVECOT_PID")
 	perf_wait_port "$DOVECOT_PORT" 30 || { cat "$d/dovecot.log" >&2; perf_die "dovecot did not start"; }
+	if [ -n "$DOVECOT_TLS_PORT" ]; then
+		perf_wait_port "$DOVECOT_TLS_PORT" 10 || { cat "$d/dovecot.log" >&2; perf_die "dovecot: no imaps listener"; }
+	fi
 }
 
 # per-scenario defaults: sets ARGS (uimap-bench args), POP (populate args, may
@@ -207,7 +281,7 @@ perf_scenario_args() { # scenario
 	append) ARGS=(-c 4 -m bench-append --msg-size 2048) ;;
 	fetch-small) ARGS=(-c 16 -m fetch); POP=(-m fetch --populate 1000 --msg-size 2048) ;;
 	fetch-body) ARGS=(-c 16 -m "body${SIZE:-10240}" --msg-size "${SIZE:-10240}")
-		POP=(-m "body${SIZE:-10240}" --populate 500 --msg-size "${SIZE:-10240}") ;;
+		POP=(-m "body${SIZE:-10240}" --populate "${POPULATE:-500}" --msg-size "${SIZE:-10240}") ;;
 	select-large) ARGS=(-c 4 -m large); POP=(-m large --populate 10000 --msg-size 512) ;;
 	search) ARGS=(-c 8 -m fetch); POP=(-m fetch --populate 1000 --msg-size 2048) ;;
 	mixed) ARGS=(-c 16 -m fetch); POP=(-m fetch --populate 1000 --msg-size 2048) ;;
@@ -216,7 +290,7 @@ perf_scenario_args() { # scenario
 }
 
 # populate the mailbox a scenario needs on the server at PORT
-perf_populate() { # port
+perf_populate() { # port [more uimap-bench args, e.g. --tls]
 	[ ${#POP[@]} -gt 0 ] || return 0
-	timeout 600 "$BENCH" -p "$1" -s populate "${POP[@]}" >&2 || perf_die "populating port $1 failed"
+	timeout 600 "$BENCH" -p "$1" "${@:2}" -s populate "${POP[@]}" >&2 || perf_die "populating port $1 failed"
 }

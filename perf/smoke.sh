@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Smoke test of the perf tools (< 30 s): builds uimap-bench and echo-server,
-# starts uimapd and the echo baseline on free loopback ports and runs the
-# noop and login scenarios (2 s each) against both, plus a short idle-hold
-# against uimapd.  Exits non-zero when a run fails or completes no operation.
-# Ends with "N passed, N failed".
+# starts uimapd (with a generated certificate: implicit-TLS listener and
+# STARTTLS) and the echo baseline on free loopback ports and runs the noop and
+# login scenarios (2 s each) against both, a short idle-hold against uimapd,
+# noop/login over TLS and login over STARTTLS (1 s each), and checks that a
+# TLS client on a plaintext port fails cleanly.  Exits non-zero when a run
+# fails or completes no operation.  Ends with "N passed, N failed".
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
 set -e
@@ -11,6 +13,7 @@ perf_build
 trap perf_cleanup EXIT
 trap 'exit 130' INT TERM
 perf_tmpdir
+perf_make_cert
 perf_start_uimapd
 perf_start_echo
 set +e
@@ -42,12 +45,18 @@ check uimap "$UIMAP_PORT" "$UIMAP_PID" login -D 2 -c 8
 check echo "$ECHO_PORT" "$ECHO_PID" login -D 2 -c 8
 check uimap "$UIMAP_PORT" "$UIMAP_PID" idle-hold -D 2 -c 20 --round-timeout 2
 
-# the TLS hook refuses cleanly (usage error) until TLS is built
-timeout 20 "$BENCH" -p "$ECHO_PORT" -s noop -D 1 -c 1 --tls >/dev/null 2>&1
-if [ $? -eq 2 ]; then
-	passed=$((passed + 1)); echo "PASS --tls is refused cleanly"
+check uimap-tls "$UIMAP_TLS_PORT" "$UIMAP_PID" noop -D 1 -c 4 -d 2 --tls
+check uimap-tls "$UIMAP_TLS_PORT" "$UIMAP_PID" login -D 1 -c 4 --tls
+check uimap-starttls "$UIMAP_PORT" "$UIMAP_PID" login -D 1 -c 4 --starttls
+
+# a TLS client on a plaintext port: a clean error (exit 1), no hang, no crash
+timeout 20 "$BENCH" -p "$ECHO_PORT" -s noop -D 1 -c 1 --tls >"$PERF_TMP/smoke-tls-fail.txt" 2>&1
+rc=$?
+if [ $rc -eq 1 ] && grep -q "TLS handshake failed" "$PERF_TMP/smoke-tls-fail.txt"; then
+	passed=$((passed + 1)); echo "PASS --tls against a plaintext port fails cleanly"
 else
-	failed=$((failed + 1)); echo "FAIL --tls"
+	failed=$((failed + 1)); echo "FAIL --tls against a plaintext port (exit $rc)"
+	sed 's/^/    /' "$PERF_TMP/smoke-tls-fail.txt"
 fi
 
 if ! kill -0 "$UIMAP_PID" 2>/dev/null; then

@@ -11,9 +11,21 @@
  * Output: a human-readable table on stdout, then one JSON line starting with
  * '{' (also written to --json-out FILE) for perf/compare.sh.
  *
- * Exit status: 0 ok, 1 error (no operation completed, connections failed),
- * 2 usage, 3 the scenario's commands are unsupported by the server (BAD).
+ * TLS (--tls: implicit, --starttls): a wolfSSL client on the same non-blocking
+ * sockets and epoll loop (WANT_READ/WANT_WRITE drive the epoll events); the
+ * certificate is not verified.  --tls-resume reuses each connection's last
+ * session (ticket) when it reconnects (login scenario).
+ *
+ * Exit status: 0 ok, 1 error (no operation completed, connections failed,
+ * TLS handshakes failed), 2 usage, 3 the scenario's commands are unsupported
+ * by the server (BAD).
  */
+#ifdef BENCH_HAVE_WOLFSSL
+#define WOLFSSL_OPTIONS_IGNORE_SYS /* keep our own _FORTIFY_SOURCE */
+#include <wolfssl/options.h>      /* first: the library's build configuration */
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+#endif
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
@@ -36,6 +48,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -135,6 +148,7 @@ enum kind {
 	K_NOOP, K_CONNECT, K_LOGIN, K_LOGOUT, K_SESSION,
 	K_FETCH_FLAGS, K_FETCH_ENVELOPE, K_FETCH_BODY, K_APPEND, K_SELECT,
 	K_SEARCH, K_STATUS, K_LIST, K_IDLE_WAKE, K_FANOUT, K_ALL,
+	K_HANDSHAKE, K_STARTTLS,
 	K_SETUP,  /* not reported */
 	K_COUNT
 };
@@ -143,6 +157,7 @@ static const char *const kind_name[K_COUNT] = {
 	"NOOP", "connect", "LOGIN", "LOGOUT", "session",
 	"FETCH-FLAGS", "FETCH-ENVELOPE", "FETCH-BODY", "APPEND", "SELECT",
 	"SEARCH", "STATUS", "LIST", "idle-wake", "fanout", "all",
+	"TLS-handshake", "STARTTLS",
 	"setup",
 };
 
@@ -196,7 +211,11 @@ static struct {
 	double idle_gap;
 	double setup_timeout;
 	unsigned seed;
-	bool tls;
+	int tls;              /* enum tls_mode */
+	bool tls_resume;
+	int tls_version;      /* 0: 1.2 or 1.3; 12; 13 */
+	const char *tls_ciphers;
+	const char *tls_groups;
 	bool quiet;
 } opt = {
 	.host = "127.0.0.1", .port = 1430, .user = "bench", .pass = "bench",
@@ -205,6 +224,8 @@ static struct {
 	.src_base = "127.0.0.2", .round_timeout = 5, .idle_gap = 0.05,
 	.setup_timeout = 60, .seed = 42,
 };
+
+enum tls_mode { TLS_OFF, TLS_IMPLICIT, TLS_STARTTLS };
 
 static struct sockaddr_in target_addr;
 static uint32_t src_base_ip; /* host order */
@@ -321,8 +342,22 @@ static char *make_message(unsigned i, int size, int *len_out)
 /* connections                                                               */
 
 enum cstate {
-	C_CONNECTING, C_GREETING, C_LOGIN, C_SETUP, C_READY, C_RUN, C_IDLING,
-	C_LOGOUT, C_DEAD,
+	C_CONNECTING, C_HANDSHAKE, C_GREETING, C_STARTTLS, C_LOGIN, C_SETUP, C_READY,
+	C_RUN, C_IDLING, C_LOGOUT, C_DEAD,
+};
+
+#ifndef BENCH_HAVE_WOLFSSL
+typedef struct bench_no_tls WOLFSSL;
+typedef struct bench_no_tls WOLFSSL_SESSION;
+#endif
+
+/* the socket as wolfSSL's I/O callbacks see it */
+struct tlsio {
+	int fd;
+	bool eof;                  /* the server closed the connection */
+	bool reset;
+	int nfirst;                /* the server's first bytes, to explain a failure */
+	unsigned char first[32];
 };
 
 #define MAX_DEPTH 256
@@ -361,6 +396,14 @@ struct conn {
 	bool logged_out;
 	bool setup_tolerant;  /* the setup command may fail (CREATE) */
 	unsigned gen;         /* bumped when the socket is replaced */
+	/* TLS */
+	WOLFSSL *ssl;         /* NULL: plaintext */
+	WOLFSSL_SESSION *sess; /* --tls-resume: the last session of this connection */
+	struct tlsio io;
+	bool tls_up;          /* handshake done */
+	bool tls_bad;         /* fatal TLS error: no close_notify */
+	bool tls_wwant;       /* wolfSSL has ciphertext waiting for EPOLLOUT */
+	uint64_t t_hs;        /* handshake start */
 };
 
 struct thread {
@@ -378,6 +421,7 @@ struct thread {
 	uint64_t round_deadline;
 	long long rounds_timed_out;
 	long long append_i;
+	uint64_t rx_bytes;    /* plaintext received while recording */
 };
 
 static struct thread *threads;
@@ -414,7 +458,7 @@ static struct hist *hist_of(struct thread *t, enum kind k)
 
 static void conn_update_events(struct conn *c)
 {
-	bool want = c->wlen > c->woff;
+	bool want = c->st == C_CONNECTING || c->wlen > c->woff || c->tls_wwant;
 	if (want == c->want_out)
 		return;
 	c->want_out = want;
@@ -447,17 +491,352 @@ static void wbuf_put(struct conn *c, const char *p, size_t n)
 }
 
 static void conn_kill(struct conn *c, const char *why);
+static void on_readable(struct conn *c);
 
-static void conn_flush(struct conn *c)
+/* ------------------------------------------------------------------------ */
+/* TLS (wolfSSL).  wolfSSL reads and writes the non-blocking socket through   */
+/* the callbacks below; WANT_READ / WANT_WRITE become epoll interest.         */
+
+static atomic_llong g_tls_ok;          /* handshakes completed */
+static atomic_llong g_tls_failed;      /* handshakes failed */
+static atomic_llong g_tls_full_rec;    /* while recording: full handshakes */
+static atomic_llong g_tls_resumed_rec; /* while recording: resumed sessions */
+static _Atomic int g_tls_info_set;
+static char g_tls_version[32], g_tls_cipher[96], g_tls_group[32];
+
+static const char *tls_mode_name(void)
 {
-	while (c->woff < c->wlen) {
-		ssize_t n = send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL);
-		if (n < 0) {
+	return opt.tls == TLS_IMPLICIT ? "implicit" : opt.tls == TLS_STARTTLS ? "starttls" : "off";
+}
+
+/* why a handshake failed, in words: a plaintext server, a close, wolfSSL's error */
+static void tls_explain(const struct tlsio *io, int err, char *buf, size_t n);
+
+#ifdef BENCH_HAVE_WOLFSSL
+static WOLFSSL_CTX *g_tls_ctx;
+
+static int tio_recv(WOLFSSL *ssl, char *buf, int sz, void *vctx)
+{
+	(void)ssl;
+	struct tlsio *io = vctx;
+	for (;;) {
+		ssize_t n = recv(io->fd, buf, (size_t)sz, 0);
+		if (n > 0) {
+			if (io->nfirst < (int)sizeof io->first) {
+				size_t k = sizeof io->first - (size_t)io->nfirst;
+				if (k > (size_t)n)
+					k = (size_t)n;
+				memcpy(io->first + io->nfirst, buf, k);
+				io->nfirst += (int)k;
+			}
+			return (int)n;
+		}
+		if (n == 0) {
+			io->eof = true;
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return WOLFSSL_CBIO_ERR_WANT_READ; /* populate: SO_RCVTIMEO */
+		if (errno == ECONNRESET) {
+			io->reset = true;
+			return WOLFSSL_CBIO_ERR_CONN_RST;
+		}
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	}
+}
+
+static int tio_send(WOLFSSL *ssl, char *buf, int sz, void *vctx)
+{
+	(void)ssl;
+	struct tlsio *io = vctx;
+	for (;;) {
+		ssize_t n = send(io->fd, buf, (size_t)sz, MSG_NOSIGNAL);
+		if (n >= 0)
+			return (int)n;
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return WOLFSSL_CBIO_ERR_WANT_WRITE;
+		if (errno == ECONNRESET) {
+			io->reset = true;
+			return WOLFSSL_CBIO_ERR_CONN_RST;
+		}
+		if (errno == EPIPE) {
+			io->eof = true;
+			return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+		}
+		return WOLFSSL_CBIO_ERR_GENERAL;
+	}
+}
+
+static int tls_init(void)
+{
+	if (wolfSSL_Init() != WOLFSSL_SUCCESS) {
+		fprintf(stderr, "uimap-bench: wolfSSL_Init failed\n");
+		return -1;
+	}
+	WOLFSSL_METHOD *m;
+	if (opt.tls_version == 12)
+		m = wolfTLSv1_2_client_method();
+#ifdef WOLFSSL_TLS13
+	else if (opt.tls_version == 13)
+		m = wolfTLSv1_3_client_method();
+#endif
+	else if (opt.tls_version == 0)
+		m = wolfSSLv23_client_method();
+	else {
+		fprintf(stderr, "uimap-bench: this wolfSSL has no TLS 1.3\n");
+		return -1;
+	}
+	g_tls_ctx = wolfSSL_CTX_new(m);
+	if (!g_tls_ctx) {
+		fprintf(stderr, "uimap-bench: wolfSSL_CTX_new failed\n");
+		return -1;
+	}
+	if (opt.tls_version == 0)
+		wolfSSL_CTX_SetMinVersion(g_tls_ctx, WOLFSSL_TLSV1_2);
+	/* self-signed test certificates: no verification */
+	wolfSSL_CTX_set_verify(g_tls_ctx, WOLFSSL_VERIFY_NONE, NULL);
+	if (opt.tls_ciphers && wolfSSL_CTX_set_cipher_list(g_tls_ctx, opt.tls_ciphers) != WOLFSSL_SUCCESS) {
+		fprintf(stderr, "uimap-bench: --tls-ciphers %s: not accepted by wolfSSL\n", opt.tls_ciphers);
+		return -1;
+	}
+	if (opt.tls_groups) {
+#ifdef WOLFSSL_TLS13
+		/* the first group is the one the TLS 1.3 ClientHello sends a key share for */
+		static const struct { const char *name; int id; } gnames[] = {
+			{"X25519", WOLFSSL_ECC_X25519}, {"X448", WOLFSSL_ECC_X448},
+			{"P-256", WOLFSSL_ECC_SECP256R1}, {"P-384", WOLFSSL_ECC_SECP384R1},
+			{"P-521", WOLFSSL_ECC_SECP521R1},
+		};
+		int groups[8], ng = 0;
+		char list[128];
+		snprintf(list, sizeof list, "%s", opt.tls_groups);
+		for (char *save = NULL, *g = strtok_r(list, ":,", &save); g; g = strtok_r(NULL, ":,", &save)) {
+			unsigned i;
+			for (i = 0; i < sizeof gnames / sizeof gnames[0]; i++)
+				if (strcasecmp(g, gnames[i].name) == 0)
+					break;
+			if (i == sizeof gnames / sizeof gnames[0] || ng == 8) {
+				fprintf(stderr, "uimap-bench: --tls-groups: unknown group %s (X25519 X448 P-256 P-384 P-521)\n", g);
+				return -1;
+			}
+			groups[ng++] = gnames[i].id;
+		}
+		if (ng == 0 || wolfSSL_CTX_set_groups(g_tls_ctx, groups, ng) != WOLFSSL_SUCCESS) {
+			fprintf(stderr, "uimap-bench: --tls-groups %s: not accepted by wolfSSL\n", opt.tls_groups);
+			return -1;
+		}
+#else
+		fprintf(stderr, "uimap-bench: --tls-groups needs TLS 1.3 support in wolfSSL\n");
+		return -1;
+#endif
+	}
+#ifdef HAVE_SESSION_TICKET
+	if (opt.tls_resume)
+		wolfSSL_CTX_UseSessionTicket(g_tls_ctx); /* TLS 1.2 tickets; TLS 1.3 has them anyway */
+#endif
+	wolfSSL_CTX_SetIORecv(g_tls_ctx, tio_recv);
+	wolfSSL_CTX_SetIOSend(g_tls_ctx, tio_send);
+	return 0;
+}
+
+static WOLFSSL *tls_new(struct tlsio *io, WOLFSSL_SESSION *sess)
+{
+	WOLFSSL *ssl = wolfSSL_new(g_tls_ctx);
+	if (!ssl)
+		return NULL;
+	wolfSSL_SetIOReadCtx(ssl, io);
+	wolfSSL_SetIOWriteCtx(ssl, io);
+	if (sess)
+		wolfSSL_set_session(ssl, sess); /* a stale session just means a full handshake */
+	return ssl;
+}
+
+static void tls_explain(const struct tlsio *io, int err, char *buf, size_t n)
+{
+	unsigned char b0 = io->nfirst > 0 ? io->first[0] : 0;
+	if (io->nfirst > 0 && (b0 < 0x14 || b0 > 0x17)) {
+		/* not a TLS record (handshake 0x16, alert 0x15, ...): a plaintext greeting? */
+		unsigned char raw[64];
+		int nr = io->nfirst;
+		memcpy(raw, io->first, (size_t)nr);
+		/* wolfSSL read only the 5-byte record header: peek at the rest of the line */
+		ssize_t more = recv(io->fd, raw + nr, sizeof raw - (size_t)nr, MSG_PEEK | MSG_DONTWAIT);
+		if (more > 0)
+			nr += (int)more;
+		char txt[sizeof raw + 1];
+		int k = 0;
+		for (int i = 0; i < nr && raw[i] != '\r' && raw[i] != '\n'; i++)
+			txt[k++] = isprint(raw[i]) ? (char)raw[i] : '.';
+		txt[k] = 0;
+		snprintf(buf, n, "TLS handshake failed: the server answered in plaintext (\"%s\"): "
+		         "not a TLS port? (use --starttls for STARTTLS)", txt);
+	} else if (io->eof && io->nfirst == 0) {
+		snprintf(buf, n, "TLS handshake failed: connection closed by the server");
+	} else if (io->reset) {
+		snprintf(buf, n, "TLS handshake failed: connection reset by the server");
+	} else {
+		char e[WOLFSSL_MAX_ERROR_SZ];
+		wolfSSL_ERR_error_string_n((unsigned long)err, e, sizeof e);
+		snprintf(buf, n, "TLS handshake failed: %s (wolfSSL %d)", e, err);
+	}
+}
+
+static void tls_note_info(WOLFSSL *ssl)
+{
+	if (atomic_load(&g_tls_info_set))
+		return;
+	pthread_mutex_lock(&g_err_lock);
+	if (!atomic_load(&g_tls_info_set)) {
+		const char *v = wolfSSL_get_version(ssl), *ci = wolfSSL_get_cipher_name(ssl);
+		const char *gr = wolfSSL_get_curve_name(ssl);
+		snprintf(g_tls_version, sizeof g_tls_version, "%s", v ? v : "?");
+		snprintf(g_tls_cipher, sizeof g_tls_cipher, "%s", ci ? ci : "?");
+		snprintf(g_tls_group, sizeof g_tls_group, "%s", gr ? gr : "");
+		atomic_store(&g_tls_info_set, 1);
+	}
+	pthread_mutex_unlock(&g_err_lock);
+}
+
+/* a wolfSSL call failed with err: -1 would block (epoll interest set), -2 fatal */
+static int tls_io_result(struct conn *c, int err)
+{
+	if (err == WOLFSSL_ERROR_WANT_READ)
+		return -1;
+	if (err == WOLFSSL_ERROR_WANT_WRITE) {
+		c->tls_wwant = true;
+		return -1;
+	}
+	c->tls_bad = true;
+	return -2;
+}
+
+static void tls_free_conn(struct conn *c)
+{
+	if (c->tls_up && !c->tls_bad) {
+		if (opt.tls_resume) {
+			WOLFSSL_SESSION *s = wolfSSL_get1_session(c->ssl);
+			if (s) {
+				if (c->sess)
+					wolfSSL_SESSION_free(c->sess);
+				c->sess = s;
+			}
+		}
+		(void)wolfSSL_shutdown(c->ssl); /* close_notify, once, not waiting for the server's */
+	}
+	wolfSSL_free(c->ssl);
+	c->ssl = NULL;
+}
+#else
+static int tls_init(void)
+{
+	fprintf(stderr, "uimap-bench: built without wolfSSL: no TLS\n");
+	return -1;
+}
+
+__attribute__((unused)) static void tls_explain(const struct tlsio *io, int err, char *buf, size_t n)
+{
+	(void)io;
+	snprintf(buf, n, "TLS error %d", err);
+}
+
+static void tls_free_conn(struct conn *c)
+{
+	c->ssl = NULL;
+}
+#endif
+
+/* read: > 0 bytes, 0 the server closed, -1 would block, -2 error (*why) */
+static ssize_t conn_recv(struct conn *c, char *buf, size_t n, const char **why)
+{
+	if (!c->ssl) {
+		for (;;) {
+			ssize_t r = recv(c->fd, buf, n, 0);
+			if (r >= 0)
+				return r;
 			if (errno == EINTR)
 				continue;
 			if (errno == EAGAIN)
-				break;
-			conn_kill(c, strerror(errno));
+				return -1;
+			*why = strerror(errno);
+			return -2;
+		}
+	}
+#ifdef BENCH_HAVE_WOLFSSL
+	c->tls_wwant = false;
+	int r = wolfSSL_read(c->ssl, buf, n > (1u << 30) ? 1 << 30 : (int)n);
+	if (r > 0)
+		return r;
+	int err = wolfSSL_get_error(c->ssl, r);
+	if (err == WOLFSSL_ERROR_ZERO_RETURN)
+		return 0; /* close_notify */
+	int res = tls_io_result(c, err);
+	if (res == -1)
+		return -1;
+	if (c->io.eof)
+		return 0; /* closed without close_notify, as after LOGOUT */
+	static __thread char msg[300];
+	if (c->io.reset) {
+		snprintf(msg, sizeof msg, "connection reset by the server");
+	} else {
+		char e[WOLFSSL_MAX_ERROR_SZ];
+		wolfSSL_ERR_error_string_n((unsigned long)err, e, sizeof e);
+		snprintf(msg, sizeof msg, "TLS read failed: %s (wolfSSL %d)", e, err);
+	}
+	*why = msg;
+#endif
+	return -2;
+}
+
+/* write: > 0 bytes taken, -1 would block, -2 error (*why).  wolfSSL wants a
+   retry after WANT_WRITE with the same data: wbuf keeps it at woff (it may move
+   but never changes) and only grows at the end. */
+static ssize_t conn_send(struct conn *c, const char *p, size_t n, const char **why)
+{
+	if (!c->ssl) {
+		for (;;) {
+			ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (r >= 0)
+				return r;
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return -1;
+			*why = strerror(errno);
+			return -2;
+		}
+	}
+#ifdef BENCH_HAVE_WOLFSSL
+	c->tls_wwant = false;
+	int r = wolfSSL_write(c->ssl, p, n > (1u << 30) ? 1 << 30 : (int)n);
+	if (r > 0)
+		return r;
+	int err = wolfSSL_get_error(c->ssl, r);
+	if (tls_io_result(c, err) == -1)
+		return -1;
+	static __thread char msg[300];
+	char e[WOLFSSL_MAX_ERROR_SZ];
+	wolfSSL_ERR_error_string_n((unsigned long)err, e, sizeof e);
+	snprintf(msg, sizeof msg, "TLS write failed: %s (wolfSSL %d)", e, err);
+	*why = c->io.reset ? "connection reset by the server" : c->io.eof ? "connection closed by server" : msg;
+#endif
+	return -2;
+}
+
+static void conn_flush(struct conn *c)
+{
+	if (c->st == C_CONNECTING || c->st == C_HANDSHAKE)
+		return; /* nothing may be written yet */
+	while (c->woff < c->wlen) {
+		const char *why = "?";
+		ssize_t n = conn_send(c, c->wbuf + c->woff, c->wlen - c->woff, &why);
+		if (n == -1)
+			break;
+		if (n < 0) {
+			conn_kill(c, why);
 			return;
 		}
 		c->woff += (size_t)n;
@@ -708,6 +1087,72 @@ static void idle_saw_exists(struct conn *c, uint32_t n)
 	}
 }
 
+/* ------------------------------------------------------------------------ */
+/* TLS handshake, driven by epoll events                                     */
+
+static void conn_tls_handshake(struct conn *c)
+{
+#ifdef BENCH_HAVE_WOLFSSL
+	c->tls_wwant = false;
+	int r = wolfSSL_connect(c->ssl);
+	if (r != WOLFSSL_SUCCESS) {
+		int err = wolfSSL_get_error(c->ssl, r);
+		if (tls_io_result(c, err) == -1) {
+			conn_update_events(c);
+			return;
+		}
+		char why[300];
+		tls_explain(&c->io, err, why, sizeof why);
+		atomic_fetch_add(&g_tls_failed, 1);
+		conn_kill(c, why);
+		return;
+	}
+	c->tls_up = true;
+	atomic_fetch_add(&g_tls_ok, 1);
+	if (atomic_load(&g_recording)) {
+		atomic_fetch_add(wolfSSL_session_reused(c->ssl) ? &g_tls_resumed_rec : &g_tls_full_rec, 1);
+		if (opt.scen == S_LOGIN)
+			rec(c->t, K_HANDSHAKE, now_ns() - c->t_hs);
+	}
+	tls_note_info(c->ssl);
+	if (opt.tls == TLS_STARTTLS) {
+		/* no second greeting after STARTTLS */
+		c->st = C_LOGIN;
+		send_cmd(c, K_LOGIN, "LOGIN \"%s\" \"%s\"", opt.user, opt.pass);
+		conn_flush(c);
+		return;
+	}
+	c->st = C_GREETING;
+	conn_update_events(c);
+	/* the greeting may have arrived with the server's last flight: wolfSSL
+	   holds it already and epoll will not report it again */
+	on_readable(c);
+#else
+	conn_kill(c, "no TLS");
+#endif
+}
+
+/* start the handshake on the connected socket (implicit TLS, or after STARTTLS) */
+static void conn_tls_start(struct conn *c)
+{
+#ifdef BENCH_HAVE_WOLFSSL
+	memset(&c->io, 0, sizeof c->io);
+	c->io.fd = c->fd;
+	c->tls_up = c->tls_bad = c->tls_wwant = false;
+	c->ssl = tls_new(&c->io, opt.tls_resume ? c->sess : NULL);
+	if (!c->ssl) {
+		atomic_fetch_add(&g_tls_failed, 1);
+		conn_kill(c, "wolfSSL_new failed");
+		return;
+	}
+	c->st = C_HANDSHAKE;
+	c->t_hs = now_ns();
+	conn_tls_handshake(c);
+#else
+	conn_kill(c, "no TLS");
+#endif
+}
+
 /* a tagged response for the command at the head of the queue */
 static void on_tagged(struct conn *c, uint32_t tag, const char *status, const char *rest)
 {
@@ -766,6 +1211,22 @@ static void on_tagged(struct conn *c, uint32_t tag, const char *status, const ch
 			return;
 		}
 		after_login(c);
+		return;
+	}
+	if (k == K_STARTTLS) {
+		if (!ok) {
+			char why[200];
+			snprintf(why, sizeof why, "STARTTLS refused: %s %.150s", status, rest);
+			atomic_fetch_add(&g_tls_failed, 1);
+			conn_kill(c, why);
+			return;
+		}
+		if (recording && opt.scen == S_LOGIN)
+			rec(c->t, K_STARTTLS, now - p.t0);
+		/* whatever followed the OK came before TLS: dropped (RFC 3501 6.2.1) */
+		c->rlen = c->scan = 0;
+		c->gen++; /* stops parse_input() and on_readable() on the plaintext path */
+		conn_tls_start(c);
 		return;
 	}
 	if (k == K_LOGOUT) {
@@ -828,6 +1289,11 @@ static void on_untagged(struct conn *c, const char *line)
 			c->literal_plus = true;
 		if (opt.scen == S_LOGIN && atomic_load(&g_recording))
 			rec(c->t, K_CONNECT, now_ns() - c->t_conn);
+		if (opt.tls == TLS_STARTTLS && !c->ssl) {
+			c->st = C_STARTTLS;
+			send_cmd(c, K_STARTTLS, "STARTTLS");
+			return;
+		}
 		c->st = C_LOGIN;
 		send_cmd(c, K_LOGIN, "LOGIN \"%s\" \"%s\"", opt.user, opt.pass);
 		return;
@@ -936,6 +1402,9 @@ need_more:
 static void conn_close_fd(struct conn *c)
 {
 	c->gen++;
+	if (c->ssl)
+		tls_free_conn(c);
+	c->tls_up = c->tls_bad = c->tls_wwant = false;
 	if (c->fd >= 0) {
 		epoll_ctl(c->t->ep, EPOLL_CTL_DEL, c->fd, NULL);
 		close(c->fd);
@@ -966,6 +1435,13 @@ static void conn_kill(struct conn *c, const char *why)
 
 static void on_readable(struct conn *c)
 {
+	if (c->st == C_HANDSHAKE) {
+		conn_tls_handshake(c);
+		return;
+	}
+	/* TLS: read until wolfSSL wants more from the socket, since records it
+	   already holds raise no epoll event */
+	bool tls = c->ssl != NULL;
 	for (;;) {
 		if (c->rcap - c->rlen < 4096) {
 			size_t cap = c->rcap ? c->rcap * 2 : 16384;
@@ -974,13 +1450,12 @@ static void on_readable(struct conn *c)
 				abort();
 			c->rcap = cap;
 		}
-		ssize_t n = recv(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen, 0);
+		const char *why = "?";
+		ssize_t n = conn_recv(c, c->rbuf + c->rlen, c->rcap - c->rlen, &why);
+		if (n == -1)
+			break;
 		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN)
-				break;
-			conn_kill(c, strerror(errno));
+			conn_kill(c, why);
 			return;
 		}
 		if (n == 0) {
@@ -995,12 +1470,14 @@ static void on_readable(struct conn *c)
 			conn_kill(c, "connection closed by server");
 			return;
 		}
+		if (atomic_load(&g_recording))
+			c->t->rx_bytes += (uint64_t)n;
 		c->rlen += (size_t)n;
 		unsigned gen = c->gen;
 		parse_input(c);
 		if (c->st == C_DEAD || gen != c->gen)
 			return;
-		if ((size_t)n < 4096)
+		if (!tls && (size_t)n < 4096)
 			break;
 	}
 	/* login cycle: the tagged LOGOUT reply arrived; close from our side */
@@ -1029,6 +1506,7 @@ static int conn_open(struct conn *c)
 	c->want_out = true;
 	c->sync_lit = NULL;
 	c->exists = 0;
+	c->tls_up = c->tls_bad = c->tls_wwant = false;
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		note_error("socket: %s", strerror(errno));
@@ -1077,14 +1555,26 @@ static void on_event(struct conn *c, uint32_t events)
 		}
 		if (!(events & (EPOLLOUT | EPOLLIN)))
 			return;
-		c->st = C_GREETING;
 		c->want_out = true;
+		if (opt.tls == TLS_IMPLICIT) {
+			conn_tls_start(c);
+			return;
+		}
+		c->st = C_GREETING;
 		conn_update_events(c); /* drops EPOLLOUT */
+	}
+	if (c->st == C_HANDSHAKE) {
+		conn_tls_handshake(c);
+		return;
 	}
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		on_readable(c);
-	else if (events & EPOLLOUT)
-		conn_flush(c);
+	else if (events & EPOLLOUT) {
+		if (c->tls_wwant && c->woff == c->wlen)
+			on_readable(c); /* a wolfSSL_read() had a record to send (KeyUpdate) */
+		else
+			conn_flush(c);
+	}
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1184,7 +1674,11 @@ static void *thread_main(void *arg)
 		if (c->st == C_IDLING)
 			wbuf_put(c, "DONE\r\n", 6);
 		wbuf_put(c, "z LOGOUT\r\n", 10);
-		if (send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+		if (c->ssl) {
+			const char *why;
+			if (c->tls_up && !c->tls_bad)
+				(void)conn_send(c, c->wbuf + c->woff, c->wlen - c->woff, &why);
+		} else if (send(c->fd, c->wbuf + c->woff, c->wlen - c->woff, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			/* ignore */
 		}
 		conn_close_fd(c);
@@ -1193,9 +1687,108 @@ static void *thread_main(void *arg)
 }
 
 /* ------------------------------------------------------------------------ */
-/* populate: a simple blocking session                                       */
+/* populate: a simple blocking session (plaintext or TLS)                    */
 
-static int read_until_tagged(int fd, char *buf, size_t cap, size_t *len, const char *tag,
+struct bconn {
+	int fd;
+	WOLFSSL *ssl;
+	struct tlsio io;
+};
+
+static ssize_t b_recv(struct bconn *b, void *buf, size_t n)
+{
+	if (!b->ssl) {
+		for (;;) {
+			ssize_t r = recv(b->fd, buf, n, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
+			return r;
+		}
+	}
+#ifdef BENCH_HAVE_WOLFSSL
+	int r = wolfSSL_read(b->ssl, buf, (int)n);
+	if (r > 0)
+		return r;
+	int err = wolfSSL_get_error(b->ssl, r);
+	if (err == WOLFSSL_ERROR_ZERO_RETURN || b->io.eof)
+		return 0;
+	errno = err == WOLFSSL_ERROR_WANT_READ ? ETIMEDOUT : EPROTO;
+#endif
+	return -1;
+}
+
+static int b_send(struct bconn *b, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w;
+		if (b->ssl) {
+#ifdef BENCH_HAVE_WOLFSSL
+			int r = wolfSSL_write(b->ssl, p, n > (1u << 30) ? 1 << 30 : (int)n);
+			if (r <= 0) {
+				errno = EPROTO;
+				return -1;
+			}
+			w = r;
+#else
+			return -1;
+#endif
+		} else {
+			w = send(b->fd, p, n, MSG_NOSIGNAL);
+			if (w < 0) {
+				if (errno == EINTR)
+					continue;
+				return -1;
+			}
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* blocking handshake on b->fd; on failure *why explains */
+static int b_tls_start(struct bconn *b, char *why, size_t why_len)
+{
+#ifdef BENCH_HAVE_WOLFSSL
+	memset(&b->io, 0, sizeof b->io);
+	b->io.fd = b->fd;
+	b->ssl = tls_new(&b->io, NULL);
+	if (!b->ssl) {
+		snprintf(why, why_len, "wolfSSL_new failed");
+		return -1;
+	}
+	int r = wolfSSL_connect(b->ssl);
+	if (r == WOLFSSL_SUCCESS)
+		return 0;
+	int err = wolfSSL_get_error(b->ssl, r);
+	if (err == WOLFSSL_ERROR_WANT_READ)
+		snprintf(why, why_len, "TLS handshake timed out");
+	else
+		tls_explain(&b->io, err, why, why_len);
+	wolfSSL_free(b->ssl);
+	b->ssl = NULL;
+	return -1;
+#else
+	snprintf(why, why_len, "no TLS");
+	return -1;
+#endif
+}
+
+static void b_close(struct bconn *b)
+{
+#ifdef BENCH_HAVE_WOLFSSL
+	if (b->ssl) {
+		(void)wolfSSL_shutdown(b->ssl);
+		wolfSSL_free(b->ssl);
+		b->ssl = NULL;
+	}
+#endif
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
+}
+
+static int read_until_tagged(struct bconn *b, char *buf, size_t cap, size_t *len, const char *tag,
                              char *status, size_t status_cap)
 {
 	size_t tl = strlen(tag);
@@ -1226,7 +1819,7 @@ static int read_until_tagged(int fd, char *buf, size_t cap, size_t *len, const c
 		}
 		if (*len == cap)
 			*len = 0;
-		ssize_t n = recv(fd, buf + *len, cap - *len, 0);
+		ssize_t n = b_recv(b, buf + *len, cap - *len);
 		if (n <= 0)
 			return -1;
 		*len += (size_t)n;
@@ -1247,69 +1840,76 @@ static int blocking_connect(void)
 	return fd;
 }
 
-static int xsend(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static int populate(void)
 {
 	static char buf[1 << 16];
 	size_t len = 0;
-	char st[512], line[1024];
-	int fd = blocking_connect();
-	if (fd < 0) {
+	char st[512] = "", line[1024], why[300];
+	struct bconn bc = {.fd = blocking_connect(), .ssl = NULL}, *b = &bc;
+	if (b->fd < 0) {
 		fprintf(stderr, "populate: connect: %s\n", strerror(errno));
+		return -1;
+	}
+	if (opt.tls == TLS_IMPLICIT && b_tls_start(b, why, sizeof why) < 0) {
+		fprintf(stderr, "populate: %s\n", why);
+		b_close(b);
 		return -1;
 	}
 	/* greeting */
 	char greeting[1024];
-	ssize_t n = recv(fd, greeting, sizeof greeting - 1, 0);
+	ssize_t n = b_recv(b, greeting, sizeof greeting - 1);
 	if (n <= 0) {
-		close(fd);
+		fprintf(stderr, "populate: no greeting: %s\n", n == 0 ? "connection closed" : strerror(errno));
+		b_close(b);
 		return -1;
 	}
 	greeting[n] = 0;
+	if (opt.tls == TLS_STARTTLS) {
+		if (b_send(b, "p0 STARTTLS\r\n", 13) < 0 ||
+		    read_until_tagged(b, buf, sizeof buf, &len, "p0", st, sizeof st) < 0 ||
+		    strncasecmp(st, "OK", 2) != 0) {
+			fprintf(stderr, "populate: STARTTLS failed: %s\n", st);
+			b_close(b);
+			return -1;
+		}
+		len = 0;
+		if (b_tls_start(b, why, sizeof why) < 0) {
+			fprintf(stderr, "populate: %s\n", why);
+			b_close(b);
+			return -1;
+		}
+	}
 	snprintf(line, sizeof line, "p1 LOGIN \"%s\" \"%s\"\r\n", opt.user, opt.pass);
-	if (xsend(fd, line, strlen(line)) < 0 ||
-	    read_until_tagged(fd, buf, sizeof buf, &len, "p1", st, sizeof st) < 0 ||
+	if (b_send(b, line, strlen(line)) < 0 ||
+	    read_until_tagged(b, buf, sizeof buf, &len, "p1", st, sizeof st) < 0 ||
 	    strncasecmp(st, "OK", 2) != 0) {
 		fprintf(stderr, "populate: LOGIN failed: %s\n", st);
-		close(fd);
+		b_close(b);
 		return -1;
 	}
 	bool lplus = strstr(st, "LITERAL+") != NULL || strstr(greeting, "LITERAL+") != NULL;
 	if (strcasecmp(opt.mailbox, "INBOX") != 0) {
 		snprintf(line, sizeof line, "p2 CREATE \"%s\"\r\n", opt.mailbox);
-		xsend(fd, line, strlen(line));
-		read_until_tagged(fd, buf, sizeof buf, &len, "p2", st, sizeof st);
+		b_send(b, line, strlen(line));
+		read_until_tagged(b, buf, sizeof buf, &len, "p2", st, sizeof st);
 	}
 	/* how many are there already? */
 	snprintf(line, sizeof line, "p3 STATUS \"%s\" (MESSAGES)\r\n", opt.mailbox);
-	xsend(fd, line, strlen(line));
+	b_send(b, line, strlen(line));
 	long have = 0;
 	{
 		/* parse "* STATUS mbox (MESSAGES n)" from the raw buffer */
 		char tmp[1 << 12];
-		size_t tl = 0;
-		for (;;) {
-			ssize_t r = recv(fd, tmp + tl, sizeof tmp - 1 - tl, 0);
+		size_t tl = len < sizeof tmp - 1 ? len : 0; /* what read_until_tagged left */
+		memcpy(tmp, buf, tl);
+		tmp[tl] = 0;
+		len = 0;
+		while (!strstr(tmp, "p3 ")) {
+			ssize_t r = b_recv(b, tmp + tl, sizeof tmp - 1 - tl);
 			if (r <= 0)
 				break;
 			tl += (size_t)r;
 			tmp[tl] = 0;
-			if (strstr(tmp, "p3 "))
-				break;
 		}
 		char *m = strstr(tmp, "MESSAGES ");
 		if (m)
@@ -1326,48 +1926,50 @@ static int populate(void)
 			char *msg = make_message((unsigned)(i + j), opt.msg_size, &ml);
 			snprintf(line, sizeof line, "q%ld APPEND \"%s\" %s{%d%s}\r\n", i + j, opt.mailbox,
 			         (i + j) % 3 ? "(\\Seen) " : "", ml, lplus ? "+" : "");
-			xsend(fd, line, strlen(line));
+			b_send(b, line, strlen(line));
 			if (!lplus) {
 				char tmp[512];
-				ssize_t r = recv(fd, tmp, sizeof tmp, 0);
+				ssize_t r = b_recv(b, tmp, sizeof tmp);
 				if (r <= 0 || tmp[0] != '+') {
 					fprintf(stderr, "populate: no continuation\n");
 					free(msg);
-					close(fd);
+					b_close(b);
 					return -1;
 				}
 			}
-			xsend(fd, msg, (size_t)ml);
-			xsend(fd, "\r\n", 2);
+			b_send(b, msg, (size_t)ml);
+			b_send(b, "\r\n", 2);
 			free(msg);
 		}
 		for (long k = 0; k < j; k++) {
 			char tag[32];
 			snprintf(tag, sizeof tag, "q%ld", i + k);
-			if (read_until_tagged(fd, buf, sizeof buf, &len, tag, st, sizeof st) < 0 ||
+			if (read_until_tagged(b, buf, sizeof buf, &len, tag, st, sizeof st) < 0 ||
 			    strncasecmp(st, "OK", 2) != 0) {
 				fprintf(stderr, "populate: APPEND failed: %s\n", st);
-				close(fd);
+				b_close(b);
 				return -1;
 			}
 		}
 		i += j;
 		done += j;
 	}
-	xsend(fd, "p9 LOGOUT\r\n", 11);
-	read_until_tagged(fd, buf, sizeof buf, &len, "p9", st, sizeof st);
-	close(fd);
+	b_send(b, "p9 LOGOUT\r\n", 11);
+	read_until_tagged(b, buf, sizeof buf, &len, "p9", st, sizeof st);
+	b_close(b);
 	double secs = (double)(now_ns() - t0) / 1e9;
 	if (!opt.quiet)
-		printf("populate: %s had %ld messages, appended %ld of %d bytes in %.2f s\n",
-		       opt.mailbox, have, done, opt.msg_size, secs);
+		printf("populate: %s had %ld messages, appended %ld of %d bytes in %.2f s%s\n",
+		       opt.mailbox, have, done, opt.msg_size, secs, opt.tls ? " (TLS)" : "");
 	return 0;
 }
 
 /* ------------------------------------------------------------------------ */
 /* server memory from /proc                                                  */
 
-struct mem { long rss_kb, pss_kb; int procs; };
+/* cpu_s: user + system time of the processes, plus that of their reaped
+   children (cutime/cstime), so that Dovecot's short-lived imap processes count */
+struct mem { long rss_kb, pss_kb; int procs; double cpu_s; };
 
 static long status_field(pid_t pid, const char *file, const char *key)
 {
@@ -1387,9 +1989,9 @@ static long status_field(pid_t pid, const char *file, const char *key)
 	return v;
 }
 
-static pid_t ppid_of(pid_t pid)
+static pid_t stat_of(pid_t pid, double *cpu_s)
 {
-	char path[64], b[512];
+	char path[64], b[1024];
 	snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
 	FILE *f = fopen(path, "r");
 	if (!f)
@@ -1402,9 +2004,24 @@ static pid_t ppid_of(pid_t pid)
 		return -1;
 	int pp = -1;
 	char stc;
-	if (sscanf(p + 1, " %c %d", &stc, &pp) != 2)
+	unsigned long long ut = 0, st = 0, cut = 0, cst = 0;
+	/* state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime */
+	int got = sscanf(p + 1, " %c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+	                 &stc, &pp, &ut, &st, &cut, &cst);
+	if (got < 2)
 		return -1;
+	if (cpu_s) {
+		static long hz;
+		if (!hz)
+			hz = sysconf(_SC_CLK_TCK);
+		*cpu_s = got == 6 ? (double)(ut + st + cut + cst) / (double)(hz > 0 ? hz : 100) : 0;
+	}
 	return pp;
+}
+
+static pid_t ppid_of(pid_t pid)
+{
+	return stat_of(pid, NULL);
 }
 
 static bool in_tree(pid_t pid)
@@ -1420,7 +2037,7 @@ static bool in_tree(pid_t pid)
 
 static struct mem read_mem(void)
 {
-	struct mem m = {0, 0, 0};
+	struct mem m = {0, 0, 0, 0};
 	if (opt.n_pids == 0)
 		return m;
 	DIR *d = opendir("/proc");
@@ -1440,6 +2057,9 @@ static struct mem read_mem(void)
 		m.rss_kb += rss;
 		m.pss_kb += pss > 0 ? pss : rss;
 		m.procs++;
+		double cpu = 0;
+		if (stat_of(pid, &cpu) >= 0)
+			m.cpu_s += cpu;
 	}
 	closedir(d);
 	return m;
@@ -1474,10 +2094,21 @@ static void json_escape(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static double g_server_cpu_s = -1; /* server CPU seconds while measuring (--pid) */
+
+static uint64_t total_rx_bytes(void)
+{
+	uint64_t b = 0;
+	for (int i = 0; i < opt.threads; i++)
+		b += threads[i].rx_bytes;
+	return b;
+}
+
 static void write_json(FILE *f, struct hist **tot, double secs, const char *status,
                        struct mem m0, struct mem m1, struct mem m2, long long timed_out)
 {
 	long long ops = atomic_load(&g_ops);
+	uint64_t rx = total_rx_bytes();
 	fprintf(f, "{\"tool\":\"uimap-bench\",\"scenario\":\"%s\",\"label\":", scen_info[opt.scen].name);
 	json_escape(f, opt.label ? opt.label : "");
 	fprintf(f, ",\"target\":\"%s:%d\",\"status\":\"%s\",\"conns\":%d,\"threads\":%d,"
@@ -1486,6 +2117,25 @@ static void write_json(FILE *f, struct hist **tot, double secs, const char *stat
 	        opt.host, opt.port, status, opt.conns, opt.threads, opt.depth, opt.msg_size, secs, ops,
 	        secs > 0 ? (double)ops / secs : 0.0, kind_name[scen_info[opt.scen].primary],
 	        (long long)atomic_load(&g_conn_errors), atomic_load(&g_failed), timed_out);
+	fprintf(f, "\"rx_bytes\":%" PRIu64 ",\"rx_MBps\":%.2f,", rx, secs > 0 ? (double)rx / secs / 1e6 : 0.0);
+	if (g_server_cpu_s >= 0)
+		fprintf(f, "\"server_cpu_s\":%.3f,\"server_cpu_us_per_op\":%.2f,", g_server_cpu_s,
+		        ops > 0 ? g_server_cpu_s * 1e6 / (double)ops : 0.0);
+	if (opt.tls) {
+		fprintf(f, "\"tls\":{\"mode\":\"%s\",\"resume\":%s,\"version\":", tls_mode_name(),
+		        opt.tls_resume ? "true" : "false");
+		json_escape(f, g_tls_version);
+		fprintf(f, ",\"cipher\":");
+		json_escape(f, g_tls_cipher);
+		fprintf(f, ",\"group\":");
+		json_escape(f, g_tls_group);
+		fprintf(f, ",\"handshakes_ok\":%lld,\"handshakes_failed\":%lld,\"full_measured\":%lld,"
+		           "\"resumed_measured\":%lld},",
+		        (long long)atomic_load(&g_tls_ok), (long long)atomic_load(&g_tls_failed),
+		        (long long)atomic_load(&g_tls_full_rec), (long long)atomic_load(&g_tls_resumed_rec));
+	} else {
+		fprintf(f, "\"tls\":null,");
+	}
 	fprintf(f, "\"unsupported\":[");
 	bool first = true;
 	for (int k = 0; k < K_COUNT; k++)
@@ -1559,12 +2209,25 @@ static void report(double secs, struct mem m0, struct mem m1, struct mem m2, lon
 			       h->count, secs > 0 ? (double)h->count / secs : 0, a, b, c, d, e,
 			       h->errors + h->bad);
 		}
-		printf("throughput: %.1f %s/s (%lld in %.2f s)\n", secs > 0 ? (double)ops / secs : 0,
+		printf("throughput: %.1f %s/s (%lld in %.2f s), received %.2f MB/s\n",
+		       secs > 0 ? (double)ops / secs : 0,
 		       opt.scen == S_LOGIN ? "sessions" : opt.scen == S_IDLE_HOLD ? "rounds" : "ops",
-		       ops, secs);
+		       ops, secs, secs > 0 ? (double)total_rx_bytes() / secs / 1e6 : 0);
+		if (opt.tls)
+			printf("TLS (%s%s): %s %s%s%s; handshakes: %lld ok, %lld failed; measured: %lld full, "
+			       "%lld resumed\n", tls_mode_name(), opt.tls_resume ? ", resume" : "",
+			       g_tls_version[0] ? g_tls_version : "-", g_tls_cipher,
+			       g_tls_group[0] ? " " : "", g_tls_group,
+			       (long long)atomic_load(&g_tls_ok), (long long)atomic_load(&g_tls_failed),
+			       (long long)atomic_load(&g_tls_full_rec), (long long)atomic_load(&g_tls_resumed_rec));
 		if (opt.scen == S_IDLE_HOLD)
 			printf("idle-hold: %d idlers, %lld rounds timed out (%.1f s)\n", g_n_idlers,
 			       timed_out, opt.round_timeout);
+		if (opt.n_pids && g_server_cpu_s >= 0)
+			printf("server CPU: %.2f s (%.0f%% of a core), %.1f us per %s\n", g_server_cpu_s,
+			       secs > 0 ? g_server_cpu_s / secs * 100 : 0,
+			       ops > 0 ? g_server_cpu_s * 1e6 / (double)ops : 0,
+			       opt.scen == S_LOGIN ? "session" : opt.scen == S_IDLE_HOLD ? "round" : "op");
 		if (opt.n_pids)
 			printf("server memory (%d procs): RSS before %.1f MiB, after setup %.1f MiB, after %.1f MiB"
 			       " | PSS %.1f / %.1f / %.1f MiB\n",
@@ -1620,7 +2283,16 @@ static void usage(FILE *f)
 		"      --idle-gap S        idle-hold: pause between rounds (0.05)\n"
 		"      --setup-timeout S   give up when setup takes longer (60)\n"
 		"      --seed N            random seed (42)\n"
-		"      --tls               TLS (not built yet)\n"
+		"      --tls               implicit TLS (connect to a TLS port, e.g. --tls-listen);\n"
+		"                          the certificate is not verified\n"
+		"      --starttls          STARTTLS after the greeting instead\n"
+		"      --tls-resume        reconnections resume the connection's last session\n"
+		"                          (ticket); default: a full handshake every time\n"
+		"      --tls-version V     1.2 or 1.3 only (default: either, the server picks)\n"
+		"      --tls-ciphers LIST  wolfSSL cipher list the client offers\n"
+		"      --tls-groups LIST   key exchange groups, the first gets the TLS 1.3 key\n"
+		"                          share: X25519 X448 P-256 P-384 P-521 (e.g. X25519:P-256;\n"
+		"                          default: wolfSSL's, a P-256 key share)\n"
 		"  -q, --quiet             only the JSON line\n"
 		"Scenarios:\n", MAX_DEPTH);
 	for (unsigned i = 0; i < N_SCEN; i++)
@@ -1653,7 +2325,8 @@ static double parse_dbl(const char *s, const char *what)
 int main(int argc, char **argv)
 {
 	enum { O_WARMUP = 256, O_MSGSIZE, O_POPULATE, O_SOURCES, O_SRCBASE, O_PID, O_LABEL, O_JSON,
-	       O_RTIMEOUT, O_GAP, O_SETUPT, O_SEED, O_TLS };
+	       O_RTIMEOUT, O_GAP, O_SETUPT, O_SEED, O_TLS, O_STARTTLS, O_TLS_RESUME, O_TLS_VERSION,
+	       O_TLS_CIPHERS, O_TLS_GROUPS };
 	static const struct option lo[] = {
 		{"scenario", 1, 0, 's'}, {"host", 1, 0, 'H'}, {"port", 1, 0, 'p'},
 		{"user", 1, 0, 'u'}, {"pass", 1, 0, 'w'}, {"conns", 1, 0, 'c'},
@@ -1663,7 +2336,10 @@ int main(int argc, char **argv)
 		{"src-base", 1, 0, O_SRCBASE}, {"pid", 1, 0, O_PID}, {"label", 1, 0, O_LABEL},
 		{"json-out", 1, 0, O_JSON}, {"round-timeout", 1, 0, O_RTIMEOUT},
 		{"idle-gap", 1, 0, O_GAP}, {"setup-timeout", 1, 0, O_SETUPT}, {"seed", 1, 0, O_SEED},
-		{"tls", 0, 0, O_TLS}, {"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
+		{"tls", 0, 0, O_TLS}, {"starttls", 0, 0, O_STARTTLS}, {"tls-resume", 0, 0, O_TLS_RESUME},
+		{"tls-version", 1, 0, O_TLS_VERSION}, {"tls-ciphers", 1, 0, O_TLS_CIPHERS},
+		{"tls-groups", 1, 0, O_TLS_GROUPS},
+		{"quiet", 0, 0, 'q'}, {"help", 0, 0, 'h'}, {0, 0, 0, 0},
 	};
 	bool warmup_set = false, duration_set = false;
 	int o;
@@ -1707,7 +2383,29 @@ int main(int argc, char **argv)
 		case O_GAP: opt.idle_gap = parse_dbl(optarg, "idle-gap"); break;
 		case O_SETUPT: opt.setup_timeout = parse_dbl(optarg, "setup-timeout"); break;
 		case O_SEED: opt.seed = (unsigned)parse_num(optarg, "seed", 0, 0x7fffffff); break;
-		case O_TLS: opt.tls = true; break;
+		case O_TLS:
+		case O_STARTTLS: {
+			int m = o == O_TLS ? TLS_IMPLICIT : TLS_STARTTLS;
+			if (opt.tls && opt.tls != m) {
+				fprintf(stderr, "uimap-bench: --tls and --starttls exclude each other\n");
+				return 2;
+			}
+			opt.tls = m;
+			break;
+		}
+		case O_TLS_RESUME: opt.tls_resume = true; break;
+		case O_TLS_VERSION:
+			if (strcmp(optarg, "1.2") == 0)
+				opt.tls_version = 12;
+			else if (strcmp(optarg, "1.3") == 0)
+				opt.tls_version = 13;
+			else {
+				fprintf(stderr, "uimap-bench: --tls-version: 1.2 or 1.3\n");
+				return 2;
+			}
+			break;
+		case O_TLS_CIPHERS: opt.tls_ciphers = optarg; break;
+		case O_TLS_GROUPS: opt.tls_groups = optarg; break;
 		case 'q': opt.quiet = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -1717,11 +2415,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "uimap-bench: unexpected argument %s\n", argv[optind]);
 		return 2;
 	}
-	if (opt.tls) {
-		/* hook: a wolfSSL client would wrap conn_flush()/on_readable() */
-		fprintf(stderr, "uimap-bench: --tls: TLS support is not built yet\n");
+	signal(SIGPIPE, SIG_IGN);
+	if (!opt.tls && (opt.tls_resume || opt.tls_version || opt.tls_ciphers || opt.tls_groups)) {
+		fprintf(stderr, "uimap-bench: --tls-resume/--tls-version/--tls-ciphers/--tls-groups need --tls or --starttls\n");
 		return 2;
 	}
+	if (opt.tls && tls_init() < 0)
+		return 2;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *ai;
 	if (getaddrinfo(opt.host, NULL, &hints, &ai) != 0) {
@@ -1821,7 +2521,9 @@ int main(int argc, char **argv)
 			usleep(2000);
 		}
 		if (atomic_load(&g_ready) == 0) {
-			fprintf(stderr, "uimap-bench: no connection got ready: %s\n", g_first_error);
+			fprintf(stderr, "uimap-bench: no connection got ready: %s\n",
+			        g_first_error[0] ? g_first_error
+			        : !opt.tls ? "no greeting (a TLS port? use --tls)" : "handshake or greeting pending");
 			atomic_store(&g_phase, PH_QUIT);
 			for (int i = 0; i < opt.threads; i++)
 				pthread_join(threads[i].th, NULL);
@@ -1840,9 +2542,11 @@ int main(int argc, char **argv)
 		        setup_secs);
 
 	uint64_t t0;
+	struct mem mrun = m1; /* server CPU time when measuring starts */
 	if (opt.warmup > 0) {
 		atomic_store(&g_phase, PH_RUN);
 		usleep((useconds_t)(opt.warmup * 1e6));
+		mrun = read_mem();
 		atomic_store(&g_ops, 0);
 		atomic_store(&g_recording, 1);
 		t0 = now_ns();
@@ -1865,17 +2569,24 @@ int main(int argc, char **argv)
 			break;
 		if (opt.scen != S_LOGIN && atomic_load(&g_failed) >= total_conns)
 			break;
+		/* login keeps reconnecting: stop when no handshake ever succeeds */
+		if (opt.tls && atomic_load(&g_tls_ok) == 0 && atomic_load(&g_tls_failed) >= opt.conns)
+			break;
 		uint64_t left = limit - el;
 		usleep(left < 2000000 ? (useconds_t)(left / 1000 + 1) : 2000); /* <= 2 ms */
 	}
 	atomic_store(&g_recording, 0);
 	double secs = (double)(now_ns() - t0) / 1e9;
 	struct mem m2 = read_mem(); /* connections still open */
+	if (opt.n_pids)
+		g_server_cpu_s = m2.cpu_s - mrun.cpu_s;
 	atomic_store(&g_phase, PH_STOP);
 	for (int i = 0; i < opt.threads; i++)
 		pthread_join(threads[i].th, NULL);
 	long long timed_out = threads[0].rounds_timed_out;
 	report(secs, m0, m1, m2, timed_out);
+	if (opt.tls && atomic_load(&g_tls_ok) == 0 && atomic_load(&g_tls_failed) > 0)
+		fprintf(stderr, "uimap-bench: no TLS handshake succeeded: %s\n", g_first_error);
 
 	if (primary_unsupported())
 		return 3;

@@ -101,6 +101,15 @@ static void cancel_recv(struct conn *c)
 
 static void idle_fired(struct timer *t);
 
+/* Queued output that can still reach the client: none when a TLS handshake has
+   not completed (nothing can be encrypted for a client that never finishes it). */
+static bool unsent_plaintext(const struct conn *c)
+{
+	if (c->out.bytes == 0)
+		return false;
+	return !c->tv->secure || tls_conn_handshake_done(c);
+}
+
 void conn_idle_reset(struct conn *c)
 {
 	timer_cancel(&c->srv->timers, &c->idle_timer);
@@ -140,7 +149,7 @@ static void idle_fired(struct timer *t)
 }
 
 struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr_storage *peer,
-			 const struct transport_vfuncs *tv)
+			 struct tls_ctx *tls)
 {
 	struct conn *c = aligned_alloc(16, (sizeof(struct conn) + 15) & ~(size_t)15);
 	if (c == NULL) {
@@ -152,7 +161,7 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	c->fd = fd;
 	c->id = ++srv->next_conn_id;
 	c->peer = *peer;
-	c->tv = tv;
+	c->tv = &transport_plain;
 	format_addr(peer, c->addr, sizeof(c->addr));
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -173,6 +182,11 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 		iptable_maybe_drop(&srv->ips, ip, clock_ms(), 0);
 		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(reject) - 2,
 			  reject);
+		if (tls != NULL) {
+			/* an implicit-TLS client cannot read a plaintext BYE (RFC 8314 §3.2) */
+			conn_close(c, false);
+			return c;
+		}
 		outq_puts(&c->out, reject);
 		conn_mark_dirty(c);
 		conn_close(c, true);
@@ -180,6 +194,11 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	}
 	c->ip = ip;
 	ip->conns++;
+	/* implicit TLS: the greeting below is sent once the handshake is done */
+	if (tls != NULL && tls_conn_start(c, tls, TLS_START_IMPLICIT) < 0) {
+		conn_close(c, false);
+		return c;
+	}
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "connected");
 	PROBE1(conn__open, c->id);
 	c->session = session_create(c);
@@ -291,7 +310,7 @@ void conn_close(struct conn *c, bool flush)
 			c->tv->shutdown(c);
 		cancel_recv(c);
 	}
-	if (flush && (c->out.bytes > 0 || c->sending != NULL || tls_conn_pending(c) > 0)) {
+	if (flush && (unsent_plaintext(c) || c->sending != NULL || tls_conn_pending(c) > 0)) {
 		c->close_after_flush = true;
 		conn_mark_dirty(c);
 		if (c->linger_timer.idx == 0)
@@ -387,7 +406,7 @@ void conn_flush(struct conn *c)
 	c->pending++;
 	return;
 out:
-	if (c->close_after_flush && c->sending == NULL && c->out.bytes == 0 &&
+	if (c->close_after_flush && c->sending == NULL && !unsent_plaintext(c) &&
 	    tls_conn_pending(c) == 0)
 		finish_close(c);
 	else

@@ -53,10 +53,12 @@ struct conn {
 	struct timer linger_timer;
 };
 
-/* Accept a new socket: set it up and arm its receive. Returns the connection
-   (greeting queued) or NULL after closing fd. */
+struct tls_ctx;
+
+/* Accept a new socket: set it up (with implicit TLS when tls is non-NULL) and arm
+   its receive. Returns the connection (greeting queued) or NULL after closing fd. */
 struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr_storage *peer,
-			 const struct transport_vfuncs *tv);
+			 struct tls_ctx *tls);
 
 /* Queue the connection for a send at the end of this loop turn. */
 void conn_mark_dirty(struct conn *c);

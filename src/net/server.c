@@ -316,11 +316,7 @@ static void handle_accept(struct listener *l, int res, unsigned flags)
 		} else if (srv->stopping) {
 			close(res);
 		} else {
-			struct conn *c = conn_accept(srv, res, &peer, &transport_plain);
-			/* implicit TLS: the queued greeting goes out once the handshake is done */
-			if (c != NULL && l->tls && !c->closing &&
-			    tls_conn_start(c, srv->tls, TLS_START_IMPLICIT) < 0)
-				conn_close(c, false);
+			conn_accept(srv, res, &peer, l->tls ? srv->tls : NULL);
 		}
 	} else if (res != -ECANCELED) {
 		log_warn("accept on %s: %s", l->name, strerror(-res));
