@@ -460,6 +460,23 @@ static void persist_tick(struct timer *t)
 	timer_set(&srv->timers, t, clock_ms() + 1000, persist_tick);
 }
 
+/* SIGUSR2: memory accounting of the store and the connections, to the log. */
+static void log_store_stats(struct uimap_server *srv)
+{
+	struct uimap_store_stats st;
+	if (srv->store->vt->stats == NULL || srv->store->vt->stats(srv->store, &st) < 0) {
+		log_info("stats: the store reports none");
+		return;
+	}
+	log_info("stats: %u connection(s); store: %llu user(s), %llu mailbox(es), %llu message(s) "
+		 "(%llu tombstones), %llu view(s), %llu message bytes, %llu metadata bytes "
+		 "(%llu per message)",
+		 srv->n_conns, (unsigned long long)st.users, (unsigned long long)st.mailboxes,
+		 (unsigned long long)st.messages, (unsigned long long)st.tombstones,
+		 (unsigned long long)st.views, (unsigned long long)st.message_bytes,
+		 (unsigned long long)st.metadata_bytes, (unsigned long long)st.metadata_per_message);
+}
+
 static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 {
 	void *ptr = udata_ptr(cqe->user_data);
@@ -487,6 +504,8 @@ static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 				else
 					log_info("TLS certificate reloaded");
 			}
+			if (srv->siginfo.ssi_signo == SIGUSR2)
+				log_store_stats(srv);
 			if (srv->siginfo.ssi_signo == SIGUSR1 && srv->persist != NULL) {
 				srv->snapshot_requested = true;
 				timer_set(&srv->timers, &srv->persist_timer, clock_ms(), persist_tick);
@@ -549,6 +568,7 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	srv->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
