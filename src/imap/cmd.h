@@ -59,6 +59,11 @@ struct uimap_cmd {
 	int (*on_line)(struct uimap_cmd *cmd, const char *line, size_t len);
 	/* output back-pressure: called again when the output queue has drained */
 	int (*on_drain)(struct uimap_cmd *cmd);
+	/* a long command yielded the loop: called again on the next loop turn */
+	int (*on_yield)(struct uimap_cmd *cmd);
+	/* releases what the handler holds outside the arena; called when the command
+	   ends, however it ends (also when the connection closes under it) */
+	void (*cleanup)(struct uimap_cmd *cmd);
 	void *ctx;                    /* handler state, in the command arena */
 	bool replied;
 	bool uid;                     /* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE */
@@ -74,6 +79,7 @@ struct session {
 	unsigned unauth_commands;
 	unsigned failed_logins;
 	struct timer delay_timer;     /* failed-login delay */
+	struct timer yield_timer;     /* resumes a command that yielded the loop */
 	struct buf stash;             /* input that arrived while a command waited */
 
 	/* mail */
@@ -170,6 +176,10 @@ bool arg_mailbox(const struct imap_arg *arg, const char **name_r);
 
 /* Reply NO with a text (and response code) fitting the store error. */
 void reply_store_error(struct uimap_cmd *cmd, int err, const char *what);
+
+/* Let other connections run: fn is called on the next loop turn. The handler
+   returns CMD_WAIT after this. */
+void session_yield(struct session *s, int (*fn)(struct uimap_cmd *cmd));
 
 /* Whether the output queue is over its high-water mark (a long FETCH should
    suspend with on_drain). */

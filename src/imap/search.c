@@ -61,6 +61,7 @@ struct parse {
 	unsigned n, i;
 	const char *error;
 	bool bad_charset;
+	struct search_key *texts;     /* keys holding a prepared needle */
 };
 
 static struct search_key *key_new(struct parse *p, enum search_op op)
@@ -169,6 +170,8 @@ static void prepare_text(struct parse *p, struct search_key *k)
 {
 	k->text = arena_alloc(&p->cmd->s->arena, sizeof(*k->text));
 	mail_search_key_init(k->text, k->value, k->value_len);
+	k->next_text = p->texts;
+	p->texts = k;
 }
 
 static struct search_key *header_key(struct parse *p, const char *field)
@@ -190,8 +193,9 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	const struct imap_arg *a = &p->a[p->i++];
 	struct session *s = p->cmd->s;
 	if (a->type == IMAP_ARG_LIST) {
-		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, false };
+		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, false, p->texts };
 		struct search_key *k = parse_and(&sub, depth + 1);
+		p->texts = sub.texts;
 		if (k == NULL)
 			p->error = sub.error;
 		return k;
@@ -316,7 +320,7 @@ static struct search_key *parse_key(struct parse *p, int depth)
 int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		 struct search_key **program_r, const char **error_r)
 {
-	struct parse p = { cmd, args, n, 0, NULL, false };
+	struct parse p = { cmd, args, n, 0, NULL, false, NULL };
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;
@@ -332,9 +336,13 @@ int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 	}
 	struct search_key *prog = parse_and(&p, 0);
 	if (prog == NULL) {
+		/* release the needles prepared before the error */
+		for (struct search_key *k = p.texts; k != NULL; k = k->next_text)
+			mail_search_key_free(k->text);
 		*error_r = p.error ? p.error : "Invalid SEARCH";
 		return -1;
 	}
+	prog->next_text = p.texts;  /* the root keeps the list for search_free() */
 	*program_r = prog;
 	return 1;
 }
@@ -404,13 +412,18 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 	return false;
 }
 
-void search_free(struct search_key *k)
+void search_free(struct search_key *program)
 {
-	for (; k != NULL; k = k->next) {
+	if (program == NULL)
+		return;
+	struct search_key *k = program->op == SEARCH_AND ? program->next_text : NULL;
+	program->next_text = NULL;
+	while (k != NULL) {
+		struct search_key *next = k->next_text;
 		if (k->text != NULL) {
 			mail_search_key_free(k->text);
 			k->text = NULL;
 		}
-		search_free(k->child);
+		k = next;
 	}
 }

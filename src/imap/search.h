@@ -42,6 +42,7 @@ struct search_key {
 	const char *value;
 	size_t value_len;
 	struct mail_search_key *text; /* HEADER / BODY / TEXT: the prepared needle */
+	struct search_key *next_text; /* every key with a prepared needle, for freeing */
 };
 
 /* Parse search keys from args (after an optional CHARSET). Returns 1 with the

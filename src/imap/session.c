@@ -43,6 +43,9 @@ void session_free(struct session **sp)
 		return;
 	*sp = NULL;
 	timer_cancel(&s->srv->timers, &s->delay_timer);
+	timer_cancel(&s->srv->timers, &s->yield_timer);
+	if (s->cmd_active && s->cmd.cleanup != NULL)
+		s->cmd.cleanup(&s->cmd);
 	session_wake_forget(s);
 	session_unselect(s);
 	uimap_store_user_close(&s->mail);
@@ -159,6 +162,11 @@ bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
 /* The running command is over: free its memory, get ready for the next one. */
 static void command_done(struct session *s)
 {
+	if (s->cmd_active && s->cmd.cleanup != NULL) {
+		s->cmd.cleanup(&s->cmd);
+		s->cmd.cleanup = NULL;
+	}
+	timer_cancel(&s->srv->timers, &s->yield_timer);
 	if (s->srv->persist != NULL && s->cmd_active) {
 		/* journal-fsync=always: hold the reply until the change is on disk */
 		uint64_t seq = persist_journal_seq(s->srv->persist);
@@ -335,6 +343,25 @@ void session_input(struct session *s, const unsigned char *data, size_t len)
 		process(s, data, len);
 	}
 	trim_if_idle(s);
+}
+
+static void yield_fired(struct timer *t)
+{
+	struct session *s = container_of(t, struct session, yield_timer);
+	int (*fn)(struct uimap_cmd *) = s->cmd.on_yield;
+	s->cmd.on_yield = NULL;
+	if (!s->cmd_active || fn == NULL || s->conn->closing)
+		return;
+	if (fn(&s->cmd) == CMD_DONE)
+		session_resume_done(s);
+}
+
+void session_yield(struct session *s, int (*fn)(struct uimap_cmd *cmd))
+{
+	s->cmd.on_yield = fn;
+	/* due at once: it runs after this turn's completions, before the next wait */
+	timer_set(&s->srv->timers, &s->yield_timer, clock_ms(), yield_fired);
+	conn_mark_dirty(s->conn);
 }
 
 bool session_output_full(const struct session *s)
