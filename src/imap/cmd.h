@@ -76,6 +76,7 @@ struct session {
 	struct outq *out;
 	enum session_state state;
 	char *user;                   /* malloc'd after login */
+	char *client_id;              /* the client's ID fields (RFC 2971), printable */
 	unsigned unauth_commands;
 	unsigned failed_logins;
 	struct timer delay_timer;     /* failed-login delay */

@@ -54,6 +54,7 @@ void session_free(struct session **sp)
 	arena_free(&s->scratch);
 	buf_free(&s->stash);
 	free(s->user);
+	free(s->client_id);
 	free(s);
 }
 

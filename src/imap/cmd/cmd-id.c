@@ -5,6 +5,7 @@
 #include "uimap/uimap.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -56,9 +57,12 @@ int cmd_id(struct uimap_cmd *cmd)
 						      o ? ", " : "", fs, vs);
 			}
 		}
-		if (o > 0)
+		if (o > 0) {
 			log_write(UIMAP_LOG_INFO, cmd->s->conn->id, cmd->s->conn->addr,
 				  "client ID: %s", logbuf);
+			free(cmd->s->client_id);
+			cmd->s->client_id = strdup(logbuf);
+		}
 	}
 	session_untagged(cmd->s, "ID (\"name\" \"uimap\" \"version\" \"%s\")", UIMAP_VERSION);
 	cmd_reply(cmd, "OK", "ID completed.");
