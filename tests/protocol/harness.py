@@ -171,6 +171,8 @@ class Server:
             self._cond.notify_all()
 
     def _wait_ports(self):
+        # every listener logs one line; wait for all of them (at least one)
+        expected = max(1, sum(1 for a in self.argv if a in ("--listen", "--tls-listen")))
         deadline = time.monotonic() + self.start_timeout
         with self._cond:
             while True:
@@ -180,7 +182,7 @@ class Server:
                     m = LISTEN_RE.search(line)
                     if m and int(m.group(2)) not in self.ports:
                         self.ports.append(int(m.group(2)))
-                if self.ports:
+                if len(self.ports) >= expected:
                     return
                 left = deadline - time.monotonic()
                 if left <= 0:
