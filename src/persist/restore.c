@@ -88,35 +88,9 @@ int restore_box_insert(struct store_user *user, struct mailbox *box)
 
 int restore_sub_add(struct store_user *user, const char *name)
 {
-	size_t lo = 0, hi = user->n_subs;
+	int r = store_user_sub_insert(user, name);
 
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (strcmp(user->subs[mid], name) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo < user->n_subs && strcmp(user->subs[lo], name) == 0)
-		return 0;
-	if (user->n_subs == user->cap_subs) {
-		size_t cap = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
-		char **subs = realloc(user->subs, cap * sizeof(*subs));
-
-		if (subs == NULL)
-			return -ENOMEM;
-		user->subs = subs;
-		user->cap_subs = cap;
-	}
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return -ENOMEM;
-	memmove(user->subs + lo + 1, user->subs + lo, (user->n_subs - lo) * sizeof(*user->subs));
-	user->subs[lo] = copy;
-	user->n_subs++;
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 void restore_box_recount(struct mailbox *box)

@@ -301,4 +301,8 @@ int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seq
    would be inserted. */
 size_t memstore_user_pos(const struct memstore *ms, const char *name);
 
+/* Add name to the user's sorted subscription list (no change event). Returns 1
+   when added, 0 when already there, -ENOMEM. */
+int store_user_sub_insert(struct store_user *user, const char *name);
+
 #endif

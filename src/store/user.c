@@ -356,6 +356,19 @@ int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool 
 		return -EINVAL;
 	if (present)
 		return 0;
+	int r = store_user_sub_insert(user, name);
+	if (r <= 0)
+		return r;
+	user_emit(user, STORE_CHANGE_SUBSCRIBE, NULL, name, NULL);
+	return 1;
+}
+
+int store_user_sub_insert(struct store_user *user, const char *name)
+{
+	size_t pos = user_sub_pos(user, name);
+
+	if (pos < user->n_subs && strcmp(user->subs[pos], name) == 0)
+		return 0;
 	if (user->n_subs == user->cap_subs) {
 		size_t cap = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
 		char **subs = realloc(user->subs, cap * sizeof(*subs));
@@ -372,7 +385,6 @@ int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool 
 	memmove(user->subs + pos + 1, user->subs + pos, (user->n_subs - pos) * sizeof(*user->subs));
 	user->subs[pos] = copy;
 	user->n_subs++;
-	user_emit(user, STORE_CHANGE_SUBSCRIBE, NULL, name, NULL);
 	return 1;
 }
 
