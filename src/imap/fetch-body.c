@@ -47,21 +47,12 @@ int fetch_section_prepare(struct session *s, struct fetch_item *item, const char
 	return 0;
 }
 
-static struct mail_section *builtin_section(struct session *s, const char *name)
-{
-	struct mail_section *sec = arena_alloc(&s->scratch, sizeof(*sec));
-	const char *error;
-	if (mail_section_parse(name, strlen(name), sec, &error) < 0)
-		return NULL;
-	return sec;
-}
-
 int fetch_write_section(struct session *s, const struct fetch_item *it,
 			struct uimap_blob *blob, const char **error_r)
 {
 	const struct mail_structure *st = mail_structure_get(blob);
-	struct mail_section *sec = it->sec != NULL ? it->sec : builtin_section(s, it->section);
-	if (st == NULL || sec == NULL) {
+	const struct mail_section *sec = it->sec;
+	if (st == NULL) {
 		*error_r = "Cannot parse the message";
 		outq_puts(s->out, "NIL");
 		return -1;

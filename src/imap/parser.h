@@ -70,7 +70,8 @@ struct imap_command {
 	const char *name;             /* as sent; compare case-insensitively */
 	struct imap_arg *args;
 	unsigned n_args;
-	const char *tail;             /* raw text after the name (for logs), NUL-terminated */
+	const char *tail;             /* raw text after the name, NUL-terminated; valid only
+					 until parser_reset() (it points into the line buffer) */
 };
 
 /* Set up a parser with its limits; arena receives literals and arguments and must

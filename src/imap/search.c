@@ -60,7 +60,6 @@ struct parse {
 	const struct imap_arg *a;
 	unsigned n, i;
 	const char *error;
-	bool bad_charset;
 	struct search_key *texts;     /* keys holding a prepared needle */
 };
 
@@ -193,7 +192,7 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	const struct imap_arg *a = &p->a[p->i++];
 	struct session *s = p->cmd->s;
 	if (a->type == IMAP_ARG_LIST) {
-		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, false, p->texts };
+		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, p->texts };
 		struct search_key *k = parse_and(&sub, depth + 1);
 		p->texts = sub.texts;
 		if (k == NULL)
@@ -320,7 +319,7 @@ static struct search_key *parse_key(struct parse *p, int depth)
 int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		 struct search_key **program_r, const char **error_r)
 {
-	struct parse p = { cmd, args, n, 0, NULL, false, NULL };
+	struct parse p = { cmd, args, n, 0, NULL, NULL };
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;

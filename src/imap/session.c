@@ -14,7 +14,6 @@
 #include <string.h>
 
 #define CMD_ARENA_BLOCK 2048
-#define OUT_HIGH_WATER (256 * 1024)
 #define STASH_MAX (1024 * 1024)
 
 struct session *session_create(struct conn *c)
@@ -187,7 +186,7 @@ static void command_done(struct session *s)
 static bool blocked(const struct session *s)
 {
 	return s->conn->closing || (s->cmd_active && s->cmd.on_line == NULL) ||
-	       s->out->bytes > OUT_HIGH_WATER;
+	       s->out->bytes > CONN_OUT_HIGH_WATER;
 }
 
 static void run_command(struct session *s)
@@ -367,7 +366,7 @@ void session_yield(struct session *s, int (*fn)(struct uimap_cmd *cmd))
 
 bool session_output_full(const struct session *s)
 {
-	return s->out->bytes > OUT_HIGH_WATER;
+	return s->out->bytes > CONN_OUT_HIGH_WATER;
 }
 
 void session_output_drained(struct session *s)

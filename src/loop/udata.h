@@ -12,7 +12,6 @@ enum op_kind {
 	OP_SIGNAL = 4,  /* ptr: struct uimap_server, read of the signalfd */
 	OP_WAKE = 5,    /* ptr: struct uimap_server, read of the wake eventfd */
 	OP_AUTH = 6,    /* ptr: struct uimap_server, read of the auth worker eventfd */
-	OP_CLOSE = 7,   /* ptr: struct conn, close of its socket */
 	OP_FSYNC = 8,   /* ptr: struct uimap_server, journal group-commit fdatasync */
 	OP_SNAPSHOT = 9, /* ptr: struct uimap_server, poll of the snapshot child's pidfd */
 	OP_KIND_MASK = 15,

@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #define SEND_IOV_MAX 64
-#define OUT_HIGH_WATER (256 * 1024)
 #define LINGER_MS 5000
 
 /* The msghdr and iovecs of one sendmsg in flight. Lifecycle: taken from a free
@@ -248,6 +247,12 @@ static void conn_free(struct conn *c)
 	free(c);
 }
 
+void conn_destroy(struct conn *c)
+{
+	c->dirty = c->held = c->reap_queued = false;
+	conn_free(c);
+}
+
 static bool can_free(const struct conn *c)
 {
 	return c->shut && c->pending == 0 && !c->dirty && !c->held &&
@@ -430,7 +435,7 @@ void conn_handle_send(struct conn *c, int res)
 	if (c->out.bytes > 0 || c->close_after_flush) {
 		conn_mark_dirty(c);
 	}
-	if (c->session != NULL && !c->closing && c->out.bytes < OUT_HIGH_WATER / 2)
+	if (c->session != NULL && !c->closing && c->out.bytes < CONN_OUT_HIGH_WATER / 2)
 		session_output_drained(c->session);
 	maybe_free(c);
 }

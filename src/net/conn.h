@@ -15,6 +15,10 @@ struct session;
 struct ipentry;
 struct sendbuf;
 
+/* Output queued beyond this suspends a command (FETCH) and input processing; the
+   session resumes when the queue falls under half of it. */
+#define CONN_OUT_HIGH_WATER (256 * 1024)
+
 struct conn {
 	/* permanent */
 	struct uimap_server *srv;
@@ -90,6 +94,9 @@ void conn_flush(struct conn *c);
 
 /* Free every connection queued for freeing that no longer has anything pending. */
 void conn_reap(struct uimap_server *srv);
+
+/* Free the connection now, whatever is pending (the ring is going away). */
+void conn_destroy(struct conn *c);
 
 /* Re-check whether a closed connection can be freed (e.g. after an asynchronous
    session operation finished). */

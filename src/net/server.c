@@ -3,7 +3,7 @@
 #include "net/conn.h"
 #include "loop/udata.h"
 #include "auth/auth-worker.h"
-#include "imap/cmd-table.h"
+#include "imap/cmd.h"
 #include "imap/session.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -544,7 +544,6 @@ static void handle_cqe(struct uimap_server *srv, const struct io_uring_cqe *cqe)
 		}
 		break;
 	}
-	case OP_CLOSE:
 	case OP_NONE:
 	case OP_KIND_MASK:
 		break;
@@ -673,22 +672,10 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	if (srv == NULL)
 		return;
 	*srvp = NULL;
-	while (srv->conns != NULL) {
-		struct conn *c = srv->conns;
-		c->pending = 0;
-		c->shut = true;
-		c->dirty = false;
-		conn_close(c, false);
-		c->pending = 0;
-		if (c->session != NULL)
-			session_free(&c->session);
-		conn_reap(srv);
-		if (srv->conns == c) {
-			/* still referenced: drop it anyway, the ring goes away below */
-			server_conn_removed(srv, c);
-			free(c);
-		}
-	}
+	/* normally none are left after a clean run; the ring goes away below */
+	srv->dirty = srv->reap = srv->held = NULL;
+	while (srv->conns != NULL)
+		conn_destroy(srv->conns);
 	for (unsigned i = 0; i < srv->n_listeners; i++)
 		if (srv->listeners[i].fd >= 0)
 			close(srv->listeners[i].fd);

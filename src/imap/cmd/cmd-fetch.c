@@ -115,6 +115,14 @@ static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fet
 		if (strcasecmp(a->u.str, simple_items[i].name) == 0) {
 			it->kind = simple_items[i].kind;
 			it->label = simple_items[i].name;
+			if (it->kind == FETCH_RFC822 || it->kind == FETCH_RFC822_HEADER ||
+			    it->kind == FETCH_RFC822_TEXT) {
+				/* = BODY[], BODY.PEEK[HEADER], BODY[TEXT]: parsed once here */
+				it->section = it->kind == FETCH_RFC822 ? "" :
+					      it->kind == FETCH_RFC822_HEADER ? "HEADER" : "TEXT";
+				if (fetch_section_prepare(cmd->s, it, error_r) < 0)
+					return -1;
+			}
 			if (it->kind == FETCH_RFC822 || it->kind == FETCH_RFC822_TEXT)
 				items->sets_seen = true;
 			if (it->kind == FETCH_FLAGS)
@@ -204,19 +212,11 @@ static void write_item(struct session *s, const struct fetch_item *it,
 	case FETCH_RFC822:
 	case FETCH_RFC822_HEADER:
 	case FETCH_RFC822_TEXT:
-	case FETCH_SECTION: {
-		struct fetch_item sec = *it;
-		if (it->kind != FETCH_SECTION) {
-			sec.section = it->kind == FETCH_RFC822 ? "" :
-				      it->kind == FETCH_RFC822_HEADER ? "HEADER" : "TEXT";
-			sec.partial = false;
-			sec.sec = NULL;
-		}
+	case FETCH_SECTION:
 		outq_printf(q, "%s ", it->label);
-		if (fetch_write_section(s, &sec, info->blob, &error) < 0)
+		if (fetch_write_section(s, it, info->blob, &error) < 0)
 			*ok = false;
 		break;
-	}
 	}
 }
 
