@@ -23,14 +23,25 @@ count_criterion() { # meson log file, meson exit status
 	f=$(grep -aoE '(Failing|Crashing): [0-9]*' "$log" | awk '{s+=$2} END {print s+0}')
 	# a binary that died before its synthesis still counts as a failure
 	if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	# a layer that ran no test at all is a failure, not a silent success
+	if [ $((p + f)) -eq 0 ]; then
+		echo "no unit test ran (log: $log)"
+		f=1
+	fi
 	add_counts "$p" "$f"
 }
 
 unit_layer() { # build dir, label, extra meson args...
 	local dir=$1 label=$2; shift 2
 	echo "== [$label] build"
+	# the test layers own their build directories (scripts/run.sh's build/ is a
+	# release build without tests); options are enforced even on a reused one
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" -Dwerror=true "$@" >/dev/null || { add_counts 0 1; return 1; }
+		meson setup "$dir" -Dbuildtype=debug -Dtests=true -Dwerror=true "$@" >/dev/null ||
+			{ add_counts 0 1; return 1; }
+	else
+		meson configure "$dir" -Dbuildtype=debug -Dtests=true -Dwerror=true "$@" >/dev/null ||
+			{ add_counts 0 1; return 1; }
 	fi
 	if ! ninja -C "$dir" >"$dir.ninja.log" 2>&1; then
 		cat "$dir.ninja.log"; add_counts 0 1; return 1
@@ -57,11 +68,12 @@ protocol_layer() { # uimapd binary, label
 	f=$(echo "$line" | awk '{print $3}')
 	s=$(echo "$line" | grep -oE '[0-9]+ skipped' | awk '{print $1}')
 	[ $st -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	[ $((p + f)) -eq 0 ] && f=1   # no test ran: a failure
 	add_counts "$p" "$f" "${s:-0}"
 }
 
-unit_layer build "debug"
-protocol_layer "$PWD/build/uimapd" "debug"
+unit_layer build-test "debug"
+protocol_layer "$PWD/build-test/uimapd" "debug"
 
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:halt_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
@@ -75,7 +87,7 @@ fi
 
 if [ -x perf/smoke.sh ]; then
 	echo "== [perf] smoke run of the benchmark tools"
-	out=$(timeout 300 perf/smoke.sh 2>&1)
+	out=$(PERF_BUILD="$PWD/build-test" timeout 300 perf/smoke.sh 2>&1)
 	st=$?
 	echo "$out" | tail -n 20
 	line=$(echo "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)

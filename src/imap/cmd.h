@@ -89,6 +89,7 @@ struct session {
 	char *selected;                   /* its name */
 	bool readonly;
 	bool idling;                      /* in IDLE: changes are pushed at once */
+	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
 	bool wake_queued;
 	struct session *next_wake;
 	uint64_t last_sync_ms;
@@ -164,6 +165,10 @@ void write_flags(struct outq *q, struct uimap_store_view *view, const struct uim
 
 /* Write the "* FLAGS" and "* OK [PERMANENTFLAGS]" lines for the selected mailbox. */
 void write_mailbox_flags(struct session *s);
+
+/* Before a response that shows keywords (a keyword bit mask): send "* FLAGS" first
+   when one of them was created since the client was last told (RFC 3501 §7.2.6). */
+void session_announce_keywords(struct session *s, uint64_t keywords);
 
 /* Parse a flag list argument into system flags and keyword names (stored in the
    arena). Returns 1, or -1 with *error_r (\Recent and unknown system flags are

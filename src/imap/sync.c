@@ -54,6 +54,9 @@ void write_mailbox_flags(struct session *s)
 		outq_printf(q, " %s", kw);
 	}
 	outq_puts(q, ")\r\n");
+	s->kw_announced = 0;
+	while (v->vt->view_keyword_name(v, s->kw_announced) != NULL)
+		s->kw_announced++;
 	if (s->readonly) {
 		/* RFC 3501 §6.3.2: nothing can be changed in an EXAMINEd mailbox */
 		outq_puts(q, "* OK [PERMANENTFLAGS ()] Read-only mailbox.\r\n");
@@ -72,6 +75,12 @@ void write_mailbox_flags(struct session *s)
 						    ")] Flags permitted.\r\n");
 }
 
+void session_announce_keywords(struct session *s, uint64_t keywords)
+{
+	if (s->kw_announced < 64 && (keywords >> s->kw_announced) != 0)
+		write_mailbox_flags(s);
+}
+
 static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 {
 	struct session *s = ctx;
@@ -81,7 +90,13 @@ static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 
 static void cb_keywords(void *ctx)
 {
-	write_mailbox_flags(ctx);
+	struct session *s = ctx;
+	unsigned n = 0;
+	while (s->view->vt->view_keyword_name(s->view, n) != NULL)
+		n++;
+	/* not again when a response of this session already announced them */
+	if (n != s->kw_announced)
+		write_mailbox_flags(s);
 }
 
 static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
@@ -93,6 +108,7 @@ static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
 static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 {
 	struct session *s = ctx;
+	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
 	write_flags(s->out, s->view, &info->flags, true);
 	outq_printf(s->out, " UID %u)\r\n", info->uid);

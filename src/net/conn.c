@@ -22,41 +22,53 @@
 #define LINGER_MS 5000
 
 /* The msghdr and iovecs of one sendmsg in flight. Lifecycle: taken from a free
-   list when a send is submitted, returned when its CQE arrives. */
+   list when a send is submitted, returned when its CQE arrives. Two sizes: most
+   sends carry a few iovecs (an untagged line to each of thousands of idlers), so
+   they take a small buffer; a FETCH of many bodies takes a full one. */
+#define SEND_IOV_SMALL 4
 struct sendbuf {
 	struct sendbuf *next;
 	struct msghdr msg;
-	struct iovec iov[SEND_IOV_MAX];
+	unsigned cap;
+	struct iovec iov[];
 };
-static __thread struct sendbuf *sendbuf_free;
-static __thread unsigned sendbuf_free_n;
-#define SENDBUF_CACHE_MAX 64
+/* marks a plain send (one iovec, no msghdr to copy) in flight */
+static struct sendbuf send_single;
+static __thread struct sendbuf *sendbuf_free[2];
+static __thread unsigned sendbuf_free_n[2];
+static const unsigned sendbuf_cache_max[2] = { 1024, 64 };
 
-static struct sendbuf *sendbuf_get(void)
+static struct sendbuf *sendbuf_get(int n)
 {
-	struct sendbuf *b = sendbuf_free;
+	unsigned k = n > SEND_IOV_SMALL;
+	struct sendbuf *b = sendbuf_free[k];
 	if (b != NULL) {
-		sendbuf_free = b->next;
-		sendbuf_free_n--;
+		sendbuf_free[k] = b->next;
+		sendbuf_free_n[k]--;
 		return b;
 	}
-	b = malloc(sizeof(*b));
+	unsigned cap = k ? SEND_IOV_MAX : SEND_IOV_SMALL;
+	b = malloc(sizeof(*b) + cap * sizeof(struct iovec));
 	if (b == NULL) {
 		fprintf(stderr, "uimap: out of memory\n");
 		abort();
 	}
+	b->cap = cap;
 	return b;
 }
 
 static void sendbuf_put(struct sendbuf *b)
 {
-	if (sendbuf_free_n >= SENDBUF_CACHE_MAX) {
+	if (b == &send_single)
+		return;
+	unsigned k = b->cap > SEND_IOV_SMALL;
+	if (sendbuf_free_n[k] >= sendbuf_cache_max[k]) {
 		free(b);
 		return;
 	}
-	b->next = sendbuf_free;
-	sendbuf_free = b;
-	sendbuf_free_n++;
+	b->next = sendbuf_free[k];
+	sendbuf_free[k] = b;
+	sendbuf_free_n[k]++;
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
@@ -393,21 +405,28 @@ void conn_flush(struct conn *c)
 	}
 	if (c->sending != NULL || c->shut)
 		goto out;
-	struct sendbuf *b = sendbuf_get();
-	int n = c->tv->send_iov(c, b->iov, SEND_IOV_MAX);
+	struct iovec iov[SEND_IOV_MAX];
+	int n = c->tv->send_iov(c, iov, SEND_IOV_MAX);
 	if (n <= 0) {
-		sendbuf_put(b);
 		if (n < 0)
 			conn_close(c, false);
 		goto out;
 	}
-	memset(&b->msg, 0, sizeof(b->msg));
-	b->msg.msg_iov = b->iov;
-	b->msg.msg_iovlen = (size_t)n;
 	struct io_uring_sqe *sqe = ring_sqe(&c->srv->ring);
-	io_uring_prep_sendmsg(sqe, c->fd, &b->msg, MSG_NOSIGNAL);
+	if (n == 1) {
+		/* the common case (a reply, an IDLE push): a plain send */
+		io_uring_prep_send(sqe, c->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL);
+		c->sending = &send_single;
+	} else {
+		struct sendbuf *b = sendbuf_get(n);
+		memcpy(b->iov, iov, (size_t)n * sizeof(*iov));
+		memset(&b->msg, 0, sizeof(b->msg));
+		b->msg.msg_iov = b->iov;
+		b->msg.msg_iovlen = (size_t)n;
+		io_uring_prep_sendmsg(sqe, c->fd, &b->msg, MSG_NOSIGNAL);
+		c->sending = b;
+	}
 	io_uring_sqe_set_data64(sqe, udata_make(c, OP_SEND));
-	c->sending = b;
 	c->pending++;
 	return;
 out:

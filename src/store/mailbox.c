@@ -215,8 +215,11 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 			.modseq = msg->modseq };
 		/* The origin would skip its own event: a caught-up origin passes it now,
 		   so a lone session's STOREs do not pile up in the log. */
-		if (origin != NULL && origin->flag_cursor == pos)
+		if (origin != NULL && origin->flag_cursor == pos) {
 			origin->flag_cursor = pos + 1;
+			if (pos == box->flag_floor && box->n_flag_floor > 0)
+				box->n_flag_floor--;
+		}
 	}
 	store_change_emit(box->user->store, &(struct store_change){
 		.type = STORE_CHANGE_FLAGS, .user = box->user->name, .mailbox = box->name,
@@ -264,18 +267,58 @@ void mailbox_expunge_all(struct mailbox *box)
 	}
 }
 
+void mailbox_cursor_added(struct mailbox *box, uint64_t exp, uint64_t flag)
+{
+	if (exp == box->exp_floor)
+		box->n_exp_floor++;
+	if (flag == box->flag_floor)
+		box->n_flag_floor++;
+}
+
+void mailbox_cursor_moved(struct mailbox *box, uint64_t old_exp, uint64_t old_flag,
+			  const struct store_view *v, bool closed)
+{
+	if (old_exp == box->exp_floor && (closed || v->exp_cursor != old_exp) &&
+	    box->n_exp_floor > 0)
+		box->n_exp_floor--;
+	if (old_flag == box->flag_floor && (closed || v->flag_cursor != old_flag) &&
+	    box->n_flag_floor > 0)
+		box->n_flag_floor--;
+	box->cursor_moves++;
+	if (box->n_views == 0 ||
+	    ((box->n_exp_floor == 0 || box->n_flag_floor == 0) &&
+	     box->cursor_moves >= box->n_views / 8)) {
+		mailbox_trim_logs(box);
+		mailbox_maybe_compact(box, false);
+	}
+}
+
 void mailbox_trim_logs(struct mailbox *box)
 {
 	uint64_t exp_end = box->exp_base + box->exp_n;
 	uint64_t flag_end = box->flag_base + box->flag_n;
 	uint64_t min_exp = exp_end, min_flag = flag_end;
+	unsigned n_exp = 0, n_flag = 0;
 
 	for (struct store_view *v = box->views; v != NULL; v = v->next) {
-		if (v->exp_cursor < min_exp)
+		if (v->exp_cursor < min_exp) {
 			min_exp = v->exp_cursor;
-		if (v->flag_cursor < min_flag)
+			n_exp = 0;
+		}
+		if (v->exp_cursor == min_exp)
+			n_exp++;
+		if (v->flag_cursor < min_flag) {
 			min_flag = v->flag_cursor;
+			n_flag = 0;
+		}
+		if (v->flag_cursor == min_flag)
+			n_flag++;
 	}
+	box->exp_floor = min_exp;
+	box->n_exp_floor = n_exp;
+	box->flag_floor = min_flag;
+	box->n_flag_floor = n_flag;
+	box->cursor_moves = 0;
 	/* Tombstones every view has passed are dead. */
 	size_t exp_upto = (size_t)(min_exp - box->exp_base);
 
@@ -353,14 +396,23 @@ void mailbox_maybe_compact(struct mailbox *box, bool force)
 
 void mailbox_changed(struct mailbox *box, struct store_view *origin)
 {
-	for (struct store_view *v = box->views; v != NULL; v = v->next) {
-		if (v == origin || v->wake_pending)
-			continue;
-		v->wake_pending = true;
-		if (v->wake != NULL)
-			v->wake(v->wake_ctx);
+	/* every view but the origin already woken: nothing to do (a big STORE calls
+	   this once per message) */
+	unsigned others = box->n_views - (origin != NULL && !origin->wake_pending ? 1 : 0);
+
+	if (box->n_wake_pending < others) {
+		for (struct store_view *v = box->views; v != NULL; v = v->next) {
+			if (v == origin || v->wake_pending)
+				continue;
+			v->wake_pending = true;
+			box->n_wake_pending++;
+			if (v->wake != NULL)
+				v->wake(v->wake_ctx);
+		}
 	}
-	mailbox_trim_logs(box);
+	/* with no view left to tell, tombstones die at once */
+	if (box->n_views == 0)
+		mailbox_trim_logs(box);
 	mailbox_maybe_compact(box, false);
 }
 

@@ -77,6 +77,14 @@ struct mailbox {
 
 	struct store_view *views;   /* doubly linked */
 	unsigned n_views;
+	unsigned n_wake_pending;    /* views woken and not synced since */
+	/* Trimming is O(views), so it runs only when it can free something: when the
+	   views at the slowest cursor (the floor, as of the last trim) have all moved
+	   on, and at most once per n_views/8 cursor moves. N views catching up with a
+	   change then cost O(N) in all, not O(N^2). */
+	uint64_t exp_floor, flag_floor;
+	unsigned n_exp_floor, n_flag_floor;
+	unsigned cursor_moves;
 	uint32_t next_view_id;
 
 	/* Entries [head, n) are live; entry i has absolute position base + i. The
@@ -231,8 +239,15 @@ void mailbox_expunge_at(struct mailbox *box, uint32_t idx);
 void mailbox_expunge_all(struct mailbox *box);
 /* After a batch of changes: wake the views (except origin), trim, maybe compact. */
 void mailbox_changed(struct mailbox *box, struct store_view *origin);
-/* Drop log entries every view has passed; tombstones nobody needs become dead. */
+/* Drop log entries every view has passed; tombstones nobody needs become dead.
+   O(views + entries dropped). */
 void mailbox_trim_logs(struct mailbox *box);
+/* A view's cursors moved from (old_exp, old_flag) to its current ones (a sync), or
+   a view at those cursors closed (closed set): trim when it may pay off. */
+void mailbox_cursor_moved(struct mailbox *box, uint64_t old_exp, uint64_t old_flag,
+			  const struct store_view *v, bool closed);
+/* A view at (exp, flag) was added: count it at the floor when it is there. */
+void mailbox_cursor_added(struct mailbox *box, uint64_t exp, uint64_t flag);
 /* Squeeze dead messages out of the array (one pass) when there are enough. */
 void mailbox_maybe_compact(struct mailbox *box, bool force);
 /* Fill status counters. */

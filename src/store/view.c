@@ -135,6 +135,7 @@ int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 	v->n_keywords_announced = box->n_keywords;
 	v->exp_cursor = box->exp_base + box->exp_n;
 	v->flag_cursor = box->flag_base + box->flag_n;
+	mailbox_cursor_added(box, v->exp_cursor, v->flag_cursor);
 	v->next = box->views;
 	if (box->views != NULL)
 		box->views->prev = v;
@@ -167,8 +168,9 @@ void store_view_close(struct store_view *v)
 		v->next->prev = v->prev;
 	box->n_views--;
 	box->user->store->n_views--;
-	mailbox_trim_logs(box);
-	mailbox_maybe_compact(box, false);
+	if (v->wake_pending)
+		box->n_wake_pending--;
+	mailbox_cursor_moved(box, v->exp_cursor, v->flag_cursor, v, true);
 	free(v->uids);
 	free(v->recent);
 	free(v);
@@ -335,8 +337,12 @@ int store_view_sync(struct uimap_store_view *pub, unsigned flags,
 {
 	struct store_view *v = view_of(pub);
 	struct mailbox *box = v->box;
+	uint64_t old_exp = v->exp_cursor, old_flag = v->flag_cursor;
 
-	v->wake_pending = false;
+	if (v->wake_pending) {
+		v->wake_pending = false;
+		box->n_wake_pending--;
+	}
 	if ((flags & UIMAP_SYNC_EXPUNGES) != 0)
 		view_apply_expunges(v, cb, ctx);
 	if (box->n_keywords != v->n_keywords_announced) {
@@ -351,8 +357,7 @@ int store_view_sync(struct uimap_store_view *pub, unsigned flags,
 			cb->exists(ctx, v->n, view_recent_count(v));
 	}
 	view_report_flags(v, cb, ctx);
-	mailbox_trim_logs(box);
-	mailbox_maybe_compact(box, false);
+	mailbox_cursor_moved(box, old_exp, old_flag, v, false);
 	return box->deleted ? -ENOENT : 0;
 }
 

@@ -29,7 +29,8 @@ int cmd_logout(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	struct session *s = cmd->s;
-	/* RFC 3501 §6.1.3: untagged BYE, then the tagged OK, then close */
+	/* RFC 3501 §6.1.3: untagged BYE, then the tagged OK, then close; no mailbox
+	   updates (CMD_FLAG_NO_SYNC): the client is tearing its view down */
 	session_untagged(s, "BYE Logging out.");
 	cmd_reply(cmd, "OK", "Logout completed.");
 	s->state = SESSION_LOGOUT;

@@ -242,6 +242,8 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	}
 	if (info.expunged)
 		st->any_expunged = true;
+	if (st->items.has_flags || flags_changed)
+		session_announce_keywords(s, info.flags.keywords);
 	struct outq *q = s->out;
 	outq_printf(q, "* %u FETCH (", seq);
 	bool first = true;

@@ -93,17 +93,18 @@ int cmd_store(struct uimap_cmd *cmd)
 	/* announce new keywords before any FETCH that carries them */
 	if (new_keywords)
 		write_mailbox_flags(s);
-	bool stale = false;
 	for (unsigned i = 0; i < n_ranges; i++) {
 		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi && seq != 0; seq++) {
 			struct uimap_msg_info info;
 			int r = v->vt->view_store_flags(v, seq, mode, &flags, 0, &info);
 			if (r == -ESTALE) {
-				stale = true;
+				/* RFC 2180 §4.2.1: a message another session expunged is
+				   skipped and the STORE still succeeds (as Dovecot does) */
 			} else if (r < 0) {
 				reply_store_error(cmd, r, "STORE");
 				return CMD_DONE;
 			} else if (!silent) {
+				session_announce_keywords(s, info.flags.keywords);
 				outq_printf(s->out, "* %u FETCH (", seq);
 				if (cmd->uid)
 					outq_printf(s->out, "UID %u ", info.uid);
@@ -115,10 +116,6 @@ int cmd_store(struct uimap_cmd *cmd)
 				break;
 		}
 	}
-	if (stale)
-		/* RFC 3501 §7.4.1 / RFC 5530: the rest was stored */
-		cmd_reply(cmd, "NO", "[EXPUNGEISSUED] Some messages were expunged meanwhile.");
-	else
-		cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
+	cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
 	return CMD_DONE;
 }

@@ -7,6 +7,7 @@
 #include "net/outq.h"
 
 #define CHUNK_CAP (4096u - (unsigned)sizeof(struct outseg))
+#define SMALL_CAP (512u - (unsigned)sizeof(struct outseg))
 
 static void fini(void)
 {
@@ -85,7 +86,8 @@ Test(outq, append_across_chunk_boundaries)
 	cr_assert_eq(q.bytes, total);
 	cr_assert_eq(count_segs(&q), 4);
 	for (const struct outseg *s = q.head; s != NULL; s = s->next) {
-		cr_assert_eq(s->cap, CHUNK_CAP, "text chunks are 4 KiB allocations");
+		cr_assert(s->cap == CHUNK_CAP || (s == q.head && s->cap == SMALL_CAP),
+			  "a queue starts with a 512-byte chunk, then 4 KiB ones");
 		cr_assert_leq(s->len, s->cap);
 		if (s->next != NULL)
 			cr_assert_eq(s->len, s->cap, "only the last chunk is partly filled");
@@ -104,6 +106,32 @@ Test(outq, append_across_chunk_boundaries)
 	free(got);
 	outq_clear(&q);
 	free(src);
+}
+
+Test(outq, short_replies_use_small_chunks)
+{
+	struct outq q = { 0 };
+	outq_puts(&q, "* 3 EXISTS\r\n");
+	cr_assert_eq(q.head->cap, SMALL_CAP, "a short reply on an empty queue: small chunk");
+	static const char body[] = "body";
+	outq_append_ref(&q, body, 4, NULL, NULL);
+	outq_puts(&q, ")\r\n");
+	cr_assert_eq(q.tail->cap, SMALL_CAP, "short text after a reference: small chunk");
+	char big[1000];
+	memset(big, 'x', sizeof(big));
+	outq_append(&q, big, sizeof(big));
+	cr_assert_eq(q.tail->cap, CHUNK_CAP, "text that overflows continues in 4 KiB chunks");
+	cr_assert_eq(q.bytes, 12 + 4 + 3 + sizeof(big));
+	size_t n;
+	char *got = drain_copy(&q, &n);
+	cr_assert_eq(n, q.bytes);
+	cr_assert_eq(memcmp(got, "* 3 EXISTS\r\nbody)\r\nxxx", 22), 0);
+	free(got);
+	outq_clear(&q);
+	/* a long piece on an empty queue goes straight to a 4 KiB chunk */
+	outq_append(&q, big, sizeof(big));
+	cr_assert_eq(q.head->cap, CHUNK_CAP);
+	outq_clear(&q);
 }
 
 Test(outq, exact_chunk_fill_then_one_more_byte)
