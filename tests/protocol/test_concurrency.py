@@ -64,7 +64,7 @@ class TwoSessions(MailTestCase):
                          "b can still fetch the message a expunged until b is told")
         self.assertEqual(f[3]["BODY[TEXT]"], b"body 3\r\n")
         untagged, t = command_raw(b, "st", "STORE 3 +FLAGS (\\Flagged)")
-        self.assertRegex(t, r"^st (OK|NO) ")
+        self.assertTagged(t, "st", "OK")
         self.assertEqual(untagged_numbers(untagged, "EXPUNGE"), [], "EXPUNGE during STORE")
         for seq, items in fetches(untagged):
             self.assertEqual(seq, 3)
@@ -185,6 +185,75 @@ class TwoSessions(MailTestCase):
             self.assertIn("\\*", perm[-1])
         f = fetch_by_seq(untagged)
         self.assertIn("$Important", f[1]["FLAGS"])
+
+    def test_store_touching_expunged_message_succeeds(self):
+        """RFC 2180 §4.2.1: a STORE over a message another session expunged stores
+        the rest and answers OK (clients take NO for a failed command)."""
+        a = self.session()
+        self.fill(a, "INBOX", 3)
+        self.ok(a, "s", "SELECT INBOX")
+        b = self.session(select="INBOX")
+        self.ok(a, "d", "STORE 2 +FLAGS.SILENT (\\Deleted)")
+        self.ok(a, "x", "EXPUNGE")
+        for tag, cmd in (("s1", "STORE 1:3 +FLAGS (\\Flagged)"),
+                         ("s2", "STORE 2 FLAGS (\\Answered)")):
+            untagged, t = command_raw(b, tag, cmd)
+            self.assertTagged(t, tag, "OK")
+            self.assertEqual(untagged_numbers(untagged, "EXPUNGE"), [], "EXPUNGE during STORE")
+        # UID STORE may carry the EXPUNGE (RFC 3501 §7.4.1); 2 is not there any more
+        uids = [v["UID"] for _, v in sorted(fetch_by_seq(self.ok(b, "u", "FETCH 1:3 UID")).items())]
+        untagged, t = command_raw(b, "s3", f"UID STORE {uids[0]}:{uids[2]} +FLAGS.SILENT (\\Seen)")
+        self.assertTagged(t, "s3", "OK")
+        untagged += self.ok(b, "n", "NOOP")
+        self.assertEqual(untagged_numbers(untagged, "EXPUNGE"), [2])
+        f = fetch_by_seq(self.ok(b, "f", "FETCH 1:* (UID FLAGS)"))
+        self.assertEqual(sorted(f), [1, 2])
+        self.assertEqual([f[1]["UID"], f[2]["UID"]], [uids[0], uids[2]])
+        for seq in (1, 2):
+            self.assertIn("\\Flagged", f[seq]["FLAGS"])
+            self.assertIn("\\Seen", f[seq]["FLAGS"])
+
+    def test_keyword_announced_before_fetch_shows_it(self):
+        """RFC 3501 §7.2.6: a keyword another session created is announced with
+        * FLAGS before the first response of this session that carries it, also
+        inside FETCH and STORE (not only at the next NOOP)."""
+        for cmd in ("FETCH 1 FLAGS", "STORE 1 +FLAGS (\\Seen)", "FETCH 1 BODY[]"):
+            with self.subTest(cmd=cmd):
+                a = self.session()
+                box = "kw%d" % abs(hash(cmd))
+                self.ok(a, "c", f"CREATE {box}")
+                self.fill(a, box, 1)
+                self.ok(a, "s", f"SELECT {box}")
+                b = self.session(select=box)
+                self.ok(a, "f", "STORE 1 +FLAGS.SILENT ($Label3)")
+                untagged = self.ok(b, "g", cmd)
+                lines = texts(untagged)
+                flags_at = [i for i, t in enumerate(lines) if t.startswith("* FLAGS ")]
+                fetch_at = [i for i, t in enumerate(lines) if "$Label3" in t and " FETCH " in t]
+                self.assertTrue(fetch_at, lines)
+                self.assertTrue(flags_at and flags_at[0] < fetch_at[0] and
+                                "$Label3" in lines[flags_at[0]], lines)
+                # not announced twice
+                untagged = self.ok(b, "n", "NOOP")
+                self.assertFalse([t for t in texts(untagged) if t.startswith("* FLAGS ")],
+                                 texts(untagged))
+
+    def test_logout_sends_only_bye_and_ok(self):
+        """RFC 3501 §6.1.3: LOGOUT answers BYE and OK; pending changes of other
+        sessions are not reported any more (the client tears its view down)."""
+        a = self.session()
+        self.fill(a, "INBOX", 3)
+        self.ok(a, "s", "SELECT INBOX")
+        b = self.session(select="INBOX")
+        self.ok(a, "d", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.ok(a, "f", "STORE 2 +FLAGS.SILENT (\\Flagged)")
+        self.ok(a, "x", "EXPUNGE")
+        self.append_ok(a, "INBOX", make_message())
+        untagged, t = command_raw(b, "z", "LOGOUT")
+        self.assertTagged(t, "z", "OK")
+        lines = texts(untagged)
+        self.assertEqual(len(lines), 1, lines)
+        self.assertTrue(lines[0].startswith("* BYE "), lines)
 
     def test_own_append_announced_and_other_session_too(self):
         a = self.session(select="INBOX")
