@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
 	ST_LINE,          /* collecting command text up to LF */
@@ -421,25 +422,46 @@ static int tok_literal(struct tok *t, struct imap_arg *arg)
 	return 1;
 }
 
+/* Whether the atom text s (len bytes) before a '[' names a FETCH body section item:
+   only these open a section in which spaces, parentheses and quoted strings are
+   allowed (RFC 3501 §9 section; RFC 3516 BINARY[...]). Everywhere else '[' is an
+   ordinary ATOM-CHAR (RFC 3501 §9: atom-specials do not include '['). */
+static bool is_section_item(const char *s, size_t len)
+{
+	static const char *const names[] = { "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
+					     "BINARY.SIZE" };
+	for (size_t i = 0; i < N_ELEMENTS(names); i++)
+		if (strlen(names[i]) == len && strncasecmp(s, names[i], len) == 0)
+			return true;
+	return false;
+}
+
 static int tok_atom(struct tok *t, struct imap_arg *arg)
 {
 	size_t i = t->pos;
-	int brackets = 0;
+	bool section = false, quoted = false;
 	while (i < t->end) {
 		unsigned char c = (unsigned char)t->s[i];
 		if (c < 0x20 || c == 0x7f) {
 			t->error = "Invalid character in command";
 			return -1;
 		}
-		if (c == '[')
-			brackets++;
-		else if (c == ']' && brackets > 0)
-			brackets--;
-		else if (brackets == 0 && (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{'))
+		if (section) {
+			/* the section text ends at the first ']' outside a quoted string */
+			if (quoted && c == '\\' && i + 1 < t->end)
+				i++;
+			else if (c == '"')
+				quoted = !quoted;
+			else if (c == ']' && !quoted)
+				section = false;
+		} else if (c == '[') {
+			section = is_section_item(t->s + t->pos, i - t->pos);
+		} else if (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{') {
 			break;
+		}
 		i++;
 	}
-	if (brackets > 0) {
+	if (section) {
 		t->error = "Missing ']'";
 		return -1;
 	}
