@@ -342,6 +342,7 @@ struct tok {
 	const char *s;
 	size_t pos, end;
 	unsigned lit;      /* next literal */
+	bool fetch;        /* FETCH / UID FETCH: body section items may appear */
 	const char *error;
 };
 
@@ -423,8 +424,8 @@ static int tok_literal(struct tok *t, struct imap_arg *arg)
 }
 
 /* Whether the atom text s (len bytes) before a '[' names a FETCH body section item:
-   only these open a section in which spaces, parentheses and quoted strings are
-   allowed (RFC 3501 §9 section; RFC 3516 BINARY[...]). Everywhere else '[' is an
+   in FETCH only these open a section in which spaces, parentheses and quoted strings
+   are allowed (RFC 3501 §9 section; RFC 3516 BINARY[...]). Everywhere else '[' is an
    ordinary ATOM-CHAR (RFC 3501 §9: atom-specials do not include '['). */
 static bool is_section_item(const char *s, size_t len)
 {
@@ -455,7 +456,7 @@ static int tok_atom(struct tok *t, struct imap_arg *arg)
 			else if (c == ']' && !quoted)
 				section = false;
 		} else if (c == '[') {
-			section = is_section_item(t->s + t->pos, i - t->pos);
+			section = t->fetch && is_section_item(t->s + t->pos, i - t->pos);
 		} else if (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{') {
 			break;
 		}
@@ -585,6 +586,9 @@ int parser_command(struct parser *p, struct imap_command *cmd, const char **erro
 	cmd->name = arena_strndup(p->arena, s + name_start, i - name_start);
 	cmd->tail = i < end ? s + i + 1 : "";
 	struct tok t = { .p = p, .s = s, .pos = i, .end = end, .lit = 0, .error = NULL };
+	t.fetch = strcasecmp(cmd->name, "FETCH") == 0 ||
+		  (strcasecmp(cmd->name, "UID") == 0 && end - i > 6 &&
+		   strncasecmp(s + i + 1, "FETCH ", 6) == 0);
 	if (i < end) {
 		t.pos++; /* the space after the name */
 		if (t.pos >= end || s[t.pos] == ' ') {

@@ -156,6 +156,14 @@ Test(parser_tokens, bracket_is_an_atom_char)
 	EXPECT("a SELECT [\r\n", "CMD a SELECT A1:[\n");
 	EXPECT("a RENAME a[ b[c\r\n", "CMD a RENAME A2:a[ A3:b[c\n");
 	EXPECT("a STATUS x[ (MESSAGES)\r\n", "CMD a STATUS A2:x[ (A8:MESSAGES)\n");
+	/* outside FETCH, BODY[ is an atom like any other */
+	EXPECT("a SELECT body[1\r\n", "CMD a SELECT A6:body[1\n");
+	EXPECT("a LIST \"\" Binary[%\r\n", "CMD a LIST S0: A8:Binary[%\n");
+	EXPECT("a X BODY[a b]\r\n", "CMD a X A6:BODY[a A2:b]\n");
+	EXPECT("a UID STORE 1 +FLAGS BODY[x\r\n", "CMD a UID A5:STORE A1:1 A6:+FLAGS A6:BODY[x\n");
+	EXPECT("a uid fetch 1 body[header.fields (A)]\r\n",
+	       "CMD a uid A5:fetch A1:1 A23:body[header.fields (A)]\n");
+	EXPECT("a UID FETCH 1 BODY[x\r\n", "BAD a Missing ']'\n");
 	/* not a section item: the '[' does not swallow the space or the list */
 	EXPECT("a FETCH 1 BODYX[HEADER (From)]\r\n", "BAD a Missing space between arguments\n");
 	EXPECT("a FETCH 1 X.BODY[a b]\r\n", "CMD a FETCH A1:1 A8:X.BODY[a A2:b]\n");
