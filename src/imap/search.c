@@ -395,8 +395,6 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE: {
 		int64_t day = search_sent_day(info->blob);
-		if (day == INT64_MIN)
-			return false;
 		if (k->op == SEARCH_SENTBEFORE)
 			return day < (int64_t)k->number;
 		if (k->op == SEARCH_SENTON)

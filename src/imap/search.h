@@ -61,8 +61,9 @@ void search_free(struct search_key *program);
 bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 		  const struct uimap_msg_info *info);
 
-/* The day (days since the epoch, the header's own zone ignored as RFC 3501
-   §6.4.4 says) of the message's Date: header, or INT64_MIN when it has none. */
+/* The day (days since the epoch) of the message's Date: header in the header's own
+   zone (RFC 3501 §6.4.4 disregards time and timezone); 0 (1-Jan-1970) when the
+   message has no Date: or one rfc822_date_parse() cannot read, as Dovecot does. */
 int64_t search_sent_day(struct uimap_blob *blob);
 
 /* Text matching for HEADER (field), BODY and TEXT: case-insensitive substring

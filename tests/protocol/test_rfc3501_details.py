@@ -72,6 +72,13 @@ class BracketAtoms(MailTestCase):
         untagged = self.ok(c, "lsub", 'LSUB "" [Gmail]*')
         self.assertEqual(set(list_entries(untagged, "LSUB")), {"[Gmail]/Sent"})
 
+    def test_section_names_outside_fetch_are_atoms(self):
+        c = self.session()
+        self.ok(c, "c", "CREATE Body[x")
+        untagged = self.ok(c, "l", 'LIST "" Body[*')
+        self.assertEqual(set(list_entries(untagged)), {"Body[x"})
+        self.ok(c, "s", "SELECT Body[x")
+
     def test_fetch_sections_stay_one_atom(self):
         c = self.session()
         self.append_ok(c, "INBOX", make_message(subject="hdr", from_="a@b.example"))
@@ -86,6 +93,92 @@ class BracketAtoms(MailTestCase):
         # not a section item: '[' is an atom character, the item is unknown
         _, t = command_raw(c, "f4", "FETCH 1 FLAGS[x]")
         self.assertTagged(t, "f4", "BAD")
+
+
+def raw_message(headers, body="body\r\n"):
+    """A message from header lines (folded lines may contain CRLF) and a body."""
+    return ("\r\n".join(headers) + "\r\n\r\n" + body).encode("utf-8")
+
+
+class SearchCase(MailTestCase):
+    MESSAGES = ()
+
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        for i, m in enumerate(self.MESSAGES):
+            self.append_ok(self.c, "INBOX", m, date="15-Jun-2015 10:00:00 +0000", tag=f"a{i}")
+        self.ok(self.c, "s", "SELECT INBOX")
+
+    def check(self, criteria, want):
+        if isinstance(criteria, str):
+            criteria = criteria.encode()
+        untagged, t = command_raw(self.c, "q", b"SEARCH " + criteria)
+        self.assertTagged(t, "q", "OK")
+        got = search_numbers(untagged)
+        self.assertIsNotNone(got, f"no * SEARCH response for {criteria!r}")
+        self.assertEqual(sorted(got), want, criteria)
+
+
+# (Date: value or None, the day SENTON must find, or None for "no usable date")
+DATES = [
+    ("Wed, 01 Jan 2020 10:00:00 +0000", "1-Jan-2020"),
+    ("1 Jan 20 10:00:00 +0000", "1-Jan-2020"),
+    ("1 Jan 99 10:00 GMT", "1-Jan-1999"),
+    ("1 Jan 120 10:00:00 +0000", "1-Jan-2020"),
+    ("Wed (comment (nested)), 1 (c) Jan (c) 2020 (c) 10:00 (c) EST", "1-Jan-2020"),
+    ("1 jan 2020 23:30:00 -0800", "1-Jan-2020"),       # 2-Jan in UTC
+    ("2 Jan 2020 00:30:00 +0900", "2-Jan-2020"),       # 1-Jan in UTC
+    ("1 Jan 2020 10:00:00", "1-Jan-2020"),
+    ("1 Jan 2020 10:00:00 Z", "1-Jan-2020"),
+    ("1 Jan 2020 10:00:00 XYZ", "1-Jan-2020"),
+    ("garbage", None),
+    (None, None),
+    ("Wed,  1   Jan   2020\r\n  10:00:00  +0100", "1-Jan-2020"),
+    ("3 Mar 49 10:00:00 PDT", "3-Mar-2049"),
+    ("4 Apr 50 10:00:00 CST", "4-Apr-1950"),
+    ("Wed Jan  1 10:00:00 2020", "1-Jan-2020"),
+    ("32 Jan 2020 10:00:00 +0000", None),
+]
+
+
+class SentDates(SearchCase):
+    """SENTBEFORE / SENTON / SENTSINCE on the obsolete and real-world Date: forms of
+    RFC 5322 §4.3, compared in the message's own zone. A missing or unreadable Date:
+    counts as 1-Jan-1970, as in Dovecot."""
+
+    MESSAGES = [raw_message([f"Subject: {i + 1}"] + ([f"Date: {d}"] if d is not None else []))
+                for i, (d, _) in enumerate(DATES)]
+
+    def want(self, pred):
+        return [i + 1 for i, (_, day) in enumerate(DATES) if pred(day or "1-Jan-1970")]
+
+    def test_senton_each_form(self):
+        for i, (d, day) in enumerate(DATES):
+            day = day or "1-Jan-1970"
+            with self.subTest(date=d):
+                untagged, t = command_raw(self.c, "q", f"SEARCH SENTON {day}")
+                self.assertTagged(t, "q", "OK")
+                self.assertIn(i + 1, search_numbers(untagged))
+
+    def test_senton(self):
+        self.check("SENTON 1-Jan-2020", self.want(lambda d: d == "1-Jan-2020"))
+        self.check("SENTON 2-Jan-2020", [7])
+        self.check("SENTON 1-Jan-1999", [3])
+        self.check("SENTON 3-Mar-2049", [14])
+        self.check("SENTON 4-Apr-1950", [15])
+        self.check("SENTON 1-Jan-1970", [11, 12, 17])
+        self.check("SENTON 15-Jun-2015", [])   # never the INTERNALDATE
+
+    def test_sentbefore_sentsince(self):
+        self.check("SENTBEFORE 1-Jan-2000", [3, 11, 12, 15, 17])
+        self.check("SENTSINCE 1-Jan-2000", [1, 2, 4, 5, 6, 7, 8, 9, 10, 13, 14, 16])
+        self.check("SENTBEFORE 2-Jan-2020", [1, 2, 3, 4, 5, 6, 8, 9, 10, 11, 12, 13, 15,
+                                             16, 17])
+        self.check("SENTSINCE 2-Jan-2020", [7, 14])
+        self.check("SENTBEFORE 1-Jan-1970", [15])
+        self.check("NOT SENTON 1-Jan-1970", [i for i in range(1, 18) if i not in (11, 12, 17)])
+        self.check("SENTSINCE 1-Jan-1970 SENTBEFORE 2-Jan-1970", [11, 12, 17])
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "mail-check.h"
 
 #include "mail/charset.h"
+#include "mail/rfc822.h"
 #include "uimap/store.h"
 
 static void fini(void)
@@ -222,3 +223,118 @@ Test(api, decoders)
 	cr_assert_eq(memcmp(b.data, "hello", 5), 0);
 	buf_free(&b);
 }
+
+/* ---- Date: values (rfc822_date_parse) ---- */
+
+struct date_case {
+	const char *in;
+	int y, mon, d, hh, mm, ss, tz;  /* mon 1-12; y 0 = must fail */
+};
+
+/* Real-world forms: RFC 5322 §3.3, the obsolete syntax of §4.3, old mail and spam. */
+static const struct date_case date_cases[] = {
+	{ "Wed, 01 Jan 2020 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "Mon, 7 Feb 1994 21:52:25 -0800", 1994, 2, 7, 21, 52, 25, -480 },
+	{ "Mon, 7 Feb 1994 21:52:25 -0800 (PST)", 1994, 2, 7, 21, 52, 25, -480 },
+	{ "7 Feb 1994 21:52:25 +0530", 1994, 2, 7, 21, 52, 25, 330 },            /* no day name */
+	{ "Mon 7 Feb 1994 21:52:25 +0100", 1994, 2, 7, 21, 52, 25, 60 },         /* no comma */
+	{ "Monday, 7 February 1994 21:52:25 +0100", 1994, 2, 7, 21, 52, 25, 60 }, /* in full */
+	{ "Thurs, 6 Sept 2001 09:00:00 +0000", 2001, 9, 6, 9, 0, 0, 0 },
+	{ "wed, 01 jan 2020 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },          /* lower case */
+	{ "WED, 01 JAN 2020 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 20 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },                  /* 2-digit */
+	{ "1 Jan 49 10:00:00 +0000", 2049, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 50 10:00:00 +0000", 1950, 1, 1, 10, 0, 0, 0 },
+	{ "31 Dec 99 23:59:59 +0000", 1999, 12, 31, 23, 59, 59, 0 },
+	{ "1 Jan 00 00:00:00 +0000", 2000, 1, 1, 0, 0, 0, 0 },
+	{ "1 Jan 120 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },                 /* 3-digit */
+	{ "1 Jan 103 10:00:00 +0000", 2003, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },                   /* no seconds */
+	{ "1 Jan 2020 9:05:01 +0000", 2020, 1, 1, 9, 5, 1, 0 },                  /* 1-digit hour */
+	{ "1 Jan 2020 10:00:00", 2020, 1, 1, 10, 0, 0, 0 },                      /* no zone */
+	{ "1 Jan 2020", 2020, 1, 1, 0, 0, 0, 0 },                                /* no time */
+	{ "1 Jan 2020 10:00:00 UT", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00:00 GMT", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00:00 EST", 2020, 1, 1, 10, 0, 0, -300 },
+	{ "1 Jan 2020 10:00:00 EDT", 2020, 1, 1, 10, 0, 0, -240 },
+	{ "1 Jan 2020 10:00:00 CST", 2020, 1, 1, 10, 0, 0, -360 },
+	{ "1 Jan 2020 10:00:00 CDT", 2020, 1, 1, 10, 0, 0, -300 },
+	{ "1 Jan 2020 10:00:00 MST", 2020, 1, 1, 10, 0, 0, -420 },
+	{ "1 Jan 2020 10:00:00 MDT", 2020, 1, 1, 10, 0, 0, -360 },
+	{ "1 Jan 2020 10:00:00 pst", 2020, 1, 1, 10, 0, 0, -480 },
+	{ "1 Jan 2020 10:00:00 PDT", 2020, 1, 1, 10, 0, 0, -420 },
+	{ "1 Jan 2020 10:00:00 Z", 2020, 1, 1, 10, 0, 0, 0 },      /* military: -0000 */
+	{ "1 Jan 2020 10:00:00 A", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00:00 n", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00:00 CEST", 2020, 1, 1, 10, 0, 0, 0 },   /* unknown: -0000 */
+	{ "1 Jan 2020 10:00:00 -0000", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10:00:00 +01:00", 2020, 1, 1, 10, 0, 0, 60 },
+	{ "1 Jan 2020 10:00:00 +9999", 2020, 1, 1, 10, 0, 0, 0 },  /* nonsense zone */
+	{ "Wed (day), 1 (d) Jan (m) 2020 (y) 10:00 (t) EST (z)", 2020, 1, 1, 10, 0, 0, -300 },
+	{ "(a (nested) comment) 1 Jan 2020 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "1 Jan 2020 10 : 00 : 30 +0000", 2020, 1, 1, 10, 0, 30, 0 },  /* obs-time CFWS */
+	{ "  Wed,\r\n  1   Jan\r\n\t2020  10:00:00   +0100  ", 2020, 1, 1, 10, 0, 0, 60 },
+	{ "Wed, 1 Jan 2020 10:00:00 +0000 (Coordinated Universal Time)", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "01-Jan-2020 10:00:00 +0000", 2020, 1, 1, 10, 0, 0, 0 },
+	{ "Wed Jan  1 10:00:00 2020", 2020, 1, 1, 10, 0, 0, 0 },      /* ctime */
+	{ "Wed Jan  1 10:00:00 EST 2020", 2020, 1, 1, 10, 0, 0, -300 }, /* date(1) */
+	{ "29 Feb 2020 12:00:00 +0000", 2020, 2, 29, 12, 0, 0, 0 },
+	{ "1 Jan 2020 23:59:60 +0000", 2020, 1, 1, 23, 59, 60, 0 },   /* leap second */
+	{ "", 0 },
+	{ "   (only a comment)", 0 },
+	{ "garbage", 0 },
+	{ "Wed, 1 Foo 2020 10:00:00 +0000", 0 },
+	{ "Wed, Jan 2020", 0 },
+	{ "1 Jan 10:00:00 +0000", 0 },                                  /* no year */
+	{ "1 Jan 2 10:00:00 +0000", 0 },                                /* 1-digit year */
+	{ "1 Jan 20200 10:00:00 +0000", 0 },
+	{ "32 Jan 2020 10:00:00 +0000", 0 },
+	{ "0 Jan 2020 10:00:00 +0000", 0 },
+	{ "29 Feb 2019 10:00:00 +0000", 0 },
+	{ "31 Apr 2020 10:00:00 +0000", 0 },
+	{ "1 Jan 2020 25:00:00 +0000", 0 },
+	{ "1 Jan 2020 10:60:00 +0000", 0 },
+	{ "1 Jan 2020 10: +0000", 0 },
+	{ "2020-01-01 10:00:00", 0 },                                   /* ISO 8601 */
+	{ "1 Jan 2020 (unterminated", 2020, 1, 1, 0, 0, 0, 0 },
+};
+
+Test(api, date_parse_table)
+{
+	for (size_t i = 0; i < sizeof(date_cases) / sizeof(date_cases[0]); i++) {
+		const struct date_case *c = &date_cases[i];
+		time_t t = 12345;
+		int tz = 777;
+		const char *err = NULL;
+		int r = rfc822_date_parse(c->in, strlen(c->in), &t, &tz, &err);
+
+		if (c->y == 0) {
+			cr_assert_eq(r, -1, "\"%s\" should not parse", c->in);
+			cr_assert_not_null(err);
+			continue;
+		}
+		cr_assert_eq(r, 1, "\"%s\": %s", c->in, err);
+		struct tm tm = { .tm_year = c->y - 1900, .tm_mon = c->mon - 1, .tm_mday = c->d,
+				 .tm_hour = c->hh, .tm_min = c->mm, .tm_sec = c->ss };
+		time_t want = timegm(&tm) - (time_t)c->tz * 60;
+
+		cr_assert_eq(tz, c->tz, "\"%s\": zone %d, want %d", c->in, tz, c->tz);
+		cr_assert_eq(t, want, "\"%s\": %lld, want %lld", c->in, (long long)t,
+			     (long long)want);
+	}
+}
+
+Test(api, date_parse_only_the_given_bytes)
+{
+	const char v[] = "1 Jan 2020 10:00:00 +0100";
+	time_t t;
+	int tz;
+	const char *err;
+
+	/* the value is not NUL-terminated where it ends: a span of the message */
+	cr_assert_eq(rfc822_date_parse(v, 10, &t, &tz, &err), 1);
+	cr_assert_eq(tz, 0);
+	cr_assert_eq(t, 1577836800);
+	cr_assert_eq(rfc822_date_parse(v, 5, &t, &tz, &err), -1);
+}
+
