@@ -11,6 +11,7 @@ bool search_text(struct uimap_blob *blob, const struct search_key *k)
 	/* decoded text: MIME parts, quoted-printable/base64, RFC 2047 headers,
 	   case-insensitive; HEADER with "" matches any message with that field */
 	enum mail_search_scope scope = k->op == SEARCH_HEADER ? MAIL_SEARCH_HEADER :
+				       k->op == SEARCH_ADDRESS ? MAIL_SEARCH_ADDRESS :
 				       k->op == SEARCH_BODY ? MAIL_SEARCH_BODY : MAIL_SEARCH_TEXT;
 	return mail_search_match(blob->data, st, scope, k->field, k->text);
 }

@@ -120,6 +120,65 @@ class SearchCase(MailTestCase):
         self.assertEqual(sorted(got), want, criteria)
 
 
+class SearchAddresses(SearchCase):
+    """FROM/TO/CC/BCC match the addresses as parsed and written out the way Dovecot's
+    message_address_write() does ("Name <mailbox@domain>", groups "name: ...;"),
+    RFC 2047-decoded; the raw header text (comments, quoting) is not searched."""
+
+    MESSAGES = [
+        raw_message(["From: <user-from (comment)@ (comment) domain.org>", "Subject: 1"]),
+        raw_message(['From: "Doe, John" <john.doe@example.com>', "Subject: 2"]),
+        raw_message(["To: undisclosed-recipients:;",
+                     'Cc: Team: a@x.org, "B b" <b@y.org>;, c@z.org', "Subject: 3"]),
+        raw_message(["From: =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.de>",
+                     "Subject: 4"]),
+        raw_message(["To: Alice\r\n  <alice@\r\n example.org>,\r\n"
+                     " bob@example.org (Bob the builder)", "Subject: 5"]),
+        raw_message(["From: plain@example.net", "Bcc: hidden@example.net",
+                     "Bcc: second@example.net", "Subject: 6"]),
+        raw_message(["From: Pat O'Brien <pat@example.ie>", "Subject: 7"]),
+    ]
+
+    def test_comments_and_angle_brackets_removed(self):
+        self.check("FROM user-from@domain.org", [1])
+        self.check('FROM "<user-from@domain.org>"', [1])
+        self.check("FROM comment", [])
+        # HEADER is raw text: the comment is there
+        self.check("HEADER From comment", [1])
+
+    def test_display_name(self):
+        self.check('FROM "Doe, John"', [2])
+        self.check('FROM "john doe"', [])
+        self.check("FROM john.doe@example", [2])
+        self.check('FROM "Doe, John <john.doe@"', [2])
+        self.check("FROM \"O'Brien\"", [7])
+
+    def test_encoded_display_name(self):
+        self.check(b"CHARSET UTF-8 FROM {7+}\r\nM\xc3\xbcller", [4])
+        self.check(b'CHARSET UTF-8 FROM "j\xc3\xbcrgen m\xc3\xbcller <jm@"', [4])
+        self.check("FROM =?utf-8", [])
+
+    def test_groups(self):
+        self.check("TO undisclosed-recipients", [3])
+        self.check('TO "undisclosed-recipients:;"', [3])
+        self.check("CC Team", [3])
+        self.check('CC "b b <b@y.org>"', [3])
+        self.check("CC c@z.org", [3])
+
+    def test_folded_and_comment_names(self):
+        self.check("TO alice@example.org", [5])
+        self.check('TO "alice <alice@example.org>"', [5])
+        self.check('TO "Bob the builder <bob@"', [5])
+        self.check('TO "(Bob"', [])
+
+    def test_multiple_fields_and_empty(self):
+        self.check("BCC hidden@", [6])
+        self.check("BCC second@", [6])
+        self.check('FROM ""', [1, 2, 4, 6, 7])
+        self.check('TO ""', [3, 5])
+        self.check("FROM example", [2, 4, 6, 7])
+
+
 # (Date: value or None, the day SENTON must find, or None for "no usable date")
 DATES = [
     ("Wed, 01 Jan 2020 10:00:00 +0000", "1-Jan-2020"),

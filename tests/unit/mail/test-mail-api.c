@@ -338,3 +338,77 @@ Test(api, date_parse_only_the_given_bytes)
 	cr_assert_eq(rfc822_date_parse(v, 5, &t, &tz, &err), -1);
 }
 
+/* ---- SEARCH FROM/TO/CC/BCC: parsed addresses ---- */
+
+static char *address_text(const char *v)
+{
+	struct mail_address_list l = { 0 };
+	struct buf b = { 0 };
+
+	mail_address_parse(&l, v, strlen(v));
+	mail_address_write(&b, &l);
+	mail_address_list_free(&l);
+	buf_append(&b, "", 1);
+	return b.data;
+}
+
+Test(api, address_write)
+{
+	static const char *const cases[][2] = {
+		{ "<user-from (comment)@ (comment) domain.org>", "<user-from@domain.org>" },
+		{ "\"Doe, John\" <john.doe@example.com>", "Doe, John <john.doe@example.com>" },
+		{ "plain@example.net", "<plain@example.net>" },
+		{ "bob@example.org (Bob Smith)", "Bob Smith <bob@example.org>" },
+		{ "Alice\r\n  <alice@\r\n example.org>,\r\n bob@example.org",
+		  "Alice <alice@example.org>, <bob@example.org>" },
+		{ "undisclosed-recipients:;", "undisclosed-recipients:;" },
+		{ "Team: a@x.org, \"B b\" <b@y.org>;, c@z.org",
+		  "Team: <a@x.org>, B b <b@y.org>;, <c@z.org>" },
+		{ "<@r1,@r2:j@d.example>", "<@r1,@r2:j@d.example>" },
+		{ "=?utf-8?q?J=C3=BCrgen?= <jm@example.de>", "=?utf-8?q?J=C3=BCrgen?= <jm@example.de>" },
+		{ "Pat O'Brien <pat@example.ie>", "Pat O'Brien <pat@example.ie>" },
+		{ "", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *got = address_text(cases[i][0]);
+
+		cr_assert_str_eq(got, cases[i][1], "\"%s\"", cases[i][0]);
+		free(got);
+	}
+}
+
+#define ADDRS \
+	"From: <user-from (comment)@ (comment) domain.org>\r\n" \
+	"To: \"Doe, John\" <john.doe@example.com>,\r\n" \
+	"  =?utf-8?q?J=C3=BCrgen_M=C3=BCller?= <jm@example.de>\r\n" \
+	"Cc: Team: a@x.org, \"B b\" <b@y.org>;, carol@z.org (Carol C)\r\n" \
+	"Bcc: first@example.org\r\nBcc: second@example.org\r\n" \
+	"Subject: addresses\r\n\r\nbody\r\n"
+
+Test(api, search_addresses)
+{
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "from", "user-from@domain.org"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "FROM", "<USER-FROM@"));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "from", "comment"));
+	/* the raw header still has the comments: HEADER From sees them */
+	cr_assert(search(ADDRS, MAIL_SEARCH_HEADER, "from", "(comment)"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "Doe, John"));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "john doe"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "john.doe@example"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "doe, john <john.doe@"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "jürgen müller"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "Müller <jm@example.de>"));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "=?utf-8"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "cc", "team:"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "cc", "b b <b@y.org>"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "cc", "Carol C <carol@z.org>"));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "cc", "(Carol"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "bcc", "first@"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "bcc", "second@"));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "bcc", "first@example.org>, <second"));
+	cr_assert(search(ADDRS, MAIL_SEARCH_ADDRESS, "cc", ""));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "reply-to", ""));
+	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "carol"));
+}
+
