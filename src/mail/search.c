@@ -258,7 +258,10 @@ bool mail_search_match(const char *data, const struct mail_structure *s,
 			match_header(data, s, 0, name, scope == MAIL_SEARCH_ADDRESS, &m);
 		break;
 	case MAIL_SEARCH_TEXT:
-		found = match_header(data, s, 0, NULL, false, &m);
+		/* RFC 3501 §6.4.4: TEXT is "the header or body of the message": every
+		   MIME header too, as Dovecot does */
+		for (uint16_t i = 0; i < s->n_parts && !found; i++)
+			found = match_header(data, s, i, NULL, false, &m);
 		if (!found)
 			found = mail_text_foreach(data, s, match_text, &m) != 0;
 		break;

@@ -38,6 +38,9 @@ void mail_search_key_free(struct mail_search_key *key);
    each occurrence of the field as Dovecot does: its addresses parsed (comments,
    quoting, folding and routes resolved as for ENVELOPE) and written out by
    mail_address_write(), then RFC 2047-decoded; the raw header text is not searched.
+   MAIL_SEARCH_TEXT searches the header of every part (the message's, each MIME
+   part's and each attached message's, "Name: value" per field) and then the text
+   parts as BODY does.
    Work and memory are linear in the message size. */
 bool mail_search_match(const char *data, const struct mail_structure *s,
 		       enum mail_search_scope scope, const char *name,

@@ -179,6 +179,60 @@ class SearchAddresses(SearchCase):
         self.check("FROM example", [2, 4, 6, 7])
 
 
+# one message per SEARCH TEXT case, numbered from 1
+MIME_MESSAGES = [
+    raw_message(["From: a@example.org", "Subject: alt", "MIME-Version: 1.0",
+                 'Content-Type: multipart/alternative; boundary="b1"'],
+                "preamble\r\n--b1\r\nContent-Type: text/plain; charset=us-ascii\r\n"
+                "X-Part: partheader\r\n\r\nplain body\r\n--b1\r\nContent-Type: text/html\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\nPGI+Ym9sZDwvYj4=\r\n--b1--\r\n"
+                "epilogue\r\n"),
+    raw_message(["From: b@example.org", "Subject: plain", "Content-Type: text/plain"],
+                "Content-Type: text/html in the body\r\n"),
+    raw_message(["From: c@example.org", "Subject: attached", 'Content-Type: multipart/mixed; boundary="o"'],
+                "--o\r\nContent-Type: message/rfc822\r\n\r\nFrom: inner@example.com\r\n"
+                "Subject: =?utf-8?q?inner_subj?=\r\nContent-Type: application/octet-stream\r\n"
+                "Content-Transfer-Encoding: base64\r\n\r\naGlkZGVu\r\n--o--\r\n"),
+    raw_message(["From: d@example.org", "Subject: nothing special"], "just text\r\n"),
+]
+
+
+class SearchText(SearchCase):
+    """TEXT searches every header (the message's, each MIME part's, each attached
+    message's) and the decoded text parts; BODY only the text parts (RFC 3501 §6.4.4)."""
+
+    MESSAGES = MIME_MESSAGES
+
+    def test_text_finds_mime_part_headers(self):
+        self.check('TEXT "Content-Type: text/html"', [1, 2])
+        self.check('BODY "Content-Type: text/html"', [2])
+        self.check("TEXT partheader", [1])
+        self.check('TEXT "x-part: PARTHEADER"', [1])
+        self.check("BODY partheader", [])
+
+    def test_text_finds_attached_message_headers(self):
+        self.check('TEXT "inner subj"', [3])
+        self.check('TEXT "From: inner@example.com"', [3])
+        self.check("TEXT application/octet-stream", [3])
+        self.check('BODY "inner subj"', [])
+        self.check("SUBJECT inner", [])
+        self.check("FROM inner", [])
+
+    def test_text_top_header_and_bodies(self):
+        self.check('TEXT "Subject: nothing"', [4])
+        self.check("TEXT subject:", [1, 2, 3, 4])
+        self.check('TEXT "just text"', [4])
+        self.check('TEXT "<b>bold</b>"', [1])
+        self.check("TEXT bold", [1])
+
+    def test_text_skips_what_is_not_text(self):
+        self.check("TEXT hidden", [])      # application/octet-stream body
+        self.check("TEXT aGlkZGVu", [])
+        self.check("TEXT PGI", [])         # base64 is decoded
+        self.check("TEXT preamble", [])
+        self.check("TEXT epilogue", [])
+
+
 # (Date: value or None, the day SENTON must find, or None for "no usable date")
 DATES = [
     ("Wed, 01 Jan 2020 10:00:00 +0000", "1-Jan-2020"),

@@ -412,3 +412,40 @@ Test(api, search_addresses)
 	cr_assert(!search(ADDRS, MAIL_SEARCH_ADDRESS, "to", "carol"));
 }
 
+/* ---- SEARCH TEXT: every header, BODY: none ---- */
+
+#define NESTED \
+	"From: x@y.z\r\nSubject: outer\r\nContent-Type: multipart/mixed; boundary=o\r\n\r\n" \
+	"preamble\r\n--o\r\nContent-Type: multipart/alternative; boundary=\"b1\"\r\n\r\n" \
+	"--b1\r\nContent-Type: text/plain\r\nX-Part: partheader\r\n\r\nplain body\r\n" \
+	"--b1\r\nContent-Type: text/html\r\nContent-Transfer-Encoding: base64\r\n\r\n" \
+	"PGI+Ym9sZDwvYj4=\r\n--b1--\r\n" \
+	"--o\r\nContent-Type: message/rfc822\r\n\r\n" \
+	"From: inner@example.com\r\nSubject: =?utf-8?q?inner_s=C3=BCbject?=\r\n" \
+	"Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: base64\r\n\r\n" \
+	"aGlkZGVu\r\n--o--\r\nepilogue\r\n"
+
+Test(api, search_text_covers_every_header)
+{
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "Content-Type: text/html"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_BODY, NULL, "Content-Type: text/html"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "x-part: PARTHEADER"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "content-type: message/rfc822"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "From: inner@"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "inner sübject"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_BODY, NULL, "inner"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "application/octet-stream"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "Subject: outer"));
+	cr_assert(search(NESTED, MAIL_SEARCH_TEXT, NULL, "<b>bold</b>"));
+	cr_assert(search(NESTED, MAIL_SEARCH_BODY, NULL, "plain body"));
+	/* not text: binary parts, preamble, epilogue, undecoded base64 */
+	cr_assert(!search(NESTED, MAIL_SEARCH_TEXT, NULL, "hidden"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_TEXT, NULL, "aGlkZGVu"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_TEXT, NULL, "PGI+"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_TEXT, NULL, "preamble"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_TEXT, NULL, "epilogue"));
+	/* HEADER stays on the message's own header */
+	cr_assert(!search(NESTED, MAIL_SEARCH_HEADER, "X-Part", ""));
+	cr_assert(search(NESTED, MAIL_SEARCH_HEADER, "subject", "outer"));
+	cr_assert(!search(NESTED, MAIL_SEARCH_HEADER, "subject", "inner"));
+}
