@@ -5,6 +5,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 enum {
 	ST_LINE,          /* collecting command text up to LF */
@@ -341,6 +342,7 @@ struct tok {
 	const char *s;
 	size_t pos, end;
 	unsigned lit;      /* next literal */
+	bool fetch;        /* FETCH / UID FETCH: body section items may appear */
 	const char *error;
 };
 
@@ -421,25 +423,46 @@ static int tok_literal(struct tok *t, struct imap_arg *arg)
 	return 1;
 }
 
+/* Whether the atom text s (len bytes) before a '[' names a FETCH body section item:
+   in FETCH only these open a section in which spaces, parentheses and quoted strings
+   are allowed (RFC 3501 §9 section; RFC 3516 BINARY[...]). Everywhere else '[' is an
+   ordinary ATOM-CHAR (RFC 3501 §9: atom-specials do not include '['). */
+static bool is_section_item(const char *s, size_t len)
+{
+	static const char *const names[] = { "BODY", "BODY.PEEK", "BINARY", "BINARY.PEEK",
+					     "BINARY.SIZE" };
+	for (size_t i = 0; i < N_ELEMENTS(names); i++)
+		if (strlen(names[i]) == len && strncasecmp(s, names[i], len) == 0)
+			return true;
+	return false;
+}
+
 static int tok_atom(struct tok *t, struct imap_arg *arg)
 {
 	size_t i = t->pos;
-	int brackets = 0;
+	bool section = false, quoted = false;
 	while (i < t->end) {
 		unsigned char c = (unsigned char)t->s[i];
 		if (c < 0x20 || c == 0x7f) {
 			t->error = "Invalid character in command";
 			return -1;
 		}
-		if (c == '[')
-			brackets++;
-		else if (c == ']' && brackets > 0)
-			brackets--;
-		else if (brackets == 0 && (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{'))
+		if (section) {
+			/* the section text ends at the first ']' outside a quoted string */
+			if (quoted && c == '\\' && i + 1 < t->end)
+				i++;
+			else if (c == '"')
+				quoted = !quoted;
+			else if (c == ']' && !quoted)
+				section = false;
+		} else if (c == '[') {
+			section = t->fetch && is_section_item(t->s + t->pos, i - t->pos);
+		} else if (c == ' ' || c == '(' || c == ')' || c == '"' || c == '{') {
 			break;
+		}
 		i++;
 	}
-	if (brackets > 0) {
+	if (section) {
 		t->error = "Missing ']'";
 		return -1;
 	}
@@ -563,6 +586,9 @@ int parser_command(struct parser *p, struct imap_command *cmd, const char **erro
 	cmd->name = arena_strndup(p->arena, s + name_start, i - name_start);
 	cmd->tail = i < end ? s + i + 1 : "";
 	struct tok t = { .p = p, .s = s, .pos = i, .end = end, .lit = 0, .error = NULL };
+	t.fetch = strcasecmp(cmd->name, "FETCH") == 0 ||
+		  (strcasecmp(cmd->name, "UID") == 0 && end - i > 6 &&
+		   strncasecmp(s + i + 1, "FETCH ", 6) == 0);
 	if (i < end) {
 		t.pos++; /* the space after the name */
 		if (t.pos >= end || s[t.pos] == ' ') {

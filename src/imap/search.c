@@ -173,9 +173,9 @@ static void prepare_text(struct parse *p, struct search_key *k)
 	p->texts = k;
 }
 
-static struct search_key *header_key(struct parse *p, const char *field)
+static struct search_key *header_key(struct parse *p, enum search_op op, const char *field)
 {
-	struct search_key *k = key_new(p, SEARCH_HEADER);
+	struct search_key *k = key_new(p, op);
 	k->field = field;
 	if (!next_string(p, &k->value, &k->value_len))
 		return NULL;
@@ -293,16 +293,18 @@ static struct search_key *parse_key(struct parse *p, int depth)
 		k->child->next = parse_key(p, depth + 1);
 		return k->child->next ? k : NULL;
 	}
-	static const char *const addr_fields[] = { "FROM", "TO", "CC", "BCC", "SUBJECT" };
+	static const char *const addr_fields[] = { "FROM", "TO", "CC", "BCC" };
 	for (size_t i = 0; i < N_ELEMENTS(addr_fields); i++)
 		if (strcasecmp(name, addr_fields[i]) == 0)
-			return header_key(p, addr_fields[i]);
+			return header_key(p, SEARCH_ADDRESS, addr_fields[i]);
+	if (strcasecmp(name, "SUBJECT") == 0)
+		return header_key(p, SEARCH_HEADER, "SUBJECT");
 	if (strcasecmp(name, "HEADER") == 0) {
 		const char *field;
 		size_t len;
 		if (!next_string(p, &field, &len))
 			return NULL;
-		return header_key(p, field);
+		return header_key(p, SEARCH_HEADER, field);
 	}
 	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
 		struct search_key *k =
@@ -395,8 +397,6 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 	case SEARCH_SENTON:
 	case SEARCH_SENTSINCE: {
 		int64_t day = search_sent_day(info->blob);
-		if (day == INT64_MIN)
-			return false;
 		if (k->op == SEARCH_SENTBEFORE)
 			return day < (int64_t)k->number;
 		if (k->op == SEARCH_SENTON)
@@ -404,6 +404,7 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 		return day >= (int64_t)k->number;
 	}
 	case SEARCH_HEADER:
+	case SEARCH_ADDRESS:
 	case SEARCH_BODY:
 	case SEARCH_TEXT:
 		return search_text(info->blob, k);

@@ -26,6 +26,7 @@ enum search_op {
 	SEARCH_SENTON,
 	SEARCH_SENTSINCE,
 	SEARCH_HEADER,    /* field name + string */
+	SEARCH_ADDRESS,   /* FROM / TO / CC / BCC: field name + string, on parsed addresses */
 	SEARCH_BODY,
 	SEARCH_TEXT,
 };
@@ -38,10 +39,10 @@ struct search_key {
 	int keyword;               /* index, -1 when the keyword is unknown */
 	uint64_t number;           /* size, or day number for dates */
 	struct seqset set;
-	const char *field;         /* HEADER */
+	const char *field;         /* HEADER, ADDRESS */
 	const char *value;
 	size_t value_len;
-	struct mail_search_key *text; /* HEADER / BODY / TEXT: the prepared needle */
+	struct mail_search_key *text; /* HEADER / ADDRESS / BODY / TEXT: the prepared needle */
 	struct search_key *next_text; /* every key with a prepared needle, for freeing */
 };
 
@@ -61,13 +62,14 @@ void search_free(struct search_key *program);
 bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 		  const struct uimap_msg_info *info);
 
-/* The day (days since the epoch, the header's own zone ignored as RFC 3501
-   §6.4.4 says) of the message's Date: header, or INT64_MIN when it has none. */
+/* The day (days since the epoch) of the message's Date: header in the header's own
+   zone (RFC 3501 §6.4.4 disregards time and timezone); 0 (1-Jan-1970) when the
+   message has no Date: or one rfc822_date_parse() cannot read, as Dovecot does. */
 int64_t search_sent_day(struct uimap_blob *blob);
 
-/* Text matching for HEADER (field), BODY and TEXT: case-insensitive substring
-   on decoded text. An empty value with HEADER matches any message that has the
-   field. */
+/* Text matching for HEADER / ADDRESS (field), BODY and TEXT: case-insensitive
+   substring on decoded text (see mail_search_match()). An empty value with HEADER or
+   ADDRESS matches any message that has the field. */
 bool search_text(struct uimap_blob *blob, const struct search_key *k);
 
 /* Days since the epoch of a "d-Mon-yyyy" date, or INT64_MIN when invalid. */

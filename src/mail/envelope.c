@@ -309,6 +309,60 @@ void mail_address_list_free(struct mail_address_list *list)
 	buf_free(&list->text);
 }
 
+void mail_address_write(struct buf *out, const struct mail_address_list *list)
+{
+	bool first = true, in_group = false;
+
+	for (size_t i = 0; i < list->n; i++) {
+		const struct mail_address *ad = &list->addrs[i];
+
+		if (!first)
+			buf_append(out, ", ", 2);
+		first = false;
+		if (ad->domain < 0) {
+			/* a group's start (name in mailbox) or end (all NIL) */
+			if (!in_group) {
+				const char *name = ad->mailbox < 0 ? "" : mail_address_str(list, ad->mailbox);
+
+				buf_append(out, name, strlen(name));
+				buf_append(out, ": ", 2);
+				first = true;
+			} else {
+				/* drop the ", " after the last member, or the " " after ':' */
+				if (out->len >= 2 && out->data[out->len - 2] == ',')
+					out->len -= 2;
+				else if (out->len >= 1 && out->data[out->len - 1] == ' ')
+					out->len--;
+				buf_append(out, ";", 1);
+			}
+			in_group = !in_group;
+			continue;
+		}
+		const char *name = ad->name < 0 ? "" : mail_address_str(list, ad->name);
+		const char *mailbox = ad->mailbox < 0 ? "" : mail_address_str(list, ad->mailbox);
+		const char *domain = mail_address_str(list, ad->domain);
+
+		buf_append(out, name, strlen(name));
+		if (ad->route < 0 && mailbox[0] == '\0' && domain[0] == '\0')
+			continue;
+		if (name[0] != '\0')
+			buf_append(out, " ", 1);
+		buf_append(out, "<", 1);
+		if (ad->route >= 0) {
+			const char *route = mail_address_str(list, ad->route);
+
+			buf_append(out, route, strlen(route));
+			buf_append(out, ":", 1);
+		}
+		buf_append(out, mailbox, strlen(mailbox));
+		if (domain[0] != '\0') {
+			buf_append(out, "@", 1);
+			buf_append(out, domain, strlen(domain));
+		}
+		buf_append(out, ">", 1);
+	}
+}
+
 static void write_nstr(struct outq *q, const struct mail_address_list *l, int32_t off)
 {
 	if (off < 0)

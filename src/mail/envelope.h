@@ -37,6 +37,13 @@ static inline const char *mail_address_str(const struct mail_address_list *list,
 	return list->text.data + off;
 }
 
+/* Append list to out as text for SEARCH FROM/TO/CC/BCC, in the form of Dovecot's
+   message_address_write(): "Name <@route:mailbox@domain>" ("<mailbox@domain>" without
+   a name), groups as "group: a, b;", addresses joined by ", ". Unlike Dovecot, names
+   are not quoted or escaped, so that a search for "Doe, John <jd" or "O'Brien" finds
+   what the user sees. RFC 2047 words are left encoded. */
+void mail_address_write(struct buf *out, const struct mail_address_list *list);
+
 /* Write the parenthesised ENVELOPE of the message whose top part is msg_part (0 for
    the whole message, or the child of a message/rfc822 part) to q. Sender and
    Reply-To default to From; strings follow Dovecot (subject and display names

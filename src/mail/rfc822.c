@@ -466,3 +466,248 @@ size_t rfc822_params(struct rfc822 *r, struct buf *out)
 	buf_free(&raw);
 	return n_pairs;
 }
+
+/* ---- Date: values (RFC 5322 §3.3, §4.3) ---- */
+
+static const char date_months[12][10] = {
+	"january", "february", "march", "april", "may", "june", "july", "august",
+	"september", "october", "november", "december",
+};
+static const char date_days[7][10] = {
+	"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
+};
+
+/* Index of the name that word (lower case, len bytes) abbreviates to 3 letters or
+   more, or -1. */
+static int date_name(const char *word, size_t len, const char (*names)[10], int n)
+{
+	if (len < 3)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (len <= strlen(names[i]) && memcmp(names[i], word, len) == 0)
+			return i;
+	return -1;
+}
+
+/* 1*ALPHA, lower-cased into word (cap bytes; longer words are cut but consumed). */
+static size_t date_word(struct rfc822 *r, char *word, size_t cap)
+{
+	size_t n = 0;
+
+	while (r->p < r->end && ((*r->p | 0x20) >= 'a' && (*r->p | 0x20) <= 'z')) {
+		if (n < cap)
+			word[n++] = (char)(*r->p | 0x20);
+		r->p++;
+	}
+	return n;
+}
+
+/* 1*DIGIT (at most 9 read); returns the number of digits. */
+static int date_number(struct rfc822 *r, int *v_r)
+{
+	int n = 0, v = 0;
+
+	while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
+		if (n < 9)
+			v = v * 10 + (*r->p - '0');
+		n++;
+		r->p++;
+	}
+	*v_r = v;
+	return n;
+}
+
+static bool date_is_alpha(const struct rfc822 *r)
+{
+	return r->p < r->end && (*r->p | 0x20) >= 'a' && (*r->p | 0x20) <= 'z';
+}
+
+static bool date_is_digit(const struct rfc822 *r)
+{
+	return r->p < r->end && *r->p >= '0' && *r->p <= '9';
+}
+
+/* Whether a ':' follows the number at the current position (CFWS allowed between:
+   obs-time, RFC 5322 §4.3), i.e. the number starts a time of day. */
+static bool date_starts_time(const struct rfc822 *r)
+{
+	struct rfc822 look = *r;
+	int v;
+
+	look.comment = NULL;
+	(void)date_number(&look, &v);
+	return rfc822_skip_lwsp(&look) > 0 && *look.p == ':';
+}
+
+/* hour ":" minute [":" second], CFWS allowed around the colons. */
+static int date_time(struct rfc822 *r, int *hh_r, int *mm_r, int *ss_r)
+{
+	int n;
+
+	*ss_r = 0;
+	if ((n = date_number(r, hh_r)) < 1 || n > 2)
+		return -1;
+	(void)rfc822_skip_lwsp(r);
+	r->p++; /* ':' (checked by date_starts_time) */
+	(void)rfc822_skip_lwsp(r);
+	if ((n = date_number(r, mm_r)) < 1 || n > 2)
+		return -1;
+	struct rfc822 look = *r;
+	if (rfc822_skip_lwsp(&look) > 0 && *look.p == ':') {
+		r->p = look.p + 1;
+		(void)rfc822_skip_lwsp(r);
+		if ((n = date_number(r, ss_r)) < 1 || n > 2)
+			return -1;
+	}
+	return 0;
+}
+
+/* A zone after '+' or '-' (sign is -1 or 1): hhmm, hh:mm or hh. */
+static int date_numeric_zone(struct rfc822 *r, int sign)
+{
+	int v, m = 0, n = date_number(r, &v);
+
+	if (n == 2 && r->p + 1 < r->end && *r->p == ':' && r->p[1] >= '0' && r->p[1] <= '9') {
+		r->p++;
+		if (date_number(r, &m) != 2)
+			return 0;
+	} else if (n == 4) {
+		m = v % 100;
+		v /= 100;
+	} else if (n > 2) {
+		return 0;
+	}
+	if (v > 23 || m > 59)
+		return 0;  /* nonsense: unknown, -0000 */
+	return sign * (v * 60 + m);
+}
+
+static int date_named_zone(const char *word, size_t len)
+{
+	static const struct {
+		const char *name;
+		int minutes;
+	} zones[] = {
+		{ "ut", 0 },	  { "gmt", 0 },	    { "est", -300 }, { "edt", -240 },
+		{ "cst", -360 }, { "cdt", -300 }, { "mst", -420 }, { "mdt", -360 },
+		{ "pst", -480 }, { "pdt", -420 },
+	};
+
+	for (size_t i = 0; i < sizeof(zones) / sizeof(zones[0]); i++)
+		if (strlen(zones[i].name) == len && memcmp(zones[i].name, word, len) == 0)
+			return zones[i].minutes;
+	/* military zones and unknown names count as -0000 (RFC 5322 §4.3) */
+	return 0;
+}
+
+int rfc822_date_parse(const char *data, size_t len, time_t *time_r, int *tz_minutes_r,
+		      const char **error_r)
+{
+	static const int mdays[12] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	struct rfc822 r;
+	char word[16];
+	size_t wl;
+	int day = 0, mon = -1, year = -1, year_digits = 0, hh = 0, mm = 0, ss = 0, tz = 0;
+	bool have_time = false, have_zone = false;
+
+	rfc822_init(&r, data, len, NULL);
+	if (rfc822_skip_lwsp(&r) <= 0) {
+		*error_r = "Empty date";
+		return -1;
+	}
+	if (date_is_alpha(&r)) {
+		wl = date_word(&r, word, sizeof(word));
+		if (date_name(word, wl, date_days, 7) >= 0) {
+			if (rfc822_skip_lwsp(&r) > 0 && *r.p == ',') {
+				r.p++;
+				(void)rfc822_skip_lwsp(&r);
+			}
+			if (date_is_alpha(&r)) {
+				/* ctime order: "Wed Jan  1 ..." */
+				wl = date_word(&r, word, sizeof(word));
+				if ((mon = date_name(word, wl, date_months, 12)) < 0) {
+					*error_r = "Invalid month";
+					return -1;
+				}
+				(void)rfc822_skip_lwsp(&r);
+			}
+		} else if ((mon = date_name(word, wl, date_months, 12)) >= 0) {
+			(void)rfc822_skip_lwsp(&r);
+		} else {
+			*error_r = "Invalid day name";
+			return -1;
+		}
+	}
+	int n = date_number(&r, &day);
+	if (n < 1 || n > 2) {
+		*error_r = "Invalid day";
+		return -1;
+	}
+	if (mon < 0) {
+		/* day month: separated by CFWS or '-' */
+		(void)rfc822_skip_lwsp(&r);
+		if (r.p < r.end && *r.p == '-')
+			r.p++;
+		(void)rfc822_skip_lwsp(&r);
+		wl = date_word(&r, word, sizeof(word));
+		if ((mon = date_name(word, wl, date_months, 12)) < 0) {
+			*error_r = "Invalid month";
+			return -1;
+		}
+		if (rfc822_skip_lwsp(&r) > 0 && *r.p == '-' && r.p + 1 < r.end &&
+		    r.p[1] >= '0' && r.p[1] <= '9')
+			r.p++;
+	}
+	/* then year, time and zone: in this order, or the year last (ctime) */
+	while (rfc822_skip_lwsp(&r) > 0) {
+		if (date_is_digit(&r) && !have_time && date_starts_time(&r)) {
+			if (date_time(&r, &hh, &mm, &ss) < 0) {
+				*error_r = "Invalid time";
+				return -1;
+			}
+			have_time = true;
+		} else if (date_is_digit(&r) && year < 0) {
+			year_digits = date_number(&r, &year);
+		} else if ((*r.p == '+' || *r.p == '-') && (have_time || year >= 0) && !have_zone) {
+			int sign = *r.p == '-' ? -1 : 1;
+
+			r.p++;
+			tz = date_numeric_zone(&r, sign);
+			have_zone = true;
+		} else if (date_is_alpha(&r) && (have_time || year >= 0) && !have_zone) {
+			wl = date_word(&r, word, sizeof(word));
+			tz = date_named_zone(word, wl);
+			have_zone = true;
+		} else {
+			break;
+		}
+	}
+	if (year < 0 || year_digits < 2 || year_digits > 4) {
+		*error_r = "Invalid year";
+		return -1;
+	}
+	if (year_digits == 2)
+		year += year < 50 ? 2000 : 1900;  /* RFC 5322 §4.3 */
+	else if (year_digits == 3)
+		year += 1900;                      /* RFC 5322 §4.3 */
+	bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+	if (day < 1 || day > mdays[mon] || (mon == 1 && day == 29 && !leap)) {
+		*error_r = "Invalid day";
+		return -1;
+	}
+	if (hh > 23 || mm > 59 || ss > 60) {
+		*error_r = "Invalid time";
+		return -1;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon;
+	tm.tm_mday = day;
+	tm.tm_hour = hh;
+	tm.tm_min = mm;
+	tm.tm_sec = ss;
+	*time_r = timegm(&tm) - (time_t)tz * 60;
+	*tz_minutes_r = tz;
+	return 1;
+}

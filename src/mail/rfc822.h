@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <time.h>
 
 /* The scanning rules mirror Dovecot's rfc822-parser.c so that ENVELOPE and
    BODYSTRUCTURE come out the same. Functions returning int answer like Dovecot's:
@@ -55,5 +56,18 @@ int rfc822_content_type(struct rfc822 *r, struct buf *out);
    parameter makes the scan skip one byte and retry; NULs in values become 0x80.
    Returns the number of pairs. */
 size_t rfc822_params(struct rfc822 *r, struct buf *out);
+
+/* Parse the date-time of a Date: header value (len bytes, folded or not): RFC 5322
+   §3.3 and the obsolete forms of §4.3 as old mail and spam carry them. Comments and
+   folding anywhere; an optional day name (with or without ','); day, month and year
+   separated by spaces or '-'; month names in any case, abbreviated or in full; 2-digit
+   years (00-49 are 20xx, 50-99 19xx) and 3-digit years (+1900); the time with or
+   without seconds, or missing (00:00); the zone numeric, UT/GMT, the US zones
+   EST/EDT/CST/CDT/MST/MDT/PST/PDT, or missing, military or unknown (all three taken
+   as -0000, §4.3). ctime order ("Wed Jan  1 10:00:00 [zone] 2020") is accepted too.
+   Text after the zone is ignored. Returns 1 with the UTC time in *time_r and the
+   zone in minutes east of UTC in *tz_minutes_r, or -1 with *error_r. */
+int rfc822_date_parse(const char *data, size_t len, time_t *time_r, int *tz_minutes_r,
+		      const char **error_r);
 
 #endif

@@ -1,6 +1,7 @@
 /* SEARCH: decode text parts and header values, fold case, find substrings. */
 #include "mail/search.h"
 #include "mail/charset.h"
+#include "mail/envelope.h"
 #include "mail/rfc822.h"
 
 #include <string.h>
@@ -188,6 +189,7 @@ int mail_text_foreach(const char *data, const struct mail_structure *s,
 struct match_ctx {
 	const struct mail_search_key *key;
 	struct buf folded;
+	struct buf addr;        /* an address field written out */
 };
 
 static int match_text(void *vctx, const char *text, size_t len)
@@ -203,12 +205,12 @@ static int match_text(void *vctx, const char *text, size_t len)
 		      m->key->folded.len) != NULL;
 }
 
-/* Fields of the message header (part 0): name NULL = every field, as
-   "Name: decoded value". */
-static bool match_header(const char *data, const struct mail_structure *s, const char *name,
-			 struct match_ctx *m)
+/* Fields of the header of part: name NULL = every field, as "Name: decoded value";
+   address true = the field's addresses as mail_address_write() puts them. */
+static bool match_header(const char *data, const struct mail_structure *s, uint16_t part,
+			 const char *name, bool address, struct match_ctx *m)
 {
-	uint32_t pos = 0, end = s->parts[0].body_off, line_end;
+	uint32_t pos = s->parts[part].hdr_off, end = s->parts[part].body_off, line_end;
 	const char *fname;
 	size_t fname_len, want = name != NULL ? strlen(name) : 0;
 	struct mail_span v;
@@ -224,7 +226,18 @@ static bool match_header(const char *data, const struct mail_structure *s, const
 			buf_append(&dec, fname, fname_len);
 			buf_append(&dec, ": ", 2);
 		}
-		mail_rfc2047_decode(&dec, data + v.off, v.len);
+		if (address && m->key->folded.len > 0) {
+			struct mail_address_list list = { 0 };
+
+			mail_address_parse(&list, data + v.off, v.len);
+			mail_address_write(&m->addr, &list);
+			mail_address_list_free(&list);
+			mail_rfc2047_decode(&dec, m->addr.data != NULL ? m->addr.data : "",
+					    m->addr.len);
+			m->addr.len = 0;
+		} else {
+			mail_rfc2047_decode(&dec, data + v.off, v.len);
+		}
 		found = match_text(m, dec.data != NULL ? dec.data : "", dec.len) != 0;
 	}
 	buf_free(&dec);
@@ -240,10 +253,15 @@ bool mail_search_match(const char *data, const struct mail_structure *s,
 
 	switch (scope) {
 	case MAIL_SEARCH_HEADER:
-		found = name != NULL && match_header(data, s, name, &m);
+	case MAIL_SEARCH_ADDRESS:
+		found = name != NULL &&
+			match_header(data, s, 0, name, scope == MAIL_SEARCH_ADDRESS, &m);
 		break;
 	case MAIL_SEARCH_TEXT:
-		found = match_header(data, s, NULL, &m);
+		/* RFC 3501 §6.4.4: TEXT is "the header or body of the message": every
+		   MIME header too, as Dovecot does */
+		for (uint16_t i = 0; i < s->n_parts && !found; i++)
+			found = match_header(data, s, i, NULL, false, &m);
 		if (!found)
 			found = mail_text_foreach(data, s, match_text, &m) != 0;
 		break;
@@ -255,6 +273,7 @@ bool mail_search_match(const char *data, const struct mail_structure *s,
 		break;
 	}
 	buf_free(&m.folded);
+	buf_free(&m.addr);
 	return found;
 }
 

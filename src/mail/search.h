@@ -11,7 +11,8 @@
 enum mail_search_scope {
 	MAIL_SEARCH_BODY,       /* SEARCH BODY: the decoded text parts */
 	MAIL_SEARCH_TEXT,       /* SEARCH TEXT: the decoded header values, then BODY */
-	MAIL_SEARCH_HEADER,     /* SEARCH HEADER name / FROM / SUBJECT ...: one field */
+	MAIL_SEARCH_HEADER,     /* SEARCH HEADER name / SUBJECT: one field */
+	MAIL_SEARCH_ADDRESS,    /* SEARCH FROM / TO / CC / BCC: one address field, parsed */
 };
 
 /* A needle prepared once for many messages: UTF-8, case-folded. */
@@ -31,8 +32,15 @@ void mail_search_key_free(struct mail_search_key *key);
    Text parts (text/x, or no Content-Type) of every depth are decoded
    (quoted-printable, base64) and converted to UTF-8 from us-ascii, utf-8,
    iso-8859-1, iso-8859-15 or windows-1252 (others are searched as they are);
-   header values have their RFC 2047 words decoded. For MAIL_SEARCH_HEADER, name is
-   the field name (case-insensitive) and an empty key matches when the field exists.
+   header values have their RFC 2047 words decoded. For MAIL_SEARCH_HEADER and
+   MAIL_SEARCH_ADDRESS, name is the field name (case-insensitive) of the message's
+   header and an empty key matches when the field exists. MAIL_SEARCH_ADDRESS matches
+   each occurrence of the field as Dovecot does: its addresses parsed (comments,
+   quoting, folding and routes resolved as for ENVELOPE) and written out by
+   mail_address_write(), then RFC 2047-decoded; the raw header text is not searched.
+   MAIL_SEARCH_TEXT searches the header of every part (the message's, each MIME
+   part's and each attached message's, "Name: value" per field) and then the text
+   parts as BODY does.
    Work and memory are linear in the message size. */
 bool mail_search_match(const char *data, const struct mail_structure *s,
 		       enum mail_search_scope scope, const char *name,

@@ -134,13 +134,47 @@ Test(parser_tokens, bracketed_atom_is_one_atom)
 	EXPECT("a FETCH 1 BODY[]\r\n", "CMD a FETCH A1:1 A6:BODY[]\n");
 	EXPECT("a FETCH 1 (BODY[1.2.MIME] BINARY.PEEK[1]<0.5>)\r\n",
 	       "CMD a FETCH A1:1 (A14:BODY[1.2.MIME] A19:BINARY.PEEK[1]<0.5>)\n");
-	EXPECT("a X A[b[c d]e]f\r\n", "CMD a X A11:A[b[c d]e]f\n");
+	EXPECT("a FETCH 1 (body.peek[header.fields (A B)]<0.10> UID)\r\n",
+	       "CMD a FETCH A1:1 (A36:body.peek[header.fields (A B)]<0.10> A3:UID)\n");
+	EXPECT("a FETCH 1 (BINARY[1] BINARY.PEEK[1.2]<0.5> BINARY.SIZE[2])\r\n",
+	       "CMD a FETCH A1:1 (A9:BINARY[1] A21:BINARY.PEEK[1.2]<0.5> A14:BINARY.SIZE[2])\n");
+	/* quoted header names in a section may hold ']' and spaces */
+	EXPECT("a FETCH 1 BODY[HEADER.FIELDS (\"X]Y\" \"a b\")]\r\n",
+	       "CMD a FETCH A1:1 A33:BODY[HEADER.FIELDS (\"X]Y\" \"a b\")]\n");
+}
+
+/* RFC 3501 §9: '[' is an ATOM-CHAR; only the body-section items above open a section */
+Test(parser_tokens, bracket_is_an_atom_char)
+{
+	EXPECT("a X A[b[c d]e]f\r\n", "CMD a X A5:A[b[c A5:d]e]f\n");
+	EXPECT("a SELECT !#$&'+,-.0123456789:;<=>?@^_`|[}\r\n",
+	       "CMD a SELECT A32:!#$&'+,-.0123456789:;<=>?@^_`|[}\n");
+	EXPECT("a LIST \"\" !#$&'+,-.0123456789:;<=>?@^_`|[}%*\r\n",
+	       "CMD a LIST S0: A34:!#$&'+,-.0123456789:;<=>?@^_`|[}%*\n");
+	EXPECT("a CREATE foo[1]\r\n", "CMD a CREATE A6:foo[1]\n");
+	EXPECT("a SELECT [Gmail]/Sent\r\n", "CMD a SELECT A12:[Gmail]/Sent\n");
+	EXPECT("a SELECT [\r\n", "CMD a SELECT A1:[\n");
+	EXPECT("a RENAME a[ b[c\r\n", "CMD a RENAME A2:a[ A3:b[c\n");
+	EXPECT("a STATUS x[ (MESSAGES)\r\n", "CMD a STATUS A2:x[ (A8:MESSAGES)\n");
+	/* outside FETCH, BODY[ is an atom like any other */
+	EXPECT("a SELECT body[1\r\n", "CMD a SELECT A6:body[1\n");
+	EXPECT("a LIST \"\" Binary[%\r\n", "CMD a LIST S0: A8:Binary[%\n");
+	EXPECT("a X BODY[a b]\r\n", "CMD a X A6:BODY[a A2:b]\n");
+	EXPECT("a UID STORE 1 +FLAGS BODY[x\r\n", "CMD a UID A5:STORE A1:1 A6:+FLAGS A6:BODY[x\n");
+	EXPECT("a uid fetch 1 body[header.fields (A)]\r\n",
+	       "CMD a uid A5:fetch A1:1 A23:body[header.fields (A)]\n");
+	EXPECT("a UID FETCH 1 BODY[x\r\n", "BAD a Missing ']'\n");
+	/* not a section item: the '[' does not swallow the space or the list */
+	EXPECT("a FETCH 1 BODYX[HEADER (From)]\r\n", "BAD a Missing space between arguments\n");
+	EXPECT("a FETCH 1 X.BODY[a b]\r\n", "CMD a FETCH A1:1 A8:X.BODY[a A2:b]\n");
 }
 
 Test(parser_tokens, unclosed_bracket)
 {
 	EXPECT("a FETCH 1 BODY[HEADER\r\n", "BAD a Missing ']'\n");
 	EXPECT("a FETCH 1 (BODY[HEADER.FIELDS (From)\r\n", "BAD a Missing ']'\n");
+	EXPECT("a FETCH 1 BINARY.PEEK[1\r\n", "BAD a Missing ']'\n");
+	EXPECT("a FETCH 1 BODY[HEADER.FIELDS (\"]\r\n", "BAD a Missing ']'\n");
 }
 
 /* ---- quoted strings ---- */
