@@ -8,7 +8,7 @@
 #include "core/buf.h"
 #include "imap/parser.h"
 #include "loop/timer.h"
-#include "net/outq.h"
+#include "core/outq.h"
 
 #include <stdbool.h>
 

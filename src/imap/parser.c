@@ -56,18 +56,6 @@ bool parser_pending(const struct parser *p)
 	return p->state != ST_LINE || p->text.len > 0;
 }
 
-bool imap_is_atom_char(unsigned char c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']':
-		return false;
-	default:
-		return true;
-	}
-}
-
 bool imap_is_valid_tag(const char *s, size_t len)
 {
 	if (len == 0)

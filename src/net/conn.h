@@ -2,7 +2,7 @@
 #ifndef NET_CONN_H
 #define NET_CONN_H
 
-#include "net/outq.h"
+#include "core/outq.h"
 #include "net/transport.h"
 #include "loop/timer.h"
 

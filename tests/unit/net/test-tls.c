@@ -7,7 +7,7 @@
 
 #include "net/tls.h"
 #include "net/conn.h"
-#include "net/outq.h"
+#include "core/outq.h"
 #include "net/server.h"
 #include "core/common.h"
 #include "core/log.h"

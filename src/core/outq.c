@@ -1,5 +1,5 @@
 /* Output queue of text chunks and external references, with a chunk free list. */
-#include "net/outq.h"
+#include "core/outq.h"
 #include "core/common.h"
 
 #include <stdarg.h>
