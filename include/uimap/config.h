@@ -45,6 +45,7 @@ struct uimap_config {
 	unsigned poll_every;       /* seconds between mailbox polls, 0 = after every command */
 	unsigned max_connections;  /* global, 0 = unlimited */
 	unsigned max_connections_per_ip; /* 0 = unlimited */
+	unsigned max_unauth_per_ip; /* connections not logged in yet, per address; 0 = unlimited */
 	size_t max_line;           /* bytes of command text outside literals */
 	size_t max_literal;        /* bytes of one literal */
 	unsigned login_delay_ms;   /* first failed-login delay */

@@ -39,6 +39,10 @@ int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *b
    submit new jobs, but must not destroy the pool. Returns the number of calls. */
 unsigned auth_worker_collect(struct auth_worker *w, auth_worker_done_fn *done, void *arg);
 
+/* Forget every job submitted with cookie (its owner goes away): queued ones are
+   dropped, the results of those being checked are never handed back. */
+void auth_worker_cancel(struct auth_worker *w, void *cookie);
+
 /* Stop and join the threads (jobs being checked run to completion first), discard
    queued and finished jobs without calling any callback, close the eventfd, free
    the pool and set *w to NULL. *w may be NULL. */

@@ -36,6 +36,7 @@ static const struct opt options[] = {
 	O("poll-every", OPT_UINT, poll_every),
 	O("max-connections", OPT_UINT, max_connections),
 	O("max-connections-per-ip", OPT_UINT, max_connections_per_ip),
+	O("max-unauth-connections-per-ip", OPT_UINT, max_unauth_per_ip),
 	O("max-line", OPT_SIZE, max_line),
 	O("max-literal", OPT_SIZE, max_literal),
 	O("login-delay", OPT_UINT, login_delay_ms),
@@ -57,6 +58,9 @@ UIMAP_EXPORT void uimap_config_init(struct uimap_config *cfg)
 	cfg->auth_idle = 3600;
 	cfg->max_connections = 10000;
 	cfg->max_connections_per_ip = 0;
+	/* a NAT of busy clients rarely has 20 logins in flight at once; a password
+	   guesser with 1000 parallel connections gets 20 */
+	cfg->max_unauth_per_ip = 20;
 	cfg->max_line = 64 * 1024;
 	cfg->max_literal = 64 * 1024 * 1024;
 	cfg->login_delay_ms = 1000;

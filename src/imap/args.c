@@ -1,5 +1,6 @@
 /* Shared argument helpers: mailbox names, flag lists, store error replies. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "core/common.h"
 #include "imap/seqset.h"
 

@@ -1,7 +1,8 @@
 /* Command table built from commands.def, capabilities, and custom commands. */
 #include "imap/cmd.h"
+#include "imap/session.h"
+#include "imap/server.h"
 #include "net/conn.h"
-#include "net/server.h"
 #include "core/common.h"
 
 #include <stdarg.h>
@@ -121,7 +122,7 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 {
 	outq_puts(q, "IMAP4rev1 LITERAL+");
 	/* RFC 3501 §6.2.1: STARTTLS only before TLS and before login */
-	if (s->state == SESSION_NOT_AUTH && s->srv->tls != NULL && !conn_is_secure(s->conn))
+	if (s->state == SESSION_NOT_AUTH && conn_can_starttls(s->conn))
 		outq_puts(q, " STARTTLS");
 	if (s->state == SESSION_NOT_AUTH) {
 		/* RFC 3501 §6.2.3 / RFC 2595: no plaintext auth on an insecure link */

@@ -1,5 +1,6 @@
 /* SEARCH key parsing and evaluation (RFC 3501 §6.4.4). */
 #include "imap/search.h"
+#include "imap/session.h"
 #include "imap/datetime.h"
 #include "core/common.h"
 

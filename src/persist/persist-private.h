@@ -8,6 +8,9 @@
 #include "persist/format.h"
 #include "persist/persist.h"
 #include "store/memstore.h"
+#include "loop/ring.h"
+#include "loop/timer.h"
+#include "loop/udata.h"
 
 /* Message bytes at least this big are written from the blob (writev), not copied
    into the journal buffer. */
@@ -61,6 +64,16 @@ struct persist {
 	pid_t child;                /* running snapshot, 0 when none */
 	int child_fd;               /* its pidfd */
 	uint64_t child_jno;         /* journal number started with it */
+
+	/* on a loop (persist_attach): NULL ring when driven by hand */
+	struct ring *ring;
+	struct timer_heap *timers;
+	struct timer tick;          /* 1 s: periodic fsync, due snapshots */
+	struct ring_handler fsync_h;  /* the group-commit fdatasync */
+	uint64_t fsync_seq;         /* what the fsync in flight makes durable */
+	struct ring_handler snap_h; /* poll of the snapshot child's pidfd */
+	bool snap_polling;
+	struct persist_waiter *wait_head, *wait_tail; /* ascending seq */
 };
 
 /* persist.c */
@@ -71,6 +84,7 @@ void persist_errf(const char **error_r, const char *fmt, ...)
 void persist_reportf(struct bytes *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t persist_now_ms(void);
+uint64_t persist_now_us(void);
 /* fsync a directory. Returns 0 or -errno. */
 int persist_fsync_dir(int dir_fd);
 /* Read the whole of fd from offset 0 into a malloc()ed buffer (size *len_r). */

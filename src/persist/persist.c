@@ -64,7 +64,7 @@ uint64_t persist_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-static uint64_t persist_now_us(void)
+uint64_t persist_now_us(void)
 {
 	struct timespec ts;
 

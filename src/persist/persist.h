@@ -119,6 +119,45 @@ int persist_journal_flush_done(struct persist *p, uint64_t seq, int res);
    Returns 0 or -errno. */
 int persist_journal_sync(struct persist *p);
 
+/* ---- on an event loop ------------------------------------------------------- */
+
+struct ring;
+struct timer_heap;
+
+/* Run on a loop (call once, before it runs): persist submits its group-commit
+   fdatasync and polls the snapshot child through ring, and a 1 s timer on timers
+   runs periodic fsyncs and due snapshots; completions come back to persist through
+   ring handlers. Without this, the flush/poll functions below are the caller's. */
+void persist_attach(struct persist *p, struct ring *ring, struct timer_heap *timers);
+
+/* Once per loop turn, before the wait: write the turn's records with one write and
+   start the group-commit fdatasync when due. */
+void persist_turn(struct persist *p);
+
+/* Start a snapshot at once (SIGUSR1), unless one runs. */
+void persist_request_snapshot(struct persist *p);
+
+/* A command's wait for its changes to reach the disk (journal-fsync=always). */
+struct persist_waiter {
+	struct persist_waiter *prev, *next;
+	uint64_t seq;
+	bool queued;
+	/* called once every record up to seq is durable (err 0), or when that can no
+	   longer happen (err < 0: the journal failed) */
+	void (*done)(struct persist_waiter *w, int err);
+};
+
+/* Call w->done when every record up to seq is durable; at once (err 0) when it
+   already is. A queued waiter waits for the larger seq. */
+void persist_wait_durable(struct persist *p, struct persist_waiter *w, uint64_t seq);
+
+/* Forget w (its owner goes away); harmless when not queued. */
+void persist_waiter_cancel(struct persist *p, struct persist_waiter *w);
+
+/* Shutdown of an attached persist: stop its timer, wait for a running snapshot,
+   write a final one (blocking). */
+void persist_detach(struct persist *p);
+
 /* ---- snapshots ------------------------------------------------------------ */
 
 /* Whether a snapshot should be started now: snapshot_interval seconds passed

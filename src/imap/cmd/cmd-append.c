@@ -1,6 +1,7 @@
 /* APPEND with MULTIAPPEND (RFC 3501 §6.3.11, RFC 3502): everything is validated before
    anything is stored; the literal is adopted as the message blob without a copy. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "imap/datetime.h"
 #include "core/arena.h"
 #include "mail/mime.h"

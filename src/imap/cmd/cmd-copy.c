@@ -1,5 +1,6 @@
 /* COPY, MOVE and their UID forms (RFC 3501 §6.4.7, RFC 6851, COPYUID of RFC 4315). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "core/buf.h"
 
 #include <errno.h>

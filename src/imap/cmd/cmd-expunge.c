@@ -1,5 +1,6 @@
 /* EXPUNGE, UID EXPUNGE (RFC 4315 §2.1) and CHECK (RFC 3501 §6.4.1, §6.4.3). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "imap/seqset.h"
 
 int cmd_expunge(struct uimap_cmd *cmd)

@@ -1,6 +1,7 @@
 /* FETCH and UID FETCH (RFC 3501 §6.4.5): resumable under output back-pressure, message
    bodies sent by reference. */
 #include "imap/fetch.h"
+#include "imap/session.h"
 #include "imap/datetime.h"
 #include "net/conn.h"
 
@@ -287,19 +288,14 @@ static int fetch_continue(struct uimap_cmd *cmd)
 				break;
 			if (session_output_full(cmd->s) && st->next <= r->hi) {
 				/* back-pressure: continue when the client has read this */
-				cmd->on_drain = fetch_continue;
-				conn_mark_dirty(cmd->s->conn);
-				return CMD_WAIT;
+				return cmd_block(cmd, CMD_WAIT_OUTPUT, fetch_continue);
 			}
 		}
 		if (!ok)
 			break;
 		st->range++;
-		if (st->range < st->n_ranges && session_output_full(cmd->s)) {
-			cmd->on_drain = fetch_continue;
-			conn_mark_dirty(cmd->s->conn);
-			return CMD_WAIT;
-		}
+		if (st->range < st->n_ranges && session_output_full(cmd->s))
+			return cmd_block(cmd, CMD_WAIT_OUTPUT, fetch_continue);
 	}
 	if (!ok)
 		cmd_reply(cmd, "NO", "FETCH failed for some items.");

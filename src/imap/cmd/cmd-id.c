@@ -1,5 +1,6 @@
 /* ID (RFC 2971): record the client's identification, answer ours. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "net/conn.h"
 #include "core/log.h"
 #include "uimap/uimap.h"

@@ -1,5 +1,6 @@
 /* LIST and LSUB (RFC 3501 §6.3.8, §6.3.9) with the CHILDREN attributes (RFC 3348). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "mail/imapstr.h"
 
 #include <string.h>

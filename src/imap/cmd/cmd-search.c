@@ -1,6 +1,7 @@
 /* SEARCH and UID SEARCH (RFC 3501 §6.4.4): evaluated in slices so a long search over a
    large mailbox does not stall other connections. */
 #include "imap/search.h"
+#include "imap/session.h"
 #include "core/common.h"
 
 #include <stdio.h>
@@ -37,8 +38,7 @@ static int search_continue(struct uimap_cmd *cmd)
 		if (seq % SLICE_MSGS == 0 && st->next <= st->count &&
 		    clock_ms() - start >= SLICE_MS) {
 			/* sequence numbers stay put: the view is synced only at the tagged reply */
-			session_yield(s, search_continue);
-			return CMD_WAIT;
+			return cmd_block(cmd, CMD_WAIT_TURN, search_continue);
 		}
 	}
 	outq_puts(q, "\r\n");

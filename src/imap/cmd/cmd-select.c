@@ -1,5 +1,6 @@
 /* SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 §6.3.1, §6.3.2, §6.4.2; RFC 3691). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "net/conn.h"
 
 #include <errno.h>

@@ -1,5 +1,6 @@
 /* STATUS (RFC 3501 §6.3.10): items answered in the order asked. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "mail/imapstr.h"
 
 #include <string.h>

@@ -1,5 +1,6 @@
 /* STORE and UID STORE (RFC 3501 §6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 
 #include <errno.h>
 #include <string.h>

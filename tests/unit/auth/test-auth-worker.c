@@ -405,3 +405,43 @@ Test(auth_worker, with_passwd_file_backend)
 	auth_worker_destroy(&w);
 	uimap_auth_passwd_file_close(ctx);
 }
+
+/* A cancelled owner's jobs never call back: queued ones are dropped at once (their
+   slots are free again), running ones are checked but their result is dropped. */
+static void cancel_done(void *cookie, int result, const char *error, void *arg)
+{
+	cr_assert_eq(cookie, (void *)0x2, "a cancelled job called back");
+	(*(unsigned *)arg)++;
+}
+
+Test(auth_worker, cancel_drops_results)
+{
+	const char *error = NULL;
+	struct auth_worker *w = auth_worker_create(1, &error);
+	unsigned count = 0;
+
+	cr_assert_not_null(w, "%s", error);
+	gate_open = 0;
+	/* one running (held at the gate), four queued for owner 1; one for owner 2 */
+	for (int i = 0; i < 5; i++)
+		cr_assert_eq(auth_worker_submit(w, &gated_backend, NULL, "u", "p", (void *)0x1), 0);
+	cr_assert_eq(auth_worker_submit(w, &gated_backend, NULL, "u", "p", (void *)0x2), 0);
+	for (;;) {
+		pthread_mutex_lock(&gate_lock);
+		int calls = gate_calls;
+		pthread_mutex_unlock(&gate_lock);
+		if (calls > 0)
+			break;
+		usleep(1000);
+	}
+	auth_worker_cancel(w, (void *)0x1);
+	/* the queued four gave their slots back */
+	for (int i = 0; i < AUTH_WORKER_MAX_PENDING - 2; i++)
+		cr_assert_eq(auth_worker_submit(w, &fake_backend, NULL, "u1", "p1", (void *)0x2), 0,
+			     "job %d", i);
+	cr_assert_eq(auth_worker_submit(w, &fake_backend, NULL, "u1", "p1", (void *)0x2), -EAGAIN);
+	open_gate();
+	wait_collect(w, AUTH_WORKER_MAX_PENDING - 1, cancel_done, &count, &count);
+	cr_assert_eq(count, AUTH_WORKER_MAX_PENDING - 1);
+	auth_worker_destroy(&w);
+}

@@ -82,7 +82,7 @@ struct peer {
 	unsigned sends;   /* sendmsg calls made */
 };
 
-static struct uimap_server *srv;
+static struct net_server *srv;
 static struct tls_ctx *ctx;
 static unsigned long next_id;
 
