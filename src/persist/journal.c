@@ -21,6 +21,14 @@ void jnl_name(uint64_t no, char out[64])
 	snprintf(out, 64, JNL_PREFIX "%016" PRIx64 JNL_SUFFIX, no);
 }
 
+/* The strings of a decoded record. */
+struct jnl_strings {
+	char user[4097];
+	char name[STORE_NAME_MAX + 1];
+	char name2[STORE_NAME_MAX + 1];
+	char kw[256];
+};
+
 /* ---- writer --------------------------------------------------------------------- */
 
 static int jnl_seg_push(struct persist *p, size_t off, size_t len, struct uimap_blob *blob)
@@ -308,183 +316,100 @@ struct jnl_replay {
 
 /* Apply one record. Returns 1 applied, 0 it does not fit the store (the reason in
    *why), -ENOMEM. */
-static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
-		     size_t len, const char **why)
+/* Decode a record's payload into a change (strings and the message point into
+   data or into *tmp; the blob is new, the caller drops it). Returns 1, or 0 with
+   *why when malformed. */
+static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
+		      struct store_change *c, struct store_msg *msg, struct jnl_strings *tmp,
+		      const char **why)
 {
 	struct reader rd = { data, data + len, false };
-	char user_name[4097], name[STORE_NAME_MAX + 1], name2[STORE_NAME_MAX + 1], kw[256];
 	const char *s;
-	uint32_t slen, uv = 0, uid = 0, u32, flags;
-	uint64_t modseq = 0, keywords;
-	struct store_user *user;
-	struct mailbox *box = NULL;
-	uint32_t idx;
-	int r;
+	uint32_t slen, u32, flags, tz;
+	uint64_t keywords, idate, size;
+	const unsigned char *bytes;
 
 #define RD_STR(out, max) (rd_str(&rd, &s, &slen, (max)) && memchr(s, '\0', slen) == NULL && \
 			   (memcpy((out), s, slen), (out)[slen] = '\0', true))
 	*why = "malformed record";
-	if (!RD_STR(user_name, 4096))
+	memset(c, 0, sizeof(*c));
+	memset(msg, 0, sizeof(*msg));
+	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_EXPUNGE))
+		return *why = "unknown record type", 0;
+	c->type = (enum store_change_type)(type - JNL_TYPE_OF(0));
+	c->user = tmp->user;
+	c->mailbox = tmp->name;
+	c->new_name = tmp->name2;
+	c->keyword = tmp->kw;
+	c->msg = msg;
+	if (!RD_STR(tmp->user, sizeof(tmp->user) - 1))
 		return 0;
-	if (type == JNL_TYPE_OF(STORE_CHANGE_USER_CREATE)) {
-		if (rd.p != rd.end)
-			return 0;
-		return restore_user_add(ms, user_name) != NULL ? 1 : -ENOMEM;
-	}
-	user = restore_user_find(ms, user_name);
-	if (!RD_STR(name, STORE_NAME_MAX))
+	if (c->type == STORE_CHANGE_USER_CREATE)
+		return rd.p == rd.end;
+	if (!RD_STR(tmp->name, STORE_NAME_MAX))
 		return 0;
-	*why = "no such user";
-	if (user == NULL)
-		return 0;
-	switch (type) {
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_CREATE):
-		if (!rd_u32(&rd, &uv) || !rd_u32(&rd, &u32) || rd.p != rd.end)
-			return 0;
-		box = store_user_find(user, name);
-		if (box == NULL) {
-			box = mailbox_new(user, name);
-			if (box == NULL)
-				return -ENOMEM;
-			if (restore_box_insert(user, box) < 0) {
-				mailbox_unref(&box);
-				return -ENOMEM;
-			}
-		}
-		/* An existing name is a \Noselect placeholder being created, or a parent
-		   that RENAME created again during this replay: it takes the recorded
-		   identity either way. */
-		box->noselect = false;
-		box->uidvalidity = uv;
-		box->special_use = u32;
-		if (uv > ms->last_uidvalidity)
-			ms->last_uidvalidity = uv;
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_DELETE):
-		if (!rd_u32(&rd, &uv) || rd.p != rd.end)
-			return 0;
-		r = store_mailbox_delete(&user->pub, name);
-		*why = "DELETE failed";
-		return r == 0 ? 1 : r == -ENOMEM ? r : 0;
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_RENAME):
-		if (!RD_STR(name2, STORE_NAME_MAX) || !rd_u32(&rd, &uv) || rd.p != rd.end)
-			return 0;
-		if (strcmp(name, "INBOX") != 0) {
-			r = store_mailbox_rename(&user->pub, name, name2);
-			*why = "RENAME failed";
-			return r == 0 ? 1 : r == -ENOMEM ? r : 0;
-		}
-		/* RENAME INBOX: the target was created by the records before this one;
-		   the messages move with their UIDs (as user_rename_inbox does). */
-		struct mailbox *inbox = store_user_find(user, "INBOX");
-
-		box = store_user_find(user, name2);
-		*why = "RENAME INBOX: mailbox missing";
-		if (inbox == NULL || box == NULL)
-			return 0;
-		for (unsigned i = 0; i < inbox->n_keywords; i++)
-			(void)mailbox_keyword_index(box, inbox->keywords[i], true);
-		for (uint32_t i = 0; i < inbox->n_msgs; i++) {
-			const struct store_msg *msg = &inbox->msgs[i];
-
-			if (msg->state != MSG_LIVE)
-				continue;
-			box->uidnext = msg->uid;
-			r = mailbox_add(box, msg->blob, msg->flags, msg->keywords,
-					msg->internaldate, msg->tz_minutes, &uid);
-			if (r < 0)
-				return r;
-		}
-		box->uidnext = inbox->uidnext;
-		box->first_recent_uid = inbox->first_recent_uid;
-		mailbox_expunge_all(inbox);
-		mailbox_changed(inbox, NULL);
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_SUBSCRIBE):
-	case JNL_TYPE_OF(STORE_CHANGE_UNSUBSCRIBE):
-		if (rd.p != rd.end)
-			return 0;
-		r = store_mailbox_subscribe(&user->pub, name,
-					    type == JNL_TYPE_OF(STORE_CHANGE_SUBSCRIBE));
-		*why = "SUBSCRIBE failed";
-		return r >= 0 ? 1 : r == -ENOMEM ? r : 0;
-	default:
-		break;
-	}
-	/* The rest changes one mailbox incarnation. */
-	if (!rd_u32(&rd, &uv))
-		return 0;
-	box = store_user_find(user, name);
-	*why = "no such mailbox (or another UIDVALIDITY)";
-	if (box == NULL || box->uidvalidity != uv || box->noselect)
-		return 0;
-	switch (type) {
-	case JNL_TYPE_OF(STORE_CHANGE_KEYWORD):
-		*why = "malformed record";
-		if (!rd_u32(&rd, &u32) || !RD_STR(kw, 255) || rd.p != rd.end)
-			return 0;
-		r = mailbox_keyword_index(box, kw, true);
-		*why = "keyword index differs";
-		return r == (int)u32 ? 1 : r == -ENOMEM ? r : 0;
-	case JNL_TYPE_OF(STORE_CHANGE_APPEND): {
-		uint64_t idate, size;
-		uint32_t tz;
-		const unsigned char *bytes;
-		struct uimap_blob *blob;
-
-		*why = "malformed record";
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || !rd_u32(&rd, &flags) ||
+	switch (c->type) {
+	case STORE_CHANGE_MAILBOX_CREATE:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
+		       (c->special_use = u32, rd.p == rd.end);
+	case STORE_CHANGE_MAILBOX_DELETE:
+		return rd_u32(&rd, &c->uidvalidity) && rd.p == rd.end;
+	case STORE_CHANGE_MAILBOX_RENAME:
+		return RD_STR(tmp->name2, STORE_NAME_MAX) && rd_u32(&rd, &c->uidvalidity) &&
+		       rd.p == rd.end;
+	case STORE_CHANGE_SUBSCRIBE:
+	case STORE_CHANGE_UNSUBSCRIBE:
+		return rd.p == rd.end;
+	case STORE_CHANGE_KEYWORD:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
+		       (c->index = u32, RD_STR(tmp->kw, 255)) && rd.p == rd.end;
+	case STORE_CHANGE_FLAGS:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
+		       rd_u64(&rd, &c->modseq) && rd_u32(&rd, &flags) &&
+		       rd_u64(&rd, &keywords) && rd.p == rd.end &&
+		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
+	case STORE_CHANGE_APPEND:
+		if (!rd_u32(&rd, &c->uidvalidity) || !rd_u32(&rd, &c->uid) ||
+		    !rd_u64(&rd, &c->modseq) || !rd_u32(&rd, &flags) ||
 		    !rd_u64(&rd, &keywords) || !rd_u64(&rd, &idate) || !rd_u32(&rd, &tz) ||
 		    !rd_u64(&rd, &size) || size != (uint64_t)(rd.end - rd.p) ||
 		    !rd_bytes(&rd, &bytes, size))
 			return 0;
-		*why = "UID below UIDNEXT";
-		if (uid < box->uidnext || uid == UINT32_MAX)
-			return 0;
-		blob = uimap_blob_new_copy(bytes, size);
-		if (blob == NULL)
-			return -ENOMEM;
-		box->uidnext = uid;
-		r = mailbox_add(box, blob, (uint8_t)flags, keywords, (int64_t)idate,
-				(int16_t)(int32_t)tz, &uid);
-		uimap_blob_unref(&blob);
-		if (r < 0)
-			return r;
-		box->msgs[box->n_msgs - 1].modseq = modseq;
-		if (modseq > box->modseq)
-			box->modseq = modseq;
+		msg->flags = (uint8_t)flags;
+		msg->keywords = keywords;
+		msg->internaldate = (int64_t)idate;
+		msg->tz_minutes = (int16_t)(int32_t)tz;
+		msg->blob = uimap_blob_new_copy(bytes, size);
+		if (msg->blob == NULL)
+			return *why = "out of memory", -ENOMEM;
 		return 1;
+	case STORE_CHANGE_EXPUNGE:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
+		       rd_u64(&rd, &c->modseq) && rd.p == rd.end;
+	case STORE_CHANGE_USER_CREATE:
+		break;
 	}
-	case JNL_TYPE_OF(STORE_CHANGE_FLAGS):
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || !rd_u32(&rd, &flags) ||
-		    !rd_u64(&rd, &keywords) || rd.p != rd.end)
-			return 0;
-		*why = "no such message";
-		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
-			return 0;
-		r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, (uint8_t)flags, keywords, NULL);
-		if (r < 0)
-			return r;
-		box->msgs[idx].modseq = modseq;
-		if (modseq > box->modseq)
-			box->modseq = modseq;
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_EXPUNGE):
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || rd.p != rd.end)
-			return 0;
-		*why = "no such message";
-		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
-			return 0;
-		mailbox_expunge_at(box, idx);
-		if (modseq > box->modseq)
-			box->modseq = modseq;
-		mailbox_changed(box, NULL);
-		return 1;
-	default:
-		*why = "unknown record type";
-		return 0;
-	}
+	return 0;
 #undef RD_STR
+}
+
+/* Apply one record through the store's own primitives (the live path's). */
+static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
+		     size_t len, const char **why)
+{
+	struct store_change c;
+	struct store_msg msg;
+	struct jnl_strings *tmp = malloc(sizeof(*tmp));
+	int r;
+
+	if (tmp == NULL)
+		return -ENOMEM;
+	r = jnl_decode(type, data, len, &c, &msg, tmp, why);
+	if (r > 0)
+		r = store_change_apply(ms, &c, why);
+	uimap_blob_unref(&msg.blob);
+	free(tmp);
+	return r;
 }
 
 /* Whether a whole record starts at off (header and payload checksum agree). */

@@ -90,20 +90,6 @@ int persist_fsync_dir(int dir_fd);
 /* Read the whole of fd from offset 0 into a malloc()ed buffer (size *len_r). */
 int persist_read_file(int fd, unsigned char **data_r, size_t *len_r);
 
-/* restore.c: build the store's structures directly (no defaults, no hook). */
-struct store_user *restore_user_find(struct memstore *ms, const char *name);
-/* Insert a finished user in name order. Returns 0, -EEXIST, -ENOMEM. */
-int restore_user_insert(struct memstore *ms, struct store_user *user);
-/* The user, or a new one without mailboxes inserted in name order. NULL when out
-   of memory. */
-struct store_user *restore_user_add(struct memstore *ms, const char *name);
-/* Insert box (from mailbox_new) into user's sorted array. Returns 0 or -ENOMEM. */
-int restore_box_insert(struct store_user *user, struct mailbox *box);
-/* Append a subscription (kept sorted). Returns 0 or -ENOMEM. */
-int restore_sub_add(struct store_user *user, const char *name);
-/* Recount n_live, n_unseen, n_deleted, live_bytes of a mailbox. */
-void restore_box_recount(struct mailbox *box);
-
 /* snapshot.c */
 /* Write the whole snapshot to fd (positioned at 0). Returns bytes written or
    -errno with *error_r. */

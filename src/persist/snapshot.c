@@ -529,7 +529,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			goto bad;
 		memcpy(name, s, len);
 		name[len] = '\0';
-		if (restore_sub_add(user, name) < 0)
+		if (store_user_sub_insert(user, name) < 0)
 			goto nomem;
 	}
 	if (!rd_u32(&rd, &n))
@@ -551,7 +551,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		box = mailbox_new(user, name);
 		if (box == NULL)
 			goto nomem;
-		if (restore_box_insert(user, box) < 0) {
+		if (store_user_insert_box(user, box) < 0) {
 			mailbox_unref(&box);
 			goto nomem;
 		}
@@ -607,7 +607,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			msg->blob = uimap_blob_ref(l->blobs[id]);
 			box->n_msgs++;
 		}
-		restore_box_recount(box);
+		mailbox_recount(box);
 	}
 	if (rd.p != rd.end)
 		goto bad;
@@ -630,7 +630,7 @@ static int snap_load_user(struct snap_loader *l, const unsigned char *data, uint
 
 	if (r <= 0)
 		return r;
-	r = restore_user_insert(l->ms, user);
+	r = store_insert_user(l->ms, user);
 	if (r < 0) {
 		store_user_free(&user);
 		return r == -EEXIST ? 0 : r;

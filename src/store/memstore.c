@@ -81,22 +81,10 @@ static int memstore_user_open(struct uimap_store *pub, const char *username,
 	if (pos < ms->n_users && strcmp(ms->users[pos]->name, username) == 0) {
 		user = ms->users[pos];
 	} else {
-		if (ms->n_users == ms->cap_users) {
-			size_t cap = ms->cap_users == 0 ? 16 : ms->cap_users * 2;
-			struct store_user **users = realloc(ms->users, cap * sizeof(*users));
-
-			if (users == NULL)
-				return -ENOMEM;
-			ms->users = users;
-			ms->cap_users = cap;
-		}
 		int r = store_user_create(ms, username, &user);
 
 		if (r < 0)
 			return r;
-		memmove(ms->users + pos + 1, ms->users + pos, (ms->n_users - pos) * sizeof(*ms->users));
-		ms->users[pos] = user;
-		ms->n_users++;
 	}
 	user->sessions++;
 	*user_r = &user->pub;

@@ -223,18 +223,27 @@ uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid);
 int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r);
 /* Keyword index for name, created if create. Same results as view_keyword_index. */
 int mailbox_keyword_index(struct mailbox *box, const char *name, bool create);
-/* Append a message with the next UID; takes a new reference on blob.
-   Returns 0 with *uid_r, or -ENOMEM. */
+/* The modseq of a change: the next one (modseq 0), or the recorded one (replay);
+   HIGHESTMODSEQ follows. */
+uint64_t mailbox_next_modseq(struct mailbox *box, uint64_t modseq);
+/* Append a message; takes a new reference on blob. uid 0: the next UID; else that
+   UID (>= uidnext: replay, RENAME INBOX). modseq 0: the next. Returns 0 with
+   *uid_r, -EINVAL (uid below uidnext), -ENOSPC, -ENOMEM. */
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
-		uint32_t *uid_r);
+		uint32_t uid, uint64_t modseq, uint32_t *uid_r);
 /* Apply a flag update to msgs[idx] (live). origin: the view making it, or NULL.
-   Returns 1 when changed, 0 when not, -ENOMEM. */
+   modseq 0: the next. Returns 1 when changed, 0 when not, -ENOMEM. */
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
-			 uint8_t flags, uint64_t keywords, struct store_view *origin);
-/* Expunge msgs[idx] (live): tombstone for views, or dead when none. Call
-   mailbox_changed() after a batch. */
-void mailbox_expunge_at(struct mailbox *box, uint32_t idx);
+			 uint8_t flags, uint64_t keywords, struct store_view *origin,
+			 uint64_t modseq);
+/* Expunge msgs[idx] (live): tombstone for views, or dead when none. modseq 0: the
+   next. Call mailbox_changed() after a batch. */
+void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq);
+/* Move every live message of from into to keeping UIDs, flags and keywords (by
+   name), then expunge them from from (RENAME INBOX). Emits nothing itself: the
+   caller mutes the hook (the move is implied by its RENAME record). */
+int mailbox_move_all(struct mailbox *from, struct mailbox *to);
 /* Expunge every live message (DELETE, RENAME INBOX). */
 void mailbox_expunge_all(struct mailbox *box);
 /* After a batch of changes: wake the views (except origin), trim, maybe compact. */
@@ -250,6 +259,8 @@ void mailbox_cursor_moved(struct mailbox *box, uint64_t old_exp, uint64_t old_fl
 void mailbox_cursor_added(struct mailbox *box, uint64_t exp, uint64_t flag);
 /* Squeeze dead messages out of the array (one pass) when there are enough. */
 void mailbox_maybe_compact(struct mailbox *box, bool force);
+/* Recount n_live, n_unseen, n_deleted, n_dead, live_bytes (after a load). */
+void mailbox_recount(struct mailbox *box);
 /* Fill status counters. */
 void mailbox_status(const struct mailbox *box, struct uimap_status *status_r);
 /* Bytes of metadata held by the mailbox (arrays, logs, names), views excluded. */
@@ -265,12 +276,54 @@ void store_view_close(struct store_view *view);
 /* Bytes of metadata held by the view. */
 uint64_t store_view_metadata_bytes(const struct store_view *view);
 
+/* apply.c: the mutating primitives (see the file's comment). Names are canonical
+   and valid; callers check what the protocol requires first. Each emits one
+   change record. */
+/* The user called name, or NULL. */
+struct store_user *store_find_user(struct memstore *ms, const char *name);
+/* A new user structure (not in the store), or NULL when out of memory. */
+struct store_user *store_new_user(struct memstore *ms, const char *name);
+/* Insert user in name order. Returns 0, -EEXIST, -ENOMEM. */
+int store_insert_user(struct memstore *ms, struct store_user *user);
+/* A user without mailboxes (USER_CREATE). Returns 0 with *user_r (may be NULL),
+   -EEXIST, -ENOMEM. */
+int store_apply_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
+/* Mailbox name, whose parents exist, or a \Noselect placeholder made selectable
+   (MAILBOX_CREATE). uidvalidity 0: a fresh one. Returns 0, -EEXIST, -ENOMEM. */
+int store_apply_mailbox_create(struct store_user *user, const char *name, uint32_t uidvalidity,
+			       unsigned special_use);
+/* Delete name: views see its messages expunged; with inferiors it stays as a
+   \Noselect placeholder (MAILBOX_DELETE). Returns 0, -ENOENT, -ENOMEM. */
+int store_apply_mailbox_delete(struct store_user *user, const char *name);
+/* Rename old_name and its inferiors to new_name (parents of new_name are the
+   caller's); INBOX: move its messages, with their UIDs, into the existing
+   new_name (MAILBOX_RENAME). Returns 0, -ENOENT, -EEXIST, -ENOMEM. */
+int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
+			       const char *new_name);
+/* (UN)SUBSCRIBE name. Returns 1 when changed, 0 when already so, -ENOMEM. */
+int store_apply_subscribe(struct store_user *user, const char *name, bool subscribe);
+/* Replay: apply a decoded change record with the primitive that made it.
+   Returns 1, 0 when it does not apply to the store (*why_r says why), -ENOMEM. */
+int store_change_apply(struct memstore *ms, const struct store_change *change,
+		       const char **why_r);
+
 /* user.c */
 /* The user's mailbox with canonical name, or NULL. */
 struct mailbox *store_user_find(struct store_user *user, const char *name);
+/* Position of the first mailbox whose name is >= name. */
+size_t store_user_box_pos(const struct store_user *user, const char *name);
+/* Whether any mailbox name starts with name + '/'. */
+bool store_user_has_children(const struct store_user *user, const char *name);
+/* Insert box in name order. Returns 0 or -ENOMEM. */
+int store_user_insert_box(struct store_user *user, struct mailbox *box);
+/* Take box out of the user's array (no unref). */
+void store_user_remove_box(struct store_user *user, struct mailbox *box);
+/* Position of the first subscription >= name. */
+size_t store_user_sub_pos(const struct store_user *user, const char *name);
 /* Free a user and everything it holds (store teardown). */
 void store_user_free(struct store_user **user);
-/* Create a user with its default mailboxes. Returns 0 or -errno. */
+/* Create a user in the store with its default mailboxes. Returns 0 with *user_r
+   (also set, partly set up, on a later error), or -errno. */
 int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
 
 /* The vtable entries, shared between files: their contracts are those of the

@@ -457,7 +457,7 @@ int store_view_store_flags(struct uimap_store_view *pub, uint32_t seq,
 	if (unchangedsince != 0 && msg->modseq > unchangedsince)
 		return -ECANCELED;
 	r = mailbox_update_flags(box, idx, mode, (uint8_t)(flags->system & UIMAP_FLAGS_STORABLE),
-				 flags->keywords, v);
+				 flags->keywords, v, 0);
 	if (r < 0)
 		return r;
 	if (info_r != NULL)
@@ -482,7 +482,7 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 			const struct store_msg *msg = &box->msgs[i];
 
 			if (msg->state == MSG_LIVE && (msg->flags & UIMAP_FLAG_DELETED) != 0) {
-				mailbox_expunge_at(box, i);
+				mailbox_expunge_at(box, i, 0);
 				count++;
 			}
 		}
@@ -494,7 +494,7 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 
 				if (msg->state == MSG_LIVE &&
 				    (msg->flags & UIMAP_FLAG_DELETED) != 0) {
-					mailbox_expunge_at(box, i);
+					mailbox_expunge_at(box, i, 0);
 					count++;
 				}
 			}
@@ -561,7 +561,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			for (uint64_t bits = msg->keywords; bits != 0; bits &= bits - 1)
 				kw |= 1ull << kwmap[__builtin_ctzll(bits)];
 			int ret = mailbox_add(dst, msg->blob, msg->flags, kw, msg->internaldate,
-					      msg->tz_minutes, &uid);
+					      msg->tz_minutes, 0, 0, &uid);
 			if (ret < 0)
 				return ret; /* only on out of memory */
 			count++;
@@ -574,7 +574,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 				const struct store_msg *msg = view_lookup(v, seq, &idx);
 
 				if (msg->state == MSG_LIVE)
-					mailbox_expunge_at(src, idx);
+					mailbox_expunge_at(src, idx, 0);
 			}
 		}
 	}
