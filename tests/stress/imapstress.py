@@ -40,6 +40,7 @@ from imapparse import (SYSTEM_FLAGS, ParseError, Resp, parse_response,  # noqa: 
 
 INF = float("inf")
 KEYWORDS = ["$Label1", "$Label2", "$Label3", "$Label4", "$Label5"]
+FLAG_UNIVERSE = SYSTEM_FLAGS | {k.upper() for k in KEYWORDS}   # what FLAGS x replaces
 STORE_FLAGS = ["\\Seen", "\\Flagged", "\\Answered", "\\Draft"] + KEYWORDS
 SEQ_KINDS = frozenset(["FETCH", "STORE", "SEARCH"])     # RFC 3501 §7.4.1
 FETCH_KINDS = frozenset(["FETCH", "UID FETCH"])
@@ -108,15 +109,25 @@ class MsgFacts:
 
 class FlagActivity:
     """One flag-changing command (STORE) of some session on a mailbox, with the window
-    in which it may have taken effect (World.clock at send .. at completion)."""
-    __slots__ = ("sid", "flags", "start", "end", "end_time")
+    in which it may have taken effect (World.clock at send .. at completion) and the
+    UIDs it may touch (None: unknown, maybe any)."""
+    __slots__ = ("sid", "flags", "start", "end", "end_time", "uids", "desc")
 
-    def __init__(self, sid, flags, start):
+    def __init__(self, sid, flags, start, uids):
+        self.desc = ""
         self.sid = sid
         self.flags = flags                # set of upper-case flags, or None = all flags
         self.start = start
         self.end = None
         self.end_time = None
+        self.uids = uids
+
+    def keys(self):
+        return self.flags if self.flags is not None else ("*",)
+
+
+TRUTH_TTL = 60.0        # seconds a STORE's outcome is used by flags-lost / search-flags
+ACTIVITY_TTL = 150.0    # seconds a finished STORE is remembered (> TRUTH_TTL + timeouts)
 
 
 class BoxFacts:
@@ -127,7 +138,11 @@ class BoxFacts:
         self.assigned = {}                # uid -> (Command, "APPENDUID to ...") (who got it)
         self.msgs = {}                    # uid -> MsgFacts
         self.recent_owner = {}            # uid -> sid of the read-write session with \Recent
-        self.activity = []                # FlagActivity
+        # STOREs: those with known UIDs are listed per UID; the others ("1:*", sequence
+        # numbers of unknown UIDs) only as per-session, per-flag aggregates
+        self.act_by_uid = collections.defaultdict(list)
+        self.any_uid = {}                 # sid -> {flag or "*": [last start, last end, n active]}
+        self.truth = {}                   # uid -> {flag: (bool, FlagActivity)}
 
     def msg(self, uid):
         m = self.msgs.get(uid)
@@ -139,25 +154,84 @@ class BoxFacts:
         if uid + 1 > self.uidnext_lb:
             self.uidnext_lb = uid + 1
 
-    def start_activity(self, sid, flags, clock):
-        now = time.monotonic()
-        self.activity = [a for a in self.activity
-                         if a.end_time is None or now - a.end_time < 600]
-        a = FlagActivity(sid, flags, clock)
-        self.activity.append(a)
+    def start_activity(self, sid, flags, clock, uids):
+        a = FlagActivity(sid, flags, clock, uids)
+        if uids is None:
+            st = self.any_uid.setdefault(sid, {})
+            for k in a.keys():
+                e = st.setdefault(k, [0, 0, 0])
+                e[0] = clock
+                e[2] += 1
+        else:
+            now = time.monotonic()
+            for u in uids:
+                lst = self.act_by_uid[u]
+                if lst and lst[0].end_time is not None and now - lst[0].end_time > ACTIVITY_TTL:
+                    lst[:] = [x for x in lst
+                              if x.end_time is None or now - x.end_time < ACTIVITY_TTL]
+                lst.append(a)
         return a
 
-    def touched_by_others(self, sid, start, end):
-        """Flags that other sessions' STOREs may have changed between clock values start
-        and end: a set, or None meaning any flag."""
+    def end_activity(self, a, clock):
+        if a.end is not None:
+            return
+        a.end = clock
+        a.end_time = time.monotonic()
+        if a.uids is None:
+            st = self.any_uid[a.sid]
+            for k in a.keys():
+                e = st[k]
+                e[1] = max(e[1], clock)
+                e[2] -= 1
+
+    def touched_by_others(self, sid, start, end, uid):
+        """Flags that other sessions' STOREs may have changed on message uid between
+        clock values start and end (end = now): a set, or None meaning any flag."""
         out = set()
-        for a in self.activity:
+        for osid, st in self.any_uid.items():
+            if osid == sid:
+                continue
+            for k, (ls, le, n) in st.items():
+                if n > 0 or le >= start or ls >= start:
+                    if k == "*":
+                        return None
+                    out.add(k)
+        for a in self.act_by_uid.get(uid, ()):
             if a.sid == sid or a.start > end or (a.end is not None and a.end < start):
                 continue
             if a.flags is None:
                 return None
             out |= a.flags
         return out
+
+    def record_truth(self, a, uid, values, touched):
+        """A STORE (activity a) completed OK: message uid now has flag f iff values[f],
+        except flags in touched (changed by others meanwhile)."""
+        t = self.truth.setdefault(uid, {})
+        for f, v in values.items():
+            if touched is None or f in touched:
+                t.pop(f, None)
+            else:
+                t[f] = (v, a)
+
+    def known_flag(self, uid, f, before):
+        """(value, activity) when a STORE completed before clock value `before` fixed flag f
+        of uid and nothing may have changed it since; else None."""
+        e = self.truth.get(uid, {}).get(f)
+        if e is None:
+            return None
+        v, d = e
+        if d.end >= before or time.monotonic() - d.end_time > TRUTH_TTL:
+            return None
+        for a in self.act_by_uid.get(uid, ()):
+            if a is not d and a.start > d.end and (a.flags is None or f in a.flags):
+                return None
+        for st in self.any_uid.values():
+            for k in (f, "*"):
+                e2 = st.get(k)
+                if e2 is not None and (e2[0] > d.end or e2[2] > 0 and e2[0] > d.start):
+                    return None
+        return e
 
 
 class Violation:
@@ -181,6 +255,7 @@ class World:
         self.by_rule = collections.Counter()
         self.printed = collections.Counter()
         self.tolerated = collections.Counter()
+        self.checked = collections.Counter()      # rule -> evaluations that could fail
         self.commands = 0
         self.kinds = collections.Counter()
         self.start = time.monotonic()
@@ -234,6 +309,7 @@ class Command:
         self.fetch_atts = collections.defaultdict(set)   # seq -> att names (FETCH)
         self.fetch_uid_atts = collections.defaultdict(set)  # uid -> att names
         self.store_seen = {}              # key -> flags of the last FETCH while oldest
+        self.flags_seen = {}              # Slot -> (flags, nil, Resp): last FETCH FLAGS
         self.search = None
         self.copyuid = None
         self.activity = None
@@ -268,6 +344,9 @@ def done_rule(rule, kinds, doc):
         return fn
     return deco
 
+
+# rules that count their own evaluations (most of their calls decide nothing)
+DEEP_RULES = frozenset(["store-result", "flags-lost", "search-flags", "expunge-incomplete"])
 
 ALL_KINDS = ["LOGIN", "CAPABILITY", "SELECT", "EXAMINE", "CREATE", "FETCH", "UID FETCH",
              "STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "APPEND", "COPY", "UID COPY",
@@ -792,19 +871,19 @@ def d_copyuid(cl, cmd):
            "completed: a message expunged by then may have been expunged by another "
            "session before the STORE (RFC 2180 §4.2), and is not judged")
 def d_store_result(cl, cmd):
-    if cmd.status != "OK" or cmd.meta["silent"] or cl.box_facts is None:
-        return None
-    touched = cl.box_facts.touched_by_others(cl.sid, cmd.sent, cmd.finished)
-    if touched is None:
+    if cmd.status != "OK" or cmd.meta["silent"] or cl.box_facts is not cmd.meta["act_box"]:
         return None
     mode, want = cmd.meta["mode"], cmd.meta["flags"]
     perm = cl.permanent
-    out = []
     for key, (flags, slot, nil, line) in cmd.store_seen.items():
-        if key not in cmd.meta["set"] or nil:
+        if key not in cmd.meta["set"] or nil or slot.uid is None:
+            continue
+        touched = cl.box_facts.touched_by_others(cl.sid, cmd.sent, cmd.finished, slot.uid)
+        if touched is None:
             continue
         have = {f.upper() for f in flags} - {"\\RECENT"}
         out = []
+        cl.world.checked["store-result"] += 1
         what = f"{'UID' if cmd.kind == 'UID STORE' else 'message'} {key}"
         if mode in ("+", ""):
             miss = [f for f in want if f not in have and f not in touched and perm(f)]
@@ -853,6 +932,100 @@ def d_fetch_missing(cl, cmd):
     return ["; ".join(out)] if out else None
 
 
+@done_rule("flags-lost", ["FETCH", "UID FETCH"], "FETCH FLAGS show the effect of every "
+           "STORE (of any session) that completed before the FETCH was sent, unless some "
+           "STORE may have changed that flag of that message since (RFC 3501 §6.4.6, "
+           "§7.4.2). Judged like store-result when the message may have been expunged")
+def d_flags_lost(cl, cmd):
+    if cmd.status != "OK" or "FLAGS" not in cmd.meta["atts"] or cl.box_facts is None:
+        return None
+    box = cl.box_facts
+    for slot, (flags, nil, r) in cmd.flags_seen.items():
+        if nil or slot.uid is None:
+            continue
+        have = {f.upper() for f in flags}
+        bad = []
+        for f in FLAG_UNIVERSE:
+            e = box.known_flag(slot.uid, f, cmd.sent)
+            if e is not None:
+                cl.world.checked["flags-lost"] += 1
+            if e is not None and (f in have) != e[0]:
+                bad.append(f"{'lacks' if e[0] else 'still has'} {f} after "
+                           f"'{e[1].desc}' completed")
+        if bad:
+            cl.pending.append((d_flags_lost.rule, cmd, r, f"UID {slot.uid}: " +
+                               "; ".join(bad), slot, cmd.finished))
+
+
+def _search_term(cl, cmd, slot, seq, term):
+    kind = term[0]
+    if kind == "F":
+        _, f, want = term
+        if slot.uid is None or slot.flags is None:
+            return None
+        e = cl.box_facts.known_flag(slot.uid, f, cmd.sent)
+        if e is None:
+            return None
+        v, d = e
+        # the session was told the current value: its view is certainly up to date
+        if not d.end < slot.flags_clock < cmd.sent or (f in slot.flags) != v:
+            return None
+        return v == want
+    if kind == "U":
+        ns = term[1]
+        if slot.uid is None:
+            return None
+        if ns.star:
+            if slot.uid >= ns.intervals[0][0]:
+                return True
+            return None if slot is cl.slots[-1] else False
+        return slot.uid in ns
+    if kind == "S":
+        return seq in term[1] if cmd.kind == "SEARCH" else None
+    return None
+
+
+@done_rule("search-flags", ["SEARCH", "UID SEARCH"], "SEARCH UNSEEN/KEYWORD/DELETED/"
+           "FLAGGED/UID/sequence-set results agree with what is certain: flags fixed by a "
+           "completed STORE that the session was already told about (RFC 3501 §6.4.4). "
+           "Judged like store-result when the message may have been expunged")
+def d_search_flags(cl, cmd):
+    if cmd.status != "OK" or cl.box_facts is None or cmd.search is None:
+        return None
+    terms = cmd.meta.get("terms")
+    if terms is None:
+        return None
+    present = {id(x): i for i, x in enumerate(cl.slots)}
+    results = set(cmd.search)
+    for slot in cmd.meta["slots"]:
+        i = present.get(id(slot))
+        if i is None:
+            continue
+        seq = i + 1
+        vals = [_search_term(cl, cmd, slot, seq, t) for t in terms]
+        if False in vals:
+            expect = False
+        elif all(v is True for v in vals):
+            expect = True
+        else:
+            continue
+        cl.world.checked["search-flags"] += 1
+        key = seq if cmd.kind == "SEARCH" else slot.uid
+        if key is None or (key in results) == expect:
+            continue
+        what = f"{'message' if cmd.kind == 'SEARCH' else 'UID'} {key}"
+        detail = (f"{what} (flags {' '.join(sorted(slot.flags or ())) or '()'}) "
+                  f"{'missing from' if expect else 'wrongly in'} the results")
+        cl.pending.append((d_search_flags.rule, cmd, cmd.tagged, detail, slot, cmd.finished))
+
+
+@done_rule("search-response", ["SEARCH", "UID SEARCH"], "SEARCH OK comes with one "
+           "'* SEARCH' response (RFC 3501 §6.4.4)")
+def d_search_response(cl, cmd):
+    if cmd.status == "OK" and cmd.search is None:
+        return "SEARCH OK without '* SEARCH'"
+
+
 @done_rule("expunge-incomplete", ["EXPUNGE", "UID EXPUNGE"], "after our STORE +FLAGS "
            "\\Deleted and EXPUNGE (both OK, nobody else touching \\Deleted meanwhile) the "
            "messages are gone, each announced by an EXPUNGE (RFC 3501 §6.4.3)")
@@ -860,10 +1033,12 @@ def d_expunge_incomplete(cl, cmd):
     gone = cmd.meta.get("expect_gone")
     if cmd.status != "OK" or not gone or cl.box_facts is None or not cl.in_mailbox():
         return None
-    touched = cl.box_facts.touched_by_others(cl.sid, cmd.meta["since"], cmd.finished)
-    if touched is None or "\\DELETED" in touched:
-        return None
-    left = sorted(u for u in (s.uid for s in cl.slots) if u in gone)
+    left = []
+    cl.world.checked["expunge-incomplete"] += len(gone)
+    for u in sorted(u for u in (s.uid for s in cl.slots) if u in gone):
+        touched = cl.box_facts.touched_by_others(cl.sid, cmd.meta["since"], cmd.finished, u)
+        if touched is not None and "\\DELETED" not in touched:
+            left.append(u)
     if left:
         return f"UIDs {left} still in the mailbox after EXPUNGE"
 
@@ -878,9 +1053,11 @@ def d_logout_bye(cl, cmd):
 # ---------------------------------------------------------------- one client
 
 class Slot:
-    __slots__ = ("uid", "new", "recent")
+    __slots__ = ("uid", "new", "recent", "flags", "flags_clock")
 
     def __init__(self, new):
+        self.flags = None       # the last FLAGS this session was told (upper case)
+        self.flags_clock = 0    # World.clock when it was told
         self.uid = None
         self.new = new          # announced after the SELECT's UIDNEXT
         self.recent = None      # None unknown / True / False as this session saw it
@@ -1150,7 +1327,13 @@ class Client:
             m["lb"], m["lb_why"] = box.uidnext_lb, "confirmed UIDNEXT lower bound"
         if k in STORE_KINDS and self.box_facts is not None:
             flags = None if m["mode"] == "" else set(m["flags"])
-            cmd.activity = self.box_facts.start_activity(self.sid, flags, self.world.clock)
+            m["count"] = self.count
+            m["act_box"] = self.box_facts
+            cmd.activity = self.box_facts.start_activity(self.sid, flags, self.world.clock,
+                                                         self.store_uids(cmd))
+            cmd.activity.desc = f"{self.name} {cmd.tag} {cmd.text}"
+        if k in SEARCH_KINDS:
+            m["slots"] = list(self.slots)
         if k == "LOGOUT":
             self.logout_sent = True
         if k in FETCH_KINDS:
@@ -1159,8 +1342,38 @@ class Client:
 
     def end_activity(self, cmd):
         if cmd.activity is not None and cmd.activity.end is None:
-            cmd.activity.end = self.world.clock + 1
-            cmd.activity.end_time = time.monotonic()
+            cmd.meta["act_box"].end_activity(cmd.activity, self.world.clock + 1)
+
+    def store_truth(self, cmd):
+        """Remember what a completed STORE made of each message it touched."""
+        m = cmd.meta
+        if m["mode"] == "":
+            values = {f: f in m["flags"] for f in FLAG_UNIVERSE}
+        else:
+            values = {f: m["mode"] == "+" for f in m["flags"]}
+        values = {f: v for f, v in values.items() if self.permanent(f)}
+        ns = m["set"]
+        if cmd.kind == "STORE":
+            slots = [self.slots[i - 1] for i in ns.certain(m["count"]) if i <= self.count]
+        else:
+            slots = [x for x in self.slots if x.uid is not None and x.uid in ns]
+        box = self.box_facts
+        for x in slots:
+            if x.uid is not None:
+                touched = box.touched_by_others(self.sid, cmd.sent, cmd.finished, x.uid)
+                box.record_truth(cmd.activity, x.uid, values, touched)
+
+    def store_uids(self, cmd):
+        """The UIDs a STORE may touch, or None when that is not known."""
+        ns = cmd.meta["set"]
+        if ns.star:
+            return None
+        if cmd.kind == "UID STORE":
+            n = sum(hi - lo + 1 for lo, hi in ns.intervals)
+            return None if n > 5000 else [u for lo, hi in ns.intervals
+                                          for u in range(lo, hi + 1)]
+        uids = [self.slots[i - 1].uid for i in ns.certain(self.count)]
+        return None if None in uids else uids
 
     # -- dispatch of one response
     def dispatch(self, r):
@@ -1194,6 +1407,8 @@ class Client:
         self.apply_tagged(cmd, r)
         self.outstanding.remove(cmd)
         for fn in DONE_RULES.get(cmd.kind, ()):
+            if fn.rule not in DEEP_RULES:
+                self.world.checked[fn.rule] += 1
             self._run_rule(fn, cmd, r, fn(self, cmd))
         if self.pending and cmd.kind not in SEQ_KINDS and self.selected is not None:
             self.resolve_pending(cmd)
@@ -1216,6 +1431,7 @@ class Client:
         for c in self.outstanding:
             c.untagged.append(r)
         for fn in UNTAGGED_RULES.get(r.name, ()):
+            self.world.checked[fn.rule] += 1
             self._run_rule(fn, cmd, r, fn(self, r, cmd))
         getattr(self, "apply_" + r.name, self.apply_other)(r, cmd)
 
@@ -1334,11 +1550,17 @@ class Client:
                 s.recent = recent
             if recent and uid is not None and not self.readonly and self.box_facts:
                 self.box_facts.recent_owner.setdefault(uid, self.sid)
+        nil = nil_fetch(d)
+        if flags is not None and not nil:
+            s.flags = {f.upper() for f in flags} - {"\\RECENT"}
+            s.flags_clock = self.world.clock
         for c in self.outstanding:
             if c.kind == "FETCH":
                 c.fetch_atts[r.num].update(d)
             elif c.kind == "UID FETCH" and uid is not None:
                 c.fetch_uid_atts[uid].update(d)
+            if c.kind in FETCH_KINDS and flags is not None:
+                c.flags_seen[s] = (flags, nil, r)
         o = self.oldest()
         if o is not None and o.kind in STORE_KINDS and flags is not None:
             key = r.num if o.kind == "STORE" else uid
@@ -1387,6 +1609,9 @@ class Client:
 
     def apply_tagged(self, cmd, r):
         k = cmd.kind
+        if k in STORE_KINDS and r.name == "OK" and cmd.meta.get("act_box") is self.box_facts \
+                and self.box_facts is not None:
+            self.store_truth(cmd)
         if r.code == "CAPABILITY":
             self.caps = set(r.code_args)
         if k in ("SELECT", "EXAMINE"):
@@ -1754,27 +1979,40 @@ class Client:
     def search_cmd(self, uid):
         r = self.rng.random()
         meta = {}
+        terms = []
         if r < 0.2:
             crit = "ALL"
         elif r < 0.35:
             crit = "UNSEEN"
+            terms.append(("F", "\\SEEN", False))
         elif r < 0.5:
-            crit = f"KEYWORD {self.rng.choice(KEYWORDS)}"
+            kw = self.rng.choice(KEYWORDS)
+            crit = f"KEYWORD {kw}"
+            terms.append(("F", kw.upper(), True))
         elif r < 0.6:
             crit = "DELETED"
+            terms.append(("F", "\\DELETED", True))
         elif r < 0.8 or not self.count:
             us = self.rand_uidset()
             crit = f"UID {us.text}"
             meta["uidset"] = us
+            terms.append(("U", us))
         else:
             ss = self.rand_seqset()
-            crit = f"{ss.text} FLAGGED" if self.rng.random() < 0.5 else ss.text
+            terms.append(("S", ss))
+            if self.rng.random() < 0.5:
+                crit = f"{ss.text} FLAGGED"
+                terms.append(("F", "\\FLAGGED", True))
+            else:
+                crit = ss.text
             if ss.star:
                 meta["seqset"] = None
             else:
                 meta["seqset"] = ss
         if self.rng.random() < 0.2:
             crit = "NOT SEEN " + crit
+            terms.append(("F", "\\SEEN", False))
+        meta["terms"] = terms
         kind = "UID SEARCH" if uid else "SEARCH"
         return self.send(f"{kind} {crit}", kind, **meta)
 
@@ -1941,6 +2179,7 @@ async def amain(args):
     print(f"clients {args.clients}, users {len(dict(used))}, mailboxes {len(mailboxes)}, "
           f"connections {world.connections}, tls {'yes' if args.tls else 'no'}")
     print("commands: " + ", ".join(f"{k} {v}" for k, v in world.kinds.most_common()))
+    print("checks: " + ", ".join(f"{k} {v}" for k, v in sorted(world.checked.items())))
     if world.tolerated:
         print("tolerated (allowed by RFC 2180): " +
               ", ".join(f"{k} {v}" for k, v in world.tolerated.most_common()))
