@@ -282,6 +282,8 @@ class World:
     def report(self, v):
         self.violations.append(v)
         self.by_rule[v.rule] += 1
+        if self.args.stop_when and all(self.by_rule[r] for r in self.args.stop_when):
+            self.stop_at = min(self.stop_at, time.monotonic())
         if self.printed[v.rule] < self.args.max_report:
             self.printed[v.rule] += 1
             print(v.line(), flush=True)
@@ -2219,7 +2221,11 @@ def main(argv=None):
     ap.add_argument("--verbose", "-v", action="store_true",
                     help="print the client's last lines with each violation")
     ap.add_argument("--list-rules", action="store_true", help="print the rules and exit")
+    ap.add_argument("--stop-when", default="", metavar="RULE,...",
+                    help="stop early once each of these rules has been violated (for "
+                         "testing the checker itself)")
     args = ap.parse_args(argv)
+    args.stop_when = [r for r in args.stop_when.split(",") if r]
     if args.list_rules:
         for k in sorted(RULE_DOCS):
             print(f"{k}: {RULE_DOCS[k]}")
