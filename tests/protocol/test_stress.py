@@ -60,7 +60,7 @@ class StressTest(UimapTestCase):
         seed = os.environ.get("UIMAP_STRESS_SEED") or seed
         rc, out, last = self.checker(port, seconds, tls, clients, seed)
         if rc != 0:
-            self.fail(f"imapstress found violations (exit {p.returncode}):\n" +
+            self.fail(f"imapstress found violations (exit {rc}):\n" +
                       (out if len(out) < 30000 else out[:20000] + "\n...\n" + out[-8000:]))
         self.assertRegex(last, r"^stress: 0 violations, [1-9][0-9]* commands")
 
