@@ -368,10 +368,6 @@ RULE_DOCS.update({
 })
 
 
-def _oldest_kind(cmd):
-    return cmd.kind if cmd is not None else None
-
-
 @untagged_rule("untagged-bad", ["BAD"], "the server sends '* BAD' only for client errors; "
                "our commands are well-formed (RFC 3501 §7.1.3)")
 def r_untagged_bad(cl, r, cmd):
