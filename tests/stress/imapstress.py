@@ -1283,8 +1283,10 @@ class Client:
         cmd.literal = literal
         if kind in ("IDLE",) or (literal is not None and not meta.get("nonsync")):
             cmd.cont = asyncio.get_running_loop().create_future()
-        self.before_send(cmd)
+        # every send and every received response has its own World.clock tick, so "sent
+        # after that response arrived" is a strict comparison
         cmd.sent = self.world.tick()
+        self.before_send(cmd)
         self.outstanding.append(cmd)
         self.by_tag[tag] = cmd
         self.world.commands += 1
@@ -1340,8 +1342,9 @@ class Client:
         if k in STORE_KINDS and self.box_facts is not None:
             flags = None if m["mode"] == "" else set(m["flags"])
             m["count"] = self.count
+            m["slots_at_send"] = list(self.slots)
             m["act_box"] = self.box_facts
-            cmd.activity = self.box_facts.start_activity(self.sid, flags, self.world.clock,
+            cmd.activity = self.box_facts.start_activity(self.sid, flags, cmd.sent,
                                                          self.store_uids(cmd))
             cmd.activity.desc = f"{self.name} {cmd.tag} {cmd.text}"
         if k in SEARCH_KINDS:
@@ -1354,7 +1357,7 @@ class Client:
 
     def end_activity(self, cmd):
         if cmd.activity is not None and cmd.activity.end is None:
-            cmd.meta["act_box"].end_activity(cmd.activity, self.world.clock + 1)
+            cmd.meta["act_box"].end_activity(cmd.activity, self.world.clock)
 
     def store_truth(self, cmd):
         """Remember what a completed STORE made of each message it touched."""
@@ -1365,10 +1368,14 @@ class Client:
             values = {f: m["mode"] == "+" for f in m["flags"]}
         values = {f: v for f, v in values.items() if self.permanent(f)}
         ns = m["set"]
+        # only messages the client knew when it sent the STORE: one announced meanwhile
+        # may have been added after the STORE ran
         if cmd.kind == "STORE":
             slots = [self.slots[i - 1] for i in ns.certain(m["count"]) if i <= self.count]
         else:
-            slots = [x for x in self.slots if x.uid is not None and x.uid in ns]
+            present = {id(x) for x in self.slots}
+            slots = [x for x in m["slots_at_send"]
+                     if id(x) in present and x.uid is not None and x.uid in ns]
         box = self.box_facts
         for x in slots:
             if x.uid is not None:
