@@ -491,3 +491,79 @@ Test(journal, corrupt_snapshot_refused_then_ignored)
 	uimap_store_free(&s);
 	t_rmdir(dir);
 }
+
+/* One apply path: a journal holding every change type, replayed into an empty
+   store through store_change_apply(), gives exactly the live store (names,
+   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, keywords, every message's UID, flags,
+   modseq, date and bytes, subscriptions, \Noselect placeholders). */
+Test(journal, every_change_type_replays_to_the_live_store)
+{
+	char *dir = t_tmpdir(), *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct uimap_store_user *user = t_user(s, "every@example.org");   /* USER_CREATE */
+	struct uimap_store_view *v;
+	struct uimap_select_info info;
+	struct uimap_copy_result cres;
+	static const char *const kws[] = { "$Label1", "Later" };
+
+	/* MAILBOX_CREATE with parents and special use; SUBSCRIBE / UNSUBSCRIBE */
+	cr_assert_eq(user->vt->mailbox_create(user, "A/B/C", 0), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "Keep", UIMAP_SPECIAL_ARCHIVE), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "Gone", 0), 0);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "A/B", true), 1);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Keep", true), 1);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Keep", false), 1);
+	/* APPEND with flags and KEYWORD creation */
+	for (unsigned i = 0; i < 10; i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "Subject: %u\r\n\r\nbody %u\r\n", i, i);
+		struct uimap_blob *blob = uimap_blob_new_copy(text, strlen(text));
+		t_append_blob(user, i < 6 ? "INBOX" : "A/B/C", blob, i % 2 ? UIMAP_FLAG_SEEN : 0,
+			      i % 3 == 0 ? kws : NULL, i % 3 == 0 ? 2 : 0);
+		uimap_blob_unref(&blob);
+	}
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	int kw = v->vt->view_keyword_index(v, "$Work", true);
+	cr_assert_geq(kw, 0);
+	/* FLAGS: set, add, remove, and a STORE that changes nothing */
+	t_store_flags(v, 1, UIMAP_FLAGS_SET, UIMAP_FLAG_FLAGGED, 1ull << kw);
+	t_store_flags(v, 2, UIMAP_FLAGS_ADD, UIMAP_FLAG_ANSWERED | UIMAP_FLAG_DELETED, 0);
+	t_store_flags(v, 3, UIMAP_FLAGS_REMOVE, UIMAP_FLAG_SEEN, 0);
+	t_store_flags(v, 4, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+	struct uimap_flags none = { 0, 0 };
+	cr_assert_eq(v->vt->view_store_flags(v, 5, UIMAP_FLAGS_ADD, &none, 0, NULL), 0);
+	/* EXPUNGE and UID EXPUNGE */
+	struct uimap_range uids = { 4, 4 };
+	cr_assert_eq(v->vt->view_expunge(v, &uids, 1), 1);
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+	struct uimap_sync_callbacks no_cb = { 0 };
+	cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, &no_cb, NULL), 0);
+	/* COPY and MOVE (APPEND records in the target, EXPUNGE in the source) */
+	struct uimap_range seqs = { 1, 2 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Keep", false, &cres), 0);
+	seqs = (struct uimap_range){ 3, 3 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Gone", true, &cres), 0);
+	uimap_store_view_close(&v);
+	/* MAILBOX_DELETE: plain, and with inferiors (a \Noselect placeholder), then
+	   CREATE of that placeholder; MAILBOX_RENAME with inferiors; RENAME INBOX */
+	cr_assert_eq(user->vt->mailbox_delete(user, "Gone"), 0);
+	cr_assert_eq(user->vt->mailbox_delete(user, "A/B"), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "A/B", 0), 0);
+	cr_assert_eq(user->vt->mailbox_rename(user, "A", "Z/A"), 0);
+	cr_assert_eq(user->vt->mailbox_rename(user, "INBOX", "Old/In"), 0);
+	t_append(user, "INBOX", "Subject: after\r\n\r\nx\r\n", 0);
+	uimap_store_user_close(&user);
+
+	cr_assert_eq(persist_journal_sync(p), 0);
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	t_assert_same(want, got, "every change type replayed");
+	cr_assert(strstr(want, "box Z/A/B ") != NULL, "%s", want);
+	cr_assert(strstr(want, "box Old/In ") != NULL, "%s", want);
+	free(got);
+	free(want);
+	t_rmdir(dir);
+}
