@@ -112,16 +112,13 @@ struct uimap_range {
 /* An immutable message text shared by reference: by the mailboxes that hold the
    message (COPY adds a reference, never copies bytes) and by queued output iovecs.
    The bytes stay valid while a reference is held, even after EXPUNGE. The
-   reference count is atomic, so a background snapshot writer may hold one. */
+   reference count is atomic, so a background snapshot writer may hold one.
+   Blobs are made only by the uimap_blob_new_*() functions: the library allocates
+   them with private state (the count, the cached MIME structure) after these two
+   read-only fields. */
 struct uimap_blob {
 	const char *data;   /* size bytes; not NUL-terminated */
 	size_t size;
-	uint32_t refs_;     /* private */
-	uint32_t kind_;     /* private */
-	/* private: the parsed MIME structure, computed once per blob (shared by its
-	   copies) and freed with ext_free_ when the last reference goes */
-	void *ext_;
-	void (*ext_free_)(void *ext);
 };
 
 /* A blob holding a copy of data. Returns NULL when out of memory. refs = 1. */

@@ -39,8 +39,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct uimap_config cfg;
-	uimap_config_init(&cfg);
+	struct uimap_config *cfg = uimap_config_new();
 	const char *err;
 
 	/* the config file is read first so that flags override it */
@@ -50,9 +49,9 @@ int main(int argc, char **argv)
 			file = argv[i + 1];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			file = argv[i] + 9;
-		if (file != NULL && uimap_config_load_file(&cfg, file, &err) < 0) {
+		if (file != NULL && uimap_config_load_file(cfg, file, &err) < 0) {
 			fprintf(stderr, "uimapd: %s\n", err);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 	}
@@ -62,18 +61,18 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
 			printf("uimapd %s (%s, AES acceleration: %s)\n", uimap_version(),
 			       tls_library_version(), tls_available_aes_accel() ? "yes" : "no");
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 0;
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			fprintf(stderr, "uimapd: unexpected argument '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		char key[64];
@@ -82,14 +81,14 @@ int main(int argc, char **argv)
 		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (klen == 0 || klen >= sizeof(key)) {
 			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		memcpy(key, a + 2, klen);
 		key[klen] = '\0';
 		if (strcmp(key, "config") != 0 && uimap_config_key_is_bool(key) < 0) {
 			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		if (eq != NULL) {
@@ -97,7 +96,7 @@ int main(int argc, char **argv)
 		} else if (uimap_config_key_is_bool(key) == 0 && strcmp(key, "config") != 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "uimapd: option '--%s' needs a value\n", key);
-				uimap_config_clear(&cfg);
+				uimap_config_free(&cfg);
 				return 2;
 			}
 			value = argv[++i];
@@ -108,26 +107,26 @@ int main(int argc, char **argv)
 			continue;
 		if (strcmp(key, "listen") == 0 && !cli_listen) {
 			cli_listen = true;
-			cfg.n_listen = 0;
+			(void)uimap_config_reset(cfg, key, NULL);
 		}
 		if (strcmp(key, "tls-listen") == 0 && !cli_tls_listen) {
 			cli_tls_listen = true;
-			cfg.n_tls_listen = 0;
+			(void)uimap_config_reset(cfg, key, NULL);
 		}
-		if (uimap_config_set(&cfg, key, value, &err) < 0) {
+		if (uimap_config_set(cfg, key, value, &err) < 0) {
 			fprintf(stderr, "uimapd: %s (see --help)\n", err);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 	}
 
 	struct uimap_server *srv;
-	if (uimap_server_new(&cfg, &srv, &err) < 0) {
+	if (uimap_server_new(cfg, &srv, &err) < 0) {
 		fprintf(stderr, "uimapd: %s\n", err);
-		uimap_config_clear(&cfg);
+		uimap_config_free(&cfg);
 		return 1;
 	}
-	uimap_config_clear(&cfg);
+	uimap_config_free(&cfg);
 	uimap_server_handle_signals(srv);
 	int ret = 0;
 	if (uimap_server_run(srv, &err) < 0) {

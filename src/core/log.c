@@ -1,4 +1,4 @@
-/* stderr logger with one formatted write per line. */
+/* The logger: one formatted write per line, per-thread current logger. */
 #include "core/log.h"
 #include "core/common.h"
 
@@ -7,7 +7,18 @@
 #include <time.h>
 #include <unistd.h>
 
-enum uimap_log_level log_level = UIMAP_LOG_INFO;
+static struct logger default_logger = { .level = UIMAP_LOG_INFO, .fd = STDERR_FILENO };
+static __thread struct logger *thread_logger;
+
+struct logger *log_current(void)
+{
+	return thread_logger != NULL ? thread_logger : &default_logger;
+}
+
+void log_use(struct logger *l)
+{
+	thread_logger = l;
+}
 
 static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
@@ -21,7 +32,8 @@ uint64_t clock_ms(void)
 void log_write(enum uimap_log_level level, unsigned long cid, const char *addr,
 	       const char *fmt, ...)
 {
-	if (level > log_level)
+	struct logger *l = log_current();
+	if (level > l->level || l->fd < 0)
 		return;
 	char line[1024];
 	struct timespec ts;
@@ -44,6 +56,6 @@ void log_write(enum uimap_log_level level, unsigned long cid, const char *addr,
 	if (n >= (int)sizeof(line) - 1)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	ssize_t r = write(STDERR_FILENO, line, (size_t)n);
+	ssize_t r = write(l->fd, line, (size_t)n);
 	(void)r;
 }

@@ -6,6 +6,7 @@
 #include "auth/auth-worker.h"
 #include "auth/penalty.h"
 #include "core/common.h"
+#include "core/error.h"
 #include "core/log.h"
 #include "net/tls.h"
 #include "persist/persist.h"
@@ -23,33 +24,7 @@ UIMAP_EXPORT const char *uimap_version(void)
 	return UIMAP_VERSION;
 }
 
-static __thread char errbuf[512];
-
-static int set_error(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int set_error(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = errbuf;
-	return -1;
-}
-
-static const char *dup_owned(struct uimap_config *cfg, const char *s)
-{
-	if (s == NULL)
-		return NULL;
-	char *copy = strdup(s);
-	if (copy == NULL || cfg->n_owned_ >= N_ELEMENTS(cfg->owned_)) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
-	cfg->owned_[cfg->n_owned_++] = copy;
-	return copy;
-}
+#define set_error error_set
 
 UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_server **server_r,
 				  const char **error_r)
@@ -59,21 +34,10 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return set_error(error_r, "out of memory");
 	memset(srv, 0, sizeof(*srv));
 	srv->signal_fd = -1;
-	srv->cfg = *cfg;
-	srv->cfg.n_owned_ = 0;
-	for (unsigned i = 0; i < cfg->n_listen; i++)
-		srv->cfg.listen[i] = dup_owned(&srv->cfg, cfg->listen[i]);
-	for (unsigned i = 0; i < cfg->n_tls_listen; i++)
-		srv->cfg.tls_listen[i] = dup_owned(&srv->cfg, cfg->tls_listen[i]);
-	srv->cfg.cert_file = dup_owned(&srv->cfg, cfg->cert_file);
-	srv->cfg.key_file = dup_owned(&srv->cfg, cfg->key_file);
-	srv->cfg.passwd_file = dup_owned(&srv->cfg, cfg->passwd_file);
-	srv->cfg.data_dir = dup_owned(&srv->cfg, cfg->data_dir);
-	if (srv->cfg.n_listen == 0 && srv->cfg.n_tls_listen == 0) {
-		srv->cfg.listen[0] = dup_owned(&srv->cfg, "127.0.0.1:1430");
-		srv->cfg.n_listen = 1;
-	}
-	if (net_server_init(&srv->net, &srv->cfg, &session_handler, srv, error_r) < 0) {
+	srv->cfg = uimap_config_copy(cfg);
+	if (srv->cfg->listen.n == 0 && srv->cfg->tls_listen.n == 0)
+		(void)uimap_config_set(srv->cfg, "listen", "127.0.0.1:1430", NULL);
+	if (net_server_init(&srv->net, srv->cfg, &session_handler, srv, error_r) < 0) {
 		uimap_server_free(&srv);
 		return -1;
 	}
@@ -85,11 +49,12 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return set_error(error_r, "cannot create the mail store");
 	}
 	srv->store_owned = true;
-	log_level = srv->cfg.log_level;
-	if (srv->cfg.data_dir != NULL) {
+	srv->log = (struct logger){ .level = srv->cfg->log_level, .fd = STDERR_FILENO };
+	log_use(&srv->log);
+	if (srv->cfg->data_dir != NULL) {
 		struct persist_settings ps;
 		const char *err;
-		persist_settings_from_config(&ps, &srv->cfg);
+		persist_settings_from_config(&ps, srv->cfg);
 		if (persist_open(srv->store, &ps, &srv->persist, &err) < 0) {
 			uimap_server_free(&srv);
 			return set_error(error_r, "%s", err);
@@ -98,15 +63,15 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		log_info("loaded %llu user(s), %llu message(s) from %s (snapshot %.3f s, "
 			 "journal %llu record(s) %.3f s)",
 			 (unsigned long long)st->users, (unsigned long long)st->messages,
-			 srv->cfg.data_dir, st->snapshot_seconds,
+			 srv->cfg->data_dir, st->snapshot_seconds,
 			 (unsigned long long)st->journal_records, st->journal_seconds);
 		const char *report = persist_load_report(srv->persist);
 		if (report != NULL && report[0] != '\0')
 			log_warn("%s", report);
 	}
-	if (srv->cfg.passwd_file != NULL) {
+	if (srv->cfg->passwd_file != NULL) {
 		const char *err;
-		void *ctx = uimap_auth_passwd_file_open(srv->cfg.passwd_file, &err);
+		void *ctx = uimap_auth_passwd_file_open(srv->cfg->passwd_file, &err);
 		if (ctx == NULL) {
 			uimap_server_free(&srv);
 			return set_error(error_r, "%s", err);
@@ -134,7 +99,7 @@ UIMAP_EXPORT void uimap_server_set_store(struct uimap_server *srv, struct uimap_
 	/* the journal follows the default store only */
 	if (srv->persist != NULL)
 		log_warn("uimap_server_set_store: the embedder's store replaces the default "
-			 "one; data_dir %s is not used", srv->cfg.data_dir);
+			 "one; data_dir %s is not used", srv->cfg->data_dir);
 	persist_close(&srv->persist);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
@@ -157,13 +122,13 @@ UIMAP_EXPORT int uimap_server_bind(struct uimap_server *srv, const char **error_
 {
 	if (srv->net.bound)
 		return 0;
-	if ((srv->cfg.cert_file == NULL) != (srv->cfg.key_file == NULL))
+	if ((srv->cfg->cert_file == NULL) != (srv->cfg->key_file == NULL))
 		return set_error(error_r, "TLS needs both a certificate (--cert) and a key (--key)");
-	if (srv->cfg.n_tls_listen > 0 && srv->cfg.cert_file == NULL)
+	if (srv->cfg->tls_listen.n > 0 && srv->cfg->cert_file == NULL)
 		return set_error(error_r, "--tls-listen needs --cert and --key");
-	if (srv->cfg.cert_file != NULL && srv->tls == NULL) {
+	if (srv->cfg->cert_file != NULL && srv->tls == NULL) {
 		const char *err;
-		srv->tls = tls_ctx_new(srv->cfg.cert_file, srv->cfg.key_file, &err);
+		srv->tls = tls_ctx_new(srv->cfg->cert_file, srv->cfg->key_file, &err);
 		if (srv->tls == NULL)
 			return set_error(error_r, "%s", err);
 	}
@@ -225,7 +190,7 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 			net_server_stop(&srv->net);
 		if (sig == SIGHUP && srv->tls != NULL) {
 			const char *err;
-			if (tls_ctx_reload(srv->tls, srv->cfg.cert_file, srv->cfg.key_file, &err) < 0)
+			if (tls_ctx_reload(srv->tls, srv->cfg->cert_file, srv->cfg->key_file, &err) < 0)
 				log_error("TLS reload failed, keeping the old certificate: %s", err);
 			else
 				log_info("TLS certificate reloaded");
@@ -262,6 +227,7 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 
 UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r)
 {
+	log_use(&srv->log);
 	if (uimap_server_bind(srv, error_r) < 0)
 		return -1;
 	if (srv->auth != NULL && srv->auth->init != NULL) {
@@ -272,9 +238,9 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 	struct ring *ring = &srv->net.ring;
 	/* auth-workers 0: hashes are checked on the loop (profiling under valgrind) */
 	if (srv->auth != NULL && srv->auth->blocking && srv->auth_worker == NULL &&
-	    srv->cfg.auth_workers > 0) {
+	    srv->cfg->auth_workers > 0) {
 		const char *err;
-		srv->auth_worker = auth_worker_create(srv->cfg.auth_workers, &err);
+		srv->auth_worker = auth_worker_create(srv->cfg->auth_workers, &err);
 		if (srv->auth_worker == NULL)
 			return set_error(error_r, "auth workers: %s", err);
 		srv->auth_h.fn = auth_ready;
@@ -327,6 +293,8 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	tls_ctx_free(&srv->tls);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
-	uimap_config_clear(&srv->cfg);
+	uimap_config_free(&srv->cfg);
+	if (log_current() == &srv->log)
+		log_use(NULL);
 	free(srv);
 }

@@ -5,6 +5,7 @@
 
 #include "uimap/uimap.h"
 #include "net/server.h"
+#include "core/log.h"
 
 #include <stdbool.h>
 #include <sys/signalfd.h>
@@ -16,7 +17,8 @@ struct persist;
 struct tls_ctx;
 
 struct uimap_server {
-	struct uimap_config cfg;      /* strings owned by the server */
+	struct uimap_config *cfg;     /* the server's own copy */
+	struct logger log;            /* the thread's logger while the server is in use */
 	struct net_server net;
 	bool net_ready;
 

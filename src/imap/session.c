@@ -30,7 +30,7 @@ static void *session_create(void *server_ctx, struct conn *c)
 	s->durable.done = durable_done;
 	arena_init(&s->arena, CMD_ARENA_BLOCK);
 	arena_init(&s->scratch, 4096);
-	parser_init(&s->parser, &s->arena, srv->cfg.max_line, srv->cfg.max_literal);
+	parser_init(&s->parser, &s->arena, srv->cfg->max_line, srv->cfg->max_literal);
 	/* RFC 3501 §7.1.1: the greeting may carry the capability list */
 	outq_puts(s->out, "* OK [CAPABILITY ");
 	cmd_write_capabilities(s, s->out);
@@ -62,7 +62,7 @@ static void session_destroy(void *ctx)
 static unsigned session_idle_timeout(void *ctx)
 {
 	const struct session *s = ctx;
-	return s->state == SESSION_NOT_AUTH ? s->srv->cfg.unauth_idle : s->srv->cfg.auth_idle;
+	return s->state == SESSION_NOT_AUTH ? s->srv->cfg->unauth_idle : s->srv->cfg->auth_idle;
 }
 
 void session_untagged(struct session *s, const char *fmt, ...)
@@ -102,8 +102,8 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 	struct session *s = cmd->s;
 	/* untagged updates go before the tagged reply (RFC 3501 §7) */
 	if (cmd->def != NULL && s->view != NULL && !(cmd->def->flags & CMD_FLAG_NO_SYNC) &&
-	    (s->srv->cfg.poll_every == 0 ||
-	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg.poll_every * 1000u))
+	    (s->srv->cfg->poll_every == 0 ||
+	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg->poll_every * 1000u))
 		session_sync(s, !(cmd->def->flags & CMD_FLAG_NO_EXPUNGE));
 	struct outq *q = s->out;
 	outq_puts(q, cmd->c.tag != NULL ? cmd->c.tag : "*");
@@ -139,7 +139,7 @@ static void session_shutdown(void *ctx)
 
 bool session_auth_allowed(const struct session *s)
 {
-	return conn_is_secure(s->conn) || s->srv->cfg.allow_plaintext_auth;
+	return conn_is_secure(s->conn) || s->srv->cfg->allow_plaintext_auth;
 }
 
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
@@ -265,8 +265,8 @@ static void run_command(struct session *s)
 		command_done(s);
 		return;
 	}
-	if (s->state == SESSION_NOT_AUTH && s->srv->cfg.unauth_commands != 0 &&
-	    ++s->unauth_commands > s->srv->cfg.unauth_commands) {
+	if (s->state == SESSION_NOT_AUTH && s->srv->cfg->unauth_commands != 0 &&
+	    ++s->unauth_commands > s->srv->cfg->unauth_commands) {
 		log_write(UIMAP_LOG_INFO, s->conn->id, s->conn->addr,
 			  "too many commands before authentication");
 		command_done(s);

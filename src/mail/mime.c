@@ -1,5 +1,6 @@
 /* One-pass MIME parser: part tree, header field spans and line counts as offsets. */
 #include "mail/mime.h"
+#include "core/blob.h"
 #include "mail/rfc822.h"
 #include "core/common.h"
 
@@ -555,13 +556,12 @@ const struct mail_structure *mail_structure_get(struct uimap_blob *blob)
 {
 	struct mail_structure *s;
 
-	if (blob->ext_ != NULL)
-		return blob->ext_;
+	if (blob_ext(blob) != NULL)
+		return blob_ext(blob);
 	s = mail_structure_parse(blob->data, blob->size);
 	if (s == NULL)
 		return NULL;
-	blob->ext_ = s;
-	blob->ext_free_ = structure_free_ext;
+	blob_set_ext(blob, s, structure_free_ext);
 	return s;
 }
 

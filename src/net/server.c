@@ -4,6 +4,7 @@
 #include "net/tls.h"
 #include "loop/udata.h"
 #include "core/common.h"
+#include "core/error.h"
 #include "core/log.h"
 
 #include <arpa/inet.h>
@@ -23,20 +24,7 @@
 #define RECV_BUF_SIZE 16384
 #define SHUTDOWN_MS 5000
 
-static __thread char errbuf[512];
-
-static int set_error(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int set_error(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = errbuf;
-	return -1;
-}
+#define set_error error_set
 
 int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 		    const struct conn_handler *handler, void *handler_ctx,
@@ -130,13 +118,13 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 {
 	if (srv->bound)
 		return 0;
-	if (srv->cfg->n_tls_listen > 0 && srv->tls == NULL)
+	if (srv->cfg->tls_listen.n > 0 && srv->tls == NULL)
 		return set_error(error_r, "--tls-listen needs --cert and --key");
 	int ret = ring_init(&srv->ring, SQ_ENTRIES, CQ_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
 	if (ret < 0)
 		return set_error(error_r, "io_uring set-up failed: %s", strerror(-ret));
 	srv->ring_ready = true;
-	unsigned n = srv->cfg->n_listen + srv->cfg->n_tls_listen;
+	unsigned n = srv->cfg->listen.n + srv->cfg->tls_listen.n;
 	srv->listeners = aligned_alloc(16, n * sizeof(struct listener));
 	if (srv->listeners == NULL)
 		return set_error(error_r, "out of memory");
@@ -145,9 +133,9 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 		struct listener *l = &srv->listeners[i];
 		l->srv = srv;
 		l->fd = -1;
-		bool tls = i >= srv->cfg->n_listen;
-		const char *spec = tls ? srv->cfg->tls_listen[i - srv->cfg->n_listen]
-				       : srv->cfg->listen[i];
+		bool tls = i >= srv->cfg->listen.n;
+		const char *spec = tls ? srv->cfg->tls_listen.v[i - srv->cfg->listen.n]
+				       : srv->cfg->listen.v[i];
 		if (listener_open(l, spec, tls, error_r) < 0)
 			return -1;
 		srv->n_listeners = i + 1;

@@ -3,7 +3,7 @@
 #ifndef NET_SERVER_H
 #define NET_SERVER_H
 
-#include "uimap/config.h"
+#include "core/config.h"
 #include "loop/ring.h"
 #include "loop/timer.h"
 #include "net/conn.h"

@@ -12,6 +12,7 @@
 #include <wolfssl/error-ssl.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,29 +81,30 @@ struct tls_conn {
 	bool shutdown_sent;
 };
 
-static bool lib_ready;
+/* wolfSSL's global state is shared by every server of the process, each maybe on
+   its own thread: initialised by the first user, cleaned up by the last. */
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned lib_users;            /* contexts + connections alive */
 
 static void lib_ref(void)
 {
-	if (!lib_ready) {
+	pthread_mutex_lock(&lib_lock);
+	if (lib_users++ == 0)
 		wolfSSL_Init();
-		lib_ready = true;
-	}
-	lib_users++;
+	pthread_mutex_unlock(&lib_lock);
 }
 
 static void lib_unref(void)
 {
-	if (--lib_users == 0 && lib_ready) {
+	pthread_mutex_lock(&lib_lock);
+	if (--lib_users == 0)
 		wolfSSL_Cleanup();
-		lib_ready = false;
-	}
+	pthread_mutex_unlock(&lib_lock);
 }
 
 static const char *err_text(int err)
 {
-	static char buf[WOLFSSL_MAX_ERROR_SZ];
+	static __thread char buf[WOLFSSL_MAX_ERROR_SZ];
 	wolfSSL_ERR_error_string_n((unsigned long)err, buf, sizeof(buf));
 	return buf;
 }
@@ -371,7 +373,7 @@ static int handshake_finished(struct conn *c, struct tls_conn *t)
 			  "TLS: client offered ALPN without \"imap\"; closing");
 		return -1;
 	}
-	if (log_level >= UIMAP_LOG_DEBUG) {
+	if (log_enabled(UIMAP_LOG_DEBUG)) {
 		char *sni = NULL;
 		unsigned short sni_len = 0;
 #ifdef HAVE_SNI

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "uimap/config.h"
+#include "core/config.h"
 #include "uimap/store.h"
 
 /*

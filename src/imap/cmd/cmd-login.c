@@ -78,8 +78,8 @@ static int login_resume(struct uimap_cmd *cmd)
 	/* the penalty grows per (address, user): another user's success does not
 	   reset it, and it decays with time */
 	unsigned delay = auth_penalty_fail(s->srv->penalty, addr, s->user, now,
-					   s->srv->cfg.login_delay_ms,
-					   s->srv->cfg.login_delay_max_ms);
+					   s->srv->cfg->login_delay_ms,
+					   s->srv->cfg->login_delay_max_ms);
 	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed: user=%s (%u recent failures)",
 		  s->user, auth_penalty_count(s->srv->penalty, addr, s->user, now));
 	free(s->user);

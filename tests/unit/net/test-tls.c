@@ -357,7 +357,7 @@ Test(tls, tls11_refused)
 /* Every record split at every byte boundary: the server gets one byte per recv. */
 Test(tls, byte_at_a_time_tls13)
 {
-	log_level = UIMAP_LOG_DEBUG;
+	log_current()->level = UIMAP_LOG_DEBUG;
 	basic_session(wolfTLSv1_3_client_method(), 1, "TLSv1.3");
 }
 
