@@ -35,7 +35,8 @@ extern "C" {
  *   -ENOSPC     the mailbox keyword table is full
  *   -ESTALE     the message was expunged by another session (not yet reported)
  *   -ECANCELED  UNCHANGEDSINCE test failed (the message changed)
- *   -ENOMEM     out of memory
+ *   -ENOMEM     out of memory (an embedder's store; the in-memory store's own
+ *               bookkeeping never returns it: out of memory ends the process)
  * Every function is called on the event loop thread only.
  */
 
@@ -450,7 +451,7 @@ struct uimap_store_memory_settings {
 };
 
 /* The default store: everything in memory (persistence attaches to its change
-   hook). settings may be NULL. Returns 0 with *store_r, or -ENOMEM / -EINVAL
+   hook). settings may be NULL. Returns 0 with *store_r, or -EINVAL
    (an invalid default mailbox name). Free with uimap_store_free(). */
 int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,
 			   struct uimap_store **store_r);

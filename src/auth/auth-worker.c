@@ -1,5 +1,6 @@
 /* Thread pool that runs blocking password checks off the event loop. */
 #include "auth/auth-worker.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -208,9 +209,7 @@ int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *b
 
 	if (backend == NULL || backend->verify_plain == NULL)
 		return -EINVAL;
-	job = malloc(sizeof(*job) + user_len + 1 + pass_len + 1);
-	if (job == NULL)
-		return -ENOMEM;
+	job = xmalloc(sizeof(*job) + user_len + 1 + pass_len + 1);
 	job->next = NULL;
 	job->backend = backend;
 	job->backend_ctx = backend_ctx;

@@ -28,8 +28,8 @@ int auth_worker_fd(const struct auth_worker *w);
 /* Queue backend->verify_plain(backend_ctx, user, password) for a worker thread.
    user and password are copied; the password copy is wiped once checked (or when
    the job is discarded). cookie is handed back to the done callback. Returns 0,
-   -EAGAIN when AUTH_WORKER_MAX_PENDING jobs are uncollected, -ENOMEM, or -EINVAL
-   when backend has no verify_plain. */
+   -EAGAIN when AUTH_WORKER_MAX_PENDING jobs are uncollected, or -EINVAL when
+   backend has no verify_plain. */
 int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *backend,
 		       void *backend_ctx, const char *user, const char *password,
 		       void *cookie);

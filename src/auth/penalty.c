@@ -1,5 +1,6 @@
 /* Failed-login penalties: a fixed-size hash table of (address, user) pairs. */
 #include "auth/penalty.h"
+#include "core/alloc.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -23,11 +24,7 @@ struct auth_penalty {
 
 struct auth_penalty *auth_penalty_new(void)
 {
-	struct auth_penalty *p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
+	struct auth_penalty *p = xcalloc(1, sizeof(*p));
 	/* a secret seed: a client cannot aim its pairs at one bucket */
 	if (getrandom(&p->seed, sizeof(p->seed), 0) != (ssize_t)sizeof(p->seed))
 		p->seed = (uint64_t)(uintptr_t)p ^ 0x9e3779b97f4a7c15ull;

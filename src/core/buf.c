@@ -1,5 +1,6 @@
 /* Growable byte buffer. */
 #include "core/buf.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,11 +14,7 @@ void buf_append(struct buf *b, const void *data, size_t n)
 		size_t cap = b->cap ? b->cap : 256;
 		while (cap - b->len < n)
 			cap *= 2;
-		char *p = realloc(b->data, cap);
-		if (p == NULL) {
-			fprintf(stderr, "uimap: out of memory\n");
-			abort();
-		}
+		char *p = xrealloc(b->data, cap);
 		b->data = p;
 		b->cap = cap;
 	}

@@ -1,5 +1,6 @@
 /* Command table built from commands.def, capabilities, and custom commands. */
 #include "imap/cmd.h"
+#include "core/alloc.h"
 #include "imap/session.h"
 #include "imap/server.h"
 #include "net/conn.h"
@@ -38,10 +39,7 @@ static int custom_handler(struct uimap_cmd *cmd)
 
 struct cmd_registry *cmd_registry_new(void)
 {
-	struct cmd_registry *r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		abort();
-	return r;
+	return xcalloc(1, sizeof(struct cmd_registry));
 }
 
 int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
@@ -60,10 +58,8 @@ int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
 			return -1;
 	if (r->n == r->cap) {
 		unsigned cap = r->cap ? r->cap * 2 : 8;
-		struct uimap_command *nc = calloc(cap, sizeof(*nc));
-		struct cmd_def *nd = calloc(cap, sizeof(*nd));
-		if (nc == NULL || nd == NULL)
-			abort();
+		struct uimap_command *nc = xcalloc(cap, sizeof(*nc));
+		struct cmd_def *nd = xcalloc(cap, sizeof(*nd));
 		if (r->n > 0) {
 			memcpy(nc, r->cmds, r->n * sizeof(*nc));
 			memcpy(nd, r->defs, r->n * sizeof(*nd));
@@ -78,8 +74,8 @@ int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
 	}
 	struct uimap_command *c = &r->cmds[r->n];
 	*c = *cmd;
-	c->name = strdup(cmd->name);
-	c->capability = cmd->capability ? strdup(cmd->capability) : NULL;
+	c->name = xstrdup(cmd->name);
+	c->capability = cmd->capability ? xstrdup(cmd->capability) : NULL;
 	struct cmd_def *d = &r->defs[r->n];
 	d->name = c->name;
 	d->handler = custom_handler;

@@ -103,8 +103,14 @@ static size_t seg_start(const struct parser *p)
 	return p->n_lits > 0 ? p->seg_ends[p->n_lits - 1] : 0;
 }
 
-static void add_literal(struct parser *p, size_t size, bool sync)
+/* Start a literal of size bytes. Returns false when no memory can be had for it
+   (the size is the client's choice). */
+static bool add_literal(struct parser *p, size_t size, bool sync)
 {
+	char *data = size >= 8192 ? arena_alloc_large(p->arena, size + 1)
+				  : arena_alloc(p->arena, size + 1);
+	if (data == NULL)
+		return false;
 	if (p->n_lits == p->cap_lits) {
 		unsigned cap = p->cap_lits ? p->cap_lits * 2 : 4;
 		struct imap_literal *nl = arena_alloc(p->arena, cap * sizeof(*nl));
@@ -121,13 +127,13 @@ static void add_literal(struct parser *p, size_t size, bool sync)
 	p->seg_ends[p->n_lits] = p->text.len;
 	p->n_lits++;
 	/* one copy: straight from the receive buffer into this storage */
-	l->data = size >= 8192 ? arena_alloc_large(p->arena, size + 1)
-			       : arena_alloc(p->arena, size + 1);
+	l->data = (unsigned char *)data;
 	l->data[size] = '\0';
 	l->len = size;
 	l->have = 0;
 	l->sync = sync;
 	p->lit_total += size;
+	return true;
 }
 
 static void remember_tail(struct parser *p, const unsigned char *d, size_t n)
@@ -252,7 +258,16 @@ int parser_feed(struct parser *p, const unsigned char **data, size_t *len)
 				p->skip = size;
 				continue;
 			}
-			add_literal(p, (size_t)size, sync);
+			if (!add_literal(p, (size_t)size, sync)) {
+				p->error = "[UNAVAILABLE] Out of memory for the literal, try later";
+				if (sync) {
+					p->state = ST_LINE;
+					return PARSER_ERROR;
+				}
+				p->state = ST_SKIP_LITERAL;
+				p->skip = size;
+				continue;
+			}
 			p->state = ST_LITERAL;
 			if (sync)
 				return PARSER_CONTINUE;

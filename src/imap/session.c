@@ -1,5 +1,6 @@
 /* IMAP session: input assembly, command dispatch, suspension and resumption. */
 #include "imap/session.h"
+#include "core/alloc.h"
 #include "imap/server.h"
 #include "auth/auth-worker.h"
 #include "core/common.h"
@@ -20,9 +21,7 @@ static void durable_done(struct persist_waiter *w, int err);
 static void *session_create(void *server_ctx, struct conn *c)
 {
 	struct uimap_server *srv = server_ctx;
-	struct session *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		abort();
+	struct session *s = xcalloc(1, sizeof(*s));
 	s->conn = c;
 	s->srv = srv;
 	s->out = &c->out;

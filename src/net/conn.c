@@ -1,5 +1,6 @@
 /* Connection lifecycle: accept, multishot recv, batched sendmsg, close. */
 #include "net/conn.h"
+#include "core/alloc.h"
 #include "net/server.h"
 #include "loop/udata.h"
 #include "core/common.h"
@@ -46,11 +47,7 @@ static struct sendbuf *sendbuf_get(int n)
 		return b;
 	}
 	unsigned cap = k ? SEND_IOV_MAX : SEND_IOV_SMALL;
-	b = malloc(sizeof(*b) + cap * sizeof(struct iovec));
-	if (b == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
+	b = xmalloc(sizeof(*b) + cap * sizeof(struct iovec));
 	b->cap = cap;
 	return b;
 }

@@ -3,6 +3,8 @@
 #include <wolfssl/options.h>  /* first: the library's build configuration */
 
 #include "net/tls.h"
+#include "core/alloc.h"
+#include "core/error.h"
 #include "net/conn.h"
 #include "core/outq.h"
 #include "core/common.h"
@@ -153,19 +155,7 @@ static void info_cb(const WOLFSSL *ssl, int where, int ret)
 		t->renegotiating = true;
 }
 
-static const char *set_error(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static const char *set_error(const char **error_r, const char *fmt, ...)
-{
-	static __thread char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = msg;
-	return msg;
-}
+#define set_error error_set
 
 static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const char **error_r)
 {
@@ -252,11 +242,7 @@ fail:
 
 struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const char **error_r)
 {
-	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		set_error(error_r, "out of memory");
-		return NULL;
-	}
+	struct tls_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	lib_ref();
 	ctx->wctx = wctx_new(cert_file, key_file, error_r);
 	if (ctx->wctx == NULL) {
@@ -448,12 +434,8 @@ static int keep_leftover(struct conn *c, struct tls_conn *t)
 		memmove(t->pend, t->pend + t->pend_off, t->pend_len);
 	t->pend_off = 0;
 	if (t->pend_len + t->in_len > t->pend_cap) {
-		size_t cap = t->pend_len + t->in_len;
-		unsigned char *p = realloc(t->pend, cap);
-		if (p == NULL)
-			return -1;
-		t->pend = p;
-		t->pend_cap = cap;
+		t->pend_cap = t->pend_len + t->in_len;
+		t->pend = xrealloc(t->pend, t->pend_cap);
 	}
 	memcpy(t->pend + t->pend_len, t->in, t->in_len);
 	t->pend_len += t->in_len;
@@ -617,9 +599,7 @@ int tls_conn_start(struct conn *c, struct tls_ctx *ctx, enum tls_start mode)
 	/* bytes of an in-flight send are accounted as c->out bytes sent in clear */
 	if (mode == TLS_START_IMPLICIT && c->sending != NULL)
 		return -1;
-	struct tls_conn *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return -1;
+	struct tls_conn *t = xcalloc(1, sizeof(*t));
 	t->ssl = wolfSSL_new(ctx->wctx);
 	if (t->ssl == NULL) {
 		free(t);

@@ -529,8 +529,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			goto bad;
 		memcpy(name, s, len);
 		name[len] = '\0';
-		if (store_user_sub_insert(user, name) < 0)
-			goto nomem;
+		store_user_sub_insert(user, name);
 	}
 	if (!rd_u32(&rd, &n))
 		goto bad;
@@ -549,12 +548,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		if (user->n_boxes > 0 && strcmp(user->boxes[user->n_boxes - 1]->name, name) >= 0)
 			goto bad;
 		box = mailbox_new(user, name);
-		if (box == NULL)
-			goto nomem;
-		if (store_user_insert_box(user, box) < 0) {
-			mailbox_unref(&box);
-			goto nomem;
-		}
+		store_user_insert_box(user, box);
 		box->uidvalidity = get_u32(fix);
 		box->uidnext = get_u32(fix + 4);
 		box->first_recent_uid = get_u32(fix + 8);

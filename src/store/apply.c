@@ -3,6 +3,7 @@
    journal replay hands each decoded record to store_change_apply(), which runs the
    same primitive with the recorded identities. One apply path, live and replayed. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -35,11 +36,7 @@ int store_insert_user(struct memstore *ms, struct store_user *user)
 		return -EEXIST;
 	if (ms->n_users == ms->cap_users) {
 		size_t cap = ms->cap_users == 0 ? 16 : ms->cap_users * 2;
-		struct store_user **users = realloc(ms->users, cap * sizeof(*users));
-
-		if (users == NULL)
-			return -ENOMEM;
-		ms->users = users;
+		ms->users = xrealloc(ms->users, cap * sizeof(*ms->users));
 		ms->cap_users = cap;
 	}
 	memmove(ms->users + pos + 1, ms->users + pos, (ms->n_users - pos) * sizeof(*ms->users));
@@ -50,12 +47,9 @@ int store_insert_user(struct memstore *ms, struct store_user *user)
 
 struct store_user *store_new_user(struct memstore *ms, const char *name)
 {
-	struct store_user *user = calloc(1, sizeof(*user));
+	struct store_user *user = xcalloc(1, sizeof(*user));
 
-	if (user == NULL || (user->name = strdup(name)) == NULL) {
-		free(user);
-		return NULL;
-	}
+	user->name = xstrdup(name);
 	user->pub.vt = &uimap_store_memory_vtable;
 	user->store = ms;
 	return user;
@@ -69,8 +63,6 @@ int store_apply_user_create(struct memstore *ms, const char *name, struct store_
 	if (store_find_user(ms, name) != NULL)
 		return -EEXIST;
 	user = store_new_user(ms, name);
-	if (user == NULL)
-		return -ENOMEM;
 	r = store_insert_user(ms, user);
 	if (r < 0) {
 		store_user_free(&user);
@@ -84,20 +76,13 @@ int store_apply_user_create(struct memstore *ms, const char *name, struct store_
 
 /* A mailbox in the tree whose parents exist; not announced (a \Noselect
    placeholder, or the first half of a create). */
-static int insert_box(struct store_user *user, const char *name, bool noselect,
-		      struct mailbox **box_r)
+static struct mailbox *insert_box(struct store_user *user, const char *name, bool noselect)
 {
 	struct mailbox *box = mailbox_new(user, name);
 
-	if (box == NULL)
-		return -ENOMEM;
 	box->noselect = noselect;
-	if (store_user_insert_box(user, box) < 0) {
-		mailbox_unref(&box);
-		return -ENOMEM;
-	}
-	*box_r = box;
-	return 0;
+	store_user_insert_box(user, box);
+	return box;
 }
 
 int store_apply_mailbox_create(struct store_user *user, const char *name, uint32_t uidvalidity,
@@ -109,10 +94,7 @@ int store_apply_mailbox_create(struct store_user *user, const char *name, uint32
 	if (box != NULL && !box->noselect)
 		return -EEXIST;
 	if (box == NULL) {
-		int r = insert_box(user, name, false, &box);
-
-		if (r < 0)
-			return r;
+		box = insert_box(user, name, false);
 	} else {
 		/* A \Noselect placeholder left by DELETE becomes a fresh mailbox; it
 		   never had views, so only the UIDVALIDITY needs renewing. */
@@ -150,7 +132,7 @@ int store_apply_mailbox_delete(struct store_user *user, const char *name)
 	/* With inferiors the name stays as \Noselect (a new incarnation: views of the
 	   old one must not confuse it with a later CREATE). */
 	if (children)
-		return insert_box(user, name, true, &box);
+		insert_box(user, name, true);
 	return 0;
 }
 
@@ -164,7 +146,6 @@ int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
 {
 	struct mailbox *src = store_user_find(user, old_name);
 	size_t old_len = strlen(old_name);
-	int r;
 
 	if (src == NULL)
 		return -ENOENT;
@@ -177,7 +158,7 @@ int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
 			return -ENOENT;
 		emit(user, STORE_CHANGE_MAILBOX_RENAME, dst, old_name, new_name);
 		user->store->hook_muted++;
-		r = mailbox_move_all(src, dst);
+		int r = mailbox_move_all(src, dst);
 		user->store->hook_muted--;
 		return r;
 	}
@@ -192,28 +173,14 @@ int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
 	while (last < user->n_boxes && strncmp(user->boxes[last]->name, prefix, old_len + 1) == 0)
 		last++;
 	size_t count = last - first + 1;
-	struct mailbox **moved = calloc(count, sizeof(*moved));
-	char **names = calloc(count, sizeof(*names));
+	struct mailbox **moved = xcalloc(count, sizeof(*moved));
+	char **names = xcalloc(count, sizeof(*names));
 
-	r = moved != NULL && names != NULL ? 0 : -ENOMEM;
-	if (r == 0) {
-		moved[0] = src;
-		for (size_t i = first; i < last; i++)
-			moved[i - first + 1] = user->boxes[i];
-		for (size_t i = 0; i < count && r == 0; i++) {
-			if (asprintf(&names[i], "%s%s", new_name, moved[i]->name + old_len) < 0) {
-				names[i] = NULL;
-				r = -ENOMEM;
-			}
-		}
-	}
-	if (r < 0) {
-		for (size_t i = 0; names != NULL && i < count; i++)
-			free(names[i]);
-		free(names);
-		free(moved);
-		return r;
-	}
+	moved[0] = src;
+	for (size_t i = first; i < last; i++)
+		moved[i - first + 1] = user->boxes[i];
+	for (size_t i = 0; i < count; i++)
+		names[i] = xasprintf("%s%s", new_name, moved[i]->name + old_len);
 	emit(user, STORE_CHANGE_MAILBOX_RENAME, src, old_name, new_name);
 	for (size_t i = 0; i < count; i++) {
 		free(moved[i]->name);
@@ -240,10 +207,8 @@ int store_apply_subscribe(struct store_user *user, const char *name, bool subscr
 		emit(user, STORE_CHANGE_UNSUBSCRIBE, NULL, name, NULL);
 		return 1;
 	}
-	int r = store_user_sub_insert(user, name);
-
-	if (r <= 0)
-		return r;
+	if (store_user_sub_insert(user, name) == 0)
+		return 0;
 	emit(user, STORE_CHANGE_SUBSCRIBE, NULL, name, NULL);
 	return 1;
 }
@@ -272,11 +237,9 @@ static struct store_user *change_user(struct memstore *ms, const struct store_ch
 	return user;
 }
 
-/* 1 applied, 0 refused (why), -ENOMEM: the primitive's result mapped. */
+/* 1 applied, 0 refused (why): the primitive's result mapped. */
 static int applied(int r, const char *what, const char **why_r)
 {
-	if (r == -ENOMEM)
-		return r;
 	*why_r = what;
 	return r >= 0 ? 1 : 0;
 }
@@ -342,8 +305,6 @@ static int apply_keyword(struct memstore *ms, const struct store_change *c, cons
 	if (box == NULL)
 		return 0;
 	r = mailbox_keyword_index(box, c->keyword, true);
-	if (r == -ENOMEM)
-		return r;
 	*why_r = "keyword index differs";
 	return r == (int)c->index ? 1 : 0;
 }
@@ -374,8 +335,6 @@ static int apply_flags(struct memstore *ms, const struct store_change *c, const 
 	int r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, c->msg->flags, c->msg->keywords,
 				     NULL, c->modseq);
 
-	if (r < 0)
-		return r;
 	/* a record that changed nothing here still carries its modseq */
 	if (r == 0)
 		box->msgs[idx].modseq = mailbox_next_modseq(box, c->modseq);

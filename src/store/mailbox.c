@@ -1,5 +1,6 @@
 /* A mailbox: the UID-sorted message array, keywords, counters and the change logs. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,15 +9,9 @@
 
 struct mailbox *mailbox_new(struct store_user *user, const char *name)
 {
-	struct mailbox *box = calloc(1, sizeof(*box));
+	struct mailbox *box = xcalloc(1, sizeof(*box));
 
-	if (box == NULL)
-		return NULL;
-	box->name = strdup(name);
-	if (box->name == NULL) {
-		free(box);
-		return NULL;
-	}
+	box->name = xstrdup(name);
 	box->user = user;
 	box->refs = 1;
 	box->uidvalidity = store_next_uidvalidity(user->store);
@@ -101,10 +96,7 @@ int mailbox_keyword_index(struct mailbox *box, const char *name, bool create)
 		return -ENOENT;
 	if (box->n_keywords >= UIMAP_STORE_MAX_KEYWORDS)
 		return -ENOSPC;
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return -ENOMEM;
+	char *copy = xstrdup(name);
 	unsigned idx = box->n_keywords++;
 
 	box->keywords[idx] = copy;
@@ -138,13 +130,8 @@ int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 	if (box->uidnext == UINT32_MAX)
 		return -ENOSPC;
 	if (box->n_msgs == box->cap_msgs) {
-		uint32_t cap = box->cap_msgs == 0 ? 16 : box->cap_msgs * 2;
-		struct store_msg *msgs = realloc(box->msgs, (size_t)cap * sizeof(*msgs));
-
-		if (msgs == NULL)
-			return -ENOMEM;
-		box->msgs = msgs;
-		box->cap_msgs = cap;
+		box->cap_msgs = box->cap_msgs == 0 ? 16 : box->cap_msgs * 2;
+		box->msgs = xrealloc(box->msgs, (size_t)box->cap_msgs * sizeof(*box->msgs));
 	}
 	struct store_msg *msg = &box->msgs[box->n_msgs++];
 
@@ -169,12 +156,8 @@ static void *mailbox_grow(void *array, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
 		return array;
-	size_t ncap = *cap == 0 ? 64 : *cap * 2;
-	void *p = realloc(array, ncap * size);
-
-	if (p != NULL)
-		*cap = ncap;
-	return p;
+	*cap = *cap == 0 ? 64 : *cap * 2;
+	return xrealloc(array, *cap * size);
 }
 
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
@@ -203,11 +186,8 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 	if (nflags == msg->flags && nkw == msg->keywords)
 		return 0;
 	if (box->n_views > 0) {
-		struct store_flag_event *log = mailbox_grow(box->flag_log, &box->flag_cap,
-							    box->flag_n, sizeof(*log));
-		if (log == NULL)
-			return -ENOMEM;
-		box->flag_log = log;
+		box->flag_log = mailbox_grow(box->flag_log, &box->flag_cap, box->flag_n,
+					     sizeof(*box->flag_log));
 	}
 	mailbox_count(box, msg, -1);
 	msg->flags = nflags;
@@ -255,13 +235,8 @@ void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq)
 		mailbox_kill(box, msg);
 		return;
 	}
-	uint32_t *log = mailbox_grow(box->exp_log, &box->exp_cap, box->exp_n, sizeof(*log));
-
-	/* A view showing the message must be told before the tombstone may go, so
-	   losing the entry is not an option. */
-	if (log == NULL)
-		abort();
-	box->exp_log = log;
+	/* a view showing the message must be told before the tombstone may go */
+	box->exp_log = mailbox_grow(box->exp_log, &box->exp_cap, box->exp_n, sizeof(*box->exp_log));
 	box->exp_log[box->exp_n++] = msg->uid;
 	msg->state = MSG_EXPUNGED;
 }

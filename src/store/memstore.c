@@ -1,14 +1,13 @@
 /* The in-memory store: lifecycle, users, the vtable, statistics and the change hook. */
 #include "store/memstore.h"
+#include "core/alloc.h"
+#include "core/common.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifndef UIMAP_EXPORT
-#define UIMAP_EXPORT __attribute__((visibility("default")))
-#endif
 
 static const struct uimap_store_default_mailbox memstore_defaults[] = {
 	{ "Drafts", UIMAP_SPECIAL_DRAFTS },
@@ -179,21 +178,15 @@ UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings
 {
 	const struct uimap_store_default_mailbox *defs = memstore_defaults;
 	size_t n_defs = sizeof(memstore_defaults) / sizeof(memstore_defaults[0]);
-	struct memstore *ms = calloc(1, sizeof(*ms));
+	struct memstore *ms = xcalloc(1, sizeof(*ms));
 
-	if (ms == NULL)
-		return -ENOMEM;
 	ms->pub.vt = &uimap_store_memory_vtable;
 	if (settings != NULL && settings->default_mailboxes != NULL) {
 		defs = settings->default_mailboxes;
 		n_defs = settings->n_default_mailboxes;
 	}
 	ms->subscribe_defaults = settings != NULL && settings->subscribe_defaults;
-	ms->defaults = calloc(n_defs == 0 ? 1 : n_defs, sizeof(*ms->defaults));
-	if (ms->defaults == NULL) {
-		free(ms);
-		return -ENOMEM;
-	}
+	ms->defaults = xcalloc(n_defs == 0 ? 1 : n_defs, sizeof(*ms->defaults));
 	for (size_t i = 0; i < n_defs; i++) {
 		char name[STORE_NAME_MAX + 1];
 
@@ -201,13 +194,9 @@ UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings
 			memstore_destroy(&ms->pub);
 			return -EINVAL;
 		}
-		ms->defaults[i].name = strdup(name);
+		ms->defaults[i].name = xstrdup(name);
 		ms->defaults[i].special_use = defs[i].special_use;
 		ms->n_defaults++;
-		if (ms->defaults[i].name == NULL) {
-			memstore_destroy(&ms->pub);
-			return -ENOMEM;
-		}
 	}
 	*store_r = &ms->pub;
 	return 0;

@@ -228,12 +228,12 @@ int mailbox_keyword_index(struct mailbox *box, const char *name, bool create);
 uint64_t mailbox_next_modseq(struct mailbox *box, uint64_t modseq);
 /* Append a message; takes a new reference on blob. uid 0: the next UID; else that
    UID (>= uidnext: replay, RENAME INBOX). modseq 0: the next. Returns 0 with
-   *uid_r, -EINVAL (uid below uidnext), -ENOSPC, -ENOMEM. */
+   *uid_r, -EINVAL (uid below uidnext), -ENOSPC. */
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
 		uint32_t uid, uint64_t modseq, uint32_t *uid_r);
 /* Apply a flag update to msgs[idx] (live). origin: the view making it, or NULL.
-   modseq 0: the next. Returns 1 when changed, 0 when not, -ENOMEM. */
+   modseq 0: the next. Returns 1 when changed, 0 when not. */
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
 			 uint8_t flags, uint64_t keywords, struct store_view *origin,
 			 uint64_t modseq);
@@ -268,7 +268,7 @@ uint64_t mailbox_metadata_bytes(const struct mailbox *box);
 
 /* view.c */
 /* A view of box (selectable) for SELECT (readonly false: takes \Recent) or EXAMINE.
-   Returns 0 with *view_r and *info_r, or -ENOMEM. */
+   Returns 0 with *view_r and *info_r. */
 int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 		    struct store_view **view_r, struct uimap_select_info *info_r);
 /* Unlink and free view; tombstones only it still needed die. */
@@ -281,29 +281,29 @@ uint64_t store_view_metadata_bytes(const struct store_view *view);
    change record. */
 /* The user called name, or NULL. */
 struct store_user *store_find_user(struct memstore *ms, const char *name);
-/* A new user structure (not in the store), or NULL when out of memory. */
+/* A new user structure (not in the store). */
 struct store_user *store_new_user(struct memstore *ms, const char *name);
-/* Insert user in name order. Returns 0, -EEXIST, -ENOMEM. */
+/* Insert user in name order. Returns 0 or -EEXIST. */
 int store_insert_user(struct memstore *ms, struct store_user *user);
 /* A user without mailboxes (USER_CREATE). Returns 0 with *user_r (may be NULL),
-   -EEXIST, -ENOMEM. */
+   or -EEXIST. */
 int store_apply_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
 /* Mailbox name, whose parents exist, or a \Noselect placeholder made selectable
-   (MAILBOX_CREATE). uidvalidity 0: a fresh one. Returns 0, -EEXIST, -ENOMEM. */
+   (MAILBOX_CREATE). uidvalidity 0: a fresh one. Returns 0 or -EEXIST. */
 int store_apply_mailbox_create(struct store_user *user, const char *name, uint32_t uidvalidity,
 			       unsigned special_use);
 /* Delete name: views see its messages expunged; with inferiors it stays as a
-   \Noselect placeholder (MAILBOX_DELETE). Returns 0, -ENOENT, -ENOMEM. */
+   \Noselect placeholder (MAILBOX_DELETE). Returns 0 or -ENOENT. */
 int store_apply_mailbox_delete(struct store_user *user, const char *name);
 /* Rename old_name and its inferiors to new_name (parents of new_name are the
    caller's); INBOX: move its messages, with their UIDs, into the existing
-   new_name (MAILBOX_RENAME). Returns 0, -ENOENT, -EEXIST, -ENOMEM. */
+   new_name (MAILBOX_RENAME). Returns 0, -ENOENT, -EEXIST. */
 int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
 			       const char *new_name);
-/* (UN)SUBSCRIBE name. Returns 1 when changed, 0 when already so, -ENOMEM. */
+/* (UN)SUBSCRIBE name. Returns 1 when changed, 0 when already so. */
 int store_apply_subscribe(struct store_user *user, const char *name, bool subscribe);
 /* Replay: apply a decoded change record with the primitive that made it.
-   Returns 1, 0 when it does not apply to the store (*why_r says why), -ENOMEM. */
+   Returns 1, or 0 when it does not apply to the store (*why_r says why). */
 int store_change_apply(struct memstore *ms, const struct store_change *change,
 		       const char **why_r);
 
@@ -314,8 +314,8 @@ struct mailbox *store_user_find(struct store_user *user, const char *name);
 size_t store_user_box_pos(const struct store_user *user, const char *name);
 /* Whether any mailbox name starts with name + '/'. */
 bool store_user_has_children(const struct store_user *user, const char *name);
-/* Insert box in name order. Returns 0 or -ENOMEM. */
-int store_user_insert_box(struct store_user *user, struct mailbox *box);
+/* Insert box in name order. */
+void store_user_insert_box(struct store_user *user, struct mailbox *box);
 /* Take box out of the user's array (no unref). */
 void store_user_remove_box(struct store_user *user, struct mailbox *box);
 /* Position of the first subscription >= name. */
@@ -370,7 +370,7 @@ int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seq
 size_t memstore_user_pos(const struct memstore *ms, const char *name);
 
 /* Add name to the user's sorted subscription list (no change event). Returns 1
-   when added, 0 when already there, -ENOMEM. */
+   when added, 0 when already there. */
 int store_user_sub_insert(struct store_user *user, const char *name);
 
 #endif

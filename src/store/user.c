@@ -1,5 +1,6 @@
 /* A user's mailbox tree and subscriptions: CREATE, DELETE, RENAME, LIST, STATUS, APPEND. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -51,24 +52,18 @@ bool store_user_has_children(const struct store_user *user, const char *name)
 	return pos < user->n_boxes && strncmp(user->boxes[pos]->name, prefix, len + 1) == 0;
 }
 
-int store_user_insert_box(struct store_user *user, struct mailbox *box)
+void store_user_insert_box(struct store_user *user, struct mailbox *box)
 {
 	size_t pos = store_user_box_pos(user, box->name);
 
 	if (user->n_boxes == user->cap_boxes) {
-		size_t cap = user->cap_boxes == 0 ? 16 : user->cap_boxes * 2;
-		struct mailbox **boxes = realloc(user->boxes, cap * sizeof(*boxes));
-
-		if (boxes == NULL)
-			return -ENOMEM;
-		user->boxes = boxes;
-		user->cap_boxes = cap;
+		user->cap_boxes = user->cap_boxes == 0 ? 16 : user->cap_boxes * 2;
+		user->boxes = xrealloc(user->boxes, user->cap_boxes * sizeof(*user->boxes));
 	}
 	memmove(user->boxes + pos + 1, user->boxes + pos,
 		(user->n_boxes - pos) * sizeof(*user->boxes));
 	user->boxes[pos] = box;
 	user->n_boxes++;
-	return 0;
 }
 
 void store_user_remove_box(struct store_user *user, struct mailbox *box)
@@ -227,20 +222,11 @@ int store_user_sub_insert(struct store_user *user, const char *name)
 	if (pos < user->n_subs && strcmp(user->subs[pos], name) == 0)
 		return 0;
 	if (user->n_subs == user->cap_subs) {
-		size_t cap = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
-		char **subs = realloc(user->subs, cap * sizeof(*subs));
-
-		if (subs == NULL)
-			return -ENOMEM;
-		user->subs = subs;
-		user->cap_subs = cap;
+		user->cap_subs = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
+		user->subs = xrealloc(user->subs, user->cap_subs * sizeof(*user->subs));
 	}
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return -ENOMEM;
 	memmove(user->subs + pos + 1, user->subs + pos, (user->n_subs - pos) * sizeof(*user->subs));
-	user->subs[pos] = copy;
+	user->subs[pos] = xstrdup(name);
 	user->n_subs++;
 	return 1;
 }
@@ -306,21 +292,10 @@ static int user_lsub(struct store_user *user, const char *pattern, uimap_list_cb
 				else
 					attrs = user_attrs(user, box);
 				if (n == cap) {
-					size_t ncap = cap == 0 ? 16 : cap * 2;
-					struct lsub_entry *o = realloc(out, ncap * sizeof(*o));
-
-					if (o == NULL) {
-						r = -ENOMEM;
-						break;
-					}
-					out = o;
-					cap = ncap;
+					cap = cap == 0 ? 16 : cap * 2;
+					out = xrealloc(out, cap * sizeof(*out));
 				}
-				out[n].name = strdup(name);
-				if (out[n].name == NULL) {
-					r = -ENOMEM;
-					break;
-				}
+				out[n].name = xstrdup(name);
 				out[n].attrs = attrs;
 				out[n].special_use = box != NULL ? box->special_use : 0;
 				n++;
@@ -466,9 +441,9 @@ int store_user_create(struct memstore *ms, const char *name, struct store_user *
 			r = store_apply_mailbox_create(user, d->name, 0, d->special_use);
 	}
 	for (size_t i = 0; i < ms->n_defaults && r == 0 && ms->subscribe_defaults; i++)
-		r = store_apply_subscribe(user, ms->defaults[i].name, true) < 0 ? -ENOMEM : 0;
+		(void)store_apply_subscribe(user, ms->defaults[i].name, true);
 	if (r == 0 && ms->subscribe_defaults)
-		r = store_apply_subscribe(user, "INBOX", true) < 0 ? -ENOMEM : 0;
+		(void)store_apply_subscribe(user, "INBOX", true);
 	*user_r = user;
 	return r;
 }

@@ -1,5 +1,6 @@
 /* A session's view of a selected mailbox: its sequence numbers, \Recent and sync. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,23 +27,19 @@ static uint32_t uids_lower_bound(const uint32_t *uids, uint32_t n, uint32_t uid)
 	return lo;
 }
 
-static int view_reserve(struct store_view *v, uint32_t extra)
+static void view_reserve(struct store_view *v, uint32_t extra)
 {
 	if ((uint64_t)v->n + extra <= v->cap)
-		return 0;
+		return;
 	uint64_t cap = v->cap == 0 ? 16 : v->cap;
 
 	while (cap < (uint64_t)v->n + extra)
 		cap *= 2;
+	/* a mailbox holds fewer than 2^32 messages (UIDs are 32-bit) */
 	if (cap > UINT32_MAX)
-		return -ENOMEM;
-	uint32_t *uids = realloc(v->uids, cap * sizeof(*uids));
-
-	if (uids == NULL)
-		return -ENOMEM;
-	v->uids = uids;
+		cap = UINT32_MAX;
+	v->uids = xrealloc(v->uids, cap * sizeof(*v->uids));
 	v->cap = (uint32_t)cap;
-	return 0;
 }
 
 /* Take \Recent for uids [lo, hi) (RFC 3501 2.3.2: one session only). */
@@ -64,16 +61,8 @@ static void view_claim_recent(struct store_view *v, uint32_t lo, uint32_t hi)
 		return;
 	}
 	if (v->n_recent_ranges == v->cap_recent) {
-		size_t cap = v->cap_recent == 0 ? 4 : v->cap_recent * 2;
-		struct uimap_range *r = realloc(v->recent, cap * sizeof(*r));
-
-		/* Out of memory: the messages are simply not \Recent anywhere. */
-		if (r == NULL) {
-			v->n_recent -= count;
-			return;
-		}
-		v->recent = r;
-		v->cap_recent = cap;
+		v->cap_recent = v->cap_recent == 0 ? 4 : v->cap_recent * 2;
+		v->recent = xrealloc(v->recent, v->cap_recent * sizeof(*v->recent));
 	}
 	v->recent[v->n_recent_ranges++] = (struct uimap_range){ lo, hi - 1 };
 }
@@ -106,18 +95,13 @@ static uint32_t view_recent_count(const struct store_view *v)
 int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 		    struct store_view **view_r, struct uimap_select_info *info_r)
 {
-	struct store_view *v = calloc(1, sizeof(*v));
+	struct store_view *v = xcalloc(1, sizeof(*v));
 	uint32_t first_unseen = 0;
 
-	if (v == NULL)
-		return -ENOMEM;
 	v->pub.vt = &uimap_store_memory_vtable;
 	v->box = box;
 	v->readonly = readonly;
-	if (view_reserve(v, box->n_live) < 0) {
-		free(v);
-		return -ENOMEM;
-	}
+	view_reserve(v, box->n_live);
 	for (uint32_t i = 0; i < box->n_msgs; i++) {
 		const struct store_msg *msg = &box->msgs[i];
 
@@ -243,9 +227,7 @@ static void view_apply_expunges(struct store_view *v, const struct uimap_sync_ca
 
 	if (k == 0)
 		return;
-	gone = malloc(k * sizeof(*gone));
-	if (gone == NULL)
-		return; /* retried on the next sync */
+	gone = xmalloc(k * sizeof(*gone));
 	memcpy(gone, src, k * sizeof(*gone));
 	qsort(gone, k, sizeof(*gone), uid_cmp);
 	v->exp_cursor = end;
@@ -287,8 +269,7 @@ static uint32_t view_take_new(struct store_view *v)
 
 	if (box->uidnext <= v->horizon)
 		return 0;
-	if (view_reserve(v, box->n_msgs - start) < 0)
-		return 0; /* retried on the next sync */
+	view_reserve(v, box->n_msgs - start);
 	for (uint32_t i = start; i < box->n_msgs; i++) {
 		if (box->msgs[i].state == MSG_LIVE) {
 			v->uids[v->n++] = box->msgs[i].uid;

@@ -1,6 +1,7 @@
 /* LOGIN and AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4959 SASL-IR), off-loop password checks
    and the growing failed-login delay. */
 #include "imap/cmd.h"
+#include "core/alloc.h"
 #include "imap/session.h"
 #include "auth/auth-worker.h"
 #include "auth/sasl.h"
@@ -97,9 +98,7 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
 		cmd_reply(cmd, "NO", "[UNAVAILABLE] No authentication backend is configured.");
 		return CMD_DONE;
 	}
-	s->user = strdup(user);
-	if (s->user == NULL)
-		abort();
+	s->user = xstrdup(user);
 	if (srv->auth->blocking && srv->auth_worker != NULL) {
 		int r = auth_worker_submit(srv->auth_worker, srv->auth, srv->auth_ctx, user,
 					   password, s);
