@@ -306,6 +306,15 @@ struct jnl_replay {
 	const char **error_r;
 };
 
+/* Whether flags and keywords are ones the store can hold: storable system flags and
+   keywords of the mailbox's table (as the snapshot loader requires). */
+static bool jnl_flags_ok(const struct mailbox *box, uint32_t flags, uint64_t keywords)
+{
+	uint64_t known = box->n_keywords >= 64 ? ~0ull : (1ull << box->n_keywords) - 1;
+
+	return (flags & ~(uint32_t)UIMAP_FLAGS_STORABLE) == 0 && (keywords & ~known) == 0;
+}
+
 /* Apply one record. Returns 1 applied, 0 it does not fit the store (the reason in
    *why), -ENOMEM. */
 static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
@@ -324,7 +333,9 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 #define RD_STR(out, max) (rd_str(&rd, &s, &slen, (max)) && memchr(s, '\0', slen) == NULL && \
 			   (memcpy((out), s, slen), (out)[slen] = '\0', true))
 	*why = "malformed record";
-	if (!RD_STR(user_name, 4096))
+	/* What the snapshot loader would refuse must not get in here either: the next
+	   snapshot would not load (empty names, UIDVALIDITY 0, unknown flags). */
+	if (!RD_STR(user_name, 4096) || user_name[0] == '\0')
 		return 0;
 	if (type == JNL_TYPE_OF(STORE_CHANGE_USER_CREATE)) {
 		if (rd.p != rd.end)
@@ -339,7 +350,8 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 		return 0;
 	switch (type) {
 	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_CREATE):
-		if (!rd_u32(&rd, &uv) || !rd_u32(&rd, &u32) || rd.p != rd.end)
+		if (!rd_u32(&rd, &uv) || !rd_u32(&rd, &u32) || rd.p != rd.end || name[0] == '\0' ||
+		    uv == 0)
 			return 0;
 		box = store_user_find(user, name);
 		if (box == NULL) {
@@ -381,6 +393,10 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 		box = store_user_find(user, name2);
 		*why = "RENAME INBOX: mailbox missing";
 		if (inbox == NULL || box == NULL)
+			return 0;
+		/* The target was created empty just before (user_rename_inbox). */
+		*why = "RENAME INBOX: target not new";
+		if (box == inbox || box->n_msgs != 0)
 			return 0;
 		for (unsigned i = 0; i < inbox->n_keywords; i++)
 			(void)mailbox_keyword_index(box, inbox->keywords[i], true);
@@ -441,6 +457,9 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 		*why = "UID below UIDNEXT";
 		if (uid < box->uidnext || uid == UINT32_MAX)
 			return 0;
+		*why = "unknown flags or keywords";
+		if (!jnl_flags_ok(box, flags, keywords))
+			return 0;
 		blob = uimap_blob_new_copy(bytes, size);
 		if (blob == NULL)
 			return -ENOMEM;
@@ -461,6 +480,9 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 			return 0;
 		*why = "no such message";
 		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
+			return 0;
+		*why = "unknown flags or keywords";
+		if (!jnl_flags_ok(box, flags, keywords))
 			return 0;
 		r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, (uint8_t)flags, keywords, NULL);
 		if (r < 0)
