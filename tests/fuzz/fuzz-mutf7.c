@@ -114,26 +114,38 @@ static void check_as_utf8(const char *in, size_t n, size_t small)
 }
 
 /* Reference LIST matcher (RFC 3501 §6.3.8): '*' anything, '%' anything but the
-   separator; the name's leading "INBOX" level matches in any case. Exponential in
-   the worst case: used on short strings only. */
-static bool ref_match(const char *pat, const char *name, size_t pos, size_t inbox)
+   separator; the name's leading "INBOX" level matches in any case. A memoised
+   recursion over (pattern position, name position), for short strings. */
+#define REF_P 25
+#define REF_N 49
+
+struct ref {
+	const char *pat, *name;
+	size_t inbox;
+	signed char memo[REF_P + 1][REF_N + 1]; /* 0 unknown, 1 no, 2 yes */
+};
+
+static bool ref_match(struct ref *r, size_t pi, size_t ni)
 {
-	if (*pat == '\0')
-		return name[pos] == '\0';
-	if (*pat == '*' || *pat == '%') {
-		for (size_t k = pos;; k++) {
-			if (ref_match(pat + 1, name, k, inbox))
-				return true;
-			if (name[k] == '\0' || (*pat == '%' && name[k] == STORE_SEP))
-				return false;
-		}
+	const char *pat = r->pat + pi, *name = r->name;
+	bool ok;
+
+	if (r->memo[pi][ni] != 0)
+		return r->memo[pi][ni] == 2;
+	if (*pat == '\0') {
+		ok = name[ni] == '\0';
+	} else if (*pat == '*' || *pat == '%') {
+		ok = ref_match(r, pi + 1, ni) ||
+		     (name[ni] != '\0' && !(*pat == '%' && name[ni] == STORE_SEP) &&
+		      ref_match(r, pi, ni + 1));
+	} else {
+		ok = name[ni] != '\0' &&
+		     (*pat == name[ni] || (ni < r->inbox && *pat >= 'a' && *pat <= 'z' &&
+					   *pat - 'a' + 'A' == name[ni])) &&
+		     ref_match(r, pi + 1, ni + 1);
 	}
-	if (name[pos] == '\0')
-		return false;
-	if (*pat == name[pos] ||
-	    (pos < inbox && *pat >= 'a' && *pat <= 'z' && *pat - 'a' + 'A' == name[pos]))
-		return ref_match(pat + 1, name, pos + 1, inbox);
-	return false;
+	r->memo[pi][ni] = ok ? 2 : 1;
+	return ok;
 }
 
 static void check_names(const char *s, size_t n)
@@ -187,12 +199,12 @@ static void check_names(const char *s, size_t n)
 	/* matching a name against the pattern, with the reference matcher on short ones */
 	bool m = store_list_match(pcopy, name, STORE_SEP);
 
-	if (plen <= 24 && len <= 48) {
-		size_t inbox = strncmp(name, "INBOX", 5) == 0 &&
-			       (name[5] == '\0' || name[5] == STORE_SEP) ? 5 : 0;
+	if (plen < REF_P && len < REF_N) {
+		struct ref r = { .pat = pcopy, .name = name };
 
-		FUZZ_CHECK(m == ref_match(pcopy, name, 0, inbox), "LIST \"%s\" on \"%s\": %d",
-			   pcopy, name, m);
+		r.inbox = strncmp(name, "INBOX", 5) == 0 && (name[5] == '\0' || name[5] == STORE_SEP)
+			  ? 5 : 0;
+		FUZZ_CHECK(m == ref_match(&r, 0, 0), "LIST \"%s\" on \"%s\": %d", pcopy, name, m);
 	}
 	if (strchr(pcopy, '*') == NULL && strchr(pcopy, '%') == NULL &&
 	    strncasecmp(name, "INBOX", 5) != 0)

@@ -11,7 +11,8 @@
 # line. Exits non-zero when any harness crashed; a new crashing input is copied to
 # tests/fuzz/regressions/NAME/ to be kept (add a Criterion case for it too).
 # FUZZ_LOG_DIR=dir keeps each harness's libFuzzer log there; FUZZ_MAX_TIME=s also caps
-# a -runs run in time.
+# a -runs run in time; FUZZ_CORPUS_DIR=dir keeps the growing corpora in dir/NAME across
+# runs (long campaigns) instead of a temporary copy.
 set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -59,10 +60,12 @@ trap 'rm -rf "$WORK"' EXIT
 failed=0
 passed=0
 for h in $HARNESSES; do
-	mkdir -p "$WORK/$h/corpus" "$WORK/$h/artifacts"
-	cp "$ROOT"/tests/fuzz/corpus/"$h"/* "$WORK/$h/corpus/" 2>/dev/null || true
+	corpus="$WORK/$h/corpus"
+	[ -n "${FUZZ_CORPUS_DIR:-}" ] && corpus="$FUZZ_CORPUS_DIR/$h"
+	mkdir -p "$corpus" "$WORK/$h/artifacts"
+	cp "$ROOT"/tests/fuzz/corpus/"$h"/* "$corpus/" 2>/dev/null || true
 	if [ "${FUZZ_SKIP_REGRESSIONS:-0}" != 1 ] && [ -d "$ROOT/tests/fuzz/regressions/$h" ]; then
-		cp "$ROOT"/tests/fuzz/regressions/"$h"/* "$WORK/$h/corpus/" 2>/dev/null || true
+		cp "$ROOT"/tests/fuzz/regressions/"$h"/* "$corpus/" 2>/dev/null || true
 	fi
 	if [ -n "$RUNS" ]; then
 		limit="-runs=$RUNS -max_total_time=${FUZZ_MAX_TIME:-0}"
@@ -76,7 +79,7 @@ for h in $HARNESSES; do
 	# shellcheck disable=SC2086
 	"$BUILD/tests/fuzz/fuzz-$h" $limit -max_len="$(max_len "$h")" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$WORK/$h/artifacts/" "$WORK/$h/corpus" >"$log" 2>&1 || status=$?
+		-artifact_prefix="$WORK/$h/artifacts/" "$corpus" >"$log" 2>&1 || status=$?
 	if [ -n "${FUZZ_LOG_DIR:-}" ]; then
 		mkdir -p "$FUZZ_LOG_DIR"
 		cp "$log" "$FUZZ_LOG_DIR/fuzz-$h.log"
