@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Run every test layer: Criterion unit tests, wire-level protocol tests, the same
-# under ASan+UBSan, and a bounded parser fuzz run. Ends with "N passed, N failed".
+# under ASan+UBSan, and a bounded run of every fuzz harness. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/deps.sh
 set +e
 uimap_install $UIMAP_BUILD_PKGS $UIMAP_TEST_PKGS
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_SECONDS=${FUZZ_SECONDS:-25}   # per libFuzzer harness (6 of them)
 passed=0
 failed=0
 skipped=0
@@ -84,8 +84,16 @@ unit_layer build-asan "asan+ubsan" -Db_sanitize=address,undefined -Db_lundef=fal
 protocol_layer "$PWD/build-asan/uimapd" "asan+ubsan"
 
 if [ -x tests/fuzz/run.sh ] && [ "$FUZZ_SECONDS" -gt 0 ]; then
-	echo "== [fuzz] parser for ${FUZZ_SECONDS}s"
-	if tests/fuzz/run.sh "$FUZZ_SECONDS"; then add_counts 1 0; else add_counts 0 1; fi
+	# one test per harness: "fuzz-NAME: ok ..." or "fuzz-NAME: CRASH ..."
+	echo "== [fuzz] every harness for ${FUZZ_SECONDS}s"
+	out=$(tests/fuzz/run.sh "$FUZZ_SECONDS" 2>&1)
+	st=$?
+	echo "$out" | tail -n 80
+	p=$(echo "$out" | grep -cE '^fuzz-[a-z0-9]+: ok')
+	f=$(echo "$out" | grep -cE '^fuzz-[a-z0-9]+: CRASH')
+	[ $st -ne 0 ] && [ "$f" -eq 0 ] && f=1   # the build failed, or nothing ran
+	[ $((p + f)) -eq 0 ] && f=1
+	add_counts "$p" "$f"
 fi
 
 if [ -x perf/smoke.sh ]; then

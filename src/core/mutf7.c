@@ -217,7 +217,9 @@ int mutf7_decode(const char *in, size_t n, char *out, size_t out_size, size_t *o
 			/* Printable US-ASCII must represent itself; NUL is never allowed. */
 			if (cp == 0 || mutf7_direct(cp))
 				return -EINVAL;
-			if (o + 4 >= out_size)
+			size_t need = cp < 0x80 ? 1 : cp < 0x800 ? 2 : cp < 0x10000 ? 3 : 4;
+
+			if (o + need >= out_size)
 				return -ENOSPC;
 			o += utf8_put(cp, out + o);
 			any = true;

@@ -8,9 +8,11 @@
 /* Bytes that always suffice for mutf7_encode() of n input bytes, NUL included. */
 #define MUTF7_ENCODED_MAX(n) (5 * (n) + 1)
 
-/* Bytes that always suffice for mutf7_decode() of n input bytes, NUL included
-   (UTF-8 never needs more bytes than the modified UTF-7 text it came from). */
-#define MUTF7_DECODED_MAX(n) ((n) + 1)
+/* Bytes that always suffice for mutf7_decode() of n input bytes, NUL included. UTF-8
+   can be longer than the modified UTF-7 text it came from: a 16-bit unit takes 8/3
+   BASE64 characters and up to 3 UTF-8 bytes, so at most 9/8 of n ("&" + 24 + "-",
+   9 CJK characters, is 26 bytes that decode to 27). */
+#define MUTF7_DECODED_MAX(n) ((n) + (n) / 8 + 1)
 
 /* Encode n bytes of UTF-8 as modified UTF-7: printable US-ASCII except '&' stands
    for itself, '&' becomes "&-", everything else is modified BASE64 of UTF-16BE between

@@ -73,6 +73,8 @@ static void write_disposition(struct outq *q, const char *data, const struct mai
 		    p->field[MAIL_F_CONTENT_DISPOSITION].len, NULL);
 	rfc822_skip_lwsp(&r);
 	if (rfc822_mime_token(&r, &tok) < 0) {
+		/* the token was read, then an unterminated comment */
+		buf_free(&tok);
 		outq_append(q, "NIL", 3);
 		return;
 	}

@@ -23,9 +23,12 @@ static int32_t text_add(struct mail_address_list *l, const char *s, size_t len)
 
 	buf_append(&l->text, s, len);
 	/* NUL cannot be sent: 0x80 instead (Dovecot's replacement) */
-	for (char *p = len > 0 ? l->text.data + off : NULL, *e = p + len;
-	     p != NULL && (p = memchr(p, '\0', (size_t)(e - p))) != NULL;)
-		*p = (char)0x80;
+	if (len > 0) {
+		char *p = l->text.data + off, *e = p + len;
+
+		while ((p = memchr(p, '\0', (size_t)(e - p))) != NULL)
+			*p = (char)0x80;
+	}
 	buf_append(&l->text, "", 1);
 	return off;
 }

@@ -342,16 +342,19 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	c->new_name = tmp->name2;
 	c->keyword = tmp->kw;
 	c->msg = msg;
-	if (!RD_STR(tmp->user, sizeof(tmp->user) - 1))
+	/* what the store never writes (and the snapshot loader would refuse) must not
+	   get in here either, or the next snapshot would not load: empty names,
+	   UIDVALIDITY 0 */
+	if (!RD_STR(tmp->user, sizeof(tmp->user) - 1) || tmp->user[0] == '\0')
 		return 0;
 	if (c->type == STORE_CHANGE_USER_CREATE)
 		return rd.p == rd.end;
-	if (!RD_STR(tmp->name, STORE_NAME_MAX))
+	if (!RD_STR(tmp->name, STORE_NAME_MAX) || tmp->name[0] == '\0')
 		return 0;
 	switch (c->type) {
 	case STORE_CHANGE_MAILBOX_CREATE:
 		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
-		       (c->special_use = u32, rd.p == rd.end);
+		       (c->special_use = u32, rd.p == rd.end) && c->uidvalidity != 0;
 	case STORE_CHANGE_MAILBOX_DELETE:
 		return rd_u32(&rd, &c->uidvalidity) && rd.p == rd.end;
 	case STORE_CHANGE_MAILBOX_RENAME:

@@ -741,6 +741,12 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 				what = "blob ids out of order";
 				goto bad_stop;
 			}
+			/* Each blob has an 8-byte size in the payload: a count that cannot fit
+			   is not believed (nor allocated for). */
+			if ((uint64_t)count * 8 > length) {
+				what = "blob count larger than the section";
+				goto bad_stop;
+			}
 			if ((r = snap_blobs_grow(&l, count)) < 0)
 				goto io_error;
 			chunk = malloc(sizeof(*chunk) + length);

@@ -154,7 +154,8 @@ int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
 		   the moves are implied by the RENAME record */
 		struct mailbox *dst = store_user_find(user, new_name);
 
-		if (dst == NULL || dst->noselect || dst == src)
+		/* the target was created empty just before (store_mailbox_rename) */
+		if (dst == NULL || dst->noselect || dst == src || dst->n_msgs != 0)
 			return -ENOENT;
 		emit(user, STORE_CHANGE_MAILBOX_RENAME, dst, old_name, new_name);
 		user->store->hook_muted++;
@@ -309,13 +310,23 @@ static int apply_keyword(struct memstore *ms, const struct store_change *c, cons
 	return r == (int)c->index ? 1 : 0;
 }
 
+/* Whether flags and keywords are ones the store can hold: storable system flags and
+   keywords of the mailbox's table (what the snapshot loader requires too). */
+static bool flags_ok(const struct mailbox *box, const struct store_msg *m, const char **why_r)
+{
+	uint64_t known = box->n_keywords >= 64 ? ~0ull : (1ull << box->n_keywords) - 1;
+
+	*why_r = "unknown flags or keywords";
+	return (m->flags & ~(uint32_t)UIMAP_FLAGS_STORABLE) == 0 && (m->keywords & ~known) == 0;
+}
+
 static int apply_append(struct memstore *ms, const struct store_change *c, const char **why_r)
 {
 	struct mailbox *box = change_box(ms, c, why_r);
 	const struct store_msg *m = c->msg;
 	uint32_t uid;
 
-	if (box == NULL)
+	if (box == NULL || !flags_ok(box, m, why_r))
 		return 0;
 	return applied(mailbox_add(box, m->blob, m->flags, m->keywords, m->internaldate,
 				   m->tz_minutes, c->uid, c->modseq, &uid),
@@ -331,6 +342,8 @@ static int apply_flags(struct memstore *ms, const struct store_change *c, const 
 		return 0;
 	*why_r = "no such message";
 	if (!mailbox_find(box, c->uid, &idx) || box->msgs[idx].state != MSG_LIVE)
+		return 0;
+	if (!flags_ok(box, c->msg, why_r))
 		return 0;
 	int r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, c->msg->flags, c->msg->keywords,
 				     NULL, c->modseq);

@@ -222,11 +222,12 @@ static void view_apply_expunges(struct store_view *v, const struct uimap_sync_ca
 	struct mailbox *box = v->box;
 	uint64_t end = box->exp_base + box->exp_n;
 	size_t k = (size_t)(end - v->exp_cursor);
-	const uint32_t *src = box->exp_log + (v->exp_cursor - box->exp_base);
+	const uint32_t *src;
 	uint32_t *gone;
 
 	if (k == 0)
-		return;
+		return; /* and exp_log may be NULL */
+	src = box->exp_log + (v->exp_cursor - box->exp_base);
 	gone = xmalloc(k * sizeof(*gone));
 	memcpy(gone, src, k * sizeof(*gone));
 	qsort(gone, k, sizeof(*gone), uid_cmp);

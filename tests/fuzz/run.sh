@@ -1,53 +1,114 @@
 #!/bin/sh
-# Build the libFuzzer harness (clang, ASan+UBSan) if needed and fuzz the parser for
-# SECONDS on a copy of the seed corpus (plus the kept regressions, unless
-# FUZZ_SKIP_REGRESSIONS=1). Exits non-zero when a crash is found; a new crashing input
-# is copied to tests/fuzz/regressions/ to be kept as a regression (add a Criterion case).
+# Build the libFuzzer harnesses (clang, ASan+UBSan, build-fuzz/) if needed and run each,
+# one after another, on a copy of its seed corpus (plus its kept regressions, unless
+# FUZZ_SKIP_REGRESSIONS=1).
+#
+#   tests/fuzz/run.sh [SECONDS] [HARNESS...]       each harness for SECONDS (default 25)
+#   tests/fuzz/run.sh -runs=N [HARNESS...]         each harness for N executions
+#
+# Harnesses: parser mime persist base64 mutf7 search (default: all). Prints one line per
+# harness ("fuzz-NAME: ok, E executions (R/s)" or "fuzz-NAME: CRASH ..."), then a total
+# line. Exits non-zero when any harness crashed; a new crashing input is copied to
+# tests/fuzz/regressions/NAME/ to be kept (add a Criterion case for it too).
+# FUZZ_LOG_DIR=dir keeps each harness's libFuzzer log there; FUZZ_MAX_TIME=s also caps
+# a -runs run in time; FUZZ_CORPUS_DIR=dir keeps the growing corpora in dir/NAME across
+# runs (long campaigns) instead of a temporary copy.
 set -eu
 
-SECONDS_TO_RUN=${1:-60}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_FUZZ:-$ROOT/build-fuzz}
+ALL="parser mime persist base64 mutf7 search"
+
+SECONDS_TO_RUN=25
+RUNS=
+if [ $# -gt 0 ]; then
+	case $1 in
+	-runs=*) RUNS=${1#-runs=}; shift ;;
+	[0-9]*) SECONDS_TO_RUN=$1; shift ;;
+	esac
+fi
+HARNESSES=${*:-$ALL}
+
+max_len() {
+	case $1 in
+	mime) echo 8192 ;;
+	persist) echo 16384 ;;
+	base64) echo 1024 ;;
+	mutf7) echo 2100 ;;
+	*) echo 4096 ;;
+	esac
+}
+
+for h in $HARNESSES; do
+	case " $ALL " in
+	*" $h "*) ;;
+	*) echo "unknown harness '$h' (known: $ALL)" >&2; exit 2 ;;
+	esac
+done
 
 if [ ! -f "$BUILD/build.ninja" ]; then
 	CC=clang meson setup "$BUILD" "$ROOT" -Dfuzz=true -Dtests=false \
 		-Db_sanitize=address,undefined -Db_lundef=false
 fi
-ninja -C "$BUILD" tests/fuzz/fuzz-parser
+targets=
+for h in $HARNESSES; do targets="$targets tests/fuzz/fuzz-$h"; done
+# shellcheck disable=SC2086
+ninja -C "$BUILD" $targets
 
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-mkdir -p "$WORK/corpus" "$WORK/artifacts"
-cp "$ROOT"/tests/fuzz/corpus/parser/* "$WORK/corpus/"
-if [ "${FUZZ_SKIP_REGRESSIONS:-0}" != 1 ] && ls "$ROOT"/tests/fuzz/regressions/* >/dev/null 2>&1; then
-	for f in "$ROOT"/tests/fuzz/regressions/*; do
-		[ "$(basename "$f")" = README ] || cp "$f" "$WORK/corpus/"
-	done
-fi
-
-status=0
-UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-"$BUILD/tests/fuzz/fuzz-parser" -max_total_time="$SECONDS_TO_RUN" -max_len=4096 \
-	-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-	-artifact_prefix="$WORK/artifacts/" "$WORK/corpus" >"$WORK/log" 2>&1 || status=$?
-
-grep -E '^(Done [0-9]+ runs|stat::number_of_executed_units|stat::average_exec_per_sec)' "$WORK/log" || true
-if [ "$status" -ne 0 ]; then
-	tail -n 60 "$WORK/log"
-	mkdir -p "$ROOT/tests/fuzz/regressions"
-	for f in "$WORK"/artifacts/*; do
+failed=0
+passed=0
+for h in $HARNESSES; do
+	corpus="$WORK/$h/corpus"
+	[ -n "${FUZZ_CORPUS_DIR:-}" ] && corpus="$FUZZ_CORPUS_DIR/$h"
+	mkdir -p "$corpus" "$WORK/$h/artifacts"
+	cp "$ROOT"/tests/fuzz/corpus/"$h"/* "$corpus/" 2>/dev/null || true
+	if [ "${FUZZ_SKIP_REGRESSIONS:-0}" != 1 ] && [ -d "$ROOT/tests/fuzz/regressions/$h" ]; then
+		cp "$ROOT"/tests/fuzz/regressions/"$h"/* "$corpus/" 2>/dev/null || true
+	fi
+	if [ -n "$RUNS" ]; then
+		limit="-runs=$RUNS -max_total_time=${FUZZ_MAX_TIME:-0}"
+	else
+		limit="-max_total_time=$SECONDS_TO_RUN"
+	fi
+	log="$WORK/$h/log"
+	status=0
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	# shellcheck disable=SC2086
+	"$BUILD/tests/fuzz/fuzz-$h" $limit -max_len="$(max_len "$h")" \
+		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+		-artifact_prefix="$WORK/$h/artifacts/" "$corpus" >"$log" 2>&1 || status=$?
+	if [ -n "${FUZZ_LOG_DIR:-}" ]; then
+		mkdir -p "$FUZZ_LOG_DIR"
+		cp "$log" "$FUZZ_LOG_DIR/fuzz-$h.log"
+	fi
+	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
+	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+	crashes=$(find "$WORK/$h/artifacts" -type f | wc -l)
+	if [ "$status" -eq 0 ]; then
+		echo "fuzz-$h: ok, ${execs:-?} executions (${rate:-?}/s)"
+		passed=$((passed + 1))
+		continue
+	fi
+	failed=$((failed + 1))
+	tail -n 60 "$log"
+	echo "fuzz-$h: CRASH (exit $status), ${execs:-?} executions (${rate:-?}/s), $crashes crash input(s)"
+	mkdir -p "$ROOT/tests/fuzz/regressions/$h"
+	for f in "$WORK/$h"/artifacts/*; do
 		[ -f "$f" ] || continue
 		known=
-		for k in "$ROOT"/tests/fuzz/regressions/*; do
-			if cmp -s "$f" "$k"; then known=$k; fi
+		for k in "$ROOT/tests/fuzz/regressions/$h"/*; do
+			if [ -f "$k" ] && cmp -s "$f" "$k"; then known=$k; fi
 		done
 		if [ -n "$known" ]; then
-			echo "crash is the kept regression $(basename "$known") (not fixed yet)"
+			echo "  crash is the kept regression $h/$(basename "$known") (not fixed yet)"
 		else
-			cp "$f" "$ROOT/tests/fuzz/regressions/"
-			echo "kept $(basename "$f") in tests/fuzz/regressions/ (add a Criterion case too)"
+			cp "$f" "$ROOT/tests/fuzz/regressions/$h/"
+			echo "  kept $h/$(basename "$f") in tests/fuzz/regressions/ (add a Criterion case too)"
 		fi
 	done
-	exit "$status"
-fi
+done
+echo "fuzz: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]

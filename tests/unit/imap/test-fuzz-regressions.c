@@ -1,11 +1,17 @@
-/* Runs the parser fuzz harness over its seed corpus and every kept crash input
-   (tests/fuzz/corpus/parser, tests/fuzz/regressions), so they stay fixed. */
+/* Runs one libFuzzer harness (tests/fuzz/fuzz-FUZZ_HARNESS.c, compiled into this test
+   without libFuzzer) over its seed corpus tests/fuzz/corpus/FUZZ_HARNESS and every kept
+   crash input tests/fuzz/regressions/FUZZ_HARNESS, so they stay fixed. Built once per
+   harness (tests/unit/meson.build). */
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#ifndef FUZZ_HARNESS
+#define FUZZ_HARNESS "parser"
+#endif
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -48,10 +54,10 @@ static unsigned run_dir(const char *dir)
 
 Test(fuzz_regressions, corpus)
 {
-	cr_assert_gt(run_dir(FUZZ_DIR "/corpus/parser"), 0, "seed corpus missing");
+	cr_assert_gt(run_dir(FUZZ_DIR "/corpus/" FUZZ_HARNESS), 0, "seed corpus missing");
 }
 
 Test(fuzz_regressions, kept_crashes)
 {
-	run_dir(FUZZ_DIR "/regressions");
+	run_dir(FUZZ_DIR "/regressions/" FUZZ_HARNESS);
 }

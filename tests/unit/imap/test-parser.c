@@ -997,7 +997,7 @@ Test(parser_random, chunking_does_not_change_results)
 	}
 }
 
-/* ---- inputs found by tests/fuzz (kept in tests/fuzz/regressions/) ---- */
+/* ---- inputs found by tests/fuzz (kept in tests/fuzz/regressions/parser/) ---- */
 
 /* An over-long line is discarded from the byte that crosses the limit on; only the
    discarded bytes are kept to look for a trailing "{N+}". When the limit is crossed
@@ -1012,7 +1012,7 @@ Test(parser_fuzz_regressions, long_line_marker_split_at_limit)
 	buf_free(&in);
 }
 
-/* tests/fuzz/regressions/long-line-marker-split-5f09309c: harness config byte 0x01
+/* tests/fuzz/regressions/parser/long-line-marker-split-5f09309c: harness config byte 0x01
    (max_line 32, max_literal 1), the same bug with "{0+}". */
 Test(parser_fuzz_regressions, crash_5f09309c)
 {
@@ -1028,7 +1028,7 @@ Test(parser_fuzz_regressions, crash_5f09309c)
 	free(got);
 }
 
-/* tests/fuzz/regressions/search-literal-marker-split-3307a9b7: harness config byte
+/* tests/fuzz/regressions/parser/search-literal-marker-split-3307a9b7: harness config byte
    0x41 (max_line 32, max_literal 256). A realistic SEARCH whose over-long line ends in
    a {6+} literal: fed byte by byte, the literal's bytes became a command. */
 Test(parser_fuzz_regressions, crash_3307a9b7)
@@ -1042,7 +1042,7 @@ Test(parser_fuzz_regressions, crash_3307a9b7)
 	free(got);
 }
 
-/* tests/fuzz/regressions/quoted-marker-oob-read-0cd1cb4e. A literal announced inside a
+/* tests/fuzz/regressions/parser/quoted-marker-oob-read-0cd1cb4e. A literal announced inside a
    quoted string (or a bracketed atom) is not consumed by tok_literal(); a later '{' then
    makes tok_literal() search memchr(s + pos, '}', seg_end - pos) with pos > seg_end: the
    length wraps around and the search runs past the end of the command text (ASan:

@@ -41,6 +41,21 @@ Test(malformed, empty_message)
 	mail_structure_free(&s);
 }
 
+/* Found by tests/fuzz/fuzz-mime (regressions/mime/disposition-comment-leak): a
+   disposition token followed by an unterminated comment leaked the token's buffer
+   (LeakSanitizer in the ASan layer). */
+Test(malformed, disposition_unterminated_comment)
+{
+	const char m[] = "Content-Disposition: attachment (no end\r\n\r\nbody\r\n";
+	struct mail_structure *s = PARSE(m);
+	char *b = bodystructure(m, s);
+
+	cr_assert_str_eq(b, "(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 6 1 "
+			    "NIL NIL NIL NIL)");
+	free(b);
+	mail_structure_free(&s);
+}
+
 Test(malformed, only_headers_no_newline)
 {
 	const char m[] = "Subject: x";

@@ -1,5 +1,6 @@
 /* Journal: replay after a snapshot, torn tails at every cut, flipped bytes, group commit. */
 #include "persist-test.h"
+#include "persist/format.h"
 
 #include <dirent.h>
 
@@ -566,4 +567,177 @@ Test(journal, every_change_type_replays_to_the_live_store)
 	free(got);
 	free(want);
 	t_rmdir(dir);
+}
+/* ---- records the store never writes (found by tests/fuzz/fuzz-persist) ---- */
+
+/* A journal file with valid checksums, built record by record. */
+struct hostile {
+	struct bytes file;
+	uint64_t seq;
+};
+
+static void h_begin(struct hostile *h)
+{
+	unsigned char head[JNL_HEADER_SIZE] = { 0 };
+
+	memset(h, 0, sizeof(*h));
+	memcpy(head, JNL_MAGIC, 8);
+	put_u32(head + 8, JNL_VERSION);
+	put_u64(head + 16, 1);
+	put_u32(head + 28, crc32c(0, head, 28));
+	bytes_add(&h->file, head, sizeof(head));
+}
+
+static void h_rec(struct hostile *h, enum store_change_type type, const struct bytes *payload)
+{
+	unsigned char rh[JNL_REC_HEADER] = { 0 };
+	uint32_t crc;
+
+	put_u32(rh, (uint32_t)payload->len);
+	put_u64(rh + 8, ++h->seq);
+	put_u16(rh + 16, JNL_TYPE_OF(type));
+	crc = crc32c(0, rh, 4);
+	crc = crc32c(crc, rh + 8, JNL_REC_HEADER - 8);
+	crc = crc32c(crc, payload->data, payload->len);
+	put_u32(rh + 4, crc);
+	bytes_add(&h->file, rh, sizeof(rh));
+	bytes_add(&h->file, payload->data, payload->len);
+}
+
+static void h_create(struct hostile *h, const char *user, const char *box, uint32_t uv)
+{
+	struct bytes b = { 0 };
+
+	bytes_add_str(&b, user);
+	bytes_add_str(&b, box);
+	bytes_add_u32(&b, uv);
+	bytes_add_u32(&b, 0);
+	h_rec(h, STORE_CHANGE_MAILBOX_CREATE, &b);
+	bytes_free(&b);
+}
+
+static void h_user(struct hostile *h, const char *user)
+{
+	struct bytes b = { 0 };
+
+	bytes_add_str(&b, user);
+	h_rec(h, STORE_CHANGE_USER_CREATE, &b);
+	bytes_free(&b);
+}
+
+/* APPEND (uid) or FLAGS of a message of "u"'s INBOX (UIDVALIDITY 7). */
+static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, uint32_t flags,
+		  uint64_t keywords)
+{
+	struct bytes b = { 0 };
+
+	bytes_add_str(&b, "u");
+	bytes_add_str(&b, "INBOX");
+	bytes_add_u32(&b, 7);
+	bytes_add_u32(&b, uid);
+	bytes_add_u64(&b, 2);
+	bytes_add_u32(&b, flags);
+	bytes_add_u64(&b, keywords);
+	if (type == STORE_CHANGE_APPEND) {
+		bytes_add_u64(&b, 1700000000);
+		bytes_add_u32(&b, 0);
+		bytes_add_u64(&b, 3);
+		bytes_add(&b, "a\r\n", 3);
+	}
+	h_rec(h, type, &b);
+	bytes_free(&b);
+}
+
+/* A user "u" with INBOX (UIDVALIDITY 7) holding message 1. */
+static void h_base(struct hostile *h)
+{
+	h_begin(h);
+	h_user(h, "u");
+	h_create(h, "u", "INBOX", 7);
+	h_msg(h, STORE_CHANGE_APPEND, 1, UIMAP_FLAG_SEEN, 0);
+}
+
+/* The journal is refused as it stands (record seq `bad` does not apply), and with
+   ignore_corrupt_snapshot the rest loads into a store whose snapshot loads back. */
+static void check_refused(struct hostile *h, uint64_t bad, const char *why)
+{
+	char *dir = t_tmpdir(), *path = jpath(dir, 1), want[64], snap[600];
+	struct persist_settings set = t_settings(dir, UIMAP_JOURNAL_FSYNC_OFF);
+	struct uimap_store *s = t_store(), *s2;
+	struct persist *p = NULL;
+	const char *error = NULL;
+
+	t_write_file(path, h->file.data, h->file.len);
+	cr_assert_eq(persist_open(s, &set, &p, &error), -EBADMSG, "%s", why);
+	snprintf(want, sizeof(want), "record seq %llu does not apply", (unsigned long long)bad);
+	cr_assert_not_null(strstr(error, want), "%s: %s", why, error);
+	uimap_store_free(&s);
+	s = t_store();
+	set.ignore_corrupt_snapshot = true;
+	cr_assert_eq(persist_open(s, &set, &p, &error), 0, "%s", why);
+	cr_assert_geq(persist_load_stats(p)->dropped_records, 1, "%s", why);
+	persist_close(&p);
+	snprintf(snap, sizeof(snap), "%s/snap", dir);
+	cr_assert_eq(mkdir(snap, 0700), 0);
+	snprintf(snap, sizeof(snap), "%s/snap/snapshot.uimap", dir);
+	cr_assert_eq(persist_snapshot_write(s, snap, 0, 1, &error), 0);
+	s2 = t_store();
+	cr_assert_eq(persist_snapshot_load(s2, snap, false, NULL, &(struct persist_load_stats){ 0 },
+					   &error), 0, "%s: %s", why, error);
+	char *d1 = t_dump(s), *d2 = t_dump(s2);
+
+	t_assert_same(d1, d2, why);
+	free(d1);
+	free(d2);
+	uimap_store_free(&s2);
+	uimap_store_free(&s);
+	bytes_free(&h->file);
+	free(path);
+	t_rmdir(dir);
+}
+
+Test(journal, records_the_snapshot_would_refuse)
+{
+	struct hostile h;
+
+	/* an empty user name */
+	h_base(&h);
+	h_user(&h, "");
+	check_refused(&h, 4, "empty user");
+	/* an empty mailbox name, UIDVALIDITY 0 */
+	h_base(&h);
+	h_create(&h, "u", "", 9);
+	check_refused(&h, 4, "empty mailbox name");
+	h_base(&h);
+	h_create(&h, "u", "Other", 0);
+	check_refused(&h, 4, "UIDVALIDITY 0");
+	/* flags the store cannot hold: \Recent or unknown bits, keywords without a name */
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_APPEND, 2, UIMAP_FLAG_RECENT, 0);
+	check_refused(&h, 4, "APPEND \\Recent");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_APPEND, 2, 0, 1ull << 40);
+	check_refused(&h, 4, "APPEND unknown keyword");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0x80, 0);
+	check_refused(&h, 4, "FLAGS unknown bit");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0, 1);
+	check_refused(&h, 4, "FLAGS unknown keyword");
+}
+
+Test(journal, rename_inbox_onto_itself_refused, .timeout = 30)
+{
+	struct hostile h;
+	struct bytes b = { 0 };
+
+	/* RENAME INBOX to INBOX used to copy INBOX into itself while walking it */
+	h_base(&h);
+	bytes_add_str(&b, "u");
+	bytes_add_str(&b, "INBOX");
+	bytes_add_str(&b, "INBOX");
+	bytes_add_u32(&b, 7);
+	h_rec(&h, STORE_CHANGE_MAILBOX_RENAME, &b);
+	bytes_free(&b);
+	check_refused(&h, 4, "RENAME INBOX INBOX");
 }

@@ -1,5 +1,6 @@
 /* Snapshot: round trip of a varied store, checksums on every byte, every truncation. */
 #include "persist-test.h"
+#include "persist/format.h"
 
 static char *snap_path(const char *dir)
 {
@@ -246,6 +247,39 @@ Test(snapshot, corrupt_user_dropped_with_ignore)
 	free(data);
 	uimap_store_free(&a);
 	uimap_store_free(&b);
+	free(path);
+	t_rmdir(dir);
+}
+
+/* Found by tests/fuzz/fuzz-persist (regressions/persist/snapshot-blob-count-huge): a
+   BLOBS section whose header checksum is right but whose count cannot fit its payload
+   made the loader allocate count * 8 bytes (32 GiB) before checking anything. */
+Test(snapshot, blob_count_larger_than_section_refused)
+{
+	char *dir = t_tmpdir(), *path = snap_path(dir);
+	unsigned char f[SNAP_HEADER_SIZE + SNAP_SECTION_HEADER + 16] = { 0 };
+	unsigned char *sh = f + SNAP_HEADER_SIZE;
+	struct uimap_store *s = t_store();
+	struct persist_load_stats st = { 0 };
+	const char *error = NULL;
+
+	memcpy(f, SNAP_MAGIC, 8);
+	put_u32(f + 8, SNAP_VERSION);
+	put_u32(f + 12, SNAP_HEADER_SIZE);
+	put_u32(f + 60, crc32c(0, f, 60));
+	put_u32(sh, SNAP_SEC_BLOBS);
+	put_u32(sh + 4, UINT32_MAX);  /* blobs */
+	put_u64(sh + 8, 8);           /* payload bytes: room for one size */
+	put_u32(sh + 28, crc32c(0, sh, 28));
+	put_u32(sh + SNAP_SECTION_HEADER + 8, crc32c(0, sh + SNAP_SECTION_HEADER, 8));
+	t_write_file(path, f, sizeof(f));
+	cr_assert_eq(persist_snapshot_load(s, path, false, NULL, &st, &error), -EBADMSG);
+	cr_assert_not_null(strstr(error, "blob count larger than the section"), "%s", error);
+	uimap_store_free(&s);
+	s = t_store();
+	cr_assert_eq(persist_snapshot_load(s, path, true, NULL, &st, &error), 0, "%s", error);
+	cr_assert_eq(((struct memstore *)s)->n_users, 0);
+	uimap_store_free(&s);
 	free(path);
 	t_rmdir(dir);
 }

@@ -115,6 +115,29 @@ Test(mutf7, buffer_limits)
 	cr_assert_eq(mutf7_decode("abcdef", 6, out, MUTF7_DECODED_MAX(6), &len), 0);
 }
 
+/* Found by tests/fuzz/fuzz-mutf7 (regressions/mutf7/): UTF-8 is up to 9/8 of the
+   modified UTF-7 text, so n + 1 bytes were not always enough. */
+Test(mutf7, decoded_max_covers_cjk_runs)
+{
+	char utf8[3 * 40 + 1] = "", enc[256], dec[256];
+	size_t elen, dlen;
+
+	for (int k = 1; k <= 40; k++) {
+		strcat(utf8, "\xe4\xb8\xad"); /* U+4E2D */
+		cr_assert_eq(mutf7_encode(utf8, strlen(utf8), enc, sizeof(enc), &elen), 0);
+		/* 9 of them: "&Ti1OLU4tTi1OLU4tTi1OLU4t-", 26 bytes, decode to 27 */
+		cr_assert_eq(mutf7_decode(enc, elen, dec, MUTF7_DECODED_MAX(elen), &dlen), 0,
+			     "%d characters: %s", k, enc);
+		cr_assert_eq(dlen, strlen(utf8));
+		cr_assert(mutf7_valid(enc, elen), "%d characters: %s", k, enc);
+	}
+	/* malformed input is -EINVAL with the documented bound, not -ENOSPC */
+	cr_assert_eq(mutf7_decode("&EzzzzzzzzzW", 12, dec, MUTF7_DECODED_MAX(12), &dlen), -EINVAL);
+	/* the space check is exact: 9 characters + NUL fit in 28 bytes, not 27 */
+	cr_assert_eq(mutf7_decode("&Ti1OLU4tTi1OLU4tTi1OLU4t-", 26, dec, 28, &dlen), 0);
+	cr_assert_eq(mutf7_decode("&Ti1OLU4tTi1OLU4tTi1OLU4t-", 26, dec, 27, &dlen), -ENOSPC);
+}
+
 Test(mutf7, round_trip_every_bmp_char)
 {
 	/* Every BMP scalar value except surrogates, one at a time, between letters. */

@@ -100,4 +100,7 @@ Test(store_names, canon_and_valid)
 	cr_assert_not(store_name_valid("a&b"));
 	cr_assert_not(store_name_valid("&AGE-"));
 	cr_assert_not(store_name_valid("tab\there"));
+	/* nine CJK characters decode to more bytes than their modified UTF-7 (fuzz-mutf7) */
+	cr_assert(store_name_valid("&Ti1OLU4tTi1OLU4tTi1OLU4t-"));
+	cr_assert(store_name_valid("Projects/&Ti1OLU4tTi1OLU4tTi1OLU4tTi1OLU4tTi1OLU4t-"));
 }
