@@ -1,5 +1,6 @@
 /* Default auth backend: a Dovecot-style passwd-file, checked with crypt(3). */
 #include "uimap/auth.h"
+#include "auth/passwd-file.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -342,9 +343,17 @@ fail:
 
 /* Runs crypt_r(password, setting) and compares the result with hash in constant
    time. Returns 1 / 0, or -1 with *error_r. */
+static uint64_t crypt_count;
+
+uint64_t passwd_file_crypt_count(void)
+{
+	return __atomic_load_n(&crypt_count, __ATOMIC_RELAXED);
+}
+
 static int passwd_crypt_check(const char *password, const char *hash, size_t hash_len,
 			      const char **error_r)
 {
+	__atomic_add_fetch(&crypt_count, 1, __ATOMIC_RELAXED);
 	/* ~32 KiB: too big for a worker's stack; must start zeroed (crypt(3)). */
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
 	const char *out;

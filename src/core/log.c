@@ -22,12 +22,6 @@ void log_use(struct logger *l)
 
 static const char *const level_names[] = { "ERROR", "WARN", "INFO", "DEBUG" };
 
-uint64_t clock_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 void log_write(enum uimap_log_level level, unsigned long cid, const char *addr,
 	       const char *fmt, ...)

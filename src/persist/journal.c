@@ -2,6 +2,7 @@
 #include "persist/persist-private.h"
 
 #include "persist/crc32c.h"
+#include "core/alloc.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -31,77 +32,70 @@ struct jnl_strings {
 
 /* ---- writer --------------------------------------------------------------------- */
 
-static int jnl_seg_push(struct persist *p, size_t off, size_t len, struct uimap_blob *blob)
+static void jnl_seg_push(struct persist *p, size_t off, size_t len, struct uimap_blob *blob)
 {
 	if (len == 0 && blob == NULL)
-		return 0;
+		return;
 	if (p->n_segs == p->cap_segs) {
-		size_t cap = p->cap_segs == 0 ? 64 : p->cap_segs * 2;
-		struct jnl_seg *segs = realloc(p->segs, cap * sizeof(*segs));
-
-		if (segs == NULL)
-			return -ENOMEM;
-		p->segs = segs;
-		p->cap_segs = cap;
+		p->cap_segs = p->cap_segs == 0 ? 64 : p->cap_segs * 2;
+		p->segs = xrealloc(p->segs, p->cap_segs * sizeof(*p->segs));
 	}
 	p->segs[p->n_segs++] = (struct jnl_seg){ .off = off, .len = len, .blob = blob };
-	return 0;
 }
 
 /* Encode the record's payload after its header (already reserved at start). */
-static int jnl_encode_payload(struct bytes *b, const struct store_change *c)
+static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 {
-	int r = bytes_add_str(b, c->user);
+	buf_append_lstr(b, c->user);
 
 	switch (c->type) {
 	case STORE_CHANGE_USER_CREATE:
 		break;
 	case STORE_CHANGE_MAILBOX_CREATE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->special_use);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->special_use);
 		break;
 	case STORE_CHANGE_MAILBOX_DELETE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
 		break;
 	case STORE_CHANGE_MAILBOX_RENAME:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_str(b, c->new_name);
-		r |= bytes_add_u32(b, c->uidvalidity);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_lstr(b, c->new_name);
+		buf_append_u32(b, c->uidvalidity);
 		break;
 	case STORE_CHANGE_SUBSCRIBE:
 	case STORE_CHANGE_UNSUBSCRIBE:
-		r |= bytes_add_str(b, c->mailbox);
+		buf_append_lstr(b, c->mailbox);
 		break;
 	case STORE_CHANGE_KEYWORD:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->index);
-		r |= bytes_add_str(b, c->keyword);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->index);
+		buf_append_lstr(b, c->keyword);
 		break;
 	case STORE_CHANGE_APPEND:
 	case STORE_CHANGE_FLAGS:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->uid);
-		r |= bytes_add_u64(b, c->modseq);
-		r |= bytes_add_u32(b, c->msg->flags);
-		r |= bytes_add_u64(b, c->msg->keywords);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->uid);
+		buf_append_u64(b, c->modseq);
+		buf_append_u32(b, c->msg->flags);
+		buf_append_u64(b, c->msg->keywords);
 		if (c->type == STORE_CHANGE_APPEND) {
-			r |= bytes_add_u64(b, (uint64_t)c->msg->internaldate);
-			r |= bytes_add_u32(b, (uint32_t)(int32_t)c->msg->tz_minutes);
-			r |= bytes_add_u64(b, c->msg->blob->size);
+			buf_append_u64(b, (uint64_t)c->msg->internaldate);
+			buf_append_u32(b, (uint32_t)(int32_t)c->msg->tz_minutes);
+			buf_append_u64(b, c->msg->blob->size);
 		}
 		break;
 	case STORE_CHANGE_EXPUNGE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->uid);
-		r |= bytes_add_u64(b, c->modseq);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->uid);
+		buf_append_u64(b, c->modseq);
 		break;
 	}
-	return r != 0 ? -ENOMEM : 0;
 }
 
 void jnl_on_change(void *ctx, const struct store_change *c)
@@ -116,17 +110,14 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	p->changes++;
 	if (!p->journal_on || p->error != 0)
 		return;
-	if (bytes_reserve(&p->buf, JNL_REC_HEADER) < 0)
-		goto nomem;
+	buf_reserve(&p->buf, JNL_REC_HEADER);
 	p->buf.len += JNL_REC_HEADER;
-	if (jnl_encode_payload(&p->buf, c) < 0)
-		goto nomem;
+	jnl_encode_payload(&p->buf, c);
 	if (c->type == STORE_CHANGE_APPEND) {
 		const struct uimap_blob *b = c->msg->blob;
 
 		if (b->size < JNL_INLINE_MAX) {
-			if (bytes_add(&p->buf, b->data, b->size) < 0)
-				goto nomem;
+			buf_append(&p->buf, b->data, b->size);
 		} else {
 			/* Big message: write it from the blob, do not copy it. */
 			blob = c->msg->blob;
@@ -135,7 +126,7 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	payload_len = p->buf.len - start - JNL_REC_HEADER + (blob != NULL ? blob->size : 0);
 	if (payload_len > UINT32_MAX)
 		goto toobig;
-	h = p->buf.data + start;
+	h = (unsigned char *)p->buf.data + start;
 	memset(h, 0, JNL_REC_HEADER);
 	put_u32(h, (uint32_t)payload_len);
 	put_u64(h + 8, p->seq + 1);
@@ -145,13 +136,8 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	crc = crc32c(crc, h + JNL_REC_HEADER, p->buf.len - start - JNL_REC_HEADER);
 	if (blob != NULL) {
 		crc = crc32c(crc, blob->data, blob->size);
-		if (jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL) < 0 ||
-		    jnl_seg_push(p, 0, blob->size, uimap_blob_ref(blob)) < 0) {
-			if (p->n_segs > n_segs && p->segs[p->n_segs - 1].blob == NULL)
-				p->n_segs--;
-			uimap_blob_unref(&blob);
-			goto nomem;
-		}
+		jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
+		jnl_seg_push(p, 0, blob->size, uimap_blob_ref(blob));
 		p->buf_seg_start = p->buf.len;
 	}
 	put_u32(h + 4, crc);
@@ -159,10 +145,6 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	return;
 toobig:
 	p->error = -EFBIG;
-	goto undo;
-nomem:
-	p->error = -ENOMEM;
-undo:
 	p->buf.len = start;
 	p->n_segs = n_segs;
 	p->buf_seg_start = seg_start;
@@ -219,10 +201,7 @@ int jnl_write_pending(struct persist *p)
 		return p->error;
 	if (p->written_seq == p->seq)
 		return 0;
-	if (jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL) < 0) {
-		p->error = -ENOMEM;
-		return p->error;
-	}
+	jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
 	n_segs = p->n_segs;
 	for (size_t i = 0; i < n_segs; i++)
 		total += p->segs[i].len;
@@ -235,7 +214,8 @@ int jnl_write_pending(struct persist *p)
 		for (size_t i = seg; i < n_segs && n_iov < IOV_MAX; i++) {
 			const struct jnl_seg *s = &p->segs[i];
 			const unsigned char *base = s->blob != NULL
-				? (const unsigned char *)s->blob->data : p->buf.data + s->off;
+				? (const unsigned char *)s->blob->data
+				: (const unsigned char *)p->buf.data + s->off;
 
 			iov[n_iov].iov_base = (void *)(base + (i == seg ? skip : 0));
 			iov[n_iov].iov_len = s->len - (i == seg ? skip : 0);
@@ -310,7 +290,7 @@ struct jnl_replay {
 	uint64_t after_seq;         /* the snapshot holds records up to this */
 	uint64_t last_seq;          /* last record read (0: none) */
 	struct persist_load_stats *stats;
-	struct bytes *report;
+	struct buf *report;
 	const char **error_r;
 };
 
@@ -402,11 +382,9 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 {
 	struct store_change c;
 	struct store_msg msg;
-	struct jnl_strings *tmp = malloc(sizeof(*tmp));
+	struct jnl_strings *tmp = xmalloc(sizeof(*tmp));
 	int r;
 
-	if (tmp == NULL)
-		return -ENOMEM;
 	r = jnl_decode(type, data, len, &c, &msg, tmp, why);
 	if (r > 0)
 		r = store_change_apply(ms, &c, why);
@@ -446,7 +424,7 @@ static bool jnl_later_record(const unsigned char *data, size_t size, size_t off,
 static int jnl_fail(struct jnl_replay *rp, const char *file, size_t off, const char *what)
 {
 	if (!rp->ignore) {
-		persist_errf(rp->error_r, "%s/%s: %s at offset %zu", rp->dir_name, file, what, off);
+		error_set(rp->error_r, "%s/%s: %s at offset %zu", rp->dir_name, file, what, off);
 		return -EBADMSG;
 	}
 	persist_reportf(rp->report, "%s/%s: %s at offset %zu: the rest of the file was dropped",
@@ -462,13 +440,13 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 
 	if (fd < 0) {
 		r = -errno;
-		persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(errno));
+		error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(errno));
 		return r;
 	}
 	r = persist_read_file(fd, &data, &size);
 	close(fd);
 	if (r < 0) {
-		persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(-r));
+		error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(-r));
 		return r;
 	}
 	rp->stats->journal_files++;
@@ -485,7 +463,7 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 		return r;
 	}
 	if (get_u32(data + 8) != JNL_VERSION) {
-		persist_errf(rp->error_r, "%s/%s: journal version %u is not supported",
+		error_set(rp->error_r, "%s/%s: journal version %u is not supported",
 			     rp->dir_name, file, get_u32(data + 8));
 		free(data);
 		return -EBADMSG;
@@ -533,7 +511,7 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 			r = jnl_apply(rp->ms, get_u16(data + off + 16), data + off + JNL_REC_HEADER,
 				      len, &why);
 			if (r < 0) {
-				persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file,
+				error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file,
 					     strerror(-r));
 				break;
 			}
@@ -571,7 +549,7 @@ static int u64_cmp(const void *a, const void *b)
 
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct bytes *report, const char **error_r)
+		   struct persist_load_stats *stats, struct buf *report, const char **error_r)
 {
 	struct jnl_replay rp = { .ms = ms, .dir_name = dir_name, .ignore = ignore,
 				 .after_seq = after_seq, .stats = stats, .report = report,
@@ -588,7 +566,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
-		persist_errf(error_r, "%s: %s", dir_name, strerror(-r));
+		error_set(error_r, "%s: %s", dir_name, strerror(-r));
 		return r;
 	}
 	while ((de = readdir(dir)) != NULL) {
@@ -602,13 +580,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			uint64_t *more = realloc(nos, cap * sizeof(*nos));
-
-			if (more == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			nos = more;
+			nos = xrealloc(nos, cap * sizeof(*nos));
 		}
 		nos[n++] = no;
 	}
@@ -624,7 +596,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 	}
 	free(nos);
 	if (r == -ENOMEM)
-		persist_errf(error_r, "%s: journal replay: out of memory", dir_name);
+		error_set(error_r, "%s: journal replay: out of memory", dir_name);
 	if (rp.last_seq > *last_seq_r)
 		*last_seq_r = rp.last_seq;
 	return r;

@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <sys/uio.h>
 
+#include "core/common.h"
+#include "core/error.h"
 #include "persist/format.h"
 #include "persist/persist.h"
 #include "store/memstore.h"
@@ -37,7 +39,7 @@ struct persist {
 	int dir_fd;
 	int lock_fd;                /* flock()ed: one process per data_dir */
 	struct persist_load_stats load;
-	struct bytes report;        /* NUL-terminated text of what the load dropped */
+	struct buf report;        /* NUL-terminated text of what the load dropped */
 	struct snap_result *shared; /* MAP_SHARED page written by the snapshot child */
 
 	/* journal */
@@ -53,7 +55,7 @@ struct persist {
 	bool sync_inflight;
 	uint64_t last_sync_ms;
 	int error;                  /* sticky -errno of a journal write or fsync */
-	struct bytes buf;           /* record bytes of this turn */
+	struct buf buf;           /* record bytes of this turn */
 	struct jnl_seg *segs;       /* how buf and blobs interleave */
 	size_t n_segs, cap_segs;
 	size_t buf_seg_start;       /* start of the buf part not yet in segs */
@@ -77,11 +79,8 @@ struct persist {
 };
 
 /* persist.c */
-/* Format a message into the thread-local error buffer and point *error_r at it. */
-void persist_errf(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /* Append a line to a load report. */
-void persist_reportf(struct bytes *report, const char *fmt, ...)
+void persist_reportf(struct buf *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t persist_now_ms(void);
 uint64_t persist_now_us(void);
@@ -103,7 +102,7 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
    *error_r, unless ignore), other -errno. */
 int snap_load(struct memstore *ms, int dir_fd, const char *path_for_errors, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct bytes *report, const char **error_r);
+	      struct buf *report, const char **error_r);
 
 /* journal.c */
 /* The change hook. */
@@ -120,7 +119,7 @@ void jnl_discard_pending(struct persist *p);
    stats. Returns 0 or -EBADMSG/-errno with *error_r. */
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct bytes *report, const char **error_r);
+		   struct persist_load_stats *stats, struct buf *report, const char **error_r);
 /* Delete journal files numbered below no. */
 void jnl_delete_before(int dir_fd, uint64_t no);
 /* The file name of journal no. */

@@ -1,6 +1,7 @@
 /* Persistence lifecycle: load at open, journal group commit, background snapshots via fork. */
 #include "persist/persist-private.h"
 
+#include "core/alloc.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -18,26 +19,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef UIMAP_EXPORT
-#define UIMAP_EXPORT __attribute__((visibility("default")))
-#endif
 
 #define PERSIST_LOCK_FILE "lock"
 
-static __thread char persist_error_buf[1024];
-
-void persist_errf(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(persist_error_buf, sizeof(persist_error_buf), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = persist_error_buf;
-}
-
-void persist_reportf(struct bytes *report, const char *fmt, ...)
+void persist_reportf(struct buf *report, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -52,24 +37,8 @@ void persist_reportf(struct bytes *report, const char *fmt, ...)
 		n = sizeof(line) - 1;
 	if (report->len > 0)
 		report->data[report->len - 1] = '\n'; /* the previous NUL */
-	if (bytes_add(report, line, (size_t)n) == 0)
-		(void)bytes_add(report, "", 1);
-}
-
-uint64_t persist_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-uint64_t persist_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	buf_append(report, line, (size_t)n);
+	buf_append(report, "", 1);
 }
 
 int persist_fsync_dir(int dir_fd)
@@ -135,8 +104,8 @@ static void persist_free(struct persist *p)
 		close(p->dir_fd);
 	if (p->shared != NULL)
 		munmap(p->shared, sizeof(*p->shared));
-	bytes_free(&p->buf);
-	bytes_free(&p->report);
+	buf_free(&p->buf);
+	buf_free(&p->report);
 	free(p->segs);
 	free(p->data_dir);
 	free(p);
@@ -151,56 +120,48 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	int r;
 
 	if (store == NULL || store->vt != &uimap_store_memory_vtable) {
-		persist_errf(error_r, "persistence needs the in-memory store");
+		error_set(error_r, "persistence needs the in-memory store");
 		return -EINVAL;
 	}
 	if (ms->n_users != 0) {
-		persist_errf(error_r, "persistence must be opened on an empty store");
+		error_set(error_r, "persistence must be opened on an empty store");
 		return -EINVAL;
 	}
 	if (set == NULL || set->data_dir == NULL || set->data_dir[0] == '\0') {
-		persist_errf(error_r, "persistence needs data_dir");
+		error_set(error_r, "persistence needs data_dir");
 		return -EINVAL;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		persist_errf(error_r, "out of memory");
-		return -ENOMEM;
-	}
+	p = xcalloc(1, sizeof(*p));
 	p->ms = ms;
 	p->set = *set;
 	p->jfd = p->retired_fd = p->child_fd = p->lock_fd = p->dir_fd = -1;
 	p->journal_on = set->journal_fsync != UIMAP_JOURNAL_FSYNC_OFF;
-	p->data_dir = strdup(set->data_dir);
+	p->data_dir = xstrdup(set->data_dir);
 	p->shared = mmap(NULL, sizeof(*p->shared), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p->shared == MAP_FAILED) {
 		p->shared = NULL;
-		r = -ENOMEM;
-	} else {
-		r = p->data_dir != NULL ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		persist_errf(error_r, "out of memory");
+		r = -errno;
+		error_set(error_r, "mmap of the snapshot result page: %s", strerror(errno));
 		goto fail;
 	}
 	p->set.data_dir = p->data_dir;
 	if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		error_set(error_r, "%s: %s", p->data_dir, strerror(errno));
 		goto fail;
 	}
 	p->dir_fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->dir_fd < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		error_set(error_r, "%s: %s", p->data_dir, strerror(errno));
 		goto fail;
 	}
 	/* One process per data directory (a second would interleave journals). */
 	p->lock_fd = openat(p->dir_fd, PERSIST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, r == -EBUSY
+		error_set(error_r, "%s: %s", p->data_dir, r == -EBUSY
 			     ? "in use by another process" : strerror(-r));
 		goto fail;
 	}
@@ -209,19 +170,19 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", p->data_dir, SNAP_FILE);
-	t0 = persist_now_us();
+	t0 = clock_us();
 	r = snap_load(ms, p->dir_fd, path, SNAP_FILE, set->ignore_corrupt_snapshot, &snap_seq,
 		      &p->load, &p->report, error_r);
 	if (r == -ENOENT)
 		r = 0;
 	if (r < 0)
 		goto fail;
-	t1 = persist_now_us();
+	t1 = clock_us();
 	r = jnl_replay_all(ms, p->dir_fd, p->data_dir, snap_seq, set->ignore_corrupt_snapshot,
 			   &last_seq, &last_no, &p->load, &p->report, error_r);
 	if (r < 0)
 		goto fail;
-	t2 = persist_now_us();
+	t2 = clock_us();
 	p->load.snapshot_seconds = (double)(t1 - t0) / 1e6;
 	p->load.journal_seconds = (double)(t2 - t1) / 1e6;
 	p->seq = p->written_seq = p->durable_seq = last_seq;
@@ -230,12 +191,12 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		p->jfd = jnl_create(p->dir_fd, p->jno);
 		if (p->jfd < 0) {
 			r = p->jfd;
-			persist_errf(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
+			error_set(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
 			goto fail;
 		}
 		p->jsize = JNL_HEADER_SIZE;
 	}
-	p->last_sync_ms = p->last_snapshot_ms = persist_now_ms();
+	p->last_sync_ms = p->last_snapshot_ms = clock_ms();
 	/* Replayed changes count toward the next snapshot. */
 	p->changes = p->load.journal_records;
 	log_info("persist: %s: %llu users, %llu messages (%.1f MB) in %.3f s; %llu journal "
@@ -308,7 +269,7 @@ int persist_journal_flush_begin(struct persist *p, struct persist_flush *fl)
 	}
 	if (p->written_seq <= p->durable_seq)
 		return 0;
-	uint64_t now = persist_now_ms();
+	uint64_t now = clock_ms();
 
 	if (p->set.journal_fsync == UIMAP_JOURNAL_FSYNC_PERIODIC && now - p->last_sync_ms < 1000)
 		return 0;
@@ -408,7 +369,7 @@ bool persist_snapshot_due(const struct persist *p)
 	if (p->set.snapshot_changes != 0 && p->changes >= p->set.snapshot_changes)
 		return true;
 	return p->set.snapshot_interval != 0 &&
-	       persist_now_ms() - p->last_snapshot_ms >= (uint64_t)p->set.snapshot_interval * 1000;
+	       clock_ms() - p->last_snapshot_ms >= (uint64_t)p->set.snapshot_interval * 1000;
 }
 
 int persist_snapshot_fd(const struct persist *p)
@@ -459,19 +420,19 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 	p->shared->status = -EINPROGRESS;
 	p->shared->bytes = 0;
 	p->shared->error[0] = '\0';
-	t0 = persist_now_us();
+	t0 = clock_us();
 	pid = fork();
 	if (pid == 0)
 		persist_child(p, parent, seq, p->jno);
 	if (fork_us_r != NULL)
-		*fork_us_r = persist_now_us() - t0;
+		*fork_us_r = clock_us() - t0;
 	if (pid < 0)
 		return -errno;
 	p->child = pid;
 	p->child_jno = p->jno;
 	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->changes = 0;
-	p->last_snapshot_ms = persist_now_ms();
+	p->last_snapshot_ms = clock_ms();
 	return 0;
 }
 
@@ -495,14 +456,14 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 	}
 	if (status == -EINPROGRESS || p->shared->error[0] == '\0') {
 		if (si != NULL && si->si_code != CLD_EXITED)
-			persist_errf(error_r, "snapshot writer killed by signal %d", si->si_status);
+			error_set(error_r, "snapshot writer killed by signal %d", si->si_status);
 		else
-			persist_errf(error_r, "snapshot writer failed");
+			error_set(error_r, "snapshot writer failed");
 		status = -EIO;
 	} else {
-		persist_errf(error_r, "%s", p->shared->error);
+		error_set(error_r, "%s", p->shared->error);
 	}
-	log_error("persist: %s", persist_error_buf);
+	log_error("persist: %s", error_last());
 	return status;
 }
 
@@ -520,7 +481,7 @@ static int persist_snapshot_reap(struct persist *p, bool block, const char **err
 			continue;
 		if (errno == ECHILD)
 			return persist_snapshot_finish(p, NULL, error_r);
-		persist_errf(error_r, "waitid: %s", strerror(errno));
+		error_set(error_r, "waitid: %s", strerror(errno));
 		return -errno;
 	}
 	if (si.si_pid == 0)
@@ -580,7 +541,7 @@ int persist_snapshot_write(struct uimap_store *store, const char *path, uint64_t
 	int fd = persist_open_parent(path, dir, sizeof(dir), &base), r;
 
 	if (fd < 0) {
-		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		error_set(error_r, "%s: %s", dir, strerror(-fd));
 		return fd;
 	}
 	r = snap_write_file((struct memstore *)store, fd, dir, base, journal_seq, journal_no,
@@ -595,29 +556,29 @@ int persist_snapshot_load(struct uimap_store *store, const char *path, bool igno
 {
 	struct memstore *ms = (struct memstore *)store;
 	struct persist_load_stats local = { 0 };
-	struct bytes report = { 0 };
+	struct buf report = { 0 };
 	char dir[4096];
 	const char *base;
 	uint64_t seq = 0;
 	int fd, r;
 
 	if (store->vt != &uimap_store_memory_vtable || ms->n_users != 0) {
-		persist_errf(error_r, "a snapshot loads into an empty in-memory store");
+		error_set(error_r, "a snapshot loads into an empty in-memory store");
 		return -EINVAL;
 	}
 	fd = persist_open_parent(path, dir, sizeof(dir), &base);
 	if (fd < 0) {
-		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		error_set(error_r, "%s: %s", dir, strerror(-fd));
 		return fd;
 	}
 	r = snap_load(ms, fd, path, base, ignore_corrupt, &seq, stats != NULL ? stats : &local,
 		      &report, error_r);
 	close(fd);
 	if (r == -ENOENT)
-		persist_errf(error_r, "%s: %s", path, strerror(ENOENT));
+		error_set(error_r, "%s: %s", path, strerror(ENOENT));
 	if (r == 0 && report.len > 0)
 		log_warn("persist: %s", (const char *)report.data);
-	bytes_free(&report);
+	buf_free(&report);
 	if (journal_seq_r != NULL)
 		*journal_seq_r = seq;
 	return r;

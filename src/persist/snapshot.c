@@ -1,5 +1,6 @@
 /* The snapshot file: writing the whole store (in the fork child) and loading it at start. */
 #include "persist/persist-private.h"
+#include "core/alloc.h"
 
 #include "persist/crc32c.h"
 
@@ -122,16 +123,15 @@ static void w_section_end(struct snap_writer *w)
 	w->n_sections++;
 }
 
-static int blob_map_init(struct blob_map *m, uint64_t n)
+static void blob_map_init(struct blob_map *m, uint64_t n)
 {
 	size_t cap = 64;
 
 	while (cap < n * 2)
 		cap *= 2;
-	m->keys = calloc(cap, sizeof(*m->keys));
-	m->ids = malloc(cap * sizeof(*m->ids));
+	m->keys = xcalloc(cap, sizeof(*m->keys));
+	m->ids = xmalloc(cap * sizeof(*m->ids));
 	m->mask = cap - 1;
-	return m->keys != NULL && m->ids != NULL ? 0 : -ENOMEM;
 }
 
 /* The id of blob, or UINT64_MAX after inserting it with id next. */
@@ -175,21 +175,18 @@ static void w_blob_section(struct snap_writer *w, struct blob_batch *b)
 	b->bytes = 0;
 }
 
-static int user_encode(struct bytes *out, const struct store_user *user,
+static int user_encode(struct buf *out, const struct store_user *user,
 		       struct blob_map *map, struct blob_batch *batch, struct snap_writer *w,
 		       uint32_t *n_msgs_r)
 {
 	uint32_t total = 0;
 
 	out->len = 0;
-	if (bytes_add_str(out, user->name) < 0 || bytes_add_u32(out, (uint32_t)user->n_subs) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < user->n_subs; i++) {
-		if (bytes_add_str(out, user->subs[i]) < 0)
-			return -ENOMEM;
-	}
-	if (bytes_add_u32(out, (uint32_t)user->n_boxes) < 0)
-		return -ENOMEM;
+	buf_append_lstr(out, user->name);
+	buf_append_u32(out, (uint32_t)user->n_subs);
+	for (size_t i = 0; i < user->n_subs; i++)
+		buf_append_lstr(out, user->subs[i]);
+	buf_append_u32(out, (uint32_t)user->n_boxes);
 	for (size_t b = 0; b < user->n_boxes; b++) {
 		const struct mailbox *box = user->boxes[b];
 		unsigned char fix[28];
@@ -200,16 +197,13 @@ static int user_encode(struct bytes *out, const struct store_user *user,
 		put_u32(fix + 12, box->special_use);
 		put_u32(fix + 16, box->noselect ? 1 : 0);
 		put_u64(fix + 20, box->modseq);
-		if (bytes_add_str(out, box->name) < 0 || bytes_add(out, fix, sizeof(fix)) < 0 ||
-		    bytes_add_u32(out, box->n_keywords) < 0)
-			return -ENOMEM;
-		for (unsigned k = 0; k < box->n_keywords; k++) {
-			if (bytes_add_str(out, box->keywords[k]) < 0)
-				return -ENOMEM;
-		}
-		if (bytes_add_u32(out, box->n_live) < 0 ||
-		    bytes_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE) < 0)
-			return -ENOMEM;
+		buf_append_lstr(out, box->name);
+		buf_append(out, fix, sizeof(fix));
+		buf_append_u32(out, box->n_keywords);
+		for (unsigned k = 0; k < box->n_keywords; k++)
+			buf_append_lstr(out, box->keywords[k]);
+		buf_append_u32(out, box->n_live);
+		buf_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE);
 		uint32_t written = 0;
 
 		for (uint32_t i = 0; i < box->n_msgs; i++) {
@@ -225,21 +219,16 @@ static int user_encode(struct bytes *out, const struct store_user *user,
 			if (id == UINT64_MAX) {
 				id = next;
 				if (batch->n == batch->cap) {
-					size_t cap = batch->cap == 0 ? 1024 : batch->cap * 2;
-					const struct uimap_blob **blobs =
-						realloc(batch->blobs, cap * sizeof(*blobs));
-
-					if (blobs == NULL)
-						return -ENOMEM;
-					batch->blobs = blobs;
-					batch->cap = cap;
+					batch->cap = batch->cap == 0 ? 1024 : batch->cap * 2;
+					batch->blobs = xrealloc(batch->blobs,
+								batch->cap * sizeof(*batch->blobs));
 				}
 				batch->blobs[batch->n++] = msg->blob;
 				batch->bytes += msg->blob->size;
 				if (batch->bytes >= SNAP_CHUNK)
 					w_blob_section(w, batch);
 			}
-			m = out->data + out->len;
+			m = (unsigned char *)out->data + out->len;
 			memset(m, 0, SNAP_MSG_SIZE);
 			put_u32(m, msg->uid);
 			m[4] = msg->flags;
@@ -265,7 +254,7 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 	struct snap_writer w = { .fd = fd };
 	struct blob_map map = { 0 };
 	struct blob_batch batch = { 0 };
-	struct bytes user_buf = { 0 };
+	struct buf user_buf = { 0 };
 	unsigned char h[SNAP_HEADER_SIZE] = { 0 };
 	uint64_t n_msgs = 0;
 	int r = 0;
@@ -274,11 +263,8 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 		for (size_t b = 0; b < ms->users[u]->n_boxes; b++)
 			n_msgs += ms->users[u]->boxes[b]->n_live;
 	}
-	w.buf = malloc(SNAP_WBUF);
-	if (w.buf == NULL || blob_map_init(&map, n_msgs) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
+	w.buf = xmalloc(SNAP_WBUF);
+	blob_map_init(&map, n_msgs);
 	memcpy(h + H_MAGIC, SNAP_MAGIC, 8);
 	put_u32(h + H_VERSION, SNAP_VERSION);
 	put_u32(h + H_HEADER_SIZE, SNAP_HEADER_SIZE);
@@ -317,13 +303,13 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 	r = w.error;
 out:
 	if (r < 0)
-		persist_errf(error_r, "snapshot write: %s", r == -EFAULT
+		error_set(error_r, "snapshot write: %s", r == -EFAULT
 			     ? "store counters are inconsistent" : strerror(-r));
 	free(w.buf);
 	free(map.keys);
 	free(map.ids);
 	free(batch.blobs);
-	bytes_free(&user_buf);
+	buf_free(&user_buf);
 	return r < 0 ? r : (int64_t)w.off;
 }
 
@@ -337,14 +323,14 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	int r;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
-		persist_errf(error_r, "%s/%s: name too long", dir_name, name);
+		error_set(error_r, "%s/%s: name too long", dir_name, name);
 		return -ENAMETOOLONG;
 	}
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: %s", dir_name, tmp, strerror(errno));
+		error_set(error_r, "%s/%s: %s", dir_name, tmp, strerror(errno));
 		return r;
 	}
 	n = snap_write_fd(ms, fd, journal_seq, journal_no, error_r);
@@ -356,7 +342,7 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	/* Durable contents before the name: a crash leaves the old file or this one. */
 	if (fsync(fd) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
+		error_set(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
 		return r;
@@ -364,13 +350,13 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	close(fd);
 	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
+		error_set(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
 		unlinkat(dir_fd, tmp, 0);
 		return r;
 	}
 	r = persist_fsync_dir(dir_fd);
 	if (r < 0) {
-		persist_errf(error_r, "%s: fsync: %s", dir_name, strerror(-r));
+		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
 		return r;
 	}
 	if (bytes_r != NULL)
@@ -408,7 +394,7 @@ struct snap_loader {
 	unsigned char *scratch;     /* user section payloads */
 	size_t scratch_cap;
 	struct persist_load_stats *stats;
-	struct bytes *report;
+	struct buf *report;
 };
 
 static int snap_pread(struct snap_loader *l, void *buf, size_t len, uint64_t off)
@@ -659,7 +645,7 @@ static void snap_guess_user(const unsigned char *data, uint64_t length, char *ou
 
 int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct bytes *report, const char **error_r)
+	      struct buf *report, const char **error_r)
 {
 	struct snap_loader l = { .ms = ms, .path = path, .ignore = ignore, .stats = stats,
 				 .report = report };
@@ -674,12 +660,12 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 	if (l.fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			persist_errf(error_r, "%s: %s", path, strerror(errno));
+			error_set(error_r, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (fstat(l.fd, &st) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", path, strerror(errno));
+		error_set(error_r, "%s: %s", path, strerror(errno));
 		goto out;
 	}
 	l.size = (uint64_t)st.st_size;
@@ -688,13 +674,13 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 	if (l.size < SNAP_HEADER_SIZE || snap_pread(&l, h, sizeof(h), 0) < 0 ||
 	    memcmp(h + H_MAGIC, SNAP_MAGIC, 8) != 0 ||
 	    get_u32(h + H_CRC) != crc32c(0, h, H_CRC)) {
-		persist_errf(error_r, "%s: not a snapshot, or its header is corrupt (offset 0)", path);
+		error_set(error_r, "%s: not a snapshot, or its header is corrupt (offset 0)", path);
 		r = -EBADMSG;
 		goto corrupt_all;
 	}
 	if (get_u32(h + H_VERSION) != SNAP_VERSION ||
 	    get_u32(h + H_HEADER_SIZE) != SNAP_HEADER_SIZE) {
-		persist_errf(error_r, "%s: snapshot version %u is not supported (offset 8)", path,
+		error_set(error_r, "%s: snapshot version %u is not supported (offset 8)", path,
 			     get_u32(h + H_VERSION));
 		r = -EBADMSG;
 		goto out; /* never guess at a newer format */
@@ -813,7 +799,7 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 			char who[80];
 
 			if (!ignore) {
-				persist_errf(error_r, "%s: section %llu (type %u) at offset %llu: %s",
+				error_set(error_r, "%s: section %llu (type %u) at offset %llu: %s",
 					     path, (unsigned long long)n_sections, type,
 					     (unsigned long long)off,
 					     sum_ok ? "malformed contents" : "checksum mismatch");
@@ -852,7 +838,7 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 bad_stop:
 		/* Nothing after this point can be located. */
 		if (!ignore) {
-			persist_errf(error_r, "%s: %s at offset %llu", path, what,
+			error_set(error_r, "%s: %s at offset %llu", path, what,
 				     (unsigned long long)off);
 			r = -EBADMSG;
 			goto out;
@@ -871,7 +857,7 @@ corrupt_all:
 	}
 	goto out;
 io_error:
-	persist_errf(error_r, "%s: %s", path, r == -EBADMSG ? "unexpected end of file"
+	error_set(error_r, "%s: %s", path, r == -EBADMSG ? "unexpected end of file"
 		     : strerror(-r));
 out:
 	for (uint64_t i = 0; i < l.n_blobs; i++)

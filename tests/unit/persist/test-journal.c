@@ -572,7 +572,7 @@ Test(journal, every_change_type_replays_to_the_live_store)
 
 /* A journal file with valid checksums, built record by record. */
 struct hostile {
-	struct bytes file;
+	struct buf file;
 	uint64_t seq;
 };
 
@@ -585,10 +585,10 @@ static void h_begin(struct hostile *h)
 	put_u32(head + 8, JNL_VERSION);
 	put_u64(head + 16, 1);
 	put_u32(head + 28, crc32c(0, head, 28));
-	bytes_add(&h->file, head, sizeof(head));
+	buf_append(&h->file, head, sizeof(head));
 }
 
-static void h_rec(struct hostile *h, enum store_change_type type, const struct bytes *payload)
+static void h_rec(struct hostile *h, enum store_change_type type, const struct buf *payload)
 {
 	unsigned char rh[JNL_REC_HEADER] = { 0 };
 	uint32_t crc;
@@ -600,52 +600,52 @@ static void h_rec(struct hostile *h, enum store_change_type type, const struct b
 	crc = crc32c(crc, rh + 8, JNL_REC_HEADER - 8);
 	crc = crc32c(crc, payload->data, payload->len);
 	put_u32(rh + 4, crc);
-	bytes_add(&h->file, rh, sizeof(rh));
-	bytes_add(&h->file, payload->data, payload->len);
+	buf_append(&h->file, rh, sizeof(rh));
+	buf_append(&h->file, payload->data, payload->len);
 }
 
 static void h_create(struct hostile *h, const char *user, const char *box, uint32_t uv)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, user);
-	bytes_add_str(&b, box);
-	bytes_add_u32(&b, uv);
-	bytes_add_u32(&b, 0);
+	buf_append_lstr(&b, user);
+	buf_append_lstr(&b, box);
+	buf_append_u32(&b, uv);
+	buf_append_u32(&b, 0);
 	h_rec(h, STORE_CHANGE_MAILBOX_CREATE, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 static void h_user(struct hostile *h, const char *user)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, user);
+	buf_append_lstr(&b, user);
 	h_rec(h, STORE_CHANGE_USER_CREATE, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 /* APPEND (uid) or FLAGS of a message of "u"'s INBOX (UIDVALIDITY 7). */
 static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, uint32_t flags,
 		  uint64_t keywords)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, "u");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_u32(&b, 7);
-	bytes_add_u32(&b, uid);
-	bytes_add_u64(&b, 2);
-	bytes_add_u32(&b, flags);
-	bytes_add_u64(&b, keywords);
+	buf_append_lstr(&b, "u");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_u32(&b, 7);
+	buf_append_u32(&b, uid);
+	buf_append_u64(&b, 2);
+	buf_append_u32(&b, flags);
+	buf_append_u64(&b, keywords);
 	if (type == STORE_CHANGE_APPEND) {
-		bytes_add_u64(&b, 1700000000);
-		bytes_add_u32(&b, 0);
-		bytes_add_u64(&b, 3);
-		bytes_add(&b, "a\r\n", 3);
+		buf_append_u64(&b, 1700000000);
+		buf_append_u32(&b, 0);
+		buf_append_u64(&b, 3);
+		buf_append(&b, "a\r\n", 3);
 	}
 	h_rec(h, type, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 /* A user "u" with INBOX (UIDVALIDITY 7) holding message 1. */
@@ -691,7 +691,7 @@ static void check_refused(struct hostile *h, uint64_t bad, const char *why)
 	free(d2);
 	uimap_store_free(&s2);
 	uimap_store_free(&s);
-	bytes_free(&h->file);
+	buf_free(&h->file);
 	free(path);
 	t_rmdir(dir);
 }
@@ -729,15 +729,15 @@ Test(journal, records_the_snapshot_would_refuse)
 Test(journal, rename_inbox_onto_itself_refused, .timeout = 30)
 {
 	struct hostile h;
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
 	/* RENAME INBOX to INBOX used to copy INBOX into itself while walking it */
 	h_base(&h);
-	bytes_add_str(&b, "u");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_u32(&b, 7);
+	buf_append_lstr(&b, "u");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_u32(&b, 7);
 	h_rec(&h, STORE_CHANGE_MAILBOX_RENAME, &b);
-	bytes_free(&b);
+	buf_free(&b);
 	check_refused(&h, 4, "RENAME INBOX INBOX");
 }
