@@ -24,6 +24,12 @@ struct uimap_config {
 
 	bool allow_plaintext_auth;    /* allow LOGIN/AUTHENTICATE without TLS */
 	enum uimap_log_level log_level;
+	char *log_file;               /* instead of stderr; reopened on SIGHUP */
+	bool syslog;                  /* to the syslog daemon (instead of stderr) */
+	char *syslog_ident;           /* default "uimapd" */
+	char *syslog_facility;        /* default "mail" */
+	char *syslog_options;         /* "pid" (default), ndelay, nowait, cons, perror */
+	char *syslog_socket;          /* default /dev/log */
 
 	unsigned unauth_commands;     /* commands allowed before login, 0 = unlimited */
 	unsigned unauth_idle;         /* seconds, 0 = never */

@@ -49,7 +49,12 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return set_error(error_r, "cannot create the mail store");
 	}
 	srv->store_owned = true;
-	srv->log = (struct logger){ .level = srv->cfg->log_level, .fd = STDERR_FILENO };
+	if (log_open(&srv->log, srv->cfg, error_r) < 0) {
+		srv->log = (struct logger){ .fd = -1, .syslog_fd = -1 };
+		uimap_server_free(&srv);
+		return -1;
+	}
+	srv->log_ready = true;
 	log_use(&srv->log);
 	if (srv->cfg->data_dir != NULL) {
 		struct persist_settings ps;
@@ -94,22 +99,35 @@ UIMAP_EXPORT void uimap_server_set_auth(struct uimap_server *srv,
 	srv->auth_ctx = ctx;
 }
 
-UIMAP_EXPORT void uimap_server_set_store(struct uimap_server *srv, struct uimap_store *store)
+UIMAP_EXPORT int uimap_server_set_store(struct uimap_server *srv, struct uimap_store *store,
+					const char **error_r)
 {
-	/* the journal follows the default store only */
+	/* the journal follows the default store's change hook only */
 	if (srv->persist != NULL)
-		log_warn("uimap_server_set_store: the embedder's store replaces the default "
-			 "one; data_dir %s is not used", srv->cfg->data_dir);
-	persist_close(&srv->persist);
+		return set_error(error_r, "data_dir (%s) needs the default in-memory store; "
+				 "an embedder's store keeps its own data", srv->cfg->data_dir);
 	if (srv->store_owned)
 		uimap_store_free(&srv->store);
 	srv->store = store;
 	srv->store_owned = false;
+	return 0;
 }
 
 UIMAP_EXPORT struct uimap_store *uimap_server_store(struct uimap_server *srv)
 {
 	return srv->store;
+}
+
+UIMAP_EXPORT void uimap_server_set_log_callback(struct uimap_server *srv,
+					       void (*fn)(void *ctx, enum uimap_log_level level,
+							  const char *line),
+					       void *ctx)
+{
+	srv->log.callback = fn;
+	srv->log.callback_ctx = ctx;
+	/* the embedder takes the lines instead of stderr (a log file or syslog stays) */
+	if (!srv->log.fd_owned)
+		srv->log.fd = fn != NULL || srv->cfg->syslog ? -1 : STDERR_FILENO;
 }
 
 UIMAP_EXPORT int uimap_server_add_command(struct uimap_server *srv,
@@ -188,6 +206,14 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 		log_info("signal %u received", sig);
 		if (sig == SIGINT || sig == SIGTERM)
 			net_server_stop(&srv->net);
+		if (sig == SIGHUP) {
+			const char *err;
+			/* logrotate moved the file: write to a new one */
+			if (log_reopen(&srv->log, &err) < 0)
+				log_error("log file reopen failed: %s", err);
+			else if (srv->log.fd_owned)
+				log_info("log file reopened");
+		}
 		if (sig == SIGHUP && srv->tls != NULL) {
 			const char *err;
 			if (tls_ctx_reload(srv->tls, srv->cfg->cert_file, srv->cfg->key_file, &err) < 0)
@@ -228,7 +254,7 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r)
 {
 	log_use(&srv->log);
-	if (uimap_server_bind(srv, error_r) < 0)
+	if (uimap_server_bind(srv, error_r) < 0 || net_server_ring(&srv->net, error_r) < 0)
 		return -1;
 	if (srv->auth != NULL && srv->auth->init != NULL) {
 		const char *err;
@@ -296,5 +322,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	uimap_config_free(&srv->cfg);
 	if (log_current() == &srv->log)
 		log_use(NULL);
+	if (srv->log_ready)
+		log_close(&srv->log);
 	free(srv);
 }

@@ -19,6 +19,7 @@ struct tls_ctx;
 struct uimap_server {
 	struct uimap_config *cfg;     /* the server's own copy */
 	struct logger log;            /* the thread's logger while the server is in use */
+	bool log_ready;
 	struct net_server net;
 	bool net_ready;
 

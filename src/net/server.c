@@ -120,10 +120,6 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 		return 0;
 	if (srv->cfg->tls_listen.n > 0 && srv->tls == NULL)
 		return set_error(error_r, "--tls-listen needs --cert and --key");
-	int ret = ring_init(&srv->ring, SQ_ENTRIES, CQ_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
-	if (ret < 0)
-		return set_error(error_r, "io_uring set-up failed: %s", strerror(-ret));
-	srv->ring_ready = true;
 	unsigned n = srv->cfg->listen.n + srv->cfg->tls_listen.n;
 	srv->listeners = aligned_alloc(16, n * sizeof(struct listener));
 	if (srv->listeners == NULL)
@@ -291,9 +287,22 @@ static void flush_dirty(struct net_server *srv)
 	}
 }
 
+int net_server_ring(struct net_server *srv, const char **error_r)
+{
+	if (srv->ring_ready)
+		return 0;
+	/* SINGLE_ISSUER: the ring belongs to the thread that creates it, the one that
+	   runs the loop (bind may happen on another) */
+	int ret = ring_init(&srv->ring, SQ_ENTRIES, CQ_ENTRIES, RECV_BUFS, RECV_BUF_SIZE);
+	if (ret < 0)
+		return set_error(error_r, "io_uring set-up failed: %s", strerror(-ret));
+	srv->ring_ready = true;
+	return 0;
+}
+
 int net_server_run(struct net_server *srv, const char **error_r)
 {
-	if (net_server_bind(srv, error_r) < 0)
+	if (net_server_bind(srv, error_r) < 0 || net_server_ring(srv, error_r) < 0)
 		return -1;
 	for (unsigned i = 0; i < srv->n_listeners; i++) {
 		arm_accept(&srv->listeners[i]);

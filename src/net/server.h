@@ -65,9 +65,14 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 		    const struct conn_handler *handler, void *handler_ctx,
 		    const char **error_r);
 
-/* Set up the ring and bind every listener of cfg (TLS listeners need srv->tls).
-   Returns 0 (also when already bound), or -1 with *error_r. */
+/* Bind every listener of cfg (TLS listeners need srv->tls). Returns 0 (also when
+   already bound), or -1 with *error_r. */
 int net_server_bind(struct net_server *srv, const char **error_r);
+
+/* Create the ring on the calling thread, which must be the one that runs the loop
+   (IORING_SETUP_SINGLE_ISSUER). Returns 0 (also when done already), or -1 with
+   *error_r. net_server_run() does it; call it earlier to arm operations first. */
+int net_server_ring(struct net_server *srv, const char **error_r);
 
 /* Serve until a stop was requested and every connection is gone. Returns 0, or -1
    with *error_r when the ring fails. */
