@@ -498,6 +498,9 @@ static void parse_part(struct mime_parser *p, uint32_t pos, uint16_t parent, uns
 	p->parts[idx].lines = lf_before(p, end) - lines0;
 }
 
+/* The structure's size follows the message's (parts are bounded by MAIL_MAX_PARTS):
+   it is allocated with malloc() and running out of memory leaves the message
+   without a structure (FETCH of it then fails), not the process. */
 struct mail_structure *mail_structure_parse(const char *data, size_t size)
 {
 	struct mime_parser p = { 0 };
