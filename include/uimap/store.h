@@ -35,6 +35,8 @@ extern "C" {
  *   -ENOSPC     the mailbox keyword table is full
  *   -ESTALE     the message was expunged by another session (not yet reported)
  *   -ECANCELED  UNCHANGEDSINCE test failed (the message changed)
+ *   -EIO        the change cannot be saved now (persistence cannot write: a full
+ *               or failing disk); nothing was changed
  *   -ENOMEM     out of memory (an embedder's store; the in-memory store's own
  *               bookkeeping never returns it: out of memory ends the process)
  * Every function is called on the event loop thread only.
@@ -369,6 +371,13 @@ struct uimap_store_vtable {
 	int (*view_copy)(struct uimap_store_view *view, const struct uimap_range *seqs,
 			 size_t n, const char *dest, bool move,
 			 struct uimap_copy_result *result_r);
+
+	/* Optional. A command is about to make up to changes changes in mailbox name,
+	   carrying bytes of message data and keyword names (a STORE over a set, a
+	   MULTIAPPEND): whether they can all be saved, so that it changes all or
+	   nothing. Returns 0, or -EIO (then nothing must be changed). */
+	int (*reserve)(struct uimap_store_user *user, const char *name, uint64_t changes,
+		       uint64_t bytes);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

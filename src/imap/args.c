@@ -1,6 +1,7 @@
 /* Shared argument helpers: mailbox names, flag lists, store error replies. */
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/server.h"
 #include "core/common.h"
 #include "imap/seqset.h"
 
@@ -100,6 +101,16 @@ void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 	case -ESTALE:
 		cmd_reply(cmd, "NO", "[EXPUNGEISSUED] %s: message was expunged.", what);
 		break;
+	case -EIO: {
+		/* RFC 5530 UNAVAILABLE: temporary; nothing was changed */
+		const char *why = NULL;
+		if (cmd->s->srv->persist != NULL)
+			persist_health(cmd->s->srv->persist, NULL, &why);
+		cmd_reply(cmd, "NO", "[UNAVAILABLE] %s: the server cannot save changes right now "
+			  "(%s); nothing was changed, try again later.", what,
+			  why != NULL ? why : "storage unavailable");
+		break;
+	}
 	default:
 		cmd_reply(cmd, "NO", "[SERVERBUG] %s failed (%d).", what, err);
 		break;

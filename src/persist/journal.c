@@ -3,6 +3,7 @@
 
 #include "persist/crc32c.h"
 #include "core/alloc.h"
+#include "core/failpoint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -108,7 +109,9 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	uint32_t crc;
 
 	p->changes++;
-	if (!p->journal_on || p->error != 0)
+	/* broken: the journal no longer matches memory; the snapshot that repairs it
+	   saves this change too */
+	if (!p->journal_on || p->health == PERSIST_BROKEN)
 		return;
 	buf_reserve(&p->buf, JNL_REC_HEADER);
 	p->buf.len += JNL_REC_HEADER;
@@ -138,13 +141,14 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 		crc = crc32c(crc, blob->data, blob->size);
 		jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
 		jnl_seg_push(p, 0, blob->size, uimap_blob_ref(blob));
+		p->pending_blob_bytes += blob->size;
 		p->buf_seg_start = p->buf.len;
 	}
 	put_u32(h + 4, crc);
 	p->seq++;
 	return;
 toobig:
-	p->error = -EFBIG;
+	persist_fail(p, PERSIST_BROKEN, -EFBIG, "journal record encoding");
 	p->buf.len = start;
 	p->n_segs = n_segs;
 	p->buf_seg_start = seg_start;
@@ -185,6 +189,7 @@ static void jnl_release_segs(struct persist *p)
 	p->n_segs = 0;
 	p->buf.len = 0;
 	p->buf_seg_start = 0;
+	p->pending_blob_bytes = 0;
 }
 
 void jnl_discard_pending(struct persist *p)
@@ -197,7 +202,7 @@ int jnl_write_pending(struct persist *p)
 	struct iovec iov[IOV_MAX];
 	size_t seg = 0, n_segs, total = 0, done = 0;
 
-	if (p->error != 0)
+	if (p->health == PERSIST_BROKEN)
 		return p->error;
 	if (p->written_seq == p->seq)
 		return 0;
@@ -221,15 +226,19 @@ int jnl_write_pending(struct persist *p)
 			iov[n_iov].iov_len = s->len - (i == seg ? skip : 0);
 			n_iov++;
 		}
-		ssize_t n = writev(p->jfd, iov, n_iov);
+		int fail;
+		ssize_t n = failpoint("journal-write", &fail) ? (errno = -fail, -1)
+							       : writev(p->jfd, iov, n_iov);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			p->error = n < 0 ? -errno : -EIO;
+			int err = n < 0 ? -errno : -EIO;
 			/* Never leave half a record: appends after it would be lost. */
-			if (ftruncate(p->jfd, (off_t)p->jsize) < 0)
-				p->error = -errno;
+			if (ftruncate(p->jfd, (off_t)p->jsize) < 0) {
+				/* what is there now is unknown (a torn tail is dropped at load) */
+			}
+			persist_fail(p, PERSIST_BROKEN, err, "journal write");
 			jnl_release_segs(p);
 			return p->error;
 		}

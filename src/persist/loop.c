@@ -3,6 +3,7 @@
 #include "persist/persist-private.h"
 #include "loop/ring.h"
 #include "core/common.h"
+#include "core/failpoint.h"
 #include "core/log.h"
 #include "core/probes.h"
 
@@ -59,7 +60,10 @@ void persist_wait_durable(struct persist *p, struct persist_waiter *w, uint64_t 
 static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 {
 	struct persist *p = container_of(h, struct persist, fsync_h);
+	int fail;
 	(void)flags;
+	if (res == 0 && failpoint("journal-fsync", &fail))
+		res = fail;
 	persist_journal_flush_done(p, p->fsync_seq, res);
 	waiters_run(p, res < 0 ? res : 0);
 }
@@ -70,7 +74,7 @@ void persist_turn(struct persist *p)
 	if (p->ring == NULL || p->sync_inflight)
 		return;
 	if (persist_journal_flush_begin(p, &fl) < 0) {
-		log_error("persist: journal write failed: %s", strerror(-p->error));
+		/* logged by persist_fail(); replies waiting for these records never go */
 		waiters_run(p, p->error);
 		return;
 	}
@@ -118,13 +122,26 @@ static void snapshot_begin(struct persist *p, const char *why)
 	}
 }
 
+#define REPAIR_EVERY_MS 5000   /* a broken journal: a repairing snapshot this often */
+
 static void tick(struct timer *t)
 {
 	struct persist *p = container_of(t, struct persist, tick);
+	uint64_t now = clock_ms();
 	/* periodic mode fsyncs here; a due snapshot starts */
 	persist_turn(p);
-	if (persist_snapshot_due(p))
+	if (p->health == PERSIST_BROKEN && p->child == 0 &&
+	    now - p->last_retry_ms >= REPAIR_EVERY_MS) {
+		p->last_retry_ms = now;
+		snapshot_begin(p, "journal repair");
+	} else if (p->health == PERSIST_NO_SPACE && now - p->last_retry_ms >= 1000) {
+		/* space may have come back while nobody asked: find out and say so */
+		(void)persist_reserve(p, 0, NULL);
+		if (p->refused > 0)
+			p->refused--;   /* that probe was not a refused change */
+	} else if (persist_snapshot_due(p)) {
 		snapshot_begin(p, "due");
+	}
 	timer_set(p->timers, t, clock_ms() + 1000, tick);
 }
 

@@ -54,7 +54,15 @@ struct persist {
 	uint64_t durable_seq;       /* last record fsynced */
 	bool sync_inflight;
 	uint64_t last_sync_ms;
-	int error;                  /* sticky -errno of a journal write or fsync */
+	/* health: what the journal can do now (see persist_reserve) */
+	enum persist_health health;
+	int error;                  /* -errno of the failure that left PERSIST_OK */
+	const char *error_what;     /* "journal write", "journal fsync", ... */
+	uint64_t error_since_ms, last_retry_ms, last_refusal_log_ms;
+	uint64_t refused, refused_logged; /* changes refused since the failure */
+	uint64_t alloc_end;         /* the journal's blocks are allocated up to here */
+	bool alloc_unsupported;     /* no fallocate on this filesystem */
+	uint64_t pending_blob_bytes; /* big messages queued as segs, not in buf */
 	struct buf buf;           /* record bytes of this turn */
 	struct jnl_seg *segs;       /* how buf and blobs interleave */
 	size_t n_segs, cap_segs;
@@ -66,6 +74,8 @@ struct persist {
 	pid_t child;                /* running snapshot, 0 when none */
 	int child_fd;               /* its pidfd */
 	uint64_t child_jno;         /* journal number started with it */
+	uint64_t child_seq;         /* the last record it covers */
+	bool child_repairs;         /* started while the journal was broken */
 
 	/* on a loop (persist_attach): NULL ring when driven by hand */
 	struct ring *ring;
@@ -104,9 +114,16 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path_for_errors, cons
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
 	      struct buf *report, const char **error_r);
 
+/* persist.c: health */
+/* The journal failed (what: "journal write", ...; err -errno): enter health h
+   (PERSIST_BROKEN wins over PERSIST_NO_SPACE), logged once. */
+void persist_fail(struct persist *p, enum persist_health h, int err, const char *what);
+
 /* journal.c */
 /* The change hook. */
 void jnl_on_change(void *ctx, const struct store_change *change);
+/* Its reserve hook: persist_reserve() of the bytes. */
+int jnl_on_reserve(void *ctx, uint64_t bytes);
 /* Create journal number no in dir (header written, file and dir fsynced).
    Returns the fd or -errno. */
 int jnl_create(int dir_fd, uint64_t no);

@@ -2,6 +2,7 @@
 #include "persist/persist-private.h"
 
 #include "core/alloc.h"
+#include "core/failpoint.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -194,7 +195,7 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 			error_set(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
 			goto fail;
 		}
-		p->jsize = JNL_HEADER_SIZE;
+		p->jsize = p->alloc_end = JNL_HEADER_SIZE;
 	}
 	p->last_sync_ms = p->last_snapshot_ms = clock_ms();
 	/* Replayed changes count toward the next snapshot. */
@@ -206,7 +207,7 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		 p->load.journal_seconds);
 	if (p->report.len > 0)
 		log_warn("persist: %s", (const char *)p->report.data);
-	store_memory_set_change_hook(store, jnl_on_change, p);
+	store_memory_set_change_hook(store, jnl_on_change, jnl_on_reserve, p);
 	*p_r = p;
 	return 0;
 fail:
@@ -222,6 +223,139 @@ const struct persist_load_stats *persist_load_stats(const struct persist *p)
 const char *persist_load_report(const struct persist *p)
 {
 	return p->report.len > 0 ? (const char *)p->report.data : "";
+}
+
+/* ---- health -------------------------------------------------------------------- */
+
+#define JNL_ALLOC_STEP (4u << 20)    /* journal blocks preallocated at a time */
+#define RETRY_NO_SPACE_MS 1000       /* a full disk is asked again at most this often */
+#define REFUSAL_LOG_MS 60000         /* refusals are logged at most once a minute */
+
+static const char *health_text(const struct persist *p)
+{
+	if (p->health == PERSIST_OK)
+		return NULL;
+	if (p->error == -ENOSPC || p->error == -EDQUOT)
+		return "disk full";
+	return p->health == PERSIST_BROKEN ? "journal write failed" : "cannot reserve disk space";
+}
+
+void persist_fail(struct persist *p, enum persist_health h, int err, const char *what)
+{
+	char name[64];
+
+	if (h <= p->health)
+		return;   /* already there (or worse): logged once */
+	if (p->health == PERSIST_OK) {
+		p->error_since_ms = clock_ms();
+		p->refused = p->refused_logged = 0;
+	}
+	p->health = h;
+	p->error = err;
+	p->error_what = what;
+	p->last_retry_ms = clock_ms();
+	jnl_name(p->jno, name);
+	log_error("persist: %s/%s: %s failed: %s; %s", p->data_dir, name, what, strerror(-err),
+		  h == PERSIST_BROKEN
+		  ? "changes not on disk were not acknowledged; refusing changes until a "
+		    "snapshot succeeds"
+		  : "nothing was lost; refusing changes until space is available");
+}
+
+/* Back to PERSIST_OK (a reservation or a snapshot succeeded). */
+static void persist_recovered(struct persist *p, const char *how)
+{
+	if (p->health == PERSIST_OK)
+		return;
+	log_info("persist: %s: %s after %.1f s; %llu change(s) were refused meanwhile",
+		 p->data_dir, how, (double)(clock_ms() - p->error_since_ms) / 1000.0,
+		 (unsigned long long)p->refused);
+	p->health = PERSIST_OK;
+	p->error = 0;
+	p->error_what = NULL;
+}
+
+/* Allocate the journal's blocks up to at least need (more, to go on with). */
+static int jnl_allocate(struct persist *p, uint64_t need)
+{
+	uint64_t want = need + (need / 8 > JNL_ALLOC_STEP ? need / 8 : JNL_ALLOC_STEP);
+
+	if (p->alloc_unsupported || need <= p->alloc_end)
+		return 0;
+	for (;;) {
+		int fail;
+		if (failpoint("journal-fallocate", &fail)) {
+			errno = -fail;
+		} else if (fallocate(p->jfd, FALLOC_FL_KEEP_SIZE, (off_t)p->alloc_end,
+				     (off_t)(want - p->alloc_end)) == 0) {
+			p->alloc_end = want;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EOPNOTSUPP) {
+			/* a filesystem without preallocation: writes may still fail, and
+			   the journal then breaks (see persist.h) */
+			p->alloc_unsupported = true;
+			log_warn("persist: %s: no fallocate on this filesystem: a full disk is "
+				 "noticed only when the journal write fails", p->data_dir);
+			return 0;
+		}
+		/* the step is optional: what this change needs is not */
+		if (want > need) {
+			want = need;
+			continue;
+		}
+		return -errno;
+	}
+}
+
+int persist_reserve(struct persist *p, uint64_t bytes, const char **why_r)
+{
+	uint64_t now;
+	int r;
+
+	if (!p->journal_on)
+		return 0;
+	if (p->health != PERSIST_OK) {
+		now = clock_ms();
+		if (p->health == PERSIST_BROKEN || now - p->last_retry_ms < RETRY_NO_SPACE_MS)
+			goto refuse;
+		p->last_retry_ms = now;
+	}
+	r = jnl_allocate(p, p->jsize + p->buf.len + p->pending_blob_bytes + bytes);
+	if (r == 0) {
+		persist_recovered(p, "the journal has space again");
+		return 0;
+	}
+	persist_fail(p, PERSIST_NO_SPACE, r, "journal space reservation");
+refuse:
+	p->refused++;
+	now = clock_ms();
+	if (p->refused > 1 && now - p->last_refusal_log_ms >= REFUSAL_LOG_MS) {
+		log_warn("persist: %llu change(s) refused since %.0f s ago (%s)",
+			 (unsigned long long)(p->refused - p->refused_logged),
+			 (double)(now - p->error_since_ms) / 1000.0, health_text(p));
+		p->refused_logged = p->refused;
+		p->last_refusal_log_ms = now;
+	}
+	if (why_r != NULL)
+		*why_r = health_text(p);
+	return -EIO;
+}
+
+int jnl_on_reserve(void *ctx, uint64_t bytes)
+{
+	return persist_reserve(ctx, bytes, NULL);
+}
+
+enum persist_health persist_health(const struct persist *p, int *err_r, const char **text_r)
+{
+	if (err_r != NULL)
+		*err_r = p->error;
+	if (text_r != NULL)
+		*text_r = health_text(p);
+	return p->health;
 }
 
 /* ---- journal ------------------------------------------------------------------- */
@@ -285,8 +419,7 @@ int persist_journal_flush_done(struct persist *p, uint64_t seq, int res)
 	if (res < 0) {
 		/* After a failed fsync the page cache state is unknown (fsyncgate):
 		   never report those records durable. */
-		p->error = res;
-		log_error("persist: journal fsync: %s", strerror(-res));
+		persist_fail(p, PERSIST_BROKEN, res, "journal fsync");
 		return res;
 	}
 	if (seq > p->durable_seq)
@@ -308,8 +441,10 @@ int persist_journal_sync(struct persist *p)
 	if (r < 0)
 		return r;
 	if (p->retired_fd >= 0 && p->durable_seq < p->retired_seq) {
-		if (fdatasync(p->retired_fd) < 0)
-			return p->error = -errno;
+		if (fdatasync(p->retired_fd) < 0) {
+			persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+			return p->error;
+		}
 		p->durable_seq = p->retired_seq;
 	}
 	if (p->retired_fd >= 0 && !p->sync_inflight) {
@@ -317,8 +452,10 @@ int persist_journal_sync(struct persist *p)
 		p->retired_fd = -1;
 	}
 	if (p->written_seq > p->durable_seq) {
-		if (fdatasync(p->jfd) < 0)
-			return p->error = -errno;
+		if (fdatasync(p->jfd) < 0) {
+			persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+			return p->error;
+		}
 		p->durable_seq = p->written_seq;
 	}
 	return 0;
@@ -336,9 +473,13 @@ static int persist_rotate(struct persist *p)
 	if (p->retired_fd >= 0) {
 		if (p->sync_inflight)
 			return -EBUSY;
-		if (p->durable_seq < p->retired_seq) {
-			if (fdatasync(p->retired_fd) < 0)
-				return p->error = -errno;
+		/* broken: the snapshot about to start saves everything; the old journal
+		   is not to be trusted or waited for */
+		if (p->health != PERSIST_BROKEN && p->durable_seq < p->retired_seq) {
+			if (fdatasync(p->retired_fd) < 0) {
+				persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+				return p->error;
+			}
 			p->durable_seq = p->retired_seq;
 		}
 		close(p->retired_fd);
@@ -348,7 +489,12 @@ static int persist_rotate(struct persist *p)
 	fd = jnl_create(p->dir_fd, p->jno + 1);
 	if (fd < 0)
 		return fd;
-	if (p->sync_inflight || p->durable_seq < p->written_seq) {
+	if (p->health == PERSIST_BROKEN) {
+		if (!p->sync_inflight)
+			close(p->jfd);
+		else
+			p->retired_fd = p->jfd, p->retired_seq = p->written_seq;
+	} else if (p->sync_inflight || p->durable_seq < p->written_seq) {
 		p->retired_fd = p->jfd;
 		p->retired_seq = p->written_seq;
 	} else {
@@ -356,7 +502,7 @@ static int persist_rotate(struct persist *p)
 	}
 	p->jfd = fd;
 	p->jno++;
-	p->jsize = JNL_HEADER_SIZE;
+	p->jsize = p->alloc_end = JNL_HEADER_SIZE;
 	return 0;
 }
 
@@ -430,6 +576,8 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 		return -errno;
 	p->child = pid;
 	p->child_jno = p->jno;
+	p->child_seq = seq;
+	p->child_repairs = p->health == PERSIST_BROKEN;
 	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->changes = 0;
 	p->last_snapshot_ms = clock_ms();
@@ -452,6 +600,15 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 		jnl_delete_before(p->dir_fd, p->child_jno);
 		log_info("persist: snapshot of %llu bytes written",
 			 (unsigned long long)p->shared->bytes);
+		if (p->child_repairs && p->health == PERSIST_BROKEN) {
+			/* memory as of the snapshot is on disk, and the journal after it
+			   is a fresh file: they match again */
+			if (p->written_seq < p->child_seq)
+				p->written_seq = p->child_seq;
+			if (p->durable_seq < p->child_seq)
+				p->durable_seq = p->child_seq;
+			persist_recovered(p, "a snapshot repaired the journal");
+		}
 		return 1;
 	}
 	if (status == -EINPROGRESS || p->shared->error[0] == '\0') {
@@ -507,8 +664,8 @@ void persist_close(struct persist **pp)
 	*pp = NULL;
 	if (p == NULL)
 		return;
-	store_memory_set_change_hook(&p->ms->pub, NULL, NULL);
-	if (p->journal_on && persist_journal_sync(p) < 0)
+	store_memory_set_change_hook(&p->ms->pub, NULL, NULL, NULL);
+	if (p->journal_on && p->health != PERSIST_BROKEN && persist_journal_sync(p) < 0)
 		log_error("persist: journal sync at close: %s", strerror(-p->error));
 	if (p->child != 0)
 		(void)persist_snapshot_wait(p, &error);

@@ -119,6 +119,42 @@ int persist_journal_flush_done(struct persist *p, uint64_t seq, int res);
    Returns 0 or -errno. */
 int persist_journal_sync(struct persist *p);
 
+/* ---- health: never acknowledge what is not on disk ----------------------------- */
+
+/*
+ * Every change reserves its journal space before the store applies it
+ * (persist_reserve, through the store's reserve hook): the journal file's blocks are
+ * preallocated (fallocate, FALLOC_FL_KEEP_SIZE) ahead of what is written, so a full
+ * disk refuses the change up front and nothing is applied that cannot be written.
+ * Health:
+ *   PERSIST_OK        changes are accepted;
+ *   PERSIST_NO_SPACE  a reservation failed (disk full, quota): changes are refused
+ *                     with -EIO, nothing was lost; the journal tries again at most
+ *                     once a second and leaves the state by itself (logged);
+ *   PERSIST_BROKEN    a write or an fsync failed after changes were applied: those
+ *                     records are not on disk (their replies are never sent: the
+ *                     waiters get the error and the sessions say BYE), changes are
+ *                     refused, and the journal no longer matches memory, so only a
+ *                     full snapshot repairs it: one is attempted every few seconds,
+ *                     and its success (a fresh journal after it) ends the state.
+ * The failure is logged once with errno and file, refusals are counted and logged at
+ * most once a minute.
+ */
+enum persist_health {
+	PERSIST_OK = 0,
+	PERSIST_NO_SPACE,
+	PERSIST_BROKEN,
+};
+
+/* Reserve journal space for changes of about bytes (record headers included) about
+   to be applied. Returns 0, or -EIO when the change must be refused (the journal
+   cannot take it: *why_r (may be NULL) says why, e.g. "disk full"). */
+int persist_reserve(struct persist *p, uint64_t bytes, const char **why_r);
+
+/* The current health, and the errno (negative) and text of the failure (NULL when
+   PERSIST_OK). */
+enum persist_health persist_health(const struct persist *p, int *err_r, const char **text_r);
+
 /* ---- on an event loop ------------------------------------------------------- */
 
 struct ring;

@@ -1,6 +1,7 @@
 /* The snapshot file: writing the whole store (in the fork child) and loading it at start. */
 #include "persist/persist-private.h"
 #include "core/alloc.h"
+#include "core/failpoint.h"
 
 #include "persist/crc32c.h"
 
@@ -54,7 +55,10 @@ static int w_flush(struct snap_writer *w)
 	size_t done = 0;
 
 	while (done < w->len && w->error == 0) {
-		ssize_t n = write(w->fd, w->buf + done, w->len - done);
+		int fail;
+		ssize_t n = failpoint("snapshot-write", &fail)
+				    ? (errno = -fail, -1)
+				    : write(w->fd, w->buf + done, w->len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;

@@ -22,12 +22,27 @@ static struct memstore *memstore_of(struct uimap_store *pub)
 	return (struct memstore *)pub;
 }
 
-void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn, void *ctx)
+void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn,
+				  store_reserve_fn *reserve, void *ctx)
 {
 	struct memstore *ms = memstore_of(store);
 
 	ms->hook = fn;
+	ms->reserve = fn != NULL ? reserve : NULL;
 	ms->hook_ctx = ctx;
+}
+
+int store_reserve(struct memstore *ms, uint64_t bytes)
+{
+	return ms->reserve != NULL ? ms->reserve(ms->hook_ctx, bytes) : 0;
+}
+
+uint64_t store_record_bytes(const struct store_user *user, const char *mailbox,
+			    uint64_t extra)
+{
+	/* a record's header, lengths and fixed fields (at most ~70 bytes); extra
+	   holds a keyword, a second name or a message */
+	return 128 + strlen(user->name) + (mailbox != NULL ? strlen(mailbox) : 0) + extra;
 }
 
 void store_change_emit(struct memstore *ms, const struct store_change *change)
@@ -171,6 +186,7 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.view_store_flags = store_view_store_flags,
 	.view_expunge = store_view_expunge,
 	.view_copy = store_view_copy,
+	.reserve = store_user_reserve,
 };
 
 UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,

@@ -166,6 +166,10 @@ struct store_change {
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
 
+/* Before a change is applied: may bytes of change records be saved? 0, or -EIO
+   when the change must be refused (nothing is applied then). */
+typedef int store_reserve_fn(void *ctx, uint64_t bytes);
+
 struct store_default_box {
 	char *name;
 	unsigned special_use;
@@ -180,16 +184,25 @@ struct memstore {
 	size_t n_defaults;
 	bool subscribe_defaults;
 	store_change_fn *hook;
+	store_reserve_fn *reserve;
 	void *hook_ctx;
 	unsigned hook_muted;        /* >0 inside compound changes emitted as one */
 	uint64_t n_views;
 };
 
 /* memstore.c */
-/* Attach fn(ctx, change) to every mutation of the store (a journal); NULL detaches.
-   The change and the strings in it are valid only during the call. */
+/* Attach fn(ctx, change) to every mutation of the store (a journal), and reserve
+   (may be NULL) to be asked before each is applied; NULL fn detaches both. The
+   change and the strings in it are valid only during the call. */
 void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn,
-				  void *ctx);
+				  store_reserve_fn *reserve, void *ctx);
+/* Ask the reserve hook for bytes of change records (0 without one). A vtable
+   entry calls it before changing anything and returns its -EIO as is. */
+int store_reserve(struct memstore *ms, uint64_t bytes);
+/* A change record's size, never less: the fixed part plus the user's and the
+   mailbox's names and extra (a keyword, a second name, a message's bytes). */
+uint64_t store_record_bytes(const struct store_user *user, const char *mailbox,
+			    uint64_t extra);
 /* Pass a change to the hook, if any. */
 void store_change_emit(struct memstore *ms, const struct store_change *change);
 /* A UIDVALIDITY never handed out before by this store (counter seeded from time). */
@@ -341,6 +354,8 @@ int store_mailbox_status(struct uimap_store_user *user, const char *name,
 			 struct uimap_status *status_r);
 int store_mailbox_append(struct uimap_store_user *user, const char *name,
 			 const struct uimap_append *msg, struct uimap_append_result *result_r);
+int store_user_reserve(struct uimap_store_user *user, const char *name, uint64_t changes,
+		       uint64_t bytes);
 int store_view_open_vt(struct uimap_store_user *user, const char *name, bool readonly,
 		       struct uimap_store_view **view_r, struct uimap_select_info *info_r);
 void store_view_close_vt(struct uimap_store_view *view);

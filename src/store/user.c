@@ -93,6 +93,15 @@ static int user_create_parents(struct store_user *user, const char *name)
 	return 0;
 }
 
+/* Levels of name (a/b/c: 3): the most mailboxes a create of it makes. */
+static unsigned name_levels(const char *name)
+{
+	unsigned n = 1;
+	for (const char *p = strchr(name, STORE_SEP); p != NULL; p = strchr(p + 1, STORE_SEP))
+		n++;
+	return n;
+}
+
 int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned special_use)
 {
 	struct store_user *user = user_of(pub);
@@ -105,6 +114,9 @@ int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned
 	box = store_user_find(user, name);
 	if (box != NULL && !box->noselect)
 		return -EEXIST;
+	r = store_reserve(user->store, name_levels(name) * store_record_bytes(user, name, 0));
+	if (r < 0)
+		return r;
 	r = user_create_parents(user, name);
 	if (r < 0)
 		return r;
@@ -127,6 +139,9 @@ int store_mailbox_delete(struct uimap_store_user *pub, const char *raw)
 	/* RFC 3501 6.3.4: a \Noselect name with inferiors cannot be deleted. */
 	if (box->noselect && store_user_has_children(user, name))
 		return -ENOTEMPTY;
+	int r = store_reserve(user->store, store_record_bytes(user, name, 0));
+	if (r < 0)
+		return r;
 	return store_apply_mailbox_delete(user, name);
 }
 
@@ -145,6 +160,10 @@ int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, cons
 		return -ENOENT;
 	if (store_user_find(user, new_name) != NULL)
 		return -EEXIST;
+	r = store_reserve(user->store, (1 + name_levels(new_name)) *
+					store_record_bytes(user, old_name, strlen(new_name)));
+	if (r < 0)
+		return r;
 	if (strcmp(old_name, "INBOX") == 0) {
 		/* RFC 3501 6.3.5: INBOX's messages move to a new mailbox; INBOX stays */
 		r = user_create_parents(user, new_name);
@@ -212,6 +231,9 @@ int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool 
 		return -EINVAL;
 	if (subscribe && !store_name_valid(name))
 		return -EINVAL;
+	int r = store_reserve(user->store, store_record_bytes(user, name, 0));
+	if (r < 0)
+		return r;
 	return store_apply_subscribe(user, name, subscribe);
 }
 
@@ -372,6 +394,14 @@ int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
 	return 0;
 }
 
+int store_user_reserve(struct uimap_store_user *pub, const char *name, uint64_t changes,
+		       uint64_t bytes)
+{
+	struct store_user *user = user_of(pub);
+
+	return store_reserve(user->store, changes * store_record_bytes(user, name, 0) + bytes);
+}
+
 int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
 			 const struct uimap_append *msg, struct uimap_append_result *result_r)
 {
@@ -384,6 +414,13 @@ int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
 		return err;
 	if (msg->blob == NULL)
 		return -EINVAL;
+	/* the message, and a record per keyword it may create */
+	uint64_t bytes = store_record_bytes(box->user, box->name, msg->blob->size);
+	for (size_t i = 0; i < msg->n_keywords; i++)
+		bytes += store_record_bytes(box->user, box->name, strlen(msg->keywords[i]));
+	err = store_reserve(box->user->store, bytes);
+	if (err < 0)
+		return err;
 	for (size_t i = 0; i < msg->n_keywords; i++) {
 		int idx = mailbox_keyword_index(box, msg->keywords[i], true);
 
@@ -425,6 +462,12 @@ void store_view_close_vt(struct uimap_store_view *view)
 
 int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r)
 {
+	/* the user, INBOX, the defaults and their subscriptions */
+	uint64_t bytes = (uint64_t)(3 + 2 * ms->n_defaults) * (256 + strlen(name));
+	int reserved = store_reserve(ms, bytes);
+
+	if (reserved < 0)
+		return reserved;
 	struct store_user *user;
 	int r = store_apply_user_create(ms, name, &user);
 

@@ -407,6 +407,12 @@ int store_view_keyword_index(struct uimap_store_view *pub, const char *keyword, 
 		return r;
 	if (v->readonly)
 		return -EROFS;
+	if (mailbox_keyword_index(v->box, keyword, false) == -EINVAL)
+		return -EINVAL;
+	r = store_reserve(v->box->user->store,
+			  store_record_bytes(v->box->user, v->box->name, strlen(keyword)));
+	if (r < 0)
+		return r;
 	return mailbox_keyword_index(v->box, keyword, true);
 }
 
@@ -438,6 +444,9 @@ int store_view_store_flags(struct uimap_store_view *pub, uint32_t seq,
 		return -ESTALE;
 	if (unchangedsince != 0 && msg->modseq > unchangedsince)
 		return -ECANCELED;
+	r = store_reserve(box->user->store, store_record_bytes(box->user, box->name, 0));
+	if (r < 0)
+		return r;
 	r = mailbox_update_flags(box, idx, mode, (uint8_t)(flags->system & UIMAP_FLAGS_STORABLE),
 				 flags->keywords, v, 0);
 	if (r < 0)
@@ -459,6 +468,11 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 		return -EROFS;
 	if (box->n_deleted == 0)
 		return 0;
+	/* all or nothing: room for the record of every \Deleted message first */
+	int reserved = store_reserve(box->user->store, (uint64_t)box->n_deleted *
+						       store_record_bytes(box->user, box->name, 0));
+	if (reserved < 0)
+		return reserved;
 	if (uids == NULL) {
 		for (uint32_t i = 0; i < box->n_msgs; i++) {
 			const struct store_msg *msg = &box->msgs[i];
@@ -519,6 +533,27 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			used |= msg->keywords;
 		}
 	}
+	/* all or nothing: room for every copy's record (and MOVE's expunges) first */
+	uint64_t bytes = 0, n_msgs = 0;
+
+	for (size_t r = 0; r < n; r++) {
+		for (uint32_t seq = seqs[r].lo; seq <= seqs[r].hi; seq++) {
+			uint32_t idx;
+			const struct store_msg *msg = view_lookup(v, seq, &idx);
+
+			bytes += store_record_bytes(dst->user, dst->name, msg->blob->size);
+			n_msgs++;
+		}
+	}
+	/* keywords travel by name: the ones dst lacks become records too */
+	for (unsigned k = 0; k < src->n_keywords; k++)
+		bytes += store_record_bytes(dst->user, dst->name, strlen(src->keywords[k]));
+	if (move)
+		bytes += n_msgs * store_record_bytes(src->user, src->name, 0);
+	int reserved = store_reserve(src->user->store, bytes);
+
+	if (reserved < 0)
+		return reserved;
 	if ((uint64_t)dst->uidnext + (uint64_t)v->n >= UINT32_MAX)
 		return -ENOSPC;
 	/* Keywords travel by name. */

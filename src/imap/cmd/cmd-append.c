@@ -63,6 +63,21 @@ int cmd_append(struct uimap_cmd *cmd)
 		i++;
 		n_msgs++;
 	}
+	/* RFC 3502 §3: MULTIAPPEND stores all or none: room for all of them first */
+	if (s->mail->vt->reserve != NULL) {
+		uint64_t changes = 0, bytes = 0;
+		for (unsigned k = 0; k < n_msgs; k++) {
+			changes += 1 + msgs[k].n_keywords;
+			bytes += msgs[k].literal->len;
+			for (size_t i = 0; i < msgs[k].n_keywords; i++)
+				bytes += strlen(msgs[k].keywords[i]);
+		}
+		int r = s->mail->vt->reserve(s->mail, name, changes, bytes);
+		if (r < 0) {
+			reply_store_error(cmd, r, "APPEND");
+			return CMD_DONE;
+		}
+	}
 	uint32_t first_uid = 0, last_uid = 0, uidvalidity = 0;
 	for (unsigned k = 0; k < n_msgs; k++) {
 		struct append_msg *m = &msgs[k];

@@ -61,6 +61,19 @@ int cmd_store(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;
 	}
+	/* all or nothing: the whole set (and its new keywords) can be saved first */
+	if (s->mail->vt->reserve != NULL) {
+		uint64_t n = n_kw, kw_bytes = 0;
+		for (size_t i = 0; i < n_kw; i++)
+			kw_bytes += strlen(kw[i]);
+		for (unsigned i = 0; i < n_ranges; i++)
+			n += (uint64_t)ranges[i].hi - ranges[i].lo + 1;
+		int r = s->mail->vt->reserve(s->mail, s->selected, n, kw_bytes);
+		if (r < 0) {
+			reply_store_error(cmd, r, "STORE");
+			return CMD_DONE;
+		}
+	}
 	struct uimap_flags flags = { system, 0 };
 	if (mode != UIMAP_FLAGS_REMOVE) {
 		/* a STORE that cannot create all its keywords creates none */

@@ -382,7 +382,7 @@ Test(store_mailbox, every_mutation_passes_the_hook)
 	struct uimap_select_info info;
 	struct uimap_copy_result cres;
 
-	store_memory_set_change_hook(store, hook, &log);
+	store_memory_set_change_hook(store, hook, NULL, &log);
 	struct uimap_store_user *carol = t_user(store, "carol");
 
 	cr_assert_eq(log.counts[STORE_CHANGE_USER_CREATE], 1);
