@@ -37,6 +37,9 @@ extern "C" {
  *   -ECANCELED  UNCHANGEDSINCE test failed (the message changed)
  *   -EIO        the change cannot be saved now (persistence cannot write: a full
  *               or failing disk); nothing was changed
+ *   -EDQUOT     over the user's quota (messages or bytes): NO [OVERQUOTA]
+ *   -EMLINK     over a limit (messages in a mailbox, mailboxes, subscriptions):
+ *               NO [LIMIT]
  *   -ENOMEM     out of memory (an embedder's store; the in-memory store's own
  *               bookkeeping never returns it: out of memory ends the process)
  * Every function is called on the event loop thread only.
@@ -203,6 +206,22 @@ struct uimap_copy_result {
 	uint32_t uidvalidity;
 	uint32_t first_uid;
 	uint32_t count;
+};
+
+/* Limits of one user (0 = none). The server sets them at login from its
+   configuration and the user's own settings (the passwd-file's quota rules). */
+struct uimap_store_limits {
+	uint64_t max_messages;          /* messages of the user (RFC 9208 MESSAGE) */
+	uint64_t max_bytes;             /* their RFC822.SIZE sum (RFC 9208 STORAGE) */
+	uint32_t max_mailbox_messages;  /* messages in one mailbox */
+	uint32_t max_mailboxes;         /* mailboxes of the user */
+	uint32_t max_subscriptions;
+};
+
+/* What a user holds, against its limits. */
+struct uimap_store_usage {
+	uint64_t messages, bytes;
+	uint32_t mailboxes, subscriptions;
 };
 
 struct uimap_store_stats {
@@ -373,11 +392,20 @@ struct uimap_store_vtable {
 			 struct uimap_copy_result *result_r);
 
 	/* Optional. A command is about to make up to changes changes in mailbox name,
-	   carrying bytes of message data and keyword names (a STORE over a set, a
-	   MULTIAPPEND): whether they can all be saved, so that it changes all or
-	   nothing. Returns 0, or -EIO (then nothing must be changed). */
+	   adding messages new messages and carrying bytes of message data and keyword
+	   names (a STORE over a set, a MULTIAPPEND): whether they all fit the user's
+	   limits and can all be saved, so that it changes all or nothing. Returns 0,
+	   -EDQUOT, -EMLINK, -ENOENT (no such mailbox), or -EIO; nothing must be
+	   changed after an error. */
 	int (*reserve)(struct uimap_store_user *user, const char *name, uint64_t changes,
-		       uint64_t bytes);
+		       uint64_t messages, uint64_t bytes);
+
+	/* Optional. Enforce limits on the user from now on (changes that would pass
+	   one fail with -EDQUOT or -EMLINK and change nothing; what is over a lowered
+	   limit stays). Several sessions of a user share its limits: the last set. */
+	void (*set_limits)(struct uimap_store_user *user, const struct uimap_store_limits *limits);
+	/* Optional. What the user holds now. */
+	void (*usage)(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_LEVEL, OPT_FSYNC };
+enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_SIZE0, OPT_LEVEL,
+		OPT_FSYNC };
 
 struct opt {
 	const char *key;
@@ -48,6 +49,12 @@ static const struct opt options[] = {
 	O("login-delay", OPT_UINT, login_delay_ms),
 	O("login-delay-max", OPT_UINT, login_delay_max_ms),
 	O("auth-workers", OPT_UINT, auth_workers),
+	O("quota-storage", OPT_SIZE0, quota_storage),
+	O("quota-messages", OPT_UINT, quota_messages),
+	O("max-mailbox-messages", OPT_UINT, max_mailbox_messages),
+	O("max-mailboxes", OPT_UINT, max_mailboxes),
+	O("max-subscriptions", OPT_UINT, max_subscriptions),
+	O("max-command-messages", OPT_UINT, max_command_messages),
 	O("snapshot-interval", OPT_UINT, snapshot_interval),
 	O("snapshot-changes", OPT_UINT, snapshot_changes),
 	O("journal-fsync", OPT_FSYNC, journal_fsync),
@@ -72,6 +79,16 @@ static void config_defaults(struct uimap_config *cfg)
 	cfg->login_delay_ms = 1000;
 	cfg->login_delay_max_ms = 15000;
 	cfg->auth_workers = 2;
+	/* Everything lives in memory: one user must not be able to take it all. A
+	   hosted mailbox of 2 GiB / a million messages is generous (their metadata is
+	   ~40 MB); thousands of mailboxes and subscriptions are more than any client
+	   shows. Slicing keeps big commands fair, so none is capped by default. */
+	cfg->quota_storage = (size_t)2 << 30;
+	cfg->quota_messages = 1000000;
+	cfg->max_mailbox_messages = 1000000;
+	cfg->max_mailboxes = 5000;
+	cfg->max_subscriptions = 5000;
+	cfg->max_command_messages = 0;
 	cfg->snapshot_interval = 300;
 	cfg->snapshot_changes = 10000;
 	cfg->journal_fsync = UIMAP_JOURNAL_FSYNC_ALWAYS;
@@ -161,7 +178,7 @@ static void opt_reset(struct uimap_config *cfg, const struct opt *o)
 	}
 	config_defaults(&def);
 	size_t size = o->type == OPT_BOOL ? sizeof(bool) :
-		      o->type == OPT_SIZE ? sizeof(size_t) :
+		      o->type == OPT_SIZE || o->type == OPT_SIZE0 ? sizeof(size_t) :
 		      o->type == OPT_LEVEL ? sizeof(enum uimap_log_level) :
 		      o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) : sizeof(unsigned);
 	memcpy(base + o->offset, (char *)&def + o->offset, size);
@@ -261,9 +278,10 @@ UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, con
 		*(unsigned *)(base + o->offset) = (unsigned)n;
 		return 0;
 	}
+	case OPT_SIZE0:
 	case OPT_SIZE: {
 		size_t n;
-		if (parse_size(value, &n) < 0 || n == 0)
+		if (parse_size(value, &n) < 0 || (n == 0 && o->type == OPT_SIZE))
 			return fail(error_r, "option '%s': '%s' is not a size (e.g. 65536, 64K, 64M)",
 				    key, value);
 		*(size_t *)(base + o->offset) = n;

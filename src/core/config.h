@@ -44,6 +44,14 @@ struct uimap_config {
 	unsigned login_delay_max_ms;  /* cap of the doubling delay */
 	unsigned auth_workers;        /* password-hashing threads */
 
+	/* per-user limits (0 = none); a user's own quota rules override them */
+	size_t quota_storage;         /* bytes of messages (RFC 9208 STORAGE) */
+	unsigned quota_messages;      /* messages (RFC 9208 MESSAGE) */
+	unsigned max_mailbox_messages;
+	unsigned max_mailboxes;
+	unsigned max_subscriptions;
+	unsigned max_command_messages; /* messages one COPY/MOVE/STORE/FETCH may name */
+
 	/* persistence (data_dir must be set for any of it) */
 	unsigned snapshot_interval;   /* seconds between snapshots, 0 = off */
 	unsigned snapshot_changes;    /* snapshot after this many changes, 0 = off */

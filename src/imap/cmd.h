@@ -171,6 +171,10 @@ bool session_output_full(const struct session *s);
 int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r);
 
+/* max-command-messages: when the ranges name more messages than one command may,
+   reply NO [LIMIT] and return false. */
+bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, unsigned n);
+
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);
 

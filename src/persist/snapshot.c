@@ -595,6 +595,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 	}
 	if (rd.p != rd.end)
 		goto bad;
+	store_user_recount(user);
 	*user_r = user;
 	return 1;
 nomem:

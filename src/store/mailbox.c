@@ -115,6 +115,8 @@ static void mailbox_count(struct mailbox *box, const struct store_msg *msg, int 
 	if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
 		box->n_deleted += (uint32_t)dir;
 	box->live_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
+	box->user->n_messages += (uint64_t)(int64_t)dir;
+	box->user->n_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
 }
 
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,

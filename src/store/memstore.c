@@ -187,6 +187,8 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.view_expunge = store_view_expunge,
 	.view_copy = store_view_copy,
 	.reserve = store_user_reserve,
+	.set_limits = store_user_set_limits,
+	.usage = store_user_usage,
 };
 
 UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,

@@ -133,6 +133,8 @@ struct store_user {
 	size_t n_boxes, cap_boxes;
 	char **subs;                /* sorted subscribed names */
 	size_t n_subs, cap_subs;
+	uint64_t n_messages, n_bytes; /* live messages of all mailboxes, their sizes */
+	struct uimap_store_limits limits;
 };
 
 /* ---- change hook (the single place every mutation passes through) ---------- */
@@ -333,6 +335,19 @@ void store_user_insert_box(struct store_user *user, struct mailbox *box);
 void store_user_remove_box(struct store_user *user, struct mailbox *box);
 /* Position of the first subscription >= name. */
 size_t store_user_sub_pos(const struct store_user *user, const char *name);
+/* Recount n_messages and n_bytes from the mailboxes (after a load). */
+void store_user_recount(struct store_user *user);
+/* Whether box_messages more in box and user_messages of user_bytes more for the
+   user keep it within its limits: 0, -EMLINK (the mailbox's limit) or -EDQUOT
+   (the user's quota). */
+int store_user_check_add(const struct store_user *user, const struct mailbox *box,
+			 uint64_t box_messages, uint64_t user_messages, uint64_t user_bytes);
+/* Whether n more mailboxes / subscriptions fit: 0 or -EMLINK. */
+int store_user_check_mailboxes(const struct store_user *user, uint64_t n);
+int store_user_check_subscriptions(const struct store_user *user, uint64_t n);
+void store_user_set_limits(struct uimap_store_user *user,
+			   const struct uimap_store_limits *limits);
+void store_user_usage(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 /* Free a user and everything it holds (store teardown). */
 void store_user_free(struct store_user **user);
 /* Create a user in the store with its default mailboxes. Returns 0 with *user_r
@@ -355,7 +370,7 @@ int store_mailbox_status(struct uimap_store_user *user, const char *name,
 int store_mailbox_append(struct uimap_store_user *user, const char *name,
 			 const struct uimap_append *msg, struct uimap_append_result *result_r);
 int store_user_reserve(struct uimap_store_user *user, const char *name, uint64_t changes,
-		       uint64_t bytes);
+		       uint64_t messages, uint64_t bytes);
 int store_view_open_vt(struct uimap_store_user *user, const char *name, bool readonly,
 		       struct uimap_store_view **view_r, struct uimap_select_info *info_r);
 void store_view_close_vt(struct uimap_store_view *view);

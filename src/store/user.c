@@ -114,6 +114,9 @@ int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned
 	box = store_user_find(user, name);
 	if (box != NULL && !box->noselect)
 		return -EEXIST;
+	r = store_user_check_mailboxes(user, box != NULL ? 0 : name_levels(name));
+	if (r < 0)
+		return r;
 	r = store_reserve(user->store, name_levels(name) * store_record_bytes(user, name, 0));
 	if (r < 0)
 		return r;
@@ -160,8 +163,11 @@ int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, cons
 		return -ENOENT;
 	if (store_user_find(user, new_name) != NULL)
 		return -EEXIST;
-	r = store_reserve(user->store, (1 + name_levels(new_name)) *
-					store_record_bytes(user, old_name, strlen(new_name)));
+	r = store_user_check_mailboxes(user, strcmp(old_name, "INBOX") == 0
+						     ? name_levels(new_name) : name_levels(new_name) - 1);
+	if (r == 0)
+		r = store_reserve(user->store, (1 + name_levels(new_name)) *
+					       store_record_bytes(user, old_name, strlen(new_name)));
 	if (r < 0)
 		return r;
 	if (strcmp(old_name, "INBOX") == 0) {
@@ -231,7 +237,9 @@ int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool 
 		return -EINVAL;
 	if (subscribe && !store_name_valid(name))
 		return -EINVAL;
-	int r = store_reserve(user->store, store_record_bytes(user, name, 0));
+	int r = subscribe ? store_user_check_subscriptions(user, 1) : 0;
+	if (r == 0)
+		r = store_reserve(user->store, store_record_bytes(user, name, 0));
 	if (r < 0)
 		return r;
 	return store_apply_subscribe(user, name, subscribe);
@@ -365,7 +373,6 @@ int store_mailbox_list(struct uimap_store_user *pub, const char *reference, cons
 	return 0;
 }
 
-/* The selectable mailbox raw names, or NULL with *err_r. */
 static struct mailbox *user_selectable(struct store_user *user, const char *raw, int *err_r)
 {
 	char name[STORE_NAME_MAX + 1];
@@ -382,6 +389,8 @@ static struct mailbox *user_selectable(struct store_user *user, const char *raw,
 	return box;
 }
 
+/* The selectable mailbox raw names, or NULL with *err_r. */
+
 int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
 			 struct uimap_status *status_r)
 {
@@ -394,11 +403,72 @@ int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
 	return 0;
 }
 
-int store_user_reserve(struct uimap_store_user *pub, const char *name, uint64_t changes,
-		       uint64_t bytes)
+void store_user_recount(struct store_user *user)
+{
+	user->n_messages = user->n_bytes = 0;
+	for (size_t i = 0; i < user->n_boxes; i++) {
+		user->n_messages += user->boxes[i]->n_live;
+		user->n_bytes += user->boxes[i]->live_bytes;
+	}
+}
+
+int store_user_check_add(const struct store_user *user, const struct mailbox *box,
+			 uint64_t box_messages, uint64_t user_messages, uint64_t user_bytes)
+{
+	const struct uimap_store_limits *l = &user->limits;
+
+	if (l->max_mailbox_messages != 0 &&
+	    box->n_live + box_messages > l->max_mailbox_messages)
+		return -EMLINK;
+	if ((l->max_messages != 0 && user->n_messages + user_messages > l->max_messages) ||
+	    (l->max_bytes != 0 && user->n_bytes + user_bytes > l->max_bytes))
+		return -EDQUOT;
+	return 0;
+}
+
+int store_user_check_mailboxes(const struct store_user *user, uint64_t n)
+{
+	uint64_t max = user->limits.max_mailboxes;
+	return max != 0 && user->n_boxes + n > max ? -EMLINK : 0;
+}
+
+int store_user_check_subscriptions(const struct store_user *user, uint64_t n)
+{
+	uint64_t max = user->limits.max_subscriptions;
+	return max != 0 && user->n_subs + n > max ? -EMLINK : 0;
+}
+
+void store_user_set_limits(struct uimap_store_user *pub, const struct uimap_store_limits *limits)
+{
+	user_of(pub)->limits = *limits;
+}
+
+void store_user_usage(struct uimap_store_user *pub, struct uimap_store_usage *usage_r)
 {
 	struct store_user *user = user_of(pub);
 
+	*usage_r = (struct uimap_store_usage){ .messages = user->n_messages,
+					       .bytes = user->n_bytes,
+					       .mailboxes = (uint32_t)user->n_boxes,
+					       .subscriptions = (uint32_t)user->n_subs };
+}
+
+
+int store_user_reserve(struct uimap_store_user *pub, const char *name, uint64_t changes,
+		       uint64_t messages, uint64_t bytes)
+{
+	struct store_user *user = user_of(pub);
+
+	if (messages > 0) {
+		int err;
+		struct mailbox *box = user_selectable(user, name, &err);
+
+		if (box == NULL)
+			return err;
+		err = store_user_check_add(user, box, messages, messages, bytes);
+		if (err < 0)
+			return err;
+	}
 	return store_reserve(user->store, changes * store_record_bytes(user, name, 0) + bytes);
 }
 
@@ -415,6 +485,9 @@ int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
 	if (msg->blob == NULL)
 		return -EINVAL;
 	/* the message, and a record per keyword it may create */
+	err = store_user_check_add(box->user, box, 1, 1, msg->blob->size);
+	if (err < 0)
+		return err;
 	uint64_t bytes = store_record_bytes(box->user, box->name, msg->blob->size);
 	for (size_t i = 0; i < msg->n_keywords; i++)
 		bytes += store_record_bytes(box->user, box->name, strlen(msg->keywords[i]));

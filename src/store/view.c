@@ -534,7 +534,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 		}
 	}
 	/* all or nothing: room for every copy's record (and MOVE's expunges) first */
-	uint64_t bytes = 0, n_msgs = 0;
+	uint64_t bytes = 0, n_msgs = 0, msg_bytes = 0;
 
 	for (size_t r = 0; r < n; r++) {
 		for (uint32_t seq = seqs[r].lo; seq <= seqs[r].hi; seq++) {
@@ -542,6 +542,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			const struct store_msg *msg = view_lookup(v, seq, &idx);
 
 			bytes += store_record_bytes(dst->user, dst->name, msg->blob->size);
+			msg_bytes += msg->blob->size;
 			n_msgs++;
 		}
 	}
@@ -550,6 +551,13 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 		bytes += store_record_bytes(dst->user, dst->name, strlen(src->keywords[k]));
 	if (move)
 		bytes += n_msgs * store_record_bytes(src->user, src->name, 0);
+	/* a MOVE only adds to dst (the user holds as much as before); a COPY adds to
+	   the user too */
+	int limited = dst == src && move ? 0
+		      : store_user_check_add(dst->user, dst, n_msgs, move ? 0 : n_msgs,
+					     move ? 0 : msg_bytes);
+	if (limited < 0)
+		return limited;
 	int reserved = store_reserve(src->user->store, bytes);
 
 	if (reserved < 0)

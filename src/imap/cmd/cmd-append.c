@@ -72,7 +72,12 @@ int cmd_append(struct uimap_cmd *cmd)
 			for (size_t i = 0; i < msgs[k].n_keywords; i++)
 				bytes += strlen(msgs[k].keywords[i]);
 		}
-		int r = s->mail->vt->reserve(s->mail, name, changes, bytes);
+		int r = s->mail->vt->reserve(s->mail, name, changes, n_msgs, bytes);
+		if (r == -ENOENT) {
+			/* RFC 3501 §6.3.11: the client may CREATE and retry */
+			cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+			return CMD_DONE;
+		}
 		if (r < 0) {
 			reply_store_error(cmd, r, "APPEND");
 			return CMD_DONE;

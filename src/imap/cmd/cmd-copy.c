@@ -43,6 +43,8 @@ static int copy_common(struct uimap_cmd *cmd, bool move)
 		cmd_reply(cmd, "OK", "No messages.");
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, ranges, n))
+		return CMD_DONE;
 	if (move && s->readonly) {
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;

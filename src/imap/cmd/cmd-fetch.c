@@ -319,6 +319,8 @@ int cmd_fetch(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, st->ranges, st->n_ranges))
+		return CMD_DONE;
 	cmd->ctx = st;
 	return fetch_continue(cmd);
 }

@@ -11,6 +11,7 @@
 #include "core/probes.h"
 #include "auth/penalty.h"
 #include "imap/server.h"
+#include "imap/limits.h"
 #include "net/conn.h"
 #include "net/iptable.h"
 
@@ -28,6 +29,22 @@ static void reply_logged_in(struct uimap_cmd *cmd)
 	outq_puts(q, "] Logged in.\r\n");
 	cmd->replied = true;
 	conn_mark_dirty(s->conn);
+}
+
+/* The user's limits: the configuration's, with the user's own quota rules. */
+static void apply_user_limits(struct session *s)
+{
+	struct uimap_server *srv = s->srv;
+	const char *fields = srv->auth->user_fields != NULL
+			     ? srv->auth->user_fields(srv->auth_ctx, s->user) : NULL;
+	struct uimap_store_limits limits;
+	const char *err;
+
+	if (limits_for_user(srv->cfg, fields, &limits, &err) < 0)
+		log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr, "user %s: %s", s->user,
+			  err);
+	if (s->mail->vt->set_limits != NULL)
+		s->mail->vt->set_limits(s->mail, &limits);
 }
 
 static int reply_failed(struct uimap_cmd *cmd)
@@ -56,6 +73,7 @@ static int login_resume(struct uimap_cmd *cmd)
 			cmd_reply(cmd, "NO", "[UNAVAILABLE] Mail storage is unavailable.");
 			return CMD_DONE;
 		}
+		apply_user_limits(s);
 		s->state = SESSION_AUTH;
 		auth_penalty_success(s->srv->penalty, addr, s->user);
 		conn_set_authenticated(c);

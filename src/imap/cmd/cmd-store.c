@@ -57,6 +57,8 @@ int cmd_store(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, ranges, n_ranges))
+		return CMD_DONE;
 	if (s->readonly) {
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;
@@ -68,7 +70,7 @@ int cmd_store(struct uimap_cmd *cmd)
 			kw_bytes += strlen(kw[i]);
 		for (unsigned i = 0; i < n_ranges; i++)
 			n += (uint64_t)ranges[i].hi - ranges[i].lo + 1;
-		int r = s->mail->vt->reserve(s->mail, s->selected, n, kw_bytes);
+		int r = s->mail->vt->reserve(s->mail, s->selected, n, 0, kw_bytes);
 		if (r < 0) {
 			reply_store_error(cmd, r, "STORE");
 			return CMD_DONE;
