@@ -298,8 +298,12 @@ struct uimap_store_vtable {
 			      unsigned special_use);
 	/* DELETE (RFC 3501 6.3.4): INBOX gives -EPERM; a mailbox with children loses
 	   its messages and becomes \Noselect; a \Noselect name with children gives
-	   -ENOTEMPTY; otherwise the name is removed. Views on it see every message
-	   expunged and view_sync() then returns -ENOENT. Returns 0 or -errno. */
+	   -ENOTEMPTY; otherwise the name is removed. Views on it keep reading what
+	   they had but change nothing (STORE gives -ESTALE, EXPUNGE and MOVE leave
+	   it), and every view_sync() returns -ENOENT without reporting expunges (the
+	   session is to go, as Dovecot's does). Costs O(1): the messages are freed
+	   with the last view (over several background() calls when many). Returns 0
+	   or -errno. */
 	int (*mailbox_delete)(struct uimap_store_user *user, const char *name);
 	/* RENAME (RFC 3501 6.3.5): children move along, missing parents of new_name are
 	   created, views keep working under the new name. Renaming INBOX moves its
@@ -406,6 +410,12 @@ struct uimap_store_vtable {
 	void (*set_limits)(struct uimap_store_user *user, const struct uimap_store_limits *limits);
 	/* Optional. What the user holds now. */
 	void (*usage)(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
+
+	/* Optional. Called by the server once per loop turn, so that a store can spread
+	   big work (freeing a deleted mailbox of a million messages) over turns instead
+	   of stalling the loop. Returns true while work is left (the loop then polls
+	   instead of sleeping). */
+	bool (*background)(struct uimap_store *store);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

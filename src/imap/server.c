@@ -231,9 +231,15 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 			  &srv->signal_h);
 }
 
-static void persist_before_wait(void *ctx)
+/* Once per loop turn, before the wait: the store's spread-out work (freeing a big
+   deleted mailbox), then the journal's write and group commit. */
+static bool server_before_wait(void *ctx)
 {
-	persist_turn(ctx);
+	struct uimap_server *srv = ctx;
+	bool busy = srv->store->vt->background != NULL && srv->store->vt->background(srv->store);
+	if (srv->persist != NULL)
+		persist_turn(srv->persist);
+	return busy;
 }
 
 UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
@@ -277,16 +283,14 @@ UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r
 		srv->signal_h.fn = signal_received;
 		ring_read(ring, srv->signal_fd, &srv->siginfo, sizeof(srv->siginfo), &srv->signal_h);
 	}
-	if (srv->persist != NULL) {
+	if (srv->persist != NULL)
 		persist_attach(srv->persist, ring, &srv->net.timers);
-		srv->net.before_wait = persist_before_wait;
-		srv->net.before_wait_ctx = srv->persist;
-	}
+	srv->net.before_wait = server_before_wait;
+	srv->net.before_wait_ctx = srv;
 	int ret = net_server_run(&srv->net, error_r);
-	if (srv->persist != NULL) {
-		srv->net.before_wait = NULL;
+	srv->net.before_wait = NULL;
+	if (srv->persist != NULL)
 		persist_detach(srv->persist);
-	}
 	if (ret == 0)
 		log_info("stopped");
 	return ret;

@@ -317,8 +317,7 @@ int net_server_run(struct net_server *srv, const char **error_r)
 		if (srv->stop_requested && !srv->stopping)
 			net_server_begin_shutdown(srv);
 		conn_run_wakes(srv);
-		if (srv->before_wait != NULL)
-			srv->before_wait(srv->before_wait_ctx);
+		bool busy = srv->before_wait != NULL && srv->before_wait(srv->before_wait_ctx);
 		flush_dirty(srv);
 		conn_reap(srv);
 		if (srv->stopping && srv->n_conns == 0)
@@ -327,7 +326,7 @@ int net_server_run(struct net_server *srv, const char **error_r)
 
 		struct __kernel_timespec ts, *tsp = NULL;
 		/* wake-ups asked for meanwhile run next turn: do not sleep */
-		int64_t wait = srv->wakes != NULL ? 0 : timer_next_ms(&srv->timers, clock_ms());
+		int64_t wait = srv->wakes != NULL || busy ? 0 : timer_next_ms(&srv->timers, clock_ms());
 		if (wait >= 0) {
 			ts.tv_sec = wait / 1000;
 			ts.tv_nsec = (wait % 1000) * 1000000;

@@ -40,8 +40,9 @@ struct net_server {
 	/* the protocol connections run, and its server-wide context */
 	const struct conn_handler *handler;
 	void *handler_ctx;
-	/* called once per loop turn before the wait (the journal's group commit) */
-	void (*before_wait)(void *ctx);
+	/* called once per loop turn before the wait (the journal's group commit, the
+	   store's work spread over turns); true: more work is left, poll, do not sleep */
+	bool (*before_wait)(void *ctx);
 	void *before_wait_ctx;
 
 	struct conn *conns;               /* every open connection */

@@ -22,17 +22,21 @@ struct mailbox *mailbox_new(struct store_user *user, const char *name)
 	return box;
 }
 
-void mailbox_unref(struct mailbox **boxp)
-{
-	struct mailbox *box = *boxp;
+/* Mailboxes with more messages than this are freed in slices when a loop drives
+   the store (a DELETE of a million messages must not stall it). */
+#define MAILBOX_FREE_AT_ONCE 4096
 
-	*boxp = NULL;
-	if (box == NULL || --box->refs > 0)
-		return;
-	for (uint32_t i = 0; i < box->n_msgs; i++) {
-		if (box->msgs[i].state != MSG_DEAD)
-			uimap_blob_unref(&box->msgs[i].blob);
+/* Free up to max of box's messages; then, when all are, the mailbox. Returns
+   whether it is gone. */
+static bool mailbox_free_some(struct mailbox *box, uint32_t *max)
+{
+	for (; box->n_freed < box->n_msgs && *max > 0; box->n_freed++, (*max)--) {
+		struct store_msg *msg = &box->msgs[box->n_freed];
+		if (msg->state != MSG_DEAD)
+			uimap_blob_unref(&msg->blob);
 	}
+	if (box->n_freed < box->n_msgs)
+		return false;
 	for (unsigned i = 0; i < box->n_keywords; i++)
 		free(box->keywords[i]);
 	free(box->msgs);
@@ -40,6 +44,36 @@ void mailbox_unref(struct mailbox **boxp)
 	free(box->flag_log);
 	free(box->name);
 	free(box);
+	return true;
+}
+
+void mailbox_unref(struct mailbox **boxp)
+{
+	struct mailbox *box = *boxp;
+
+	*boxp = NULL;
+	if (box == NULL || --box->refs > 0)
+		return;
+	struct memstore *ms = box->user->store;
+	if (ms->lazy_free && box->n_msgs > MAILBOX_FREE_AT_ONCE) {
+		box->next_grave = ms->graveyard;
+		ms->graveyard = box;
+		return;
+	}
+	uint32_t all = UINT32_MAX;
+	mailbox_free_some(box, &all);
+}
+
+bool store_collect(struct memstore *ms, uint32_t max)
+{
+	while (ms->graveyard != NULL && max > 0) {
+		struct mailbox *box = ms->graveyard;
+		struct mailbox *next = box->next_grave;
+		if (!mailbox_free_some(box, &max))
+			break;
+		ms->graveyard = next;
+	}
+	return ms->graveyard != NULL;
 }
 
 uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid)

@@ -118,13 +118,26 @@ static void memstore_destroy(struct uimap_store *pub)
 {
 	struct memstore *ms = memstore_of(pub);
 
+	ms->lazy_free = false;
 	for (size_t i = 0; i < ms->n_users; i++)
 		store_user_free(&ms->users[i]);
+	store_collect(ms, UINT32_MAX);
 	for (size_t i = 0; i < ms->n_defaults; i++)
 		free(ms->defaults[i].name);
 	free(ms->defaults);
 	free(ms->users);
 	free(ms);
+}
+
+/* Messages freed per loop turn: about a millisecond's work. */
+#define COLLECT_PER_TURN 16384
+
+static bool memstore_background(struct uimap_store *pub)
+{
+	struct memstore *ms = memstore_of(pub);
+
+	ms->lazy_free = true;
+	return store_collect(ms, COLLECT_PER_TURN);
 }
 
 static int memstore_stats(struct uimap_store *pub, struct uimap_store_stats *st)
@@ -163,6 +176,7 @@ static int memstore_stats(struct uimap_store *pub, struct uimap_store_stats *st)
 UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.name = "memory",
 	.destroy = memstore_destroy,
+	.background = memstore_background,
 	.stats = memstore_stats,
 	.user_open = memstore_user_open,
 	.user_close = memstore_user_close,

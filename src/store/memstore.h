@@ -65,6 +65,8 @@ struct mailbox {
 	unsigned special_use;
 	bool noselect;
 	bool deleted;               /* detached from the tree; kept alive by views */
+	struct mailbox *next_grave; /* in the store's graveyard, being freed */
+	uint32_t n_freed;           /* messages freed there so far */
 
 	struct store_msg *msgs;     /* sorted by uid, tombstones included */
 	uint32_t n_msgs, cap_msgs;
@@ -190,6 +192,10 @@ struct memstore {
 	void *hook_ctx;
 	unsigned hook_muted;        /* >0 inside compound changes emitted as one */
 	uint64_t n_views;
+	/* Big mailboxes no one refers to any more, freed a slice per loop turn
+	   (store_collect) once a loop drives the store, rather than in one go. */
+	struct mailbox *graveyard;
+	bool lazy_free;
 };
 
 /* memstore.c */
@@ -232,6 +238,9 @@ int store_list_pattern(const char *reference, const char *pattern, char *out);
 struct mailbox *mailbox_new(struct store_user *user, const char *name);
 /* Drop a reference; the mailbox is freed (blobs released) with the last. */
 void mailbox_unref(struct mailbox **box);
+/* Free up to max messages of the mailboxes in the graveyard (all of them for
+   UINT32_MAX). Returns whether some are left. */
+bool store_collect(struct memstore *ms, uint32_t max);
 /* Index of the first message with uid >= uid (n_msgs when none). */
 uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid);
 /* 1 with *idx_r when uid is in the array (any state), 0 otherwise. */

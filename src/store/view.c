@@ -440,7 +440,7 @@ int store_view_store_flags(struct uimap_store_view *pub, uint32_t seq,
 	if (box->n_keywords < 64 && (flags->keywords >> box->n_keywords) != 0)
 		return -EINVAL;
 	msg = view_lookup(v, seq, &idx);
-	if (msg == NULL || msg->state != MSG_LIVE)
+	if (msg == NULL || msg->state != MSG_LIVE || box->deleted)
 		return -ESTALE;
 	if (unchangedsince != 0 && msg->modseq > unchangedsince)
 		return -ECANCELED;
@@ -466,7 +466,7 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 
 	if (v->readonly)
 		return -EROFS;
-	if (box->n_deleted == 0)
+	if (box->n_deleted == 0 || box->deleted)
 		return 0;
 	/* all or nothing: room for the record of every \Deleted message first */
 	int reserved = store_reserve(box->user->store, (uint64_t)box->n_deleted *
@@ -592,7 +592,8 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			count++;
 		}
 	}
-	if (move) {
+	/* a deleted source stays as it is (its session hears of the DELETE next) */
+	if (move && !src->deleted) {
 		for (size_t r = 0; r < n; r++) {
 			for (uint32_t seq = seqs[r].lo; seq <= seqs[r].hi; seq++) {
 				uint32_t idx;

@@ -119,3 +119,22 @@ class BigSets(MailTestCase):
             self.c.quiet_for(0.05)
         self.assertIn(n, (0, total))
         self.assertEqual(count(self, self.c, "Big"), total)
+
+    def test_delete_of_a_big_selected_mailbox(self):
+        # self.c has INBOX selected; another session deletes a big mailbox a third
+        # one has selected: the third is told to go (as Dovecot does), the deleting
+        # one goes on, and the name can be created afresh
+        grow(self, self.c, "Big", N)
+        reader = self.session()
+        self.ok(reader, "s", "SELECT Big")
+        other = self.session()
+        self.ok(other, "d", "DELETE Big")
+        untagged, t = command_raw(reader, "n", "NOOP")
+        self.assertTrue(any(u.startswith("* BYE") for u in texts(untagged)) or
+                        t.startswith("* BYE"), (untagged, t))
+        self.assertClosed(reader)
+        self.ok(other, "n", "NOOP")
+        self.ok(other, "c", "CREATE Big")
+        self.assertEqual(count(self, other, "Big"), 0)
+        _, t = command_raw(other, "st", "STATUS INBOX (MESSAGES)")
+        self.assertTagged(t, "st", "OK")

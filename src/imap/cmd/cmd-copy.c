@@ -35,7 +35,11 @@ static void uidset_add(struct buf *b, uint32_t *run_lo, uint32_t *run_hi, uint32
 struct copy_state {
 	bool move;
 	const char *dest;
-	struct range_cursor cursor;      /* over the source sequence numbers */
+	const struct uimap_range *ranges; /* the source sequence numbers */
+	unsigned n_ranges;
+	struct range_cursor cursor;      /* over them: first to scan, then to copy */
+	uint32_t src_lo, src_hi;         /* the UID run being added to src */
+	uint64_t msgs, bytes;            /* what the scan found */
 	struct uimap_range *chunk;       /* this call's ranges */
 	struct buf src, dst;             /* COPYUID's UID sets */
 	uint32_t dst_lo, dst_hi, uidvalidity, copied;
@@ -159,10 +163,48 @@ static int copy_continue(struct uimap_cmd *cmd)
 	return copy_finish(cmd);
 }
 
-static int copy_common(struct uimap_cmd *cmd, bool move)
+/* First, in slices: the source UIDs in sequence order (before MOVE expunges them)
+   and the sizes; then, all or nothing, the limits and the journal space for the
+   whole set (a MOVE adds nothing to the user: only its records are counted). */
+static int copy_scan(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
 	struct uimap_store_view *v = s->view;
+	struct copy_state *st = cmd->ctx;
+	struct slice sl;
+	uint32_t seq;
+	slice_begin(&sl);
+	while (cursor_next(&st->cursor, &seq)) {
+		struct uimap_msg_info info;
+		if (v->vt->view_msg(v, seq, &info) == 0) {
+			uidset_add(&st->src, &st->src_lo, &st->src_hi, info.uid);
+			st->msgs++;
+			st->bytes += info.size;
+		}
+		if (slice_check(&sl, s) == CMD_WAIT_TURN && cursor_left(&st->cursor) > 0)
+			return cmd_block(cmd, CMD_WAIT_TURN, copy_scan);
+	}
+	uidset_add(&st->src, &st->src_lo, &st->src_hi, 0);
+	buf_append(&st->src, "", 1);
+	if (s->mail->vt->reserve != NULL) {
+		int r = s->mail->vt->reserve(s->mail, st->dest, st->move ? 2 * st->msgs : st->msgs,
+					     st->move ? 0 : st->msgs, st->move ? 0 : st->bytes);
+		if (r < 0) {
+			st->over = true;
+			if (r == -ENOENT)
+				cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+			else
+				reply_store_error(cmd, r, st->move ? "MOVE" : "COPY");
+			return CMD_DONE;
+		}
+	}
+	cursor_init(&st->cursor, st->ranges, st->n_ranges);
+	return copy_continue(cmd);
+}
+
+static int copy_common(struct uimap_cmd *cmd, bool move)
+{
+	struct session *s = cmd->s;
 	const char *dest, *error;
 	if (cmd->c.n_args != 2 || !arg_mailbox(&cmd->c.args[1], &dest)) {
 		cmd_reply(cmd, "BAD", "%s takes a sequence set and a mailbox.", move ? "MOVE" : "COPY");
@@ -188,42 +230,19 @@ static int copy_common(struct uimap_cmd *cmd, bool move)
 	struct copy_state *st = arena_zalloc(&s->arena, sizeof(*st));
 	st->move = move;
 	st->dest = dest;
+	st->ranges = ranges;
+	st->n_ranges = n;
 	st->chunk = arena_alloc(&s->arena, COPY_CHUNK * sizeof(*st->chunk));
 	cmd->ctx = st;
 	cmd->cleanup = copy_cleanup;
-	/* source UIDs in sequence order, before MOVE expunges them; and the sizes */
-	uint32_t lo = 0, hi = 0;
-	uint64_t msgs = 0, bytes = 0;
-	for (unsigned i = 0; i < n; i++) {
-		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi; seq++) {
-			struct uimap_msg_info info;
-			if (v->vt->view_msg(v, seq, &info) == 0) {
-				uidset_add(&st->src, &lo, &hi, info.uid);
-				msgs++;
-				bytes += info.size;
-			}
-			if (seq == 0xffffffffu)
-				break;
-		}
-	}
-	uidset_add(&st->src, &lo, &hi, 0);
-	buf_append(&st->src, "", 1);
-	/* all or nothing: limits and journal space for the whole set first (a MOVE
-	   adds nothing to the user: only the records are counted) */
-	if (s->mail->vt->reserve != NULL) {
-		int r = s->mail->vt->reserve(s->mail, dest, move ? 2 * msgs : msgs,
-					     move ? 0 : msgs, move ? 0 : bytes);
-		if (r == -ENOENT) {
-			cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
-			return CMD_DONE;
-		}
-		if (r < 0) {
-			reply_store_error(cmd, r, move ? "MOVE" : "COPY");
-			return CMD_DONE;
-		}
+	/* RFC 3501 §6.4.7: a missing destination is told at once, before the scan */
+	struct uimap_status status;
+	if (s->mail->vt->mailbox_status(s->mail, dest, &status) == -ENOENT) {
+		cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+		return CMD_DONE;
 	}
 	cursor_init(&st->cursor, ranges, n);
-	return copy_continue(cmd);
+	return copy_scan(cmd);
 }
 
 int cmd_copy(struct uimap_cmd *cmd)

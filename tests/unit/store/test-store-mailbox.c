@@ -363,6 +363,55 @@ Test(store_mailbox, blobs_shared_and_outlive_expunge)
 	cr_assert_eq(released, 1);
 }
 
+/* A DELETE is O(1) for the user; a big mailbox's messages are then freed a slice
+   per background() call once a loop drives the store; a view of it still reads
+   the messages but can change nothing, and its next sync says it is gone. */
+Test(store_mailbox, big_delete_frees_in_slices)
+{
+	struct uimap_append msg = { 0 };
+	struct uimap_append_result res;
+	struct uimap_store_view *v, *reader;
+	struct uimap_select_info info;
+	struct uimap_copy_result cres;
+	struct uimap_store_usage usage;
+	struct uimap_msg_info mi;
+	const struct uimap_flags seen = { .system = UIMAP_FLAG_SEEN };
+
+	cr_assert_not(store->vt->background(store), "nothing to do yet");
+	cr_assert_eq(user->vt->mailbox_create(user, "big", 0), 0);
+	released = 0;
+	msg.blob = uimap_blob_new_custom("custom\r\n", 8, release_cb, &released);
+	cr_assert_eq(user->vt->mailbox_append(user, "big", &msg, &res), 0);
+	uimap_blob_unref(&msg.blob);
+	cr_assert_eq(user->vt->view_open(user, "big", false, &v, &info), 0);
+	for (uint32_t n = 1; n < 40000; n *= 2) {
+		cr_assert_eq(v->vt->view_copy(v, &(struct uimap_range){ 1, n }, 1, "big", false,
+					      &cres), 0);
+		cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, NULL, NULL), 0);
+	}
+	uimap_store_view_close(&v);
+	cr_assert_eq(user->vt->view_open(user, "big", false, &reader, &info), 0);
+	cr_assert_eq(info.exists, 65536);
+
+	cr_assert_eq(user->vt->mailbox_delete(user, "big"), 0);
+	user->vt->usage(user, &usage);
+	cr_assert_eq(usage.messages, 0, "the user gives the messages back at once");
+	cr_assert_eq(user->vt->mailbox_status(user, "big", &(struct uimap_status){ 0 }), -ENOENT);
+	/* the reader still reads, cannot change, and is told at its next sync */
+	cr_assert_eq(reader->vt->view_msg(reader, 65536, &mi), 0);
+	cr_assert_eq(memcmp(mi.blob->data, "custom", 6), 0);
+	cr_assert_eq(reader->vt->view_store_flags(reader, 1, UIMAP_FLAGS_ADD, &seen, 0, NULL),
+		     -ESTALE);
+	cr_assert_eq(reader->vt->view_sync(reader, UIMAP_SYNC_EXPUNGES, NULL, NULL), -ENOENT);
+	uimap_store_view_close(&reader);
+	cr_assert_eq(released, 0, "not freed in one go");
+	unsigned turns = 0;
+	while (store->vt->background(store))
+		turns++;
+	cr_assert_geq(turns, 2, "freed over several turns (%u)", turns);
+	cr_assert_eq(released, 1, "every copy of the blob was released");
+}
+
 struct hook_log {
 	unsigned counts[16];
 };
