@@ -73,7 +73,6 @@ struct persist {
 	uint64_t last_snapshot_ms;  /* when the last one started (or open) */
 	pid_t child;                /* running snapshot, 0 when none */
 	int child_fd;               /* its pidfd */
-	uint64_t child_jno;         /* journal number started with it */
 	uint64_t child_seq;         /* the last record it covers */
 	bool child_repairs;         /* started while the journal was broken */
 

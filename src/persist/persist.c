@@ -544,6 +544,10 @@ static void __attribute__((noreturn)) persist_child(struct persist *p, pid_t par
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	r = snap_write_file(p->ms, p->dir_fd, p->data_dir, SNAP_FILE, seq, jno, &bytes, &error);
+	/* Durable: the journals it covers can go, removed here rather than by the
+	   loop (unlinking gigabytes of journal takes a while). */
+	if (r == 0)
+		jnl_delete_before(p->dir_fd, jno);
 	p->shared->bytes = bytes;
 	if (r < 0)
 		snprintf(p->shared->error, sizeof(p->shared->error), "%s", error);
@@ -575,7 +579,6 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 	if (pid < 0)
 		return -errno;
 	p->child = pid;
-	p->child_jno = p->jno;
 	p->child_seq = seq;
 	p->child_repairs = p->health == PERSIST_BROKEN;
 	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -596,8 +599,7 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 	if (si != NULL && !(si->si_code == CLD_EXITED && si->si_status == 0) && status == 0)
 		status = -EIO;
 	if (status == 0) {
-		/* Durable: the journals it covers can go. */
-		jnl_delete_before(p->dir_fd, p->child_jno);
+		/* the child removed the journals it covers */
 		log_info("persist: snapshot of %llu bytes written",
 			 (unsigned long long)p->shared->bytes);
 		if (p->child_repairs && p->health == PERSIST_BROKEN) {

@@ -1,6 +1,22 @@
 /* Background snapshot: the child saves the fork moment while the parent keeps changing. */
 #include "persist-test.h"
 
+#include <dirent.h>
+
+/* How many journal files dir holds. */
+static unsigned t_journals(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "journal", 7) == 0;
+	closedir(d);
+	return n;
+}
+
 Test(fork, snapshot_reflects_fork_moment)
 {
 	char *dir = t_tmpdir(), path[600], *at_fork, *final, *got;
@@ -17,7 +33,10 @@ Test(fork, snapshot_reflects_fork_moment)
 	for (unsigned u = 0; u < 20; u++)
 		t_fill_user(s, u, u < 4 ? (size_t)8 << 20 : 0);
 	at_fork = t_dump(s);
+	cr_assert_eq(t_journals(dir), 1);
 	cr_assert_eq(persist_snapshot_start(p, &fork_us), 0);
+	/* the snapshot starts the next journal */
+	cr_assert_eq(t_journals(dir), 2);
 	/* Mutate everything right away: append, flags, expunge, delete, rename. */
 	user = t_user(s, "user000@example.org");
 	t_append(user, "INBOX", "after fork", 0);
@@ -37,6 +56,7 @@ Test(fork, snapshot_reflects_fork_moment)
 	if (r == 0)
 		r = persist_snapshot_wait(p, &error);
 	cr_assert_eq(r, 1, "%s", error);
+	cr_assert_eq(t_journals(dir), 1, "the journal the snapshot covers was removed");
 	final = t_dump(s);
 	cr_log_info("fork pause: %llu us", (unsigned long long)fork_us);
 
@@ -80,6 +100,7 @@ Test(fork, failed_snapshot_keeps_journals)
 	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
 	cr_assert_lt(persist_snapshot_wait(p, &error), 0);
 	cr_assert_not_null(error);
+	cr_assert_eq(t_journals(dir), 2, "both journals kept");
 	cr_assert_not_null(strstr(error, "snapshot.uimap.tmp"), "%s", error);
 	cr_assert_eq(rmdir(path), 0);
 	want = t_dump(s);
