@@ -6,7 +6,7 @@
 #   tests/fuzz/run.sh [SECONDS] [HARNESS...]       each harness for SECONDS (default 25)
 #   tests/fuzz/run.sh -runs=N [HARNESS...]         each harness for N executions
 #
-# Harnesses: parser mime persist base64 mutf7 search (default: all). Prints one line per
+# Harnesses: parser mime persist base64 mutf7 search engine (default: all). Prints one line per
 # harness ("fuzz-NAME: ok, E executions (R/s)" or "fuzz-NAME: CRASH ..."), then a total
 # line. Exits non-zero when any harness crashed; a new crashing input is copied to
 # tests/fuzz/regressions/NAME/ to be kept (add a Criterion case for it too).
@@ -17,7 +17,7 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_FUZZ:-$ROOT/build-fuzz}
-ALL="parser mime persist base64 mutf7 search"
+ALL="parser mime persist base64 mutf7 search engine"
 
 SECONDS_TO_RUN=25
 RUNS=
