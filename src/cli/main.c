@@ -27,6 +27,7 @@ static void usage(FILE *f)
 		"  --syslog-socket PATH          the syslog daemon's socket (/dev/log)\n"
 		"  --unauth-commands N           commands allowed before login (10; 0 = no limit)\n"
 		"  --unauth-idle SECONDS         idle timeout before login (300; 0 = none)\n"
+		"  --login-timeout SECONDS       time from connect to login, however busy (180; 0 = none)\n"
 		"  --auth-idle SECONDS           idle timeout after login (3600; 0 = none)\n"
 		"  --poll-every SECONDS          mailbox poll interval (0 = after every command)\n"
 		"  --max-connections N           global connection limit (10000; 0 = none)\n"

@@ -39,6 +39,7 @@ static const struct opt options[] = {
 	O("syslog-socket", OPT_STR, syslog_socket),
 	O("unauth-commands", OPT_UINT, unauth_commands),
 	O("unauth-idle", OPT_UINT, unauth_idle),
+	O("login-timeout", OPT_UINT, login_timeout),
 	O("auth-idle", OPT_UINT, auth_idle),
 	O("poll-every", OPT_UINT, poll_every),
 	O("max-connections", OPT_UINT, max_connections),
@@ -68,6 +69,7 @@ static void config_defaults(struct uimap_config *cfg)
 	cfg->log_level = UIMAP_LOG_INFO;
 	cfg->unauth_commands = 10;
 	cfg->unauth_idle = 300;
+	cfg->login_timeout = 180;
 	cfg->auth_idle = 3600;
 	cfg->max_connections = 10000;
 	cfg->max_connections_per_ip = 0;

@@ -33,6 +33,7 @@ struct uimap_config {
 
 	unsigned unauth_commands;     /* commands allowed before login, 0 = unlimited */
 	unsigned unauth_idle;         /* seconds, 0 = never */
+	unsigned login_timeout;       /* seconds from connect to login, 0 = none */
 	unsigned auth_idle;           /* seconds, 0 = never */
 	unsigned poll_every;          /* seconds between mailbox polls, 0 = every command */
 	unsigned max_connections;     /* global, 0 = unlimited */

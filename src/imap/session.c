@@ -27,6 +27,10 @@ static void *session_create(void *server_ctx, struct conn *c)
 	s->out = &c->out;
 	s->state = SESSION_NOT_AUTH;
 	s->durable.done = durable_done;
+	if (srv->cfg->login_timeout > 0) {
+		s->login_deadline_ms = clock_ms() + (uint64_t)srv->cfg->login_timeout * 1000u;
+		conn_wake_at(c, s->login_deadline_ms);
+	}
 	arena_init(&s->arena, CMD_ARENA_BLOCK);
 	arena_init(&s->scratch, 4096);
 	parser_init(&s->parser, &s->arena, srv->cfg->max_line, srv->cfg->max_literal);
@@ -220,12 +224,23 @@ int cmd_block(struct uimap_cmd *cmd, enum cmd_wait wait, int (*resume)(struct ui
 	return CMD_WAIT;
 }
 
+/* The connection has one wake-up timer: the earlier of the login deadline (before
+   login) and the running command's CMD_WAIT_TIME deadline. */
+static void arm_timer(struct session *s)
+{
+	uint64_t when = s->state == SESSION_NOT_AUTH ? s->login_deadline_ms : 0;
+	if (s->cmd_active && s->cmd.wait == CMD_WAIT_TIME && (when == 0 || s->wait_until_ms < when))
+		when = s->wait_until_ms;
+	conn_wake_at(s->conn, when);
+}
+
 int cmd_block_until(struct uimap_cmd *cmd, uint64_t when_ms,
 		    int (*resume)(struct uimap_cmd *cmd))
 {
 	cmd->s->wait_until_ms = when_ms;
-	conn_wake_at(cmd->s->conn, when_ms);
-	return cmd_block(cmd, CMD_WAIT_TIME, resume);
+	int r = cmd_block(cmd, CMD_WAIT_TIME, resume);
+	arm_timer(cmd->s);
+	return r;
 }
 
 static void resume_done(struct session *s);
@@ -425,12 +440,24 @@ static void session_drained(void *ctx)
 static void session_wake(void *ctx)
 {
 	struct session *s = ctx;
+	if (s->state == SESSION_NOT_AUTH && s->login_deadline_ms != 0 &&
+	    clock_ms() >= s->login_deadline_ms) {
+		/* however busy it kept the connection (Dovecot: 3 minutes) */
+		log_write(UIMAP_LOG_INFO, s->conn->id, s->conn->addr, "login timeout after %u s",
+			  s->srv->cfg->login_timeout);
+		session_untagged(s, "BYE Login timeout.");
+		s->state = SESSION_LOGOUT;
+		conn_close(s->conn, true);
+		return;
+	}
 	if (s->cmd_active && s->cmd.wait == CMD_WAIT_TIME && clock_ms() >= s->wait_until_ms)
 		session_unblock(s, CMD_WAIT_TIME);
 	else
 		session_unblock(s, CMD_WAIT_TURN);
 	if (s->view_changed && s->idling && !s->conn->closing)
 		session_sync(s, true);
+	if (!s->conn->closing)
+		arm_timer(s);
 }
 
 /* A command finished after being blocked (its reply is queued): clean up and go

@@ -50,6 +50,7 @@ struct session {
 	struct uimap_cmd cmd;
 	bool cmd_active;
 	uint64_t wait_until_ms;       /* CMD_WAIT_TIME deadline */
+	uint64_t login_deadline_ms;   /* login-timeout: BYE if not logged in by then */
 	bool auth_pending;            /* an auth worker job refers to this session
 					 (cancelled when the session goes away) */
 	int auth_result;              /* its verdict, for the resumed command */

@@ -15,6 +15,7 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "core/common.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "auth/penalty.h"
@@ -32,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* What the fake connection layer was asked for since the harness last looked. */
 struct fake {
 	struct conn conn;
-	bool wake;          /* conn_wake_soon / conn_wake_at */
+	bool wake;          /* conn_wake_soon */
+	uint64_t wake_at;   /* conn_wake_at (clock_ms() time, 0 = none) */
 };
 
 static const struct transport_vfuncs fake_plain = { .name = "fuzz", .secure = 0 };
@@ -70,8 +72,7 @@ void conn_wake_soon(struct conn *c)
 
 void conn_wake_at(struct conn *c, uint64_t when_ms)
 {
-	if (when_ms != 0)
-		((struct fake *)c)->wake = true;
+	((struct fake *)c)->wake_at = when_ms;
 }
 
 void conn_idle_reset(struct conn *c)
@@ -132,6 +133,7 @@ static void setup(void)
 	srv.cfg = uimap_config_new();
 	srv.cfg->allow_plaintext_auth = true;
 	srv.cfg->login_delay_ms = 0;
+	srv.cfg->login_timeout = 0;
 	srv.cfg->auth_workers = 0;
 	srv.cfg->log_level = UIMAP_LOG_ERROR;
 	srv.cfg->max_literal = 1 << 20;
@@ -208,7 +210,9 @@ static void settle(struct fake *f, void *s, bool reading)
 			session_handler.drained(s);
 			progress = true;
 		}
-		if (f->wake) {
+		if (f->wake || (f->wake_at != 0 && clock_ms() >= f->wake_at)) {
+			if (!f->wake)
+				f->wake_at = 0;
 			f->wake = false;
 			session_handler.wake(s);
 			progress = true;

@@ -69,6 +69,38 @@ class IdleTimeouts(UimapTestCase):
         t0 = time.monotonic()
         self.wait_bye(c, 1.9, 6, t0)
 
+    def test_login_timeout_however_busy(self):
+        # a slowloris never goes idle: the login deadline ends it anyway (Dovecot: 3 min)
+        srv = self.start_server("--login-timeout", "2", "--unauth-idle", "0",
+                                "--unauth-commands", "0")
+        t0 = time.monotonic()
+        c = self.connect(srv)
+        lines = []
+        while time.monotonic() - t0 < 30:
+            try:
+                c.send("a NOOP\r\n")
+            except OSError:
+                break
+            line = c.readline(timeout=10)
+            if line is None or not line.startswith("a OK"):
+                lines.append(line)
+                break
+            time.sleep(0.2)
+        elapsed = time.monotonic() - t0
+        self.assertEqual(lines[:1], ["* BYE Login timeout."], lines)
+        self.assertGreaterEqual(elapsed, 1.9)
+        self.assertClosed(c)
+        self.assertIsNotNone(srv.wait_log(r"login timeout after 2 s"), srv.stderr())
+
+    def test_login_timeout_ends_at_login(self):
+        srv = self.start_server("--login-timeout", "1", "--unauth-idle", "0")
+        c = self.connect(srv)
+        c.login()
+        # past the deadline the logged-in session goes on
+        self.assertTrue(c.quiet_for(1.5), c.buf)
+        _, tagged = c.command("a", "NOOP")
+        self.assertTagged(tagged, "a", "OK")
+
     def test_no_timeout_when_zero(self):
         srv = self.start_server("--unauth-idle", "0")
         c = self.connect(srv)
