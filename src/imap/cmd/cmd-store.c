@@ -124,19 +124,26 @@ int cmd_store(struct uimap_cmd *cmd)
 	struct uimap_flags flags = { system, 0 };
 	if (mode != UIMAP_FLAGS_REMOVE) {
 		/* a STORE that cannot create all its keywords creates none */
-		unsigned existing = 0, missing = 0;
+		unsigned existing = 0, missing = 0, n_distinct = 0;
+		const char *distinct[UIMAP_STORE_MAX_KEYWORDS + 1];
 		while (v->vt->view_keyword_name(v, existing) != NULL)
 			existing++;
+		/* duplicates are looked for among the distinct names so far, never more
+		   than the table holds: linear in the list, however long */
 		for (size_t i = 0; i < n_kw; i++) {
 			bool dup = false;
-			for (size_t j = 0; j < i && !dup; j++)
-				dup = strcasecmp(kw[i], kw[j]) == 0;
-			if (!dup && v->vt->view_keyword_index(v, kw[i], false) == -ENOENT)
+			for (unsigned j = 0; j < n_distinct && !dup; j++)
+				dup = strcasecmp(kw[i], distinct[j]) == 0;
+			if (dup)
+				continue;
+			distinct[n_distinct++] = kw[i];
+			if (v->vt->view_keyword_index(v, kw[i], false) == -ENOENT)
 				missing++;
-		}
-		if (existing + missing > UIMAP_STORE_MAX_KEYWORDS) {
-			cmd_reply(cmd, "NO", "[LIMIT] STORE: too many keywords in this mailbox.");
-			return CMD_DONE;
+			if (existing + missing > UIMAP_STORE_MAX_KEYWORDS ||
+			    n_distinct > UIMAP_STORE_MAX_KEYWORDS) {
+				cmd_reply(cmd, "NO", "[LIMIT] STORE: too many keywords in this mailbox.");
+				return CMD_DONE;
+			}
 		}
 		new_keywords = missing > 0;
 	}
