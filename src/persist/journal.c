@@ -457,8 +457,8 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 		*why = "UID below UIDNEXT";
 		if (uid < box->uidnext || uid == UINT32_MAX)
 			return 0;
-		*why = "unknown flags or keywords";
-		if (!jnl_flags_ok(box, flags, keywords))
+		*why = "unknown flags or keywords, or modseq beyond 63 bits";
+		if (!jnl_flags_ok(box, flags, keywords) || modseq > PERSIST_MODSEQ_MAX)
 			return 0;
 		blob = uimap_blob_new_copy(bytes, size);
 		if (blob == NULL)
@@ -475,14 +475,15 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 		return 1;
 	}
 	case JNL_TYPE_OF(STORE_CHANGE_FLAGS):
+		*why = "malformed record";
 		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || !rd_u32(&rd, &flags) ||
 		    !rd_u64(&rd, &keywords) || rd.p != rd.end)
 			return 0;
 		*why = "no such message";
 		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
 			return 0;
-		*why = "unknown flags or keywords";
-		if (!jnl_flags_ok(box, flags, keywords))
+		*why = "unknown flags or keywords, or modseq beyond 63 bits";
+		if (!jnl_flags_ok(box, flags, keywords) || modseq > PERSIST_MODSEQ_MAX)
 			return 0;
 		r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, (uint8_t)flags, keywords, NULL);
 		if (r < 0)
@@ -492,7 +493,9 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 			box->modseq = modseq;
 		return 1;
 	case JNL_TYPE_OF(STORE_CHANGE_EXPUNGE):
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || rd.p != rd.end)
+		*why = "malformed record, or modseq beyond 63 bits";
+		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || rd.p != rd.end ||
+		    modseq > PERSIST_MODSEQ_MAX)
 			return 0;
 		*why = "no such message";
 		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
