@@ -32,18 +32,18 @@ static int xhello(struct uimap_cmd *cmd, void *ctx)
 
 int main(int argc, char **argv)
 {
-	struct uimap_config cfg;
 	const char *err;
-	uimap_config_init(&cfg);
-	uimap_config_set(&cfg, "listen", argc > 1 ? argv[1] : "127.0.0.1:1431", &err);
-	uimap_config_set(&cfg, "allow-plaintext-auth", NULL, &err);
+	struct uimap_config *cfg = uimap_config_new();
+	uimap_config_set(cfg, "listen", argc > 1 ? argv[1] : "127.0.0.1:1431", &err);
+	uimap_config_set(cfg, "allow-plaintext-auth", NULL, &err);
 
 	struct uimap_server *srv;
-	if (uimap_server_new(&cfg, &srv, &err) < 0) {
+	int r = uimap_server_new(cfg, &srv, &err);
+	uimap_config_free(&cfg);    /* the server keeps its own copy */
+	if (r < 0) {
 		fprintf(stderr, "embed: %s\n", err);
 		return 1;
 	}
-	uimap_config_clear(&cfg);
 	uimap_server_set_auth(srv, &demo_auth, NULL);
 	struct uimap_command hello = {
 		.name = "XHELLO", .states = UIMAP_STATE_AUTH | UIMAP_STATE_SELECTED,

@@ -164,9 +164,14 @@ perf_start_uimapd() { # extra args...
 	fi
 	mkdir -p "$PERF_TMP/$name-data"
 	echo "$PERF_USER:{PLAIN}$PERF_PASS" >"$PERF_TMP/uimap-passwd"
+	# every bench connection comes from 127.0.0.1: no per-address login cap
+	# (binaries from before the option have none)
+	local cap=()
+	"$bin" --help 2>/dev/null | grep -q -- --max-unauth-connections-per-ip &&
+		cap=(--max-unauth-connections-per-ip 0)
 	${UIMAP_WRAPPER:-} "$bin" --listen "127.0.0.1:$UIMAP_PORT" "${tls[@]}" --passwd "$PERF_TMP/uimap-passwd" \
 		--data-dir "$PERF_TMP/$name-data" --allow-plaintext-auth --login-delay 0 \
-		--max-connections 0 --unauth-commands 0 --log-level warn ${UIMAP_EXTRA_ARGS:-} "$@" \
+		--max-connections 0 --unauth-commands 0 --log-level warn "${cap[@]}" ${UIMAP_EXTRA_ARGS:-} "$@" \
 		2>>"$log" &
 	UIMAP_PID=$!
 	PERF_PIDS+=("$UIMAP_PID")

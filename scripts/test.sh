@@ -72,6 +72,9 @@ protocol_layer() { # uimapd binary, label
 	add_counts "$p" "$f" "${s:-0}"
 }
 
+echo "== [layers] include check"
+if scripts/check-layers.sh; then add_counts 1 0; else add_counts 0 1; fi
+
 unit_layer build-test "debug"
 protocol_layer "$PWD/build-test/uimapd" "debug"
 

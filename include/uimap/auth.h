@@ -25,9 +25,16 @@ struct uimap_auth_backend {
 			    const char **error_r);
 	/* Optional. Called once when the server is freed. */
 	void (*deinit)(void *ctx);
+	/* Optional. The user's extra fields: "key=value" pairs separated by spaces
+	   (Dovecot's userdb extra fields, e.g. "userdb_quota_rule=*:storage=1G"), or
+	   NULL. Called on the loop thread after a successful login; the server copies
+	   what it needs before returning to the loop. */
+	const char *(*user_fields)(void *ctx, const char *user);
 };
 
-/* The default backend: a Dovecot passwd-file ("user:{SCHEME}secret[:...]").
+/* The default backend: a Dovecot passwd-file
+   ("user:{SCHEME}secret[:uid:gid:gecos:home:shell:extra fields]"; the extra fields,
+   which may contain ':', are the rest of the line after the seventh ':').
    Schemes: PLAIN, CLEARTEXT, CRYPT, SHA512-CRYPT, SHA256-CRYPT, BLF-CRYPT, MD5-CRYPT
    and yescrypt via crypt(3); a secret without {SCHEME} is a crypt(3) hash.
    Comparison is constant time. */

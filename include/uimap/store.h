@@ -35,7 +35,13 @@ extern "C" {
  *   -ENOSPC     the mailbox keyword table is full
  *   -ESTALE     the message was expunged by another session (not yet reported)
  *   -ECANCELED  UNCHANGEDSINCE test failed (the message changed)
- *   -ENOMEM     out of memory
+ *   -EIO        the change cannot be saved now (persistence cannot write: a full
+ *               or failing disk); nothing was changed
+ *   -EDQUOT     over the user's quota (messages or bytes): NO [OVERQUOTA]
+ *   -EMLINK     over a limit (messages in a mailbox, mailboxes, subscriptions):
+ *               NO [LIMIT]
+ *   -ENOMEM     out of memory (an embedder's store; the in-memory store's own
+ *               bookkeeping never returns it: out of memory ends the process)
  * Every function is called on the event loop thread only.
  */
 
@@ -112,16 +118,13 @@ struct uimap_range {
 /* An immutable message text shared by reference: by the mailboxes that hold the
    message (COPY adds a reference, never copies bytes) and by queued output iovecs.
    The bytes stay valid while a reference is held, even after EXPUNGE. The
-   reference count is atomic, so a background snapshot writer may hold one. */
+   reference count is atomic, so a background snapshot writer may hold one.
+   Blobs are made only by the uimap_blob_new_*() functions: the library allocates
+   them with private state (the count, the cached MIME structure) after these two
+   read-only fields. */
 struct uimap_blob {
 	const char *data;   /* size bytes; not NUL-terminated */
 	size_t size;
-	uint32_t refs_;     /* private */
-	uint32_t kind_;     /* private */
-	/* private: the parsed MIME structure, computed once per blob (shared by its
-	   copies) and freed with ext_free_ when the last reference goes */
-	void *ext_;
-	void (*ext_free_)(void *ext);
 };
 
 /* A blob holding a copy of data. Returns NULL when out of memory. refs = 1. */
@@ -203,6 +206,22 @@ struct uimap_copy_result {
 	uint32_t uidvalidity;
 	uint32_t first_uid;
 	uint32_t count;
+};
+
+/* Limits of one user (0 = none). The server sets them at login from its
+   configuration and the user's own settings (the passwd-file's quota rules). */
+struct uimap_store_limits {
+	uint64_t max_messages;          /* messages of the user (RFC 9208 MESSAGE) */
+	uint64_t max_bytes;             /* their RFC822.SIZE sum (RFC 9208 STORAGE) */
+	uint32_t max_mailbox_messages;  /* messages in one mailbox */
+	uint32_t max_mailboxes;         /* mailboxes of the user */
+	uint32_t max_subscriptions;
+};
+
+/* What a user holds, against its limits. */
+struct uimap_store_usage {
+	uint64_t messages, bytes;
+	uint32_t mailboxes, subscriptions;
 };
 
 struct uimap_store_stats {
@@ -371,6 +390,22 @@ struct uimap_store_vtable {
 	int (*view_copy)(struct uimap_store_view *view, const struct uimap_range *seqs,
 			 size_t n, const char *dest, bool move,
 			 struct uimap_copy_result *result_r);
+
+	/* Optional. A command is about to make up to changes changes in mailbox name,
+	   adding messages new messages and carrying bytes of message data and keyword
+	   names (a STORE over a set, a MULTIAPPEND): whether they all fit the user's
+	   limits and can all be saved, so that it changes all or nothing. Returns 0,
+	   -EDQUOT, -EMLINK, -ENOENT (no such mailbox), or -EIO; nothing must be
+	   changed after an error. */
+	int (*reserve)(struct uimap_store_user *user, const char *name, uint64_t changes,
+		       uint64_t messages, uint64_t bytes);
+
+	/* Optional. Enforce limits on the user from now on (changes that would pass
+	   one fail with -EDQUOT or -EMLINK and change nothing; what is over a lowered
+	   limit stays). Several sessions of a user share its limits: the last set. */
+	void (*set_limits)(struct uimap_store_user *user, const struct uimap_store_limits *limits);
+	/* Optional. What the user holds now. */
+	void (*usage)(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */
@@ -453,7 +488,7 @@ struct uimap_store_memory_settings {
 };
 
 /* The default store: everything in memory (persistence attaches to its change
-   hook). settings may be NULL. Returns 0 with *store_r, or -ENOMEM / -EINVAL
+   hook). settings may be NULL. Returns 0 with *store_r, or -EINVAL
    (an invalid default mailbox name). Free with uimap_store_free(). */
 int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,
 			   struct uimap_store **store_r);

@@ -30,19 +30,33 @@ void uimap_server_set_auth(struct uimap_server *server,
 			   const struct uimap_auth_backend *backend, void *ctx);
 
 /* Use store for mail instead of the default in-memory store. Call before
-   uimap_server_run(). store belongs to the caller and must outlive the server. */
-void uimap_server_set_store(struct uimap_server *server, struct uimap_store *store);
+   uimap_server_run(). store belongs to the caller and must outlive the server.
+   Persistence (data_dir) works with the default store only: with data_dir set this
+   returns -1 with *error_r and changes nothing. Returns 0 otherwise. */
+int uimap_server_set_store(struct uimap_server *server, struct uimap_store *store,
+			   const char **error_r);
 
 /* The store the server uses (the default in-memory one unless replaced). */
 struct uimap_store *uimap_server_store(struct uimap_server *server);
+
+/* Send the server's log lines to fn (a line without its newline: "LEVEL [cid addr]
+   message" after a UTC time stamp) instead of stderr; a log file or syslog set in
+   the configuration keeps receiving them too. fn runs on the server's thread.
+   NULL takes the lines back to where the configuration sends them. Call before
+   uimap_server_run(). */
+void uimap_server_set_log_callback(struct uimap_server *server,
+				   void (*fn)(void *ctx, enum uimap_log_level level,
+					      const char *line),
+				   void *ctx);
 
 /* Register an extra command (copied). Returns 0, or -1 when the name is invalid or
    already taken. Call before uimap_server_run(). */
 int uimap_server_add_command(struct uimap_server *server, const struct uimap_command *cmd);
 
-/* Bind every listener (and set up the ring) without serving yet, so the caller can
-   read the ports or drop privileges. Returns 0, or -1 with *error_r. Optional:
-   uimap_server_run() binds when this was not called. */
+/* Bind every listener without serving yet, so the caller can read the ports or
+   drop privileges. Returns 0, or -1 with *error_r. Optional: uimap_server_run()
+   binds when this was not called. The server may then run on another thread: the
+   io_uring ring is created by uimap_server_run() on the thread that runs it. */
 int uimap_server_bind(struct uimap_server *server, const char **error_r);
 
 /* Bind the listeners and serve until uimap_server_stop() or SIGINT/SIGTERM (when

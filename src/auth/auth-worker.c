@@ -1,5 +1,6 @@
 /* Thread pool that runs blocking password checks off the event loop. */
 #include "auth/auth-worker.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -11,13 +12,15 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-/* One password check. Lives on the queue, then with a worker, then on the done list
-   until collected (or discarded by destroy). */
+/* One password check. Lives on the queue, then on the running list while a worker
+   checks it, then on the done list until collected (or discarded by destroy). */
 struct auth_job {
 	struct auth_job *next;
+	struct auth_job **pprev;  /* running list only */
 	const struct uimap_auth_backend *backend;
 	void *backend_ctx;
 	void *cookie;
+	bool cancelled;   /* the owner went away: the result is dropped */
 	int result;
 	const char *error;
 	char *password;   /* points into data; wiped after the check */
@@ -34,6 +37,7 @@ struct auth_worker {
 
 	/* protected by lock */
 	struct auth_job *queue_head, **queue_tail;
+	struct auth_job *running;
 	struct auth_job *done_head, **done_tail;
 	unsigned outstanding; /* submitted and not yet collected */
 	bool notified;        /* eventfd written since the last collect */
@@ -96,11 +100,19 @@ static void *auth_worker_thread(void *arg)
 		w->queue_head = job->next;
 		if (w->queue_head == NULL)
 			w->queue_tail = &w->queue_head;
+		job->next = w->running;
+		job->pprev = &w->running;
+		if (w->running != NULL)
+			w->running->pprev = &job->next;
+		w->running = job;
 		pthread_mutex_unlock(&w->lock);
 
 		auth_job_run(job);
 
 		pthread_mutex_lock(&w->lock);
+		*job->pprev = job->next;
+		if (job->next != NULL)
+			job->next->pprev = job->pprev;
 		job->next = NULL;
 		*w->done_tail = job;
 		w->done_tail = &job->next;
@@ -197,13 +209,12 @@ int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *b
 
 	if (backend == NULL || backend->verify_plain == NULL)
 		return -EINVAL;
-	job = malloc(sizeof(*job) + user_len + 1 + pass_len + 1);
-	if (job == NULL)
-		return -ENOMEM;
+	job = xmalloc(sizeof(*job) + user_len + 1 + pass_len + 1);
 	job->next = NULL;
 	job->backend = backend;
 	job->backend_ctx = backend_ctx;
 	job->cookie = cookie;
+	job->cancelled = false;
 	job->result = -1;
 	job->error = NULL;
 	memcpy(job->data, user, user_len + 1);
@@ -244,10 +255,38 @@ unsigned auth_worker_collect(struct auth_worker *w, auth_worker_done_fn *done, v
 	while (list != NULL) {
 		job = list;
 		list = job->next;
-		done(job->cookie, job->result, job->error, arg);
+		if (!job->cancelled)
+			done(job->cookie, job->result, job->error, arg);
 		auth_job_free(job);
 	}
 	return n;
+}
+
+void auth_worker_cancel(struct auth_worker *w, void *cookie)
+{
+	pthread_mutex_lock(&w->lock);
+	/* queued: never checked */
+	struct auth_job **pp = &w->queue_head;
+	w->queue_tail = &w->queue_head;
+	while (*pp != NULL) {
+		struct auth_job *job = *pp;
+		if (job->cookie == cookie) {
+			*pp = job->next;
+			w->outstanding--;
+			auth_job_free(job);
+			continue;
+		}
+		w->queue_tail = &job->next;
+		pp = &job->next;
+	}
+	/* being checked, or checked: the result is dropped at collect */
+	for (struct auth_job *job = w->running; job != NULL; job = job->next)
+		if (job->cookie == cookie)
+			job->cancelled = true;
+	for (struct auth_job *job = w->done_head; job != NULL; job = job->next)
+		if (job->cookie == cookie)
+			job->cancelled = true;
+	pthread_mutex_unlock(&w->lock);
 }
 
 void auth_worker_destroy(struct auth_worker **wp)

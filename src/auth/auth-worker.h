@@ -28,8 +28,8 @@ int auth_worker_fd(const struct auth_worker *w);
 /* Queue backend->verify_plain(backend_ctx, user, password) for a worker thread.
    user and password are copied; the password copy is wiped once checked (or when
    the job is discarded). cookie is handed back to the done callback. Returns 0,
-   -EAGAIN when AUTH_WORKER_MAX_PENDING jobs are uncollected, -ENOMEM, or -EINVAL
-   when backend has no verify_plain. */
+   -EAGAIN when AUTH_WORKER_MAX_PENDING jobs are uncollected, or -EINVAL when
+   backend has no verify_plain. */
 int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *backend,
 		       void *backend_ctx, const char *user, const char *password,
 		       void *cookie);
@@ -38,6 +38,10 @@ int auth_worker_submit(struct auth_worker *w, const struct uimap_auth_backend *b
    order, from the calling (loop) thread; the pool's lock is not held, so done may
    submit new jobs, but must not destroy the pool. Returns the number of calls. */
 unsigned auth_worker_collect(struct auth_worker *w, auth_worker_done_fn *done, void *arg);
+
+/* Forget every job submitted with cookie (its owner goes away): queued ones are
+   dropped, the results of those being checked are never handed back. */
+void auth_worker_cancel(struct auth_worker *w, void *cookie);
 
 /* Stop and join the threads (jobs being checked run to completion first), discard
    queued and finished jobs without calling any callback, close the eventfd, free

@@ -1,5 +1,6 @@
 /* Default auth backend: a Dovecot-style passwd-file, checked with crypt(3). */
 #include "uimap/auth.h"
+#include "auth/passwd-file.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -48,6 +49,7 @@ struct passwd_entry {
 	const char *user;   /* NUL-terminated, inside passwd_file.data */
 	const char *secret; /* NUL-terminated, inside passwd_file.data */
 	size_t secret_len;
+	const char *extra;  /* the extra fields, NUL-terminated, or NULL */
 	unsigned line;
 	enum passwd_scheme scheme;
 };
@@ -155,10 +157,21 @@ static int passwd_parse_line(char *line, size_t len, struct passwd_entry *e,
 	}
 	*user_end = '\0';
 	secret = user_end + 1;
-	/* user:password:uid:gid:gecos:home:shell:extra - only the password is used */
+	/* user:password:uid:gid:gecos:home:shell:extra - the password, and the extra
+	   fields (the rest of the line: quota rules hold ':' themselves) */
+	e->extra = NULL;
 	secret_end = strchr(secret, ':');
-	if (secret_end != NULL)
+	if (secret_end != NULL) {
 		*secret_end = '\0';
+		char *f = secret_end + 1;
+		for (int i = 0; i < 5 && f != NULL; i++) {
+			f = strchr(f, ':');
+			if (f != NULL)
+				f++;
+		}
+		if (f != NULL && f[strspn(f, " \t")] != '\0')
+			e->extra = f;
+	}
 
 	if (secret[0] == '{') {
 		char *close = strchr(secret, '}');
@@ -342,9 +355,17 @@ fail:
 
 /* Runs crypt_r(password, setting) and compares the result with hash in constant
    time. Returns 1 / 0, or -1 with *error_r. */
+static uint64_t crypt_count;
+
+uint64_t passwd_file_crypt_count(void)
+{
+	return __atomic_load_n(&crypt_count, __ATOMIC_RELAXED);
+}
+
 static int passwd_crypt_check(const char *password, const char *hash, size_t hash_len,
 			      const char **error_r)
 {
+	__atomic_add_fetch(&crypt_count, 1, __ATOMIC_RELAXED);
 	/* ~32 KiB: too big for a worker's stack; must start zeroed (crypt(3)). */
 	struct crypt_data *cd = calloc(1, sizeof(*cd));
 	const char *out;
@@ -366,16 +387,20 @@ static int passwd_crypt_check(const char *password, const char *hash, size_t has
 	return ret;
 }
 
+static const struct passwd_entry *passwd_find(const struct passwd_file *pf, const char *user)
+{
+	if (pf->count == 0)
+		return NULL;
+	return bsearch(user, pf->entries, pf->count, sizeof(pf->entries[0]), passwd_user_cmp);
+}
+
 static int passwd_file_verify_plain(void *ctx, const char *user, const char *password,
 				    const char **error_r)
 {
 	const struct passwd_file *pf = ctx;
-	const struct passwd_entry *e = NULL;
+	const struct passwd_entry *e = passwd_find(pf, user);
 	size_t pass_len = strlen(password);
 
-	if (pf->count > 0)
-		e = bsearch(user, pf->entries, pf->count, sizeof(pf->entries[0]),
-			    passwd_user_cmp);
 	if (e == NULL) {
 		/* Unknown user: spend about as long as a real check so that response
 		   time does not reveal which users exist. The result is ignored. */
@@ -395,8 +420,16 @@ static int passwd_file_verify_plain(void *ctx, const char *user, const char *pas
 
 /* ctx is owned by whoever called uimap_auth_passwd_file_open(), which closes it
    with uimap_auth_passwd_file_close(): no deinit. */
+static const char *passwd_file_user_fields(void *ctx, const char *user)
+{
+	const struct passwd_file *pf = ctx;
+	const struct passwd_entry *e = passwd_find(pf, user);
+	return e != NULL ? e->extra : NULL;
+}
+
 UIMAP_EXPORT const struct uimap_auth_backend uimap_auth_passwd_file = {
 	.name = "passwd-file",
 	.blocking = true,
 	.verify_plain = passwd_file_verify_plain,
+	.user_fields = passwd_file_user_fields,
 };

@@ -19,12 +19,19 @@ static void usage(FILE *f)
 		"  --data-dir DIR                where mail data is kept\n"
 		"  --allow-plaintext-auth        allow LOGIN/AUTHENTICATE without TLS\n"
 		"  --log-level LEVEL             error, warn, info (default) or debug\n"
+		"  --log-file FILE               log there instead of stderr (reopened on SIGHUP)\n"
+		"  --syslog                      log to syslog instead of stderr\n"
+		"  --syslog-ident NAME           syslog ident (uimapd)\n"
+		"  --syslog-facility NAME        mail (default), daemon, user, auth, local0..local7\n"
+		"  --syslog-options LIST         pid (default), ndelay, nowait, cons, perror\n"
+		"  --syslog-socket PATH          the syslog daemon's socket (/dev/log)\n"
 		"  --unauth-commands N           commands allowed before login (10; 0 = no limit)\n"
 		"  --unauth-idle SECONDS         idle timeout before login (300; 0 = none)\n"
 		"  --auth-idle SECONDS           idle timeout after login (3600; 0 = none)\n"
 		"  --poll-every SECONDS          mailbox poll interval (0 = after every command)\n"
 		"  --max-connections N           global connection limit (10000; 0 = none)\n"
 		"  --max-connections-per-ip N    per client address (0 = none)\n"
+		"  --max-unauth-connections-per-ip N  not yet logged in, per address (20; 0 = none)\n"
 		"  --max-line BYTES              command line limit outside literals (64K)\n"
 		"  --max-literal BYTES           literal size limit (64M)\n"
 		"  --login-delay MS              first failed-login delay (1000)\n"
@@ -39,8 +46,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	struct uimap_config cfg;
-	uimap_config_init(&cfg);
+	struct uimap_config *cfg = uimap_config_new();
 	const char *err;
 
 	/* the config file is read first so that flags override it */
@@ -50,9 +56,9 @@ int main(int argc, char **argv)
 			file = argv[i + 1];
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			file = argv[i] + 9;
-		if (file != NULL && uimap_config_load_file(&cfg, file, &err) < 0) {
+		if (file != NULL && uimap_config_load_file(cfg, file, &err) < 0) {
 			fprintf(stderr, "uimapd: %s\n", err);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 	}
@@ -62,18 +68,18 @@ int main(int argc, char **argv)
 		const char *a = argv[i];
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
 			usage(stdout);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 0;
 		}
 		if (strcmp(a, "--version") == 0) {
 			printf("uimapd %s (%s, AES acceleration: %s)\n", uimap_version(),
 			       tls_library_version(), tls_available_aes_accel() ? "yes" : "no");
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 0;
 		}
 		if (strncmp(a, "--", 2) != 0) {
 			fprintf(stderr, "uimapd: unexpected argument '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		char key[64];
@@ -82,14 +88,14 @@ int main(int argc, char **argv)
 		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (klen == 0 || klen >= sizeof(key)) {
 			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		memcpy(key, a + 2, klen);
 		key[klen] = '\0';
 		if (strcmp(key, "config") != 0 && uimap_config_key_is_bool(key) < 0) {
 			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 		if (eq != NULL) {
@@ -97,7 +103,7 @@ int main(int argc, char **argv)
 		} else if (uimap_config_key_is_bool(key) == 0 && strcmp(key, "config") != 0) {
 			if (i + 1 >= argc) {
 				fprintf(stderr, "uimapd: option '--%s' needs a value\n", key);
-				uimap_config_clear(&cfg);
+				uimap_config_free(&cfg);
 				return 2;
 			}
 			value = argv[++i];
@@ -108,26 +114,26 @@ int main(int argc, char **argv)
 			continue;
 		if (strcmp(key, "listen") == 0 && !cli_listen) {
 			cli_listen = true;
-			cfg.n_listen = 0;
+			(void)uimap_config_reset(cfg, key, NULL);
 		}
 		if (strcmp(key, "tls-listen") == 0 && !cli_tls_listen) {
 			cli_tls_listen = true;
-			cfg.n_tls_listen = 0;
+			(void)uimap_config_reset(cfg, key, NULL);
 		}
-		if (uimap_config_set(&cfg, key, value, &err) < 0) {
+		if (uimap_config_set(cfg, key, value, &err) < 0) {
 			fprintf(stderr, "uimapd: %s (see --help)\n", err);
-			uimap_config_clear(&cfg);
+			uimap_config_free(&cfg);
 			return 2;
 		}
 	}
 
 	struct uimap_server *srv;
-	if (uimap_server_new(&cfg, &srv, &err) < 0) {
+	if (uimap_server_new(cfg, &srv, &err) < 0) {
 		fprintf(stderr, "uimapd: %s\n", err);
-		uimap_config_clear(&cfg);
+		uimap_config_free(&cfg);
 		return 1;
 	}
-	uimap_config_clear(&cfg);
+	uimap_config_free(&cfg);
 	uimap_server_handle_signals(srv);
 	int ret = 0;
 	if (uimap_server_run(srv, &err) < 0) {

@@ -1,5 +1,6 @@
 /* Bump arena with a kept first block, large-allocation side list and ASan poisoning. */
 #include "core/arena.h"
+#include "core/alloc.h"
 #include "core/common.h"
 
 #include <stdio.h>
@@ -31,16 +32,6 @@ struct arena_large {
 	void *ptr;
 };
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-	if (p == NULL) {
-		fprintf(stderr, "uimap: out of memory (%zu bytes)\n", n);
-		abort();
-	}
-	return p;
-}
-
 void arena_init(struct arena *a, size_t block_size)
 {
 	a->block_size = block_size < 256 ? 256 : block_size;
@@ -61,10 +52,8 @@ static struct arena_block *block_new(size_t size)
 
 void *arena_alloc(struct arena *a, size_t n)
 {
-	if (n > SIZE_MAX / 2) {
-		fprintf(stderr, "uimap: arena allocation of %zu bytes refused\n", n);
-		abort();
-	}
+	if (n > SIZE_MAX / 2)
+		oom(n);
 	size_t need = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
 	if (need == 0)
 		need = ALIGN;
@@ -132,8 +121,11 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 
 void *arena_alloc_large(struct arena *a, size_t n)
 {
+	void *ptr = malloc(n ? n : 1);
+	if (ptr == NULL)
+		return NULL;
 	struct arena_large *l = arena_alloc(a, sizeof(*l));
-	l->ptr = xmalloc(n ? n : 1);
+	l->ptr = ptr;
 	l->next = a->large;
 	a->large = l;
 	a->total += n;

@@ -35,7 +35,8 @@ char *arena_printf(struct arena *a, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* Allocate a large buffer (malloc'd, freed at reset unless taken with
-   arena_large_take()). Returns the buffer, never NULL. */
+   arena_large_take()). Its size is the client's choice (a literal), so running out
+   of memory fails the command, not the process: returns NULL then. */
 void *arena_alloc_large(struct arena *a, size_t n);
 
 /* Take ownership of a buffer returned by arena_alloc_large(): the arena will not

@@ -30,7 +30,8 @@
 #endif
 #endif
 
-/* Monotonic clock in milliseconds. */
+/* The monotonic clock (CLOCK_MONOTONIC) in milliseconds and microseconds. */
 uint64_t clock_ms(void);
+uint64_t clock_us(void);
 
 #endif

@@ -1,6 +1,9 @@
-/* Configuration: defaults, one option table shared by the config file and the CLI. */
-#include "uimap/config.h"
+/* Configuration: defaults, one option table shared by the config file, the CLI and
+   the embedding API. */
+#include "core/config.h"
+#include "core/alloc.h"
 #include "core/common.h"
+#include "core/error.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -9,38 +12,49 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_LEVEL, OPT_FSYNC };
+enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_SIZE0, OPT_LEVEL,
+		OPT_FSYNC };
 
 struct opt {
 	const char *key;
 	enum opt_type type;
 	size_t offset;
-	size_t count_offset; /* OPT_STR_LIST: offset of the unsigned counter */
 };
 
-#define O(k, t, f) { k, t, offsetof(struct uimap_config, f), 0 }
+#define O(k, t, f) { k, t, offsetof(struct uimap_config, f) }
 static const struct opt options[] = {
-	{ "listen", OPT_STR_LIST, offsetof(struct uimap_config, listen),
-	  offsetof(struct uimap_config, n_listen) },
-	{ "tls-listen", OPT_STR_LIST, offsetof(struct uimap_config, tls_listen),
-	  offsetof(struct uimap_config, n_tls_listen) },
+	O("listen", OPT_STR_LIST, listen),
+	O("tls-listen", OPT_STR_LIST, tls_listen),
 	O("cert", OPT_STR, cert_file),
 	O("key", OPT_STR, key_file),
 	O("passwd", OPT_STR, passwd_file),
 	O("data-dir", OPT_STR, data_dir),
 	O("allow-plaintext-auth", OPT_BOOL, allow_plaintext_auth),
 	O("log-level", OPT_LEVEL, log_level),
+	O("log-file", OPT_STR, log_file),
+	O("syslog", OPT_BOOL, syslog),
+	O("syslog-ident", OPT_STR, syslog_ident),
+	O("syslog-facility", OPT_STR, syslog_facility),
+	O("syslog-options", OPT_STR, syslog_options),
+	O("syslog-socket", OPT_STR, syslog_socket),
 	O("unauth-commands", OPT_UINT, unauth_commands),
 	O("unauth-idle", OPT_UINT, unauth_idle),
 	O("auth-idle", OPT_UINT, auth_idle),
 	O("poll-every", OPT_UINT, poll_every),
 	O("max-connections", OPT_UINT, max_connections),
 	O("max-connections-per-ip", OPT_UINT, max_connections_per_ip),
+	O("max-unauth-connections-per-ip", OPT_UINT, max_unauth_per_ip),
 	O("max-line", OPT_SIZE, max_line),
 	O("max-literal", OPT_SIZE, max_literal),
 	O("login-delay", OPT_UINT, login_delay_ms),
 	O("login-delay-max", OPT_UINT, login_delay_max_ms),
 	O("auth-workers", OPT_UINT, auth_workers),
+	O("quota-storage", OPT_SIZE0, quota_storage),
+	O("quota-messages", OPT_UINT, quota_messages),
+	O("max-mailbox-messages", OPT_UINT, max_mailbox_messages),
+	O("max-mailboxes", OPT_UINT, max_mailboxes),
+	O("max-subscriptions", OPT_UINT, max_subscriptions),
+	O("max-command-messages", OPT_UINT, max_command_messages),
 	O("snapshot-interval", OPT_UINT, snapshot_interval),
 	O("snapshot-changes", OPT_UINT, snapshot_changes),
 	O("journal-fsync", OPT_FSYNC, journal_fsync),
@@ -48,7 +62,7 @@ static const struct opt options[] = {
 };
 #undef O
 
-UIMAP_EXPORT void uimap_config_init(struct uimap_config *cfg)
+static void config_defaults(struct uimap_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->log_level = UIMAP_LOG_INFO;
@@ -57,11 +71,24 @@ UIMAP_EXPORT void uimap_config_init(struct uimap_config *cfg)
 	cfg->auth_idle = 3600;
 	cfg->max_connections = 10000;
 	cfg->max_connections_per_ip = 0;
+	/* a NAT of busy clients rarely has 20 logins in flight at once; a password
+	   guesser with 1000 parallel connections gets 20 */
+	cfg->max_unauth_per_ip = 20;
 	cfg->max_line = 64 * 1024;
 	cfg->max_literal = 64 * 1024 * 1024;
 	cfg->login_delay_ms = 1000;
 	cfg->login_delay_max_ms = 15000;
 	cfg->auth_workers = 2;
+	/* Everything lives in memory: one user must not be able to take it all. A
+	   hosted mailbox of 2 GiB / a million messages is generous (their metadata is
+	   ~40 MB); thousands of mailboxes and subscriptions are more than any client
+	   shows. Slicing keeps big commands fair, so none is capped by default. */
+	cfg->quota_storage = (size_t)2 << 30;
+	cfg->quota_messages = 1000000;
+	cfg->max_mailbox_messages = 1000000;
+	cfg->max_mailboxes = 5000;
+	cfg->max_subscriptions = 5000;
+	cfg->max_command_messages = 0;
 	cfg->snapshot_interval = 300;
 	cfg->snapshot_changes = 10000;
 	cfg->journal_fsync = UIMAP_JOURNAL_FSYNC_ALWAYS;
@@ -89,19 +116,7 @@ UIMAP_EXPORT int uimap_config_key_is_bool(const char *key)
 	return o->type == OPT_BOOL;
 }
 
-static __thread char errbuf[256];
-
-static int fail(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static int fail(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(errbuf, sizeof(errbuf), fmt, ap);
-	va_end(ap);
-	*error_r = errbuf;
-	return -1;
-}
+#define fail error_set
 
 static int parse_size(const char *v, size_t *r)
 {
@@ -128,6 +143,97 @@ static int parse_size(const char *v, size_t *r)
 	return 0;
 }
 
+static void strlist_add(struct strlist *l, const char *value)
+{
+	if (l->n == l->cap) {
+		l->cap = l->cap == 0 ? 4 : l->cap * 2;
+		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
+	}
+	l->v[l->n++] = xstrdup(value);
+}
+
+static void strlist_clear(struct strlist *l)
+{
+	for (unsigned i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	*l = (struct strlist){ 0 };
+}
+
+/* Free an option's storage and put it back to its default. */
+static void opt_reset(struct uimap_config *cfg, const struct opt *o)
+{
+	char *base = (char *)cfg;
+	struct uimap_config def;
+
+	if (o->type == OPT_STR_LIST) {
+		strlist_clear((struct strlist *)(base + o->offset));
+		return;
+	}
+	if (o->type == OPT_STR) {
+		char **field = (char **)(base + o->offset);
+		free(*field);
+		*field = NULL;
+		return;
+	}
+	config_defaults(&def);
+	size_t size = o->type == OPT_BOOL ? sizeof(bool) :
+		      o->type == OPT_SIZE || o->type == OPT_SIZE0 ? sizeof(size_t) :
+		      o->type == OPT_LEVEL ? sizeof(enum uimap_log_level) :
+		      o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) : sizeof(unsigned);
+	memcpy(base + o->offset, (char *)&def + o->offset, size);
+}
+
+UIMAP_EXPORT struct uimap_config *uimap_config_new(void)
+{
+	struct uimap_config *cfg = xmalloc(sizeof(*cfg));
+	config_defaults(cfg);
+	return cfg;
+}
+
+UIMAP_EXPORT struct uimap_config *uimap_config_copy(const struct uimap_config *src)
+{
+	struct uimap_config *cfg = xmalloc(sizeof(*cfg));
+	char *base = (char *)cfg;
+
+	*cfg = *src;
+	for (size_t i = 0; i < N_ELEMENTS(options); i++) {
+		const struct opt *o = &options[i];
+		if (o->type == OPT_STR) {
+			char **field = (char **)(base + o->offset);
+			if (*field != NULL)
+				*field = xstrdup(*field);
+		} else if (o->type == OPT_STR_LIST) {
+			struct strlist *l = (struct strlist *)(base + o->offset), from = *l;
+			*l = (struct strlist){ 0 };
+			for (unsigned k = 0; k < from.n; k++)
+				strlist_add(l, from.v[k]);
+		}
+	}
+	return cfg;
+}
+
+UIMAP_EXPORT int uimap_config_reset(struct uimap_config *cfg, const char *key,
+				    const char **error_r)
+{
+	const struct opt *o = opt_find(key);
+	if (o == NULL)
+		return fail(error_r, "unknown option '%s'", key);
+	opt_reset(cfg, o);
+	return 0;
+}
+
+UIMAP_EXPORT void uimap_config_free(struct uimap_config **cfgp)
+{
+	struct uimap_config *cfg = *cfgp;
+	if (cfg == NULL)
+		return;
+	*cfgp = NULL;
+	for (size_t i = 0; i < N_ELEMENTS(options); i++)
+		opt_reset(cfg, &options[i]);
+	free(cfg);
+}
+
 UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, const char *value,
 				  const char **error_r)
 {
@@ -150,24 +256,18 @@ UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, con
 	if (value == NULL)
 		return fail(error_r, "option '%s' needs a value%s", key, "");
 	switch (o->type) {
-	case OPT_STR:
+	case OPT_STR: {
+		if (value[0] == '\0')
+			return fail(error_r, "option '%s' needs a non-empty value%s", key, "");
+		char **field = (char **)(base + o->offset);
+		free(*field);
+		*field = xstrdup(value);
+		return 0;
+	}
 	case OPT_STR_LIST: {
 		if (value[0] == '\0')
 			return fail(error_r, "option '%s' needs a non-empty value%s", key, "");
-		if (cfg->n_owned_ >= N_ELEMENTS(cfg->owned_))
-			return fail(error_r, "option '%s': too many string options%s", key, "");
-		char *copy = strdup(value);
-		if (copy == NULL)
-			return fail(error_r, "option '%s': out of memory%s", key, "");
-		cfg->owned_[cfg->n_owned_++] = copy;
-		if (o->type == OPT_STR) {
-			*(const char **)(base + o->offset) = copy;
-		} else {
-			unsigned *count = (unsigned *)(base + o->count_offset);
-			if (*count >= UIMAP_MAX_LISTEN)
-				return fail(error_r, "option '%s': at most 16 values%s", key, "");
-			((const char **)(base + o->offset))[(*count)++] = copy;
-		}
+		strlist_add((struct strlist *)(base + o->offset), value);
 		return 0;
 	}
 	case OPT_UINT: {
@@ -178,9 +278,10 @@ UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, con
 		*(unsigned *)(base + o->offset) = (unsigned)n;
 		return 0;
 	}
+	case OPT_SIZE0:
 	case OPT_SIZE: {
 		size_t n;
-		if (parse_size(value, &n) < 0 || n == 0)
+		if (parse_size(value, &n) < 0 || (n == 0 && o->type == OPT_SIZE))
 			return fail(error_r, "option '%s': '%s' is not a size (e.g. 65536, 64K, 64M)",
 				    key, value);
 		*(size_t *)(base + o->offset) = n;
@@ -229,11 +330,8 @@ UIMAP_EXPORT int uimap_config_load_file(struct uimap_config *cfg, const char *pa
 					const char **error_r)
 {
 	FILE *f = fopen(path, "r");
-	if (f == NULL) {
-		snprintf(errbuf, sizeof(errbuf), "%s: %s", path, strerror(errno));
-		*error_r = errbuf;
-		return -1;
-	}
+	if (f == NULL)
+		return fail(error_r, "%s: %s", path, strerror(errno));
 	char line[4096];
 	unsigned lineno = 0;
 	int ret = 0;
@@ -256,21 +354,10 @@ UIMAP_EXPORT int uimap_config_load_file(struct uimap_config *cfg, const char *pa
 		}
 		const char *err;
 		if (uimap_config_set(cfg, key, value, &err) < 0) {
-			char tmp[200];
-			snprintf(tmp, sizeof(tmp), "%s", err);
-			snprintf(errbuf, sizeof(errbuf), "%.40s:%u: %s", path, lineno, tmp);
-			*error_r = errbuf;
-			ret = -1;
+			ret = fail(error_r, "%s:%u: %s", path, lineno, err);
 			break;
 		}
 	}
 	fclose(f);
 	return ret;
-}
-
-UIMAP_EXPORT void uimap_config_clear(struct uimap_config *cfg)
-{
-	for (unsigned i = 0; i < cfg->n_owned_; i++)
-		free(cfg->owned_[i]);
-	cfg->n_owned_ = 0;
 }

@@ -1,5 +1,6 @@
 /* Modified UTF-7 mailbox names (RFC 3501 section 5.1.3): encode, decode, validate. */
 #include "core/mutf7.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -243,10 +244,8 @@ bool mutf7_valid(const char *in, size_t n)
 	bool ok = false;
 
 	if (MUTF7_DECODED_MAX(n) > sizeof(stack_utf8)) {
-		utf8 = malloc(MUTF7_DECODED_MAX(n));
-		back = malloc(MUTF7_ENCODED_MAX(n));
-		if (utf8 == NULL || back == NULL)
-			goto out;
+		utf8 = xmalloc(MUTF7_DECODED_MAX(n));
+		back = xmalloc(MUTF7_ENCODED_MAX(n));
 	}
 	if (mutf7_decode(in, n, utf8, MUTF7_DECODED_MAX(n), &ulen) < 0)
 		goto out;

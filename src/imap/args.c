@@ -1,5 +1,7 @@
 /* Shared argument helpers: mailbox names, flag lists, store error replies. */
 #include "imap/cmd.h"
+#include "imap/session.h"
+#include "imap/server.h"
 #include "core/common.h"
 #include "imap/seqset.h"
 
@@ -72,6 +74,21 @@ int parse_flag_list(struct uimap_cmd *cmd, const struct imap_arg *arg, uint32_t 
 	return 1;
 }
 
+bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, unsigned n)
+{
+	uint64_t max = cmd->s->srv->cfg->max_command_messages, total = 0;
+
+	if (max == 0)
+		return true;
+	for (unsigned i = 0; i < n; i++)
+		total += (uint64_t)ranges[i].hi - ranges[i].lo + 1;
+	if (total <= max)
+		return true;
+	cmd_reply(cmd, "NO", "[LIMIT] %s names %llu messages; at most %llu at a time.",
+		  cmd->def->name, (unsigned long long)total, (unsigned long long)max);
+	return false;
+}
+
 void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 {
 	switch (err) {
@@ -99,6 +116,29 @@ void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 	case -ESTALE:
 		cmd_reply(cmd, "NO", "[EXPUNGEISSUED] %s: message was expunged.", what);
 		break;
+	case -EDQUOT:
+		/* RFC 9208 §4.3: the change would exceed a quota */
+		cmd_reply(cmd, "NO", "[OVERQUOTA] %s: the mailbox owner's quota would be "
+			  "exceeded.", what);
+		break;
+	case -EMLINK:
+		/* RFC 5530 LIMIT */
+		cmd_reply(cmd, "NO", "[LIMIT] %s: %s.", what,
+			  strcmp(what, "CREATE") == 0 || strcmp(what, "RENAME") == 0
+			  ? "too many mailboxes"
+			  : strncasecmp(what, "SUBSCRIBE", 9) == 0 ? "too many subscriptions"
+			  : "too many messages in the mailbox");
+		break;
+	case -EIO: {
+		/* RFC 5530 UNAVAILABLE: temporary; nothing was changed */
+		const char *why = NULL;
+		if (cmd->s->srv->persist != NULL)
+			persist_health(cmd->s->srv->persist, NULL, &why);
+		cmd_reply(cmd, "NO", "[UNAVAILABLE] %s: the server cannot save changes right now "
+			  "(%s); nothing was changed, try again later.", what,
+			  why != NULL ? why : "storage unavailable");
+		break;
+	}
 	default:
 		cmd_reply(cmd, "NO", "[SERVERBUG] %s failed (%d).", what, err);
 		break;

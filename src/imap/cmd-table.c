@@ -1,7 +1,9 @@
 /* Command table built from commands.def, capabilities, and custom commands. */
 #include "imap/cmd.h"
+#include "core/alloc.h"
+#include "imap/session.h"
+#include "imap/server.h"
 #include "net/conn.h"
-#include "net/server.h"
 #include "core/common.h"
 
 #include <stdarg.h>
@@ -37,10 +39,7 @@ static int custom_handler(struct uimap_cmd *cmd)
 
 struct cmd_registry *cmd_registry_new(void)
 {
-	struct cmd_registry *r = calloc(1, sizeof(*r));
-	if (r == NULL)
-		abort();
-	return r;
+	return xcalloc(1, sizeof(struct cmd_registry));
 }
 
 int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
@@ -59,10 +58,8 @@ int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
 			return -1;
 	if (r->n == r->cap) {
 		unsigned cap = r->cap ? r->cap * 2 : 8;
-		struct uimap_command *nc = calloc(cap, sizeof(*nc));
-		struct cmd_def *nd = calloc(cap, sizeof(*nd));
-		if (nc == NULL || nd == NULL)
-			abort();
+		struct uimap_command *nc = xcalloc(cap, sizeof(*nc));
+		struct cmd_def *nd = xcalloc(cap, sizeof(*nd));
 		if (r->n > 0) {
 			memcpy(nc, r->cmds, r->n * sizeof(*nc));
 			memcpy(nd, r->defs, r->n * sizeof(*nd));
@@ -77,8 +74,8 @@ int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
 	}
 	struct uimap_command *c = &r->cmds[r->n];
 	*c = *cmd;
-	c->name = strdup(cmd->name);
-	c->capability = cmd->capability ? strdup(cmd->capability) : NULL;
+	c->name = xstrdup(cmd->name);
+	c->capability = cmd->capability ? xstrdup(cmd->capability) : NULL;
 	struct cmd_def *d = &r->defs[r->n];
 	d->name = c->name;
 	d->handler = custom_handler;
@@ -121,7 +118,7 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 {
 	outq_puts(q, "IMAP4rev1 LITERAL+");
 	/* RFC 3501 §6.2.1: STARTTLS only before TLS and before login */
-	if (s->state == SESSION_NOT_AUTH && s->srv->tls != NULL && !conn_is_secure(s->conn))
+	if (s->state == SESSION_NOT_AUTH && conn_can_starttls(s->conn))
 		outq_puts(q, " STARTTLS");
 	if (s->state == SESSION_NOT_AUTH) {
 		/* RFC 3501 §6.2.3 / RFC 2595: no plaintext auth on an insecure link */

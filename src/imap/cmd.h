@@ -1,4 +1,4 @@
-/* Internal protocol types: the session, the running command, the command table. */
+/* Internal protocol types: the running command, its waits, the command table. */
 #ifndef IMAP_CMD_H
 #define IMAP_CMD_H
 
@@ -7,26 +7,43 @@
 #include "core/arena.h"
 #include "core/buf.h"
 #include "imap/parser.h"
-#include "loop/timer.h"
-#include "net/outq.h"
+#include "core/outq.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 
-struct conn;
+struct session;
 struct uimap_server;
 
-enum session_state {
-	SESSION_NOT_AUTH = UIMAP_STATE_NOT_AUTH,
-	SESSION_AUTH = UIMAP_STATE_AUTH,
-	SESSION_SELECTED = UIMAP_STATE_SELECTED,
-	SESSION_LOGOUT = 8,
-};
-
 /* Handler results: the command finished (its tagged reply is queued), or it
-   suspended and will be resumed by an event (a line, a timer, a worker result). */
+   blocked (cmd_block) and will be resumed by the event it waits for. */
 enum cmd_result {
 	CMD_WAIT = 0,
 	CMD_DONE = 1,
+};
+
+/* What a blocked command waits for. Every wait of a running command goes through
+   cmd_block() and is ended by the module that owns the event calling
+   session_unblock() (Dovecot's command wait states, Redis's blockClient):
+     LINE    the next input line (AUTHENTICATE's response, IDLE's DONE): the
+             session's input (the line is in cmd->line / cmd->line_len)
+     OUTPUT  the output queue draining under the low-water mark (FETCH, SEARCH
+             back-pressure): the connection's drained event
+     TURN    the next loop turn, after other connections ran (a long command's
+             time slice): the connection's wake-up
+     TIME    a deadline (the failed-login delay): the connection's timed wake-up
+     AUTH    the password check on an auth worker thread: the worker's result
+   Waits that are not a running command's: a literal being received is the
+   parser's state before the command runs; a reply waiting for the journal is an
+   output hold (session->durable, persist wakes it), so pipelined writes share one
+   fsync; IDLE is a LINE wait whose pushes ride the connection's wake-up. */
+enum cmd_wait {
+	CMD_WAIT_NONE = 0,
+	CMD_WAIT_LINE,
+	CMD_WAIT_OUTPUT,
+	CMD_WAIT_TURN,
+	CMD_WAIT_TIME,
+	CMD_WAIT_AUTH,
 };
 
 struct uimap_cmd;
@@ -55,58 +72,17 @@ struct uimap_cmd {
 	struct session *s;
 	const struct cmd_def *def;
 	struct imap_command c;        /* tag, name, arguments (in the command arena) */
-	/* continuation input: the next line goes here while set */
-	int (*on_line)(struct uimap_cmd *cmd, const char *line, size_t len);
-	/* output back-pressure: called again when the output queue has drained */
-	int (*on_drain)(struct uimap_cmd *cmd);
-	/* a long command yielded the loop: called again on the next loop turn */
-	int (*on_yield)(struct uimap_cmd *cmd);
+	/* blocked: what for, and what runs when it comes (see enum cmd_wait) */
+	enum cmd_wait wait;
+	int (*resume)(struct uimap_cmd *cmd);
+	const char *line;             /* CMD_WAIT_LINE: the line, valid during resume */
+	size_t line_len;
 	/* releases what the handler holds outside the arena; called when the command
 	   ends, however it ends (also when the connection closes under it) */
 	void (*cleanup)(struct uimap_cmd *cmd);
 	void *ctx;                    /* handler state, in the command arena */
 	bool replied;
 	bool uid;                     /* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE */
-};
-
-struct session {
-	/* permanent */
-	struct conn *conn;
-	struct uimap_server *srv;
-	struct outq *out;
-	enum session_state state;
-	char *user;                   /* malloc'd after login */
-	char *client_id;              /* the client's ID fields (RFC 2971), printable */
-	unsigned unauth_commands;
-	unsigned failed_logins;
-	struct timer delay_timer;     /* failed-login delay */
-	struct timer yield_timer;     /* resumes a command that yielded the loop */
-	struct buf stash;             /* input that arrived while a command waited */
-
-	/* mail */
-	struct uimap_store_user *mail;    /* opened at login */
-	struct uimap_store_view *view;    /* the selected mailbox */
-	char *selected;                   /* its name */
-	bool readonly;
-	bool idling;                      /* in IDLE: changes are pushed at once */
-	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
-	bool wake_queued;
-	struct session *next_wake;
-	uint64_t last_sync_ms;
-
-	/* the command in progress; reset by session_command_done() */
-	struct arena arena;
-	struct parser parser;
-	struct uimap_cmd cmd;
-	bool cmd_active;
-	bool waiting_async;           /* a worker result or timer will resume it */
-	bool auth_pending;            /* an auth worker job refers to this session */
-	bool draining;
-	bool discard_input;           /* STARTTLS: drop the rest of this plaintext */
-	struct arena scratch;         /* per-message scratch of a running command */
-	uint64_t cmd_start_ms;
-	uint64_t cmd_journal_seq;     /* journal position when the command started */
-	int auth_result;
 };
 
 /* Look a command up by name (case-insensitive): built-ins, then the embedder's. */
@@ -128,12 +104,17 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 void session_untagged(struct session *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* Route the next input line to cmd->on_line (AUTHENTICATE, IDLE). */
-void session_want_line(struct session *s, bool on);
+/* Block the running command until wait happens, then call resume (which returns
+   CMD_DONE or blocks again). Returns CMD_WAIT, for the handler to return. */
+int cmd_block(struct uimap_cmd *cmd, enum cmd_wait wait, int (*resume)(struct uimap_cmd *cmd));
 
-/* A suspended command finished asynchronously (its reply is queued): clean up
-   and continue with any stashed input. */
-void session_resume_done(struct session *s);
+/* CMD_WAIT_TIME: block until when_ms (clock_ms() time). Returns CMD_WAIT. */
+int cmd_block_until(struct uimap_cmd *cmd, uint64_t when_ms,
+		    int (*resume)(struct uimap_cmd *cmd));
+
+/* The event wait happened: resume the running command if it waits for exactly
+   this; when it completes, go on with stashed input. Returns whether it ran. */
+bool session_unblock(struct session *s, enum cmd_wait wait);
 
 /* Queue "* BYE text" and close the connection after flushing. */
 void session_bye(struct session *s, const char *text);
@@ -152,9 +133,6 @@ int session_sync(struct session *s, bool expunges);
 
 /* Ask to be woken (IDLE push) when the selected mailbox changes. */
 void session_watch_view(struct session *s);
-
-/* Drop the session from the server's wake list (before it is freed). */
-void session_wake_forget(struct session *s);
 
 /* Deselect: close the view without expunging. */
 void session_unselect(struct session *s);
@@ -183,12 +161,8 @@ bool arg_mailbox(const struct imap_arg *arg, const char **name_r);
 /* Reply NO with a text (and response code) fitting the store error. */
 void reply_store_error(struct uimap_cmd *cmd, int err, const char *what);
 
-/* Let other connections run: fn is called on the next loop turn. The handler
-   returns CMD_WAIT after this. */
-void session_yield(struct session *s, int (*fn)(struct uimap_cmd *cmd));
-
 /* Whether the output queue is over its high-water mark (a long FETCH should
-   suspend with on_drain). */
+   block with CMD_WAIT_OUTPUT). */
 bool session_output_full(const struct session *s);
 
 /* Resolve a sequence-set argument against the selected mailbox: message sequence
@@ -196,6 +170,10 @@ bool session_output_full(const struct session *s);
    merged sequence ranges (possibly none for UIDs), or -1 with *error_r. */
 int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r);
+
+/* max-command-messages: when the ranges name more messages than one command may,
+   reply NO [LIMIT] and return false. */
+bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, unsigned n);
 
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);

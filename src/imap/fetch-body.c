@@ -1,5 +1,6 @@
 /* FETCH body sections and MIME items: slices of the stored message go out by reference. */
 #include "imap/fetch.h"
+#include "imap/session.h"
 #include "mail/bodystructure.h"
 #include "mail/envelope.h"
 #include "mail/mime.h"

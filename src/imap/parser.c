@@ -56,18 +56,6 @@ bool parser_pending(const struct parser *p)
 	return p->state != ST_LINE || p->text.len > 0;
 }
 
-bool imap_is_atom_char(unsigned char c)
-{
-	if (c <= 0x20 || c >= 0x7f)
-		return false;
-	switch (c) {
-	case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']':
-		return false;
-	default:
-		return true;
-	}
-}
-
 bool imap_is_valid_tag(const char *s, size_t len)
 {
 	if (len == 0)
@@ -115,8 +103,14 @@ static size_t seg_start(const struct parser *p)
 	return p->n_lits > 0 ? p->seg_ends[p->n_lits - 1] : 0;
 }
 
-static void add_literal(struct parser *p, size_t size, bool sync)
+/* Start a literal of size bytes. Returns false when no memory can be had for it
+   (the size is the client's choice). */
+static bool add_literal(struct parser *p, size_t size, bool sync)
 {
+	char *data = size >= 8192 ? arena_alloc_large(p->arena, size + 1)
+				  : arena_alloc(p->arena, size + 1);
+	if (data == NULL)
+		return false;
 	if (p->n_lits == p->cap_lits) {
 		unsigned cap = p->cap_lits ? p->cap_lits * 2 : 4;
 		struct imap_literal *nl = arena_alloc(p->arena, cap * sizeof(*nl));
@@ -133,13 +127,13 @@ static void add_literal(struct parser *p, size_t size, bool sync)
 	p->seg_ends[p->n_lits] = p->text.len;
 	p->n_lits++;
 	/* one copy: straight from the receive buffer into this storage */
-	l->data = size >= 8192 ? arena_alloc_large(p->arena, size + 1)
-			       : arena_alloc(p->arena, size + 1);
+	l->data = (unsigned char *)data;
 	l->data[size] = '\0';
 	l->len = size;
 	l->have = 0;
 	l->sync = sync;
 	p->lit_total += size;
+	return true;
 }
 
 static void remember_tail(struct parser *p, const unsigned char *d, size_t n)
@@ -155,6 +149,26 @@ static void remember_tail(struct parser *p, const unsigned char *d, size_t n)
 	p->tail_len = (unsigned)(keep + n);
 }
 
+/* A command line is refused (p->error says why) and may end in a literal marker
+   (m, size, sync as find_literal_marker() gave them). A non-synchronizing literal
+   comes anyway: it is skipped with the rest of the command (PARSER_MORE: go on
+   reading); a synchronizing one is never sent, the client waits for "+"
+   (PARSER_ERROR); a non-synchronizing size that cannot even be skipped ends the
+   connection (PARSER_FATAL). RFC 7888 §4 / RFC 3501 §7.5. */
+static int refuse_line(struct parser *p, int m, uint64_t size, bool sync)
+{
+	if (m < 0 && !sync)
+		return PARSER_FATAL;
+	if (m == 1 && !sync) {
+		p->state = ST_SKIP_LITERAL;
+		p->skip = size;
+		p->tail_len = 0;
+		return PARSER_MORE;
+	}
+	p->state = ST_LINE;
+	return PARSER_ERROR;
+}
+
 /* A line was completed while discarding: skip a non-synchronizing literal it
    announced, or report the error. */
 static int discard_line_end(struct parser *p)
@@ -167,16 +181,7 @@ static int discard_line_end(struct parser *p)
 	uint64_t size;
 	bool sync = true;
 	int m = p->line_mode ? 0 : find_literal_marker(p->tail, n, &size, &sync);
-	if (m < 0 && !sync)
-		return PARSER_FATAL;
-	if (m == 1 && !sync) {
-		p->state = ST_SKIP_LITERAL;
-		p->skip = size;
-		p->tail_len = 0;
-		return PARSER_MORE;
-	}
-	p->state = ST_LINE;
-	return PARSER_ERROR;
+	return refuse_line(p, m, size, sync);
 }
 
 static void start_discard(struct parser *p, const char *error)
@@ -233,42 +238,31 @@ int parser_feed(struct parser *p, const unsigned char **data, size_t *len)
 			size_t seg = seg_start(p);
 			int m = p->line_mode ? 0 : find_literal_marker(p->text.data + seg,
 						    p->text.len - seg, &size, &sync);
+			int refused = PARSER_MORE;
 			if (memchr(p->text.data, '\0', p->text.len) != NULL) {
 				p->error = "NUL byte in command";
-				if (m < 0 && !sync)
-					return PARSER_FATAL;
-				if (m == 1 && !sync) {
-					/* the literal comes anyway: skip it and the rest */
-					p->state = ST_SKIP_LITERAL;
-					p->skip = size;
-					continue;
-				}
-				p->state = ST_LINE;
-				return PARSER_ERROR;
-			}
-			if (p->line_mode)
+				refused = refuse_line(p, m, size, sync);
+			} else if (p->line_mode) {
 				return PARSER_LINE;
-			if (m == 0)
+			} else if (m == 0) {
 				return PARSER_COMMAND;
-			if (m < 0 || size > p->max_literal || p->lit_total + size > p->max_literal) {
+			} else if (m < 0 || size > p->max_literal ||
+				   p->lit_total + size > p->max_literal) {
 				p->error = "[TOOBIG] Literal too big";
-				if (sync) {
-					/* the client waits for "+": it will not send the literal */
-					p->state = ST_LINE;
-					return PARSER_ERROR;
-				}
-				if (m < 0)
-					return PARSER_FATAL;
-				/* the bytes come anyway: skip them, then the rest of the line */
-				p->state = ST_SKIP_LITERAL;
-				p->skip = size;
-				continue;
+				refused = refuse_line(p, m, size, sync);
+			} else if (!add_literal(p, (size_t)size, sync)) {
+				/* the size is the client's: no memory fails the command only */
+				p->error = "[UNAVAILABLE] Out of memory for the literal, try later";
+				refused = refuse_line(p, m, size, sync);
+			} else {
+				p->state = ST_LITERAL;
+				if (sync)
+					return PARSER_CONTINUE;
+				break;
 			}
-			add_literal(p, (size_t)size, sync);
-			p->state = ST_LITERAL;
-			if (sync)
-				return PARSER_CONTINUE;
-			break;
+			if (refused != PARSER_MORE)
+				return refused;
+			continue;
 		}
 		case ST_LITERAL: {
 			struct imap_literal *l = &p->lits[p->n_lits - 1];

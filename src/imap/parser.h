@@ -4,6 +4,7 @@
 #define IMAP_PARSER_H
 
 #include "core/buf.h"
+#include "mail/imapstr.h"
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -106,8 +107,6 @@ void parser_reset(struct parser *p);
 /* Free the parser's own memory. */
 void parser_deinit(struct parser *p);
 
-/* Whether c can appear in an atom (RFC 3501 ATOM-CHAR). */
-bool imap_is_atom_char(unsigned char c);
 
 /* Whether s (len bytes) is a valid tag. */
 bool imap_is_valid_tag(const char *s, size_t len);

@@ -1,5 +1,6 @@
 /* SEARCH text keys: header fields and body text, case-insensitive; Date: for SENT*. */
 #include "imap/search.h"
+#include "imap/session.h"
 #include "mail/mime.h"
 #include "mail/rfc822.h"
 

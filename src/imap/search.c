@@ -1,5 +1,6 @@
 /* SEARCH key parsing and evaluation (RFC 3501 §6.4.4). */
 #include "imap/search.h"
+#include "imap/session.h"
 #include "imap/datetime.h"
 #include "core/common.h"
 
@@ -12,8 +13,6 @@
 
 static const char months[12][4] = { "jan", "feb", "mar", "apr", "may", "jun",
 				    "jul", "aug", "sep", "oct", "nov", "dec" };
-
-
 
 int64_t search_days_from_civil(int y, int m, int d)
 {
@@ -137,34 +136,6 @@ static struct search_key *parse_and(struct parse *p, int depth)
 	return and;
 }
 
-static const struct {
-	const char *name;
-	enum search_op op;
-	uint32_t flag;
-} flag_keys[] = {
-	{ "ANSWERED", SEARCH_FLAG_SET, UIMAP_FLAG_ANSWERED },
-	{ "DELETED", SEARCH_FLAG_SET, UIMAP_FLAG_DELETED },
-	{ "DRAFT", SEARCH_FLAG_SET, UIMAP_FLAG_DRAFT },
-	{ "FLAGGED", SEARCH_FLAG_SET, UIMAP_FLAG_FLAGGED },
-	{ "RECENT", SEARCH_FLAG_SET, UIMAP_FLAG_RECENT },
-	{ "SEEN", SEARCH_FLAG_SET, UIMAP_FLAG_SEEN },
-	{ "UNANSWERED", SEARCH_FLAG_UNSET, UIMAP_FLAG_ANSWERED },
-	{ "UNDELETED", SEARCH_FLAG_UNSET, UIMAP_FLAG_DELETED },
-	{ "UNDRAFT", SEARCH_FLAG_UNSET, UIMAP_FLAG_DRAFT },
-	{ "UNFLAGGED", SEARCH_FLAG_UNSET, UIMAP_FLAG_FLAGGED },
-	{ "UNSEEN", SEARCH_FLAG_UNSET, UIMAP_FLAG_SEEN },
-	{ "OLD", SEARCH_FLAG_UNSET, UIMAP_FLAG_RECENT },
-};
-
-static const struct {
-	const char *name;
-	enum search_op op;
-} date_keys[] = {
-	{ "BEFORE", SEARCH_BEFORE }, { "ON", SEARCH_ON }, { "SINCE", SEARCH_SINCE },
-	{ "SENTBEFORE", SEARCH_SENTBEFORE }, { "SENTON", SEARCH_SENTON },
-	{ "SENTSINCE", SEARCH_SENTSINCE },
-};
-
 static void prepare_text(struct parse *p, struct search_key *k)
 {
 	k->text = arena_alloc(&p->cmd->s->arena, sizeof(*k->text));
@@ -173,14 +144,71 @@ static void prepare_text(struct parse *p, struct search_key *k)
 	p->texts = k;
 }
 
-static struct search_key *header_key(struct parse *p, enum search_op op, const char *field)
+/* What follows a key's name (Dovecot's mail-search-register): */
+enum key_arg {
+	ARG_NONE,        /* ALL, and the flag keys (flag set) */
+	ARG_DATE,        /* BEFORE ... SENTSINCE: "d-Mon-yyyy" */
+	ARG_NUMBER,      /* LARGER, SMALLER */
+	ARG_KEYWORD,     /* KEYWORD, UNKEYWORD */
+	ARG_UIDSET,      /* UID */
+	ARG_STRING,      /* FROM ... BODY, TEXT: the needle (field = the key's field) */
+	ARG_FIELD_STRING, /* HEADER: a field name, then the needle */
+	ARG_KEY,         /* NOT: one key */
+	ARG_TWO_KEYS,    /* OR: two keys */
+	ARG_NEW,         /* NEW = RECENT UNSEEN */
+};
+
+/* The SEARCH keys of RFC 3501 §6.4.4, by name. */
+static const struct key_def {
+	const char *name;
+	enum search_op op;
+	enum key_arg arg;
+	uint32_t flag;          /* ARG_NONE flag keys */
+	const char *field;      /* ARG_STRING header keys */
+} key_defs[] = {
+	{ "ALL", SEARCH_ALL, ARG_NONE, 0, NULL },
+	{ "ANSWERED", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_ANSWERED, NULL },
+	{ "DELETED", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_DELETED, NULL },
+	{ "DRAFT", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_DRAFT, NULL },
+	{ "FLAGGED", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_FLAGGED, NULL },
+	{ "RECENT", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_RECENT, NULL },
+	{ "SEEN", SEARCH_FLAG_SET, ARG_NONE, UIMAP_FLAG_SEEN, NULL },
+	{ "UNANSWERED", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_ANSWERED, NULL },
+	{ "UNDELETED", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_DELETED, NULL },
+	{ "UNDRAFT", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_DRAFT, NULL },
+	{ "UNFLAGGED", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_FLAGGED, NULL },
+	{ "UNSEEN", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_SEEN, NULL },
+	{ "OLD", SEARCH_FLAG_UNSET, ARG_NONE, UIMAP_FLAG_RECENT, NULL },
+	{ "NEW", SEARCH_AND, ARG_NEW, 0, NULL },
+	{ "BEFORE", SEARCH_BEFORE, ARG_DATE, 0, NULL },
+	{ "ON", SEARCH_ON, ARG_DATE, 0, NULL },
+	{ "SINCE", SEARCH_SINCE, ARG_DATE, 0, NULL },
+	{ "SENTBEFORE", SEARCH_SENTBEFORE, ARG_DATE, 0, NULL },
+	{ "SENTON", SEARCH_SENTON, ARG_DATE, 0, NULL },
+	{ "SENTSINCE", SEARCH_SENTSINCE, ARG_DATE, 0, NULL },
+	{ "LARGER", SEARCH_LARGER, ARG_NUMBER, 0, NULL },
+	{ "SMALLER", SEARCH_SMALLER, ARG_NUMBER, 0, NULL },
+	{ "KEYWORD", SEARCH_KEYWORD, ARG_KEYWORD, 0, NULL },
+	{ "UNKEYWORD", SEARCH_UNKEYWORD, ARG_KEYWORD, 0, NULL },
+	{ "UID", SEARCH_UIDSET, ARG_UIDSET, 0, NULL },
+	{ "NOT", SEARCH_NOT, ARG_KEY, 0, NULL },
+	{ "OR", SEARCH_OR, ARG_TWO_KEYS, 0, NULL },
+	{ "FROM", SEARCH_ADDRESS, ARG_STRING, 0, "FROM" },
+	{ "TO", SEARCH_ADDRESS, ARG_STRING, 0, "TO" },
+	{ "CC", SEARCH_ADDRESS, ARG_STRING, 0, "CC" },
+	{ "BCC", SEARCH_ADDRESS, ARG_STRING, 0, "BCC" },
+	{ "SUBJECT", SEARCH_HEADER, ARG_STRING, 0, "SUBJECT" },
+	{ "HEADER", SEARCH_HEADER, ARG_FIELD_STRING, 0, NULL },
+	{ "BODY", SEARCH_BODY, ARG_STRING, 0, NULL },
+	{ "TEXT", SEARCH_TEXT, ARG_STRING, 0, NULL },
+};
+
+static const struct key_def *key_lookup(const char *name)
 {
-	struct search_key *k = key_new(p, op);
-	k->field = field;
-	if (!next_string(p, &k->value, &k->value_len))
-		return NULL;
-	prepare_text(p, k);
-	return k;
+	for (size_t i = 0; i < N_ELEMENTS(key_defs); i++)
+		if (strcasecmp(name, key_defs[i].name) == 0)
+			return &key_defs[i];
+	return NULL;
 }
 
 static struct search_key *parse_key(struct parse *p, int depth)
@@ -211,108 +239,76 @@ static struct search_key *parse_key(struct parse *p, int depth)
 			return NULL;
 		return k;
 	}
-	if (strcasecmp(name, "ALL") == 0)
-		return key_new(p, SEARCH_ALL);
-	for (size_t i = 0; i < N_ELEMENTS(flag_keys); i++) {
-		if (strcasecmp(name, flag_keys[i].name) == 0) {
-			struct search_key *k = key_new(p, flag_keys[i].op);
-			k->flag = flag_keys[i].flag;
-			return k;
-		}
+	const struct key_def *def = key_lookup(name);
+	if (def == NULL) {
+		p->error = "Unknown SEARCH key";
+		return NULL;
 	}
-	if (strcasecmp(name, "NEW") == 0) {
-		/* NEW = RECENT UNSEEN */
-		struct search_key *and = key_new(p, SEARCH_AND);
+	struct search_key *k = key_new(p, def->op);
+	const char *str;
+	size_t len;
+	switch (def->arg) {
+	case ARG_NONE:
+		k->flag = def->flag;
+		return k;
+	case ARG_NEW: {
 		struct search_key *r = key_new(p, SEARCH_FLAG_SET), *u = key_new(p, SEARCH_FLAG_UNSET);
 		r->flag = UIMAP_FLAG_RECENT;
 		u->flag = UIMAP_FLAG_SEEN;
-		and->child = r;
+		k->child = r;
 		r->next = u;
-		return and;
-	}
-	for (size_t i = 0; i < N_ELEMENTS(date_keys); i++) {
-		if (strcasecmp(name, date_keys[i].name) == 0) {
-			struct search_key *k = key_new(p, date_keys[i].op);
-			if (!next_date(p, &k->number))
-				return NULL;
-			return k;
-		}
-	}
-	if (strcasecmp(name, "LARGER") == 0 || strcasecmp(name, "SMALLER") == 0) {
-		struct search_key *k =
-			key_new(p, toupper((unsigned char)name[0]) == 'L' ? SEARCH_LARGER : SEARCH_SMALLER);
-		if (!next_number(p, &k->number))
-			return NULL;
 		return k;
 	}
-	if (strcasecmp(name, "KEYWORD") == 0 || strcasecmp(name, "UNKEYWORD") == 0) {
-		struct search_key *k = key_new(p, toupper((unsigned char)name[0]) == 'K' ?
-							  SEARCH_KEYWORD : SEARCH_UNKEYWORD);
-		const char *kw;
-		size_t len;
-		if (!next_string(p, &kw, &len))
+	case ARG_DATE:
+		return next_date(p, &k->number) ? k : NULL;
+	case ARG_NUMBER:
+		return next_number(p, &k->number) ? k : NULL;
+	case ARG_KEYWORD:
+		if (!next_string(p, &str, &len))
 			return NULL;
-		k->keyword = s->view->vt->view_keyword_index(s->view, kw, false);
+		k->keyword = s->view->vt->view_keyword_index(s->view, str, false);
 		return k;
-	}
-	if (strcasecmp(name, "UID") == 0) {
-		struct search_key *k = key_new(p, SEARCH_UIDSET);
-		const char *set;
-		size_t len;
-		if (!next_string(p, &set, &len))
+	case ARG_UIDSET: {
+		if (!next_string(p, &str, &len))
 			return NULL;
 		uint32_t count = s->view->vt->view_count(s->view), star = 0;
 		struct uimap_msg_info last;
 		if (count > 0 && s->view->vt->view_msg(s->view, count, &last) == 0)
 			star = last.uid;
-		if (seqset_parse(&s->arena, set, star, &k->set, &p->error) < 0)
-			return NULL;
-		return k;
+		return seqset_parse(&s->arena, str, star, &k->set, &p->error) < 0 ? NULL : k;
 	}
-	if (strcasecmp(name, "NOT") == 0) {
-		if (p->i >= p->n) {
-			p->error = "NOT needs a key";
+	case ARG_FIELD_STRING:
+		if (!next_string(p, &k->field, &len))
 			return NULL;
-		}
-		struct search_key *k = key_new(p, SEARCH_NOT);
-		k->child = parse_key(p, depth + 1);
-		return k->child ? k : NULL;
-	}
-	if (strcasecmp(name, "OR") == 0) {
-		if (p->i + 1 >= p->n) {
-			p->error = "OR needs two keys";
-			return NULL;
-		}
-		struct search_key *k = key_new(p, SEARCH_OR);
-		k->child = parse_key(p, depth + 1);
-		if (k->child == NULL || p->i >= p->n) {
-			if (p->error == NULL)
-				p->error = "OR needs two keys";
-			return NULL;
-		}
-		k->child->next = parse_key(p, depth + 1);
-		return k->child->next ? k : NULL;
-	}
-	static const char *const addr_fields[] = { "FROM", "TO", "CC", "BCC" };
-	for (size_t i = 0; i < N_ELEMENTS(addr_fields); i++)
-		if (strcasecmp(name, addr_fields[i]) == 0)
-			return header_key(p, SEARCH_ADDRESS, addr_fields[i]);
-	if (strcasecmp(name, "SUBJECT") == 0)
-		return header_key(p, SEARCH_HEADER, "SUBJECT");
-	if (strcasecmp(name, "HEADER") == 0) {
-		const char *field;
-		size_t len;
-		if (!next_string(p, &field, &len))
-			return NULL;
-		return header_key(p, SEARCH_HEADER, field);
-	}
-	if (strcasecmp(name, "BODY") == 0 || strcasecmp(name, "TEXT") == 0) {
-		struct search_key *k =
-			key_new(p, toupper((unsigned char)name[0]) == 'B' ? SEARCH_BODY : SEARCH_TEXT);
+		/* fall through */
+	case ARG_STRING:
+		if (def->field != NULL)
+			k->field = def->field;
 		if (!next_string(p, &k->value, &k->value_len))
 			return NULL;
 		prepare_text(p, k);
 		return k;
+	case ARG_KEY:
+		if (p->i >= p->n) {
+			p->error = "NOT needs a key";
+			return NULL;
+		}
+		k->child = parse_key(p, depth + 1);
+		return k->child ? k : NULL;
+	case ARG_TWO_KEYS:
+		if (p->i + 1 >= p->n) {
+			p->error = "OR needs two keys";
+			return NULL;
+		}
+		k->child = parse_key(p, depth + 1);
+		if (k->child == NULL)
+			return NULL;
+		if (p->i >= p->n) {
+			p->error = "OR needs two keys";
+			return NULL;
+		}
+		k->child->next = parse_key(p, depth + 1);
+		return k->child->next ? k : NULL;
 	}
 	p->error = "Unknown SEARCH key";
 	return NULL;

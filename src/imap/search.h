@@ -4,7 +4,7 @@
 
 #include "imap/cmd.h"
 #include "imap/seqset.h"
-#include "mail/search.h"
+#include "mail/text-search.h"
 
 enum search_op {
 	SEARCH_ALL,

@@ -1,8 +1,8 @@
 /* IMAP session: input assembly, command dispatch, suspension and resumption. */
 #include "imap/session.h"
-#include "imap/cmd.h"
-#include "net/conn.h"
-#include "net/server.h"
+#include "core/alloc.h"
+#include "imap/server.h"
+#include "auth/auth-worker.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
@@ -16,18 +16,20 @@
 #define CMD_ARENA_BLOCK 2048
 #define STASH_MAX (1024 * 1024)
 
-struct session *session_create(struct conn *c)
+static void durable_done(struct persist_waiter *w, int err);
+
+static void *session_create(void *server_ctx, struct conn *c)
 {
-	struct session *s = calloc(1, sizeof(*s));
-	if (s == NULL)
-		abort();
+	struct uimap_server *srv = server_ctx;
+	struct session *s = xcalloc(1, sizeof(*s));
 	s->conn = c;
-	s->srv = c->srv;
+	s->srv = srv;
 	s->out = &c->out;
 	s->state = SESSION_NOT_AUTH;
+	s->durable.done = durable_done;
 	arena_init(&s->arena, CMD_ARENA_BLOCK);
 	arena_init(&s->scratch, 4096);
-	parser_init(&s->parser, &s->arena, s->srv->cfg.max_line, s->srv->cfg.max_literal);
+	parser_init(&s->parser, &s->arena, srv->cfg->max_line, srv->cfg->max_literal);
 	/* RFC 3501 §7.1.1: the greeting may carry the capability list */
 	outq_puts(s->out, "* OK [CAPABILITY ");
 	cmd_write_capabilities(s, s->out);
@@ -35,17 +37,16 @@ struct session *session_create(struct conn *c)
 	return s;
 }
 
-void session_free(struct session **sp)
+static void session_destroy(void *ctx)
 {
-	struct session *s = *sp;
-	if (s == NULL)
-		return;
-	*sp = NULL;
-	timer_cancel(&s->srv->timers, &s->delay_timer);
-	timer_cancel(&s->srv->timers, &s->yield_timer);
+	struct session *s = ctx;
 	if (s->cmd_active && s->cmd.cleanup != NULL)
 		s->cmd.cleanup(&s->cmd);
-	session_wake_forget(s);
+	if (s->srv->persist != NULL)
+		persist_waiter_cancel(s->srv->persist, &s->durable);
+	/* a password check under way: its result is dropped */
+	if (s->auth_pending)
+		auth_worker_cancel(s->srv->auth_worker, s);
 	session_unselect(s);
 	uimap_store_user_close(&s->mail);
 	parser_deinit(&s->parser);
@@ -57,14 +58,10 @@ void session_free(struct session **sp)
 	free(s);
 }
 
-int session_busy(const struct session *s)
+static unsigned session_idle_timeout(void *ctx)
 {
-	return s->auth_pending;
-}
-
-unsigned session_idle_timeout(const struct session *s)
-{
-	return s->state == SESSION_NOT_AUTH ? s->srv->cfg.unauth_idle : s->srv->cfg.auth_idle;
+	const struct session *s = ctx;
+	return s->state == SESSION_NOT_AUTH ? s->srv->cfg->unauth_idle : s->srv->cfg->auth_idle;
 }
 
 void session_untagged(struct session *s, const char *fmt, ...)
@@ -104,8 +101,8 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 	struct session *s = cmd->s;
 	/* untagged updates go before the tagged reply (RFC 3501 §7) */
 	if (cmd->def != NULL && s->view != NULL && !(cmd->def->flags & CMD_FLAG_NO_SYNC) &&
-	    (s->srv->cfg.poll_every == 0 ||
-	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg.poll_every * 1000u))
+	    (s->srv->cfg->poll_every == 0 ||
+	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg->poll_every * 1000u))
 		session_sync(s, !(cmd->def->flags & CMD_FLAG_NO_EXPUNGE));
 	struct outq *q = s->out;
 	outq_puts(q, cmd->c.tag != NULL ? cmd->c.tag : "*");
@@ -125,29 +122,23 @@ void session_bye(struct session *s, const char *text)
 	conn_close(s->conn, true);
 }
 
-void session_timed_out(struct session *s)
+static void session_timed_out(void *ctx)
 {
+	struct session *s = ctx;
 	session_untagged(s, "BYE Disconnected for inactivity.");
 	s->state = SESSION_LOGOUT;
 }
 
-void session_server_shutdown(struct session *s)
+static void session_shutdown(void *ctx)
 {
+	struct session *s = ctx;
 	session_untagged(s, "BYE Server shutting down.");
 	s->state = SESSION_LOGOUT;
 }
 
 bool session_auth_allowed(const struct session *s)
 {
-	return conn_is_secure(s->conn) || s->srv->cfg.allow_plaintext_auth;
-}
-
-void session_want_line(struct session *s, bool on)
-{
-	/* the command's own text is no longer needed (its arguments are in the arena) */
-	if (on)
-		s->parser.text.len = 0;
-	parser_set_line_mode(&s->parser, on);
+	return conn_is_secure(s->conn) || s->srv->cfg->allow_plaintext_auth;
 }
 
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
@@ -159,6 +150,25 @@ bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r)
 	return true;
 }
 
+/* The journal made this session's changes durable (err 0): let its output go; or
+   it cannot (the disk failed): the replies waiting for it must never be sent, so
+   they are dropped and the client is told to go (the change's outcome is unknown
+   to it, as after a dropped connection). */
+static void durable_done(struct persist_waiter *w, int err)
+{
+	struct session *s = container_of(w, struct session, durable);
+	if (err == 0) {
+		conn_hold_output(s->conn, false);
+		return;
+	}
+	log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr,
+		  "journal failed (%s): unacknowledged replies dropped, disconnecting",
+		  strerror(-err));
+	outq_clear(s->out);
+	conn_hold_output(s->conn, false);
+	session_bye(s, "[UNAVAILABLE] The server cannot store changes right now.");
+}
+
 /* The running command is over: free its memory, get ready for the next one. */
 static void command_done(struct session *s)
 {
@@ -166,26 +176,78 @@ static void command_done(struct session *s)
 		s->cmd.cleanup(&s->cmd);
 		s->cmd.cleanup = NULL;
 	}
-	timer_cancel(&s->srv->timers, &s->yield_timer);
-	if (s->srv->persist != NULL && s->cmd_active) {
+	struct persist *p = s->srv->persist;
+	if (p != NULL && s->cmd_active) {
 		/* journal-fsync=always: hold the reply until the change is on disk */
-		uint64_t seq = persist_journal_seq(s->srv->persist);
-		if (seq != s->cmd_journal_seq && !persist_journal_is_durable(s->srv->persist, seq))
-			s->conn->hold_seq = seq;
+		uint64_t seq = persist_journal_seq(p);
+		if (seq != s->cmd_journal_seq && !persist_journal_is_durable(p, seq)) {
+			conn_hold_output(s->conn, true);
+			persist_wait_durable(p, &s->durable, seq);
+		}
 	}
 	if (s->cmd_active && s->cmd.def != NULL)
 		PROBE2(cmd__done, s->cmd.def->name, (clock_ms() - s->cmd_start_ms) * 1000);
 	s->cmd_active = false;
-	s->waiting_async = false;
 	memset(&s->cmd, 0, sizeof(s->cmd));
 	parser_set_line_mode(&s->parser, false);
 	parser_reset(&s->parser);
 	arena_reset(&s->arena);
 }
 
+int cmd_block(struct uimap_cmd *cmd, enum cmd_wait wait, int (*resume)(struct uimap_cmd *cmd))
+{
+	struct session *s = cmd->s;
+	cmd->wait = wait;
+	cmd->resume = resume;
+	switch (wait) {
+	case CMD_WAIT_LINE:
+		/* the command's own text is no longer needed (its arguments are in
+		   the arena) */
+		s->parser.text.len = 0;
+		parser_set_line_mode(&s->parser, true);
+		break;
+	case CMD_WAIT_TURN:
+		/* runs after this turn's other completions, before the next wait */
+		conn_wake_soon(s->conn);
+		break;
+	case CMD_WAIT_OUTPUT:
+	case CMD_WAIT_TIME:
+	case CMD_WAIT_AUTH:
+	case CMD_WAIT_NONE:
+		break;
+	}
+	conn_mark_dirty(s->conn);
+	return CMD_WAIT;
+}
+
+int cmd_block_until(struct uimap_cmd *cmd, uint64_t when_ms,
+		    int (*resume)(struct uimap_cmd *cmd))
+{
+	cmd->s->wait_until_ms = when_ms;
+	conn_wake_at(cmd->s->conn, when_ms);
+	return cmd_block(cmd, CMD_WAIT_TIME, resume);
+}
+
+static void resume_done(struct session *s);
+
+bool session_unblock(struct session *s, enum cmd_wait wait)
+{
+	struct uimap_cmd *cmd = &s->cmd;
+	if (!s->cmd_active || cmd->wait != wait || cmd->resume == NULL)
+		return false;
+	int (*resume)(struct uimap_cmd *) = cmd->resume;
+	cmd->wait = CMD_WAIT_NONE;
+	cmd->resume = NULL;
+	if (wait == CMD_WAIT_LINE)
+		parser_set_line_mode(&s->parser, false);
+	if (resume(cmd) == CMD_DONE)
+		resume_done(s);
+	return true;
+}
+
 static bool blocked(const struct session *s)
 {
-	return s->conn->closing || (s->cmd_active && s->cmd.on_line == NULL) ||
+	return s->conn->closing || (s->cmd_active && s->cmd.wait != CMD_WAIT_LINE) ||
 	       s->out->bytes > CONN_OUT_HIGH_WATER;
 }
 
@@ -202,8 +264,8 @@ static void run_command(struct session *s)
 		command_done(s);
 		return;
 	}
-	if (s->state == SESSION_NOT_AUTH && s->srv->cfg.unauth_commands != 0 &&
-	    ++s->unauth_commands > s->srv->cfg.unauth_commands) {
+	if (s->state == SESSION_NOT_AUTH && s->srv->cfg->unauth_commands != 0 &&
+	    ++s->unauth_commands > s->srv->cfg->unauth_commands) {
 		log_write(UIMAP_LOG_INFO, s->conn->id, s->conn->addr,
 			  "too many commands before authentication");
 		command_done(s);
@@ -225,6 +287,7 @@ static void run_command(struct session *s)
 	}
 	cmd->def = def;
 	s->cmd_active = true;
+	s->wait_until_ms = 0;
 	s->cmd_start_ms = clock_ms();
 	if (s->srv->persist != NULL)
 		s->cmd_journal_seq = persist_journal_seq(s->srv->persist);
@@ -269,22 +332,19 @@ static void process(struct session *s, const unsigned char *data, size_t len)
 			}
 			break;
 		case PARSER_LINE: {
-			size_t n;
-			const char *line = parser_line(&s->parser, &n);
 			struct uimap_cmd *cmd = &s->cmd;
-			if (!s->cmd_active || cmd->on_line == NULL) {
+			if (!s->cmd_active || cmd->wait != CMD_WAIT_LINE) {
 				parser_reset(&s->parser);
 				break;
 			}
-			int ret = cmd->on_line(cmd, line, n);
+			cmd->line = parser_line(&s->parser, &cmd->line_len);
+			session_unblock(s, CMD_WAIT_LINE);
 			s->parser.text.len = 0;
-			if (ret == CMD_DONE)
-				command_done(s);
 			break;
 		}
 		case PARSER_ERROR: {
 			const char *tag = parser_error_tag(&s->parser);
-			if (s->cmd_active && s->cmd.on_line != NULL) {
+			if (s->cmd_active && s->cmd.wait == CMD_WAIT_LINE) {
 				/* a continuation line was bad: it ends the command */
 				cmd_reply(&s->cmd, "BAD", "%s", parser_error(&s->parser));
 			} else {
@@ -334,8 +394,9 @@ static void trim_if_idle(struct session *s)
 	}
 }
 
-void session_input(struct session *s, const unsigned char *data, size_t len)
+static void session_input(void *ctx, const unsigned char *data, size_t len)
 {
+	struct session *s = ctx;
 	if (s->stash.len > 0) {
 		stash_input(s, data, len);
 		drain_stash(s);
@@ -345,45 +406,36 @@ void session_input(struct session *s, const unsigned char *data, size_t len)
 	trim_if_idle(s);
 }
 
-static void yield_fired(struct timer *t)
-{
-	struct session *s = container_of(t, struct session, yield_timer);
-	int (*fn)(struct uimap_cmd *) = s->cmd.on_yield;
-	s->cmd.on_yield = NULL;
-	if (!s->cmd_active || fn == NULL || s->conn->closing)
-		return;
-	if (fn(&s->cmd) == CMD_DONE)
-		session_resume_done(s);
-}
-
-void session_yield(struct session *s, int (*fn)(struct uimap_cmd *cmd))
-{
-	s->cmd.on_yield = fn;
-	/* due at once: it runs after this turn's completions, before the next wait */
-	timer_set(&s->srv->timers, &s->yield_timer, clock_ms(), yield_fired);
-	conn_mark_dirty(s->conn);
-}
-
 bool session_output_full(const struct session *s)
 {
 	return s->out->bytes > CONN_OUT_HIGH_WATER;
 }
 
-void session_output_drained(struct session *s)
+static void session_drained(void *ctx)
 {
-	if (s->cmd_active && s->cmd.on_drain != NULL && !session_output_full(s)) {
-		int (*fn)(struct uimap_cmd *) = s->cmd.on_drain;
-		s->cmd.on_drain = NULL;
-		if (fn(&s->cmd) == CMD_DONE) {
-			session_resume_done(s);
-			return;
-		}
-	}
+	struct session *s = ctx;
+	if (!session_output_full(s) && session_unblock(s, CMD_WAIT_OUTPUT))
+		return;
 	if (s->stash.len > 0)
 		drain_stash(s);
 }
 
-void session_resume_done(struct session *s)
+/* The connection's wake-up: a time slice (TURN), a deadline (TIME), or the
+   selected mailbox changed (pushed at once to an idling client, RFC 2177). */
+static void session_wake(void *ctx)
+{
+	struct session *s = ctx;
+	if (s->cmd_active && s->cmd.wait == CMD_WAIT_TIME && clock_ms() >= s->wait_until_ms)
+		session_unblock(s, CMD_WAIT_TIME);
+	else
+		session_unblock(s, CMD_WAIT_TURN);
+	if (s->view_changed && s->idling && !s->conn->closing)
+		session_sync(s, true);
+}
+
+/* A command finished after being blocked (its reply is queued): clean up and go
+   on with what the client sent meanwhile. */
+static void resume_done(struct session *s)
 {
 	command_done(s);
 	conn_mark_dirty(s->conn);
@@ -393,3 +445,14 @@ void session_resume_done(struct session *s)
 		drain_stash(s);
 	trim_if_idle(s);
 }
+
+const struct conn_handler session_handler = {
+	.create = session_create,
+	.input = session_input,
+	.drained = session_drained,
+	.wake = session_wake,
+	.idle_timeout = session_idle_timeout,
+	.timed_out = session_timed_out,
+	.shutdown = session_shutdown,
+	.destroy = session_destroy,
+};

@@ -2,43 +2,69 @@
 #ifndef IMAP_SESSION_H
 #define IMAP_SESSION_H
 
-#include <stddef.h>
+#include "imap/cmd.h"
+#include "net/conn.h"
+#include "persist/persist.h"
 
-struct conn;
-struct session;
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
 struct uimap_server;
 
-/* Create the session for a new connection and queue the greeting. */
-struct session *session_create(struct conn *c);
+enum session_state {
+	SESSION_NOT_AUTH = UIMAP_STATE_NOT_AUTH,
+	SESSION_AUTH = UIMAP_STATE_AUTH,
+	SESSION_SELECTED = UIMAP_STATE_SELECTED,
+	SESSION_LOGOUT = 8,
+};
 
-/* Plaintext input from the client (valid only during the call). Complete
-   commands are run; partial ones are kept. */
-void session_input(struct session *s, const unsigned char *data, size_t len);
+struct session {
+	/* permanent */
+	struct conn *conn;            /* the host: output queue, wake-ups, close */
+	struct uimap_server *srv;
+	struct outq *out;
+	enum session_state state;
+	char *user;                   /* malloc'd after login */
+	char *client_id;              /* the client's ID fields (RFC 2971), printable */
+	unsigned unauth_commands;
+	unsigned failed_logins;
+	struct buf stash;             /* input that arrived while a command waited */
+	/* the journal must hold this session's last change before its output goes
+	   out (journal-fsync=always): the output is held meanwhile */
+	struct persist_waiter durable;
 
-/* The output queue drained below the low-water mark: resume paused work. */
-void session_output_drained(struct session *s);
+	/* mail */
+	struct uimap_store_user *mail;    /* opened at login */
+	struct uimap_store_view *view;    /* the selected mailbox */
+	char *selected;                   /* its name */
+	bool readonly;
+	bool idling;                      /* in IDLE: changes are pushed at once */
+	bool view_changed;                /* woken by the store since the last sync */
+	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
+	uint64_t last_sync_ms;
 
-/* Seconds of idleness allowed in the current state (0 = unlimited). */
-unsigned session_idle_timeout(const struct session *s);
+	/* the command in progress; reset by command_done() */
+	struct arena arena;
+	struct parser parser;
+	struct uimap_cmd cmd;
+	bool cmd_active;
+	uint64_t wait_until_ms;       /* CMD_WAIT_TIME deadline */
+	bool auth_pending;            /* an auth worker job refers to this session
+					 (cancelled when the session goes away) */
+	int auth_result;              /* its verdict, for the resumed command */
+	const char *auth_error;
+	bool draining;
+	bool discard_input;           /* STARTTLS: drop the rest of this plaintext */
+	struct arena scratch;         /* per-message scratch of a running command */
+	uint64_t cmd_start_ms;
+	uint64_t cmd_journal_seq;     /* journal position when the command started */
+};
 
-/* The idle timeout expired: queue "* BYE" (the caller closes). */
-void session_timed_out(struct session *s);
-
-/* Server shutdown: queue "* BYE" (the caller closes). */
-void session_server_shutdown(struct session *s);
-
-/* Whether the session waits for an asynchronous result (e.g. a password check)
-   and so must not be freed yet. */
-int session_busy(const struct session *s);
+/* The connection handler the server installs: a session per connection. */
+extern const struct conn_handler session_handler;
 
 /* The auth worker answered for the session cookie (result as verify_plain). */
 void session_auth_done(void *cookie, int result, const char *error);
-
-/* Push pending mailbox changes to the sessions whose views were woken (IDLE).
-   Called by the loop once per turn, outside any store call. */
-void session_run_wakeups(struct uimap_server *srv);
-
-/* Free the session and NULL *s. */
-void session_free(struct session **s);
 
 #endif

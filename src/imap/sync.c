@@ -2,7 +2,6 @@
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "net/conn.h"
-#include "net/server.h"
 #include "core/common.h"
 #include "core/log.h"
 
@@ -126,6 +125,7 @@ int session_sync(struct session *s, bool expunges)
 	if (s->view == NULL)
 		return 0;
 	s->last_sync_ms = clock_ms();
+	s->view_changed = false;
 	int r = s->view->vt->view_sync(s->view, expunges ? UIMAP_SYNC_EXPUNGES : 0,
 				       &sync_callbacks, s);
 	conn_mark_dirty(s->conn);
@@ -138,14 +138,15 @@ int session_sync(struct session *s, bool expunges)
 	return 0;
 }
 
+/* Called from inside the store's mutating call: only note it; an idling session is
+   synced at the start of the next loop turn (the connection's wake-up). */
 static void view_woken(void *ctx)
 {
 	struct session *s = ctx;
-	if (s->wake_queued)
-		return;
-	s->wake_queued = true;
-	s->next_wake = s->srv->wake_list;
-	s->srv->wake_list = s;
+	s->view_changed = true;
+	/* RFC 2177: an idling client is told at once; others on their next command */
+	if (s->idling)
+		conn_wake_soon(s->conn);
 }
 
 void session_unselect(struct session *s)
@@ -163,29 +164,4 @@ void session_unselect(struct session *s)
 void session_watch_view(struct session *s)
 {
 	s->view->vt->view_set_wake(s->view, view_woken, s);
-}
-
-void session_run_wakeups(struct uimap_server *srv)
-{
-	while (srv->wake_list != NULL) {
-		struct session *s = srv->wake_list;
-		srv->wake_list = s->next_wake;
-		s->wake_queued = false;
-		/* RFC 2177: an idling client is told at once; others on their next command */
-		if (s->idling && !s->conn->closing)
-			session_sync(s, true);
-	}
-}
-
-void session_wake_forget(struct session *s)
-{
-	if (!s->wake_queued)
-		return;
-	for (struct session **pp = &s->srv->wake_list; *pp != NULL; pp = &(*pp)->next_wake) {
-		if (*pp == s) {
-			*pp = s->next_wake;
-			break;
-		}
-	}
-	s->wake_queued = false;
 }

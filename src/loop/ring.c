@@ -1,5 +1,6 @@
 /* io_uring set-up and the hand-registered provided buffer ring (liburing 2.3). */
 #include "loop/ring.h"
+#include "loop/udata.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -106,4 +107,11 @@ void ring_buf_publish(struct ring *r)
 		io_uring_buf_ring_advance(r->br, (int)r->recycled);
 		r->recycled = 0;
 	}
+}
+
+void ring_read(struct ring *r, int fd, void *buf, unsigned len, struct ring_handler *h)
+{
+	struct io_uring_sqe *sqe = ring_sqe(r);
+	io_uring_prep_read(sqe, fd, buf, len, 0);
+	io_uring_sqe_set_data64(sqe, udata_make(h, OP_HANDLER));
 }

@@ -34,6 +34,17 @@ void ring_deinit(struct ring *r);
 /* An SQE, submitting pending ones first if the SQ is full. Never NULL. */
 struct io_uring_sqe *ring_sqe(struct ring *r);
 
+/* A completion handler embedded in the object that owns an operation (nginx's
+   ev->handler): the loop's switch calls h->fn(h, res, flags) for OP_HANDLER
+   (loop/udata.h). */
+struct ring_handler {
+	void (*fn)(struct ring_handler *h, int res, unsigned flags);
+} __attribute__((aligned(16)));
+
+/* Submit a read of len bytes of fd into buf (offset 0: an eventfd, signalfd or
+   pipe) whose completion goes to h (OP_HANDLER). */
+void ring_read(struct ring *r, int fd, void *buf, unsigned len, struct ring_handler *h);
+
 /* Bytes of provided buffer bid. */
 static inline unsigned char *ring_buf(struct ring *r, unsigned bid)
 {

@@ -1,5 +1,6 @@
 /* Binary min-heap of timers. */
 #include "loop/timer.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,11 +60,7 @@ void timer_set(struct timer_heap *h, struct timer *t, uint64_t deadline_ms, time
 	timer_cancel(h, t);
 	if (h->n == h->cap) {
 		unsigned cap = h->cap ? h->cap * 2 : 64;
-		struct timer **v = realloc(h->v, cap * sizeof(*v));
-		if (v == NULL) {
-			fprintf(stderr, "uimap: out of memory\n");
-			abort();
-		}
+		struct timer **v = xrealloc(h->v, cap * sizeof(*v));
 		h->v = v;
 		h->cap = cap;
 	}

@@ -8,14 +8,15 @@ enum op_kind {
 	OP_NONE = 0,    /* ignored completions (e.g. cancel requests themselves) */
 	OP_ACCEPT = 1,  /* ptr: struct listener, multishot */
 	OP_RECV = 2,    /* ptr: struct conn, multishot into the provided buffer ring */
-	OP_SEND = 3,    /* ptr: struct conn, one sendmsg of its output queue */
-	OP_SIGNAL = 4,  /* ptr: struct uimap_server, read of the signalfd */
-	OP_WAKE = 5,    /* ptr: struct uimap_server, read of the wake eventfd */
-	OP_AUTH = 6,    /* ptr: struct uimap_server, read of the auth worker eventfd */
-	OP_FSYNC = 8,   /* ptr: struct uimap_server, journal group-commit fdatasync */
-	OP_SNAPSHOT = 9, /* ptr: struct uimap_server, poll of the snapshot child's pidfd */
+	OP_SEND = 3,    /* ptr: struct conn, one send/sendmsg of its output queue */
+	OP_WAKE = 5,    /* ptr: struct net_server, read of the wake eventfd */
+	/* ptr: struct ring_handler, whose fn gets the completion: the operations of
+	   the modules above the connection layer (signalfd read, auth worker eventfd,
+	   journal fdatasync, snapshot child pidfd poll), each owned by its module */
+	OP_HANDLER = 6,
 	OP_KIND_MASK = 15,
 };
+
 
 static inline uint64_t udata_make(const void *ptr, enum op_kind op)
 {

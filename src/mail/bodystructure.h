@@ -3,7 +3,7 @@
 #define MAIL_BODYSTRUCTURE_H
 
 #include "mail/mime.h"
-#include "net/outq.h"
+#include "core/outq.h"
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,5 +1,6 @@
 /* ENVELOPE: address-list parsing in Dovecot's manner and the response rendering. */
 #include "mail/envelope.h"
+#include "core/alloc.h"
 #include "mail/imapstr.h"
 #include "mail/rfc822.h"
 
@@ -45,9 +46,7 @@ static void add_address(struct aparser *a)
 
 	if (l->n == l->cap) {
 		l->cap = l->cap ? l->cap * 2 : 8;
-		l->addrs = realloc(l->addrs, l->cap * sizeof(*l->addrs));
-		if (l->addrs == NULL)
-			abort();
+		l->addrs = xrealloc(l->addrs, l->cap * sizeof(*l->addrs));
 	}
 	l->addrs[l->n++] = a->cur;
 	addr_reset(a);

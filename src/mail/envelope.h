@@ -3,7 +3,7 @@
 #define MAIL_ENVELOPE_H
 
 #include "mail/mime.h"
-#include "net/outq.h"
+#include "core/outq.h"
 #include "core/buf.h"
 
 #include <stddef.h>

@@ -1,12 +1,74 @@
 /* IMAP string output matching Dovecot's imap-quote.c decisions byte for byte. */
 #include "mail/imapstr.h"
-#include "imap/resp.h"
 #include "core/buf.h"
 
 #include <stdbool.h>
 #include <string.h>
+#include <strings.h>
 
 #define QUOTED_MAX_ESCAPES 4
+
+bool imap_is_atom_char(unsigned char c)
+{
+	if (c <= 0x20 || c >= 0x7f)
+		return false;
+	switch (c) {
+	case '(': case ')': case '{': case '%': case '*': case '"': case '\\': case ']':
+		return false;
+	default:
+		return true;
+	}
+}
+
+#define QUOTE_MAX 1024  /* longer strings go out as literals */
+
+bool imapstr_can_quote(const char *s, size_t len)
+{
+	if (len > QUOTE_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '\0' || c == '\r' || c == '\n' || c >= 0x80)
+			return false;
+	}
+	return true;
+}
+
+void imapstr_quoted(struct outq *q, const char *s, size_t len)
+{
+	outq_append(q, "\"", 1);
+	size_t start = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '"' || s[i] == '\\') {
+			outq_append(q, s + start, i - start);
+			outq_append(q, "\\", 1);
+			start = i;
+		}
+	}
+	outq_append(q, s + start, len - start);
+	outq_append(q, "\"", 1);
+}
+
+void imapstr_string(struct outq *q, const char *s, size_t len)
+{
+	if (imapstr_can_quote(s, len)) {
+		imapstr_quoted(q, s, len);
+		return;
+	}
+	outq_printf(q, "{%zu}\r\n", len);
+	outq_append(q, s, len);
+}
+
+void imapstr_astring(struct outq *q, const char *s, size_t len)
+{
+	bool atom = len > 0 && !(len == 3 && strncasecmp(s, "NIL", 3) == 0);
+	for (size_t i = 0; atom && i < len; i++)
+		atom = imap_is_atom_char((unsigned char)s[i]) || s[i] == ']';
+	if (atom)
+		outq_append(q, s, len);
+	else
+		imapstr_string(q, s, len);
+}
 
 static void literal(struct outq *q, const char *s, size_t len)
 {
@@ -44,7 +106,7 @@ void imapstr_nstring(struct outq *q, const char *s, size_t len)
 			return;
 		}
 	}
-	resp_quoted(q, s, len);
+	imapstr_quoted(q, s, len);
 }
 
 void imapstr_nstring_nolf(struct outq *q, const char *s, size_t len)

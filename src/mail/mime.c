@@ -1,5 +1,6 @@
 /* One-pass MIME parser: part tree, header field spans and line counts as offsets. */
 #include "mail/mime.h"
+#include "core/blob.h"
 #include "mail/rfc822.h"
 #include "core/common.h"
 
@@ -16,7 +17,7 @@ struct boundary {
 	uint16_t part;              /* the multipart that owns it */
 };
 
-struct parser {
+struct mime_parser {
 	const char *data;
 	uint32_t size;
 	struct mail_part *parts;
@@ -40,7 +41,7 @@ struct stop {
 	uint32_t end;       /* end of the content before the boundary line */
 };
 
-static uint32_t lf_before(struct parser *p, uint32_t pos)
+static uint32_t lf_before(struct mime_parser *p, uint32_t pos)
 {
 	if (pos >= p->lf_pos) {
 		const char *s = p->data + p->lf_pos, *e = p->data + pos;
@@ -64,7 +65,7 @@ static uint32_t lf_before(struct parser *p, uint32_t pos)
 
 /* Whether the line at pos is a boundary line of an enclosing multipart: fills st.
    The longest matching boundary wins; among equal ones the innermost. */
-static bool boundary_at(const struct parser *p, uint32_t pos, struct stop *st)
+static bool boundary_at(const struct mime_parser *p, uint32_t pos, struct stop *st)
 {
 	const char *s = p->data + pos;
 	uint32_t avail = p->size - pos, linelen;
@@ -101,7 +102,7 @@ static bool boundary_at(const struct parser *p, uint32_t pos, struct stop *st)
 
 /* End of the content before a boundary line at line (its [CR]LF excluded), not
    before start. */
-static uint32_t end_before(const struct parser *p, uint32_t line, uint32_t start)
+static uint32_t end_before(const struct mime_parser *p, uint32_t line, uint32_t start)
 {
 	uint32_t e = line;
 
@@ -114,7 +115,7 @@ static uint32_t end_before(const struct parser *p, uint32_t line, uint32_t start
 }
 
 /* Scan lines from pos (a line start) for a boundary line. */
-static void find_boundary(const struct parser *p, uint32_t pos, struct stop *st)
+static void find_boundary(const struct mime_parser *p, uint32_t pos, struct stop *st)
 {
 	const char *end = p->data + p->size;
 
@@ -229,7 +230,7 @@ size_t mail_span_unfold(const char *data, struct mail_span span, char *out)
 	return n;
 }
 
-static uint16_t part_new(struct parser *p, uint32_t hdr_off, uint16_t parent, uint8_t depth)
+static uint16_t part_new(struct mime_parser *p, uint32_t hdr_off, uint16_t parent, uint8_t depth)
 {
 	if (p->n_parts == p->cap_parts) {
 		uint32_t cap = p->cap_parts ? p->cap_parts * 2 : 8;
@@ -254,7 +255,7 @@ static uint16_t part_new(struct parser *p, uint32_t hdr_off, uint16_t parent, ui
 	return (uint16_t)p->n_parts++;
 }
 
-static uint16_t env_new(struct parser *p)
+static uint16_t env_new(struct mime_parser *p)
 {
 	if (p->n_envs == p->cap_envs) {
 		uint32_t cap = p->cap_envs ? p->cap_envs * 2 : 2;
@@ -312,7 +313,7 @@ static bool env_is_address(int f)
 
 /* Read the header at pos: record the fields, find where the body starts. Stops at a
    blank line, at a boundary line of an enclosing multipart, or at the end. */
-static void parse_header(struct parser *p, uint16_t idx, uint32_t pos, bool want_env,
+static void parse_header(struct mime_parser *p, uint16_t idx, uint32_t pos, bool want_env,
 			 struct stop *st)
 {
 	const char *name;
@@ -365,7 +366,7 @@ static void parse_header(struct parser *p, uint16_t idx, uint32_t pos, bool want
 }
 
 /* Classify the part from its Content-Type and find its boundary (into bnd). */
-static void classify(struct parser *p, uint16_t idx, bool in_digest, struct boundary *bnd)
+static void classify(struct mime_parser *p, uint16_t idx, bool in_digest, struct boundary *bnd)
 {
 	struct mail_part *part = &p->parts[idx];
 	struct mail_span ct = part->field[MAIL_F_CONTENT_TYPE];
@@ -417,7 +418,7 @@ static void classify(struct parser *p, uint16_t idx, bool in_digest, struct boun
 }
 
 /* Parse the part whose header starts at pos; st reports what ended it. */
-static void parse_part(struct parser *p, uint32_t pos, uint16_t parent, unsigned depth,
+static void parse_part(struct mime_parser *p, uint32_t pos, uint16_t parent, unsigned depth,
 		       bool in_digest, bool is_message, struct stop *st)
 {
 	uint16_t idx = part_new(p, pos, parent, (uint8_t)depth);
@@ -497,9 +498,12 @@ static void parse_part(struct parser *p, uint32_t pos, uint16_t parent, unsigned
 	p->parts[idx].lines = lf_before(p, end) - lines0;
 }
 
+/* The structure's size follows the message's (parts are bounded by MAIL_MAX_PARTS):
+   it is allocated with malloc() and running out of memory leaves the message
+   without a structure (FETCH of it then fails), not the process. */
 struct mail_structure *mail_structure_parse(const char *data, size_t size)
 {
-	struct parser p = { 0 };
+	struct mime_parser p = { 0 };
 	struct stop st;
 	struct mail_structure *s = NULL;
 
@@ -555,13 +559,12 @@ const struct mail_structure *mail_structure_get(struct uimap_blob *blob)
 {
 	struct mail_structure *s;
 
-	if (blob->ext_ != NULL)
-		return blob->ext_;
+	if (blob_ext(blob) != NULL)
+		return blob_ext(blob);
 	s = mail_structure_parse(blob->data, blob->size);
 	if (s == NULL)
 		return NULL;
-	blob->ext_ = s;
-	blob->ext_free_ = structure_free_ext;
+	blob_set_ext(blob, s, structure_free_ext);
 	return s;
 }
 

@@ -109,7 +109,7 @@ struct mail_structure *mail_structure_parse(const char *data, size_t size);
 /* Free a structure from mail_structure_parse() and NULL *s (NULL allowed). */
 void mail_structure_free(struct mail_structure **s);
 
-/* The structure of blob: parsed on the first call and cached in blob->ext_ (freed
+/* The structure of blob: parsed on the first call and cached on the blob (blob_set_ext; freed
    with the blob; copies share it). Returns NULL only when parsing failed (out of
    memory, too large). Event-loop thread only. */
 const struct mail_structure *mail_structure_get(struct uimap_blob *blob);

@@ -1,5 +1,6 @@
 /* RFC 5322 / MIME lexical scanning with Dovecot-compatible error recovery. */
 #include "mail/rfc822.h"
+#include "core/alloc.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -397,9 +398,7 @@ size_t rfc822_params(struct rfc822 *r, struct buf *out)
 				cur.value_off = value_off;
 				if (n_conts == cap_conts) {
 					cap_conts = cap_conts ? cap_conts * 2 : 8;
-					conts = realloc(conts, cap_conts * sizeof(*conts));
-					if (conts == NULL)
-						abort();
+					conts = xrealloc(conts, cap_conts * sizeof(*conts));
 				}
 				conts[n_conts++] = cur;
 			}

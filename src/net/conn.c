@@ -1,12 +1,11 @@
 /* Connection lifecycle: accept, multishot recv, batched sendmsg, close. */
 #include "net/conn.h"
+#include "core/alloc.h"
 #include "net/server.h"
 #include "loop/udata.h"
-#include "imap/session.h"
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
-#include "persist/persist.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -48,11 +47,7 @@ static struct sendbuf *sendbuf_get(int n)
 		return b;
 	}
 	unsigned cap = k ? SEND_IOV_MAX : SEND_IOV_SMALL;
-	b = malloc(sizeof(*b) + cap * sizeof(struct iovec));
-	if (b == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
+	b = xmalloc(sizeof(*b) + cap * sizeof(struct iovec));
 	b->cap = cap;
 	return b;
 }
@@ -130,8 +125,8 @@ void conn_idle_reset(struct conn *c)
 void conn_touch(struct conn *c)
 {
 	c->last_active_ms = clock_ms();
-	if (c->idle_timer.idx == 0 && c->session != NULL && !c->closing) {
-		unsigned secs = session_idle_timeout(c->session);
+	if (c->idle_timer.idx == 0 && c->proto != NULL && !c->closing) {
+		unsigned secs = c->srv->handler->idle_timeout(c->proto);
 		if (secs != 0)
 			timer_set(&c->srv->timers, &c->idle_timer,
 				  c->last_active_ms + (uint64_t)secs * 1000u, idle_fired);
@@ -141,9 +136,9 @@ void conn_touch(struct conn *c)
 static void idle_fired(struct timer *t)
 {
 	struct conn *c = container_of(t, struct conn, idle_timer);
-	if (c->closing || c->session == NULL)
+	if (c->closing || c->proto == NULL)
 		return;
-	unsigned secs = session_idle_timeout(c->session);
+	unsigned secs = c->srv->handler->idle_timeout(c->proto);
 	if (secs == 0)
 		return;
 	uint64_t deadline = c->last_active_ms + (uint64_t)secs * 1000u;
@@ -154,12 +149,12 @@ static void idle_fired(struct timer *t)
 		return;
 	}
 	log_write(UIMAP_LOG_INFO, c->id, c->addr, "idle timeout after %u s", secs);
-	session_timed_out(c->session);
+	c->srv->handler->timed_out(c->proto);
 	conn_mark_dirty(c);
 	conn_close(c, true);
 }
 
-struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr_storage *peer,
+struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_storage *peer,
 			 struct tls_ctx *tls)
 {
 	struct conn *c = aligned_alloc(16, (sizeof(struct conn) + 15) & ~(size_t)15);
@@ -184,11 +179,15 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	const char *reject = NULL;
 	if (srv->stopping)
 		reject = "* BYE Server shutting down\r\n";
-	else if (srv->cfg.max_connections != 0 && srv->n_conns > srv->cfg.max_connections)
+	else if (srv->cfg->max_connections != 0 && srv->n_conns > srv->cfg->max_connections)
 		reject = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
-	else if (srv->cfg.max_connections_per_ip != 0 &&
-		 ip->conns >= srv->cfg.max_connections_per_ip)
+	else if (srv->cfg->max_connections_per_ip != 0 &&
+		 ip->conns >= srv->cfg->max_connections_per_ip)
 		reject = "* BYE [UNAVAILABLE] Too many connections from your address\r\n";
+	else if (srv->cfg->max_unauth_per_ip != 0 && ip->unauth >= srv->cfg->max_unauth_per_ip)
+		/* password guessing in parallel is capped per address */
+		reject = "* BYE [UNAVAILABLE] Too many unauthenticated connections from your "
+			 "address\r\n";
 	if (reject != NULL) {
 		iptable_maybe_drop(&srv->ips, ip, clock_ms(), 0);
 		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(reject) - 2,
@@ -205,6 +204,7 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	}
 	c->ip = ip;
 	ip->conns++;
+	ip->unauth++;
 	/* implicit TLS: the greeting below is sent once the handshake is done */
 	if (tls != NULL && tls_conn_start(c, tls, TLS_START_IMPLICIT) < 0) {
 		conn_close(c, false);
@@ -212,7 +212,7 @@ struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr
 	}
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "connected");
 	PROBE1(conn__open, c->id);
-	c->session = session_create(c);
+	c->proto = srv->handler->create(srv->handler_ctx, c);
 	conn_touch(c);
 	arm_recv(c);
 	conn_mark_dirty(c);
@@ -230,20 +230,105 @@ void conn_mark_dirty(struct conn *c)
 
 void conn_deliver(struct conn *c, const unsigned char *data, size_t len)
 {
-	if (c->closing || c->session == NULL)
+	if (c->closing || c->proto == NULL)
 		return;
-	session_input(c->session, data, len);
+	c->srv->handler->input(c->proto, data, len);
 	if (c->out.bytes > 0)
 		conn_mark_dirty(c);
 }
 
+void conn_hold_output(struct conn *c, bool hold)
+{
+	if (c->out_held == hold)
+		return;
+	c->out_held = hold;
+	if (!hold)
+		conn_mark_dirty(c);
+}
+
+void conn_wake_soon(struct conn *c)
+{
+	if (c->wake_queued || c->proto == NULL)
+		return;
+	c->wake_queued = true;
+	c->next_wake = c->srv->wakes;
+	c->srv->wakes = c;
+}
+
+static void wake_unqueue(struct conn *c)
+{
+	if (!c->wake_queued)
+		return;
+	for (struct conn **pp = &c->srv->wakes; *pp != NULL; pp = &(*pp)->next_wake) {
+		if (*pp == c) {
+			*pp = c->next_wake;
+			break;
+		}
+	}
+	c->wake_queued = false;
+}
+
+void conn_run_wakes(struct net_server *srv)
+{
+	/* wakes asked for while these run wait for the next turn */
+	struct conn *list = srv->wakes;
+	srv->wakes = NULL;
+	while (list != NULL) {
+		struct conn *c = list;
+		list = c->next_wake;
+		c->wake_queued = false;
+		if (!c->closing && c->proto != NULL)
+			srv->handler->wake(c->proto);
+	}
+}
+
+static void wake_fired(struct timer *t)
+{
+	struct conn *c = container_of(t, struct conn, wake_timer);
+	if (!c->closing && c->proto != NULL)
+		c->srv->handler->wake(c->proto);
+}
+
+void conn_wake_at(struct conn *c, uint64_t when_ms)
+{
+	if (when_ms == 0)
+		timer_cancel(&c->srv->timers, &c->wake_timer);
+	else
+		timer_set(&c->srv->timers, &c->wake_timer, when_ms, wake_fired);
+}
+
+void conn_set_authenticated(struct conn *c)
+{
+	if (c->authenticated)
+		return;
+	c->authenticated = true;
+	if (c->ip != NULL)
+		c->ip->unauth--;
+}
+
+bool conn_can_starttls(const struct conn *c)
+{
+	return c->srv->tls != NULL && !conn_is_secure(c);
+}
+
+int conn_starttls(struct conn *c)
+{
+	if (!conn_can_starttls(c))
+		return -1;
+	return tls_conn_start(c, c->srv->tls, TLS_START_STARTTLS);
+}
+
 static void conn_free(struct conn *c)
 {
-	struct uimap_server *srv = c->srv;
+	struct net_server *srv = c->srv;
 	timer_cancel(&srv->timers, &c->idle_timer);
 	timer_cancel(&srv->timers, &c->linger_timer);
-	if (c->session != NULL)
-		session_free(&c->session);
+	timer_cancel(&srv->timers, &c->wake_timer);
+	wake_unqueue(c);
+	if (c->proto != NULL) {
+		srv->handler->destroy(c->proto);
+		c->proto = NULL;
+	}
 	if (c->tv->free != NULL)
 		c->tv->free(c);
 	outq_clear(&c->out);
@@ -251,6 +336,8 @@ static void conn_free(struct conn *c)
 		close(c->fd);
 	if (c->ip != NULL) {
 		c->ip->conns--;
+		if (!c->authenticated)
+			c->ip->unauth--;
 		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
 	}
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "closed");
@@ -261,14 +348,13 @@ static void conn_free(struct conn *c)
 
 void conn_destroy(struct conn *c)
 {
-	c->dirty = c->held = c->reap_queued = false;
+	c->dirty = c->reap_queued = false;
 	conn_free(c);
 }
 
 static bool can_free(const struct conn *c)
 {
-	return c->shut && c->pending == 0 && !c->dirty && !c->held &&
-	       (c->session == NULL || !session_busy(c->session));
+	return c->shut && c->pending == 0 && !c->dirty;
 }
 
 /* Queue the connection to be freed at the end of the loop turn, once nothing
@@ -282,7 +368,7 @@ static void maybe_free(struct conn *c)
 	c->srv->reap = c;
 }
 
-void conn_reap(struct uimap_server *srv)
+void conn_reap(struct net_server *srv)
 {
 	while (srv->reap != NULL) {
 		struct conn *c = srv->reap;
@@ -323,10 +409,13 @@ void conn_close(struct conn *c, bool flush)
 	if (!c->closing) {
 		c->closing = true;
 		timer_cancel(&c->srv->timers, &c->idle_timer);
+		timer_cancel(&c->srv->timers, &c->wake_timer);
 		if (c->tv->shutdown != NULL)
 			c->tv->shutdown(c);
 		cancel_recv(c);
 	}
+	/* held output still goes out with flush once released (bounded by the linger
+	   timer); without flush it is dropped with everything else */
 	if (flush && (unsent_plaintext(c) || c->sending != NULL || tls_conn_pending(c) > 0)) {
 		c->close_after_flush = true;
 		conn_mark_dirty(c);
@@ -391,18 +480,8 @@ void conn_handle_recv(struct conn *c, int res, unsigned flags)
 void conn_flush(struct conn *c)
 {
 	c->dirty = false;
-	if (c->hold_seq != 0 && c->srv->persist != NULL && !c->shut) {
-		if (!persist_journal_is_durable(c->srv->persist, c->hold_seq)) {
-			/* the tagged OK of a change goes out only once it is on disk */
-			if (!c->held) {
-				c->held = true;
-				c->next_held = c->srv->held;
-				c->srv->held = c;
-			}
-			return;
-		}
-		c->hold_seq = 0;
-	}
+	if (c->out_held && !c->shut)
+		return;
 	if (c->sending != NULL || c->shut)
 		goto out;
 	struct iovec iov[SEND_IOV_MAX];
@@ -454,8 +533,8 @@ void conn_handle_send(struct conn *c, int res)
 	if (c->out.bytes > 0 || c->close_after_flush) {
 		conn_mark_dirty(c);
 	}
-	if (c->session != NULL && !c->closing && c->out.bytes < CONN_OUT_HIGH_WATER / 2)
-		session_output_drained(c->session);
+	if (c->proto != NULL && !c->closing && c->out.bytes < CONN_OUT_HIGH_WATER / 2)
+		c->srv->handler->drained(c->proto);
 	maybe_free(c);
 }
 

@@ -1,8 +1,9 @@
-/* A client connection: socket, transport, output queue, ring operations, timers. */
+/* A client connection: socket, transport, output queue, ring operations, timers. The
+   protocol that runs over it is reached only through the handler the server installed. */
 #ifndef NET_CONN_H
 #define NET_CONN_H
 
-#include "net/outq.h"
+#include "core/outq.h"
 #include "net/transport.h"
 #include "loop/timer.h"
 
@@ -10,18 +11,44 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
-struct uimap_server;
-struct session;
+struct net_server;
 struct ipentry;
 struct sendbuf;
+struct conn;
 
 /* Output queued beyond this suspends a command (FETCH) and input processing; the
-   session resumes when the queue falls under half of it. */
+   protocol is told (drained) when the queue falls under half of it. */
 #define CONN_OUT_HIGH_WATER (256 * 1024)
+
+/*
+ * What the connection layer calls on the protocol running over a connection (the
+ * IMAP session is one; Dovecot's connection_vfuncs, nginx's c->read->handler). ctx
+ * is what create() returned. Every call happens on the loop thread, never from
+ * inside another handler call of the same connection.
+ */
+struct conn_handler {
+	/* A connection was accepted (its greeting may be queued now). Returns the
+	   protocol's context; never NULL. */
+	void *(*create)(void *server_ctx, struct conn *c);
+	/* Plaintext input, valid only during the call. */
+	void (*input)(void *ctx, const unsigned char *data, size_t len);
+	/* The output queue fell under CONN_OUT_HIGH_WATER / 2. */
+	void (*drained)(void *ctx);
+	/* A wake-up asked for with conn_wake_soon() or conn_wake_at() is due. */
+	void (*wake)(void *ctx);
+	/* Seconds of inactivity allowed now (0 = unlimited). */
+	unsigned (*idle_timeout)(void *ctx);
+	/* The idle timeout expired, or the server shuts down: queue a goodbye (the
+	   connection then closes after flushing it). */
+	void (*timed_out)(void *ctx);
+	void (*shutdown)(void *ctx);
+	/* Free ctx (the connection is going away). */
+	void (*destroy)(void *ctx);
+};
 
 struct conn {
 	/* permanent */
-	struct uimap_server *srv;
+	struct net_server *srv;
 	int fd;
 	unsigned long id;
 	char addr[64];               /* "ip:port" for logs */
@@ -29,20 +56,22 @@ struct conn {
 	struct ipentry *ip;          /* per-address counters (NULL for rejected conns) */
 	const struct transport_vfuncs *tv;
 	void *tctx;
-	struct session *session;     /* NULL for a connection rejected with BYE */
+	void *proto;                 /* the handler's context; NULL for a rejected conn */
 	struct conn *prev, *next;    /* server's list of connections */
 
-	/* output: text and references queued by the session, flushed once per turn */
+	/* output: text and references queued by the protocol, flushed once per turn */
 	struct outq out;
-	struct sendbuf *sending;     /* iovecs of the sendmsg in flight */
+	struct sendbuf *sending;     /* iovecs of the send in flight */
 	struct conn *next_dirty;
 	bool dirty;
+	bool out_held;               /* conn_hold_output(): nothing is sent meanwhile */
 	struct conn *next_reap;
 	bool reap_queued;
-	/* journal-fsync=always: output is held until this journal record is durable */
-	uint64_t hold_seq;
-	struct conn *next_held;
-	bool held;
+
+	/* wake-ups for the protocol: the next loop turn, or a deadline */
+	struct conn *next_wake;
+	bool wake_queued;
+	struct timer wake_timer;
 
 	/* ring operation state */
 	unsigned pending;            /* operations whose final CQE has not arrived */
@@ -51,6 +80,7 @@ struct conn {
 	bool closing;                /* no more input is processed */
 	bool close_after_flush;
 	bool shut;                   /* shutdown(2) done, waiting for pending ops */
+	bool authenticated;          /* conn_set_authenticated() was called */
 
 	uint64_t last_active_ms;
 	struct timer idle_timer;
@@ -61,29 +91,51 @@ struct tls_ctx;
 
 /* Accept a new socket: set it up (with implicit TLS when tls is non-NULL) and arm
    its receive. Returns the connection (greeting queued) or NULL after closing fd. */
-struct conn *conn_accept(struct uimap_server *srv, int fd, const struct sockaddr_storage *peer,
+struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_storage *peer,
 			 struct tls_ctx *tls);
 
 /* Queue the connection for a send at the end of this loop turn. */
 void conn_mark_dirty(struct conn *c);
 
-/* Hand plaintext to the protocol session (called by the transport). */
+/* Hand plaintext to the protocol (called by the transport). */
 void conn_deliver(struct conn *c, const unsigned char *data, size_t len);
 
 /* Close the connection. With flush, what is queued is sent first (bounded by a
-   linger timeout); without, it is dropped. Safe to call more than once. */
+   linger timeout; held output is not waited for); without, it is dropped. Safe to
+   call more than once. */
 void conn_close(struct conn *c, bool flush);
 
 /* Stop / resume receiving (input back-pressure). */
 void conn_pause_recv(struct conn *c);
 void conn_resume_recv(struct conn *c);
 
-/* Re-arm the idle timer from now with the session's current timeout (after a
+/* Hold (true) or release (false) the output: while held nothing queued is sent
+   (a reply waiting for its change to reach the disk). */
+void conn_hold_output(struct conn *c, bool hold);
+
+/* Call the handler's wake() at the start of the next loop turn (once, however often
+   this is called before). */
+void conn_wake_soon(struct conn *c);
+
+/* Call the handler's wake() at when_ms (clock_ms() time); a later call moves it,
+   0 cancels it. */
+void conn_wake_at(struct conn *c, uint64_t when_ms);
+
+/* Re-arm the idle timer from now with the protocol's current timeout (after a
    state change such as login). */
 void conn_idle_reset(struct conn *c);
 
 /* Reset the idle timer after activity. */
 void conn_touch(struct conn *c);
+
+/* Start TLS on the connection (STARTTLS) with the server's certificate: bytes
+   queued before go out in plaintext first. Returns 0, or -1 when the server has
+   no TLS or it failed to start. */
+int conn_starttls(struct conn *c);
+
+/* Whether the server can start TLS on this connection (it has a certificate and
+   the connection is not secure yet). */
+bool conn_can_starttls(const struct conn *c);
 
 /* Ring completion handlers (called from the server's one switch). */
 void conn_handle_recv(struct conn *c, int res, unsigned flags);
@@ -93,14 +145,21 @@ void conn_handle_send(struct conn *c, int res);
 void conn_flush(struct conn *c);
 
 /* Free every connection queued for freeing that no longer has anything pending. */
-void conn_reap(struct uimap_server *srv);
+void conn_reap(struct net_server *srv);
+
+/* Run the wake-ups asked for with conn_wake_soon() (once per loop turn). */
+void conn_run_wakes(struct net_server *srv);
 
 /* Free the connection now, whatever is pending (the ring is going away). */
 void conn_destroy(struct conn *c);
 
 /* Re-check whether a closed connection can be freed (e.g. after an asynchronous
-   session operation finished). */
+   protocol operation finished). */
 void conn_check_free(struct conn *c);
+
+/* The client authenticated: it no longer counts against the per-address limit
+   of unauthenticated connections. */
+void conn_set_authenticated(struct conn *c);
 
 /* Whether the transport is TLS. */
 static inline bool conn_is_secure(const struct conn *c)

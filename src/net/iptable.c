@@ -1,5 +1,6 @@
 /* Chained hash table keyed by client address. */
 #include "net/iptable.h"
+#include "core/alloc.h"
 
 #include <netinet/in.h>
 #include <stdio.h>
@@ -31,11 +32,7 @@ static unsigned hash_key(const unsigned char k[16])
 static void grow(struct iptable *t)
 {
 	unsigned n = t->n_buckets ? t->n_buckets * 2 : 256;
-	struct ipentry **nb = calloc(n, sizeof(*nb));
-	if (nb == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
+	struct ipentry **nb = xcalloc(n, sizeof(*nb));
 	for (unsigned i = 0; i < t->n_buckets; i++) {
 		struct ipentry *e = t->buckets[i];
 		while (e != NULL) {
@@ -63,11 +60,7 @@ struct ipentry *iptable_get(struct iptable *t, const unsigned char key[16], int 
 		return NULL;
 	if (t->n_entries >= t->n_buckets)
 		grow(t);
-	struct ipentry *e = calloc(1, sizeof(*e));
-	if (e == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
+	struct ipentry *e = xcalloc(1, sizeof(*e));
 	memcpy(e->addr, key, 16);
 	unsigned h = hash_key(key) & (t->n_buckets - 1);
 	e->next = t->buckets[h];

@@ -9,6 +9,7 @@ struct ipentry {
 	struct ipentry *next;
 	unsigned char addr[16];  /* IPv6, or IPv4-mapped IPv6 */
 	unsigned conns;
+	unsigned unauth;         /* of which not authenticated yet */
 	unsigned fails;          /* failed logins in a row */
 	uint64_t last_fail_ms;
 };

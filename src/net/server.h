@@ -1,23 +1,22 @@
-/* The server object: configuration, ring, listeners, connections, auth. Internal. */
+/* The connection server: the ring and its one switch, listeners, connections, timers,
+   the loop. It knows nothing of IMAP: connections run the handler it was given. */
 #ifndef NET_SERVER_H
 #define NET_SERVER_H
 
-#include "uimap/uimap.h"
+#include "core/config.h"
 #include "loop/ring.h"
 #include "loop/timer.h"
+#include "net/conn.h"
 #include "net/iptable.h"
 
 #include <signal.h>
 #include <stdbool.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 
-struct conn;
-struct auth_worker;
-struct cmd_registry;
+struct tls_ctx;
 
 struct listener {
-	struct uimap_server *srv;
+	struct net_server *srv;
 	int fd;
 	bool tls;
 	bool armed;
@@ -26,61 +25,71 @@ struct listener {
 	struct timer retry_timer;
 } __attribute__((aligned(16)));
 
-struct uimap_server {
-	struct uimap_config cfg;      /* strings owned by the server */
+struct net_server {
+	/* permanent */
+	const struct uimap_config *cfg;   /* limits; owned by the caller */
 	struct ring ring;
 	bool ring_ready;
 	struct timer_heap timers;
+	struct tls_ctx *tls;              /* NULL without cert/key; owned by the caller */
 
 	struct listener *listeners;
 	unsigned n_listeners;
 	bool bound;
 
-	struct conn *conns;           /* every open connection */
+	/* the protocol connections run, and its server-wide context */
+	const struct conn_handler *handler;
+	void *handler_ctx;
+	/* called once per loop turn before the wait (the journal's group commit) */
+	void (*before_wait)(void *ctx);
+	void *before_wait_ctx;
+
+	struct conn *conns;               /* every open connection */
 	unsigned n_conns;
 	unsigned long next_conn_id;
-	struct conn *dirty;           /* connections with output to flush this turn */
-	struct conn *reap;            /* closed connections to free at the end of the turn */
+	struct conn *dirty;               /* connections with output to flush this turn */
+	struct conn *reap;                /* closed connections to free at the end of the turn */
+	struct conn *wakes;               /* conn_wake_soon() for the next turn */
 	struct iptable ips;
 
-	const struct uimap_auth_backend *auth;
-	void *auth_ctx;
-	bool auth_owned;              /* auth_ctx is our passwd-file context */
-	struct auth_worker *auth_worker;
-	uint64_t auth_val;            /* eventfd read buffer */
-	bool auth_armed;
-
-	struct cmd_registry *commands; /* extra commands from the embedder */
-
-	struct uimap_store *store;
-	bool store_owned;             /* the default in-memory store */
-	struct session *wake_list;    /* sessions whose mailbox changed (IDLE push) */
-
-	struct persist *persist;      /* snapshot + journal, NULL without data_dir */
-	bool fsync_inflight;
-	uint64_t fsync_seq;
-	bool snapshot_polling;
-	struct conn *held;            /* connections whose output waits for the journal */
-	struct timer persist_timer;   /* 1 s: periodic fsync, snapshot triggers */
-	bool snapshot_requested;      /* SIGUSR1 */
-
-	struct tls_ctx *tls;          /* NULL without cert/key */
-
-	bool handle_signals;
-	int signal_fd;
-	struct signalfd_siginfo siginfo;
-	int wake_fd;
+	int wake_fd;                      /* uimap_server_stop() from any thread */
 	uint64_t wake_val;
 	volatile sig_atomic_t stop_requested;
 	bool stopping;
 	struct timer shutdown_timer;
 };
 
-/* Begin the clean shutdown: stop accepting, BYE to every client. */
-void server_begin_shutdown(struct uimap_server *srv);
+/* Initialise srv with cfg (borrowed for srv's lifetime) and the connection handler.
+   Returns 0, or -1 with *error_r. */
+int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
+		    const struct conn_handler *handler, void *handler_ctx,
+		    const char **error_r);
+
+/* Bind every listener of cfg (TLS listeners need srv->tls). Returns 0 (also when
+   already bound), or -1 with *error_r. */
+int net_server_bind(struct net_server *srv, const char **error_r);
+
+/* Create the ring on the calling thread, which must be the one that runs the loop
+   (IORING_SETUP_SINGLE_ISSUER). Returns 0 (also when done already), or -1 with
+   *error_r. net_server_run() does it; call it earlier to arm operations first. */
+int net_server_ring(struct net_server *srv, const char **error_r);
+
+/* Serve until a stop was requested and every connection is gone. Returns 0, or -1
+   with *error_r when the ring fails. */
+int net_server_run(struct net_server *srv, const char **error_r);
+
+/* Ask the loop to stop (any thread, signal handlers included). */
+void net_server_stop(struct net_server *srv);
+
+/* Begin the clean shutdown: stop accepting, tell every connection's protocol, close
+   them after their goodbyes (bounded in time). */
+void net_server_begin_shutdown(struct net_server *srv);
+
+/* Free everything srv holds (connections included); srv itself is the caller's. */
+void net_server_deinit(struct net_server *srv);
 
 /* Connection bookkeeping used by conn.c. */
-void server_conn_added(struct uimap_server *srv, struct conn *c);
-void server_conn_removed(struct uimap_server *srv, struct conn *c);
+void server_conn_added(struct net_server *srv, struct conn *c);
+void server_conn_removed(struct net_server *srv, struct conn *c);
 
 #endif

@@ -3,8 +3,10 @@
 #include <wolfssl/options.h>  /* first: the library's build configuration */
 
 #include "net/tls.h"
+#include "core/alloc.h"
+#include "core/error.h"
 #include "net/conn.h"
-#include "net/outq.h"
+#include "core/outq.h"
 #include "core/common.h"
 #include "core/log.h"
 
@@ -12,6 +14,7 @@
 #include <wolfssl/error-ssl.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,29 +83,30 @@ struct tls_conn {
 	bool shutdown_sent;
 };
 
-static bool lib_ready;
+/* wolfSSL's global state is shared by every server of the process, each maybe on
+   its own thread: initialised by the first user, cleaned up by the last. */
+static pthread_mutex_t lib_lock = PTHREAD_MUTEX_INITIALIZER;
 static unsigned lib_users;            /* contexts + connections alive */
 
 static void lib_ref(void)
 {
-	if (!lib_ready) {
+	pthread_mutex_lock(&lib_lock);
+	if (lib_users++ == 0)
 		wolfSSL_Init();
-		lib_ready = true;
-	}
-	lib_users++;
+	pthread_mutex_unlock(&lib_lock);
 }
 
 static void lib_unref(void)
 {
-	if (--lib_users == 0 && lib_ready) {
+	pthread_mutex_lock(&lib_lock);
+	if (--lib_users == 0)
 		wolfSSL_Cleanup();
-		lib_ready = false;
-	}
+	pthread_mutex_unlock(&lib_lock);
 }
 
 static const char *err_text(int err)
 {
-	static char buf[WOLFSSL_MAX_ERROR_SZ];
+	static __thread char buf[WOLFSSL_MAX_ERROR_SZ];
 	wolfSSL_ERR_error_string_n((unsigned long)err, buf, sizeof(buf));
 	return buf;
 }
@@ -151,19 +155,7 @@ static void info_cb(const WOLFSSL *ssl, int where, int ret)
 		t->renegotiating = true;
 }
 
-static const char *set_error(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static const char *set_error(const char **error_r, const char *fmt, ...)
-{
-	static __thread char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = msg;
-	return msg;
-}
+#define set_error error_set
 
 static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const char **error_r)
 {
@@ -250,11 +242,7 @@ fail:
 
 struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const char **error_r)
 {
-	struct tls_ctx *ctx = calloc(1, sizeof(*ctx));
-	if (ctx == NULL) {
-		set_error(error_r, "out of memory");
-		return NULL;
-	}
+	struct tls_ctx *ctx = xcalloc(1, sizeof(*ctx));
 	lib_ref();
 	ctx->wctx = wctx_new(cert_file, key_file, error_r);
 	if (ctx->wctx == NULL) {
@@ -371,7 +359,7 @@ static int handshake_finished(struct conn *c, struct tls_conn *t)
 			  "TLS: client offered ALPN without \"imap\"; closing");
 		return -1;
 	}
-	if (log_level >= UIMAP_LOG_DEBUG) {
+	if (log_enabled(UIMAP_LOG_DEBUG)) {
 		char *sni = NULL;
 		unsigned short sni_len = 0;
 #ifdef HAVE_SNI
@@ -446,12 +434,8 @@ static int keep_leftover(struct conn *c, struct tls_conn *t)
 		memmove(t->pend, t->pend + t->pend_off, t->pend_len);
 	t->pend_off = 0;
 	if (t->pend_len + t->in_len > t->pend_cap) {
-		size_t cap = t->pend_len + t->in_len;
-		unsigned char *p = realloc(t->pend, cap);
-		if (p == NULL)
-			return -1;
-		t->pend = p;
-		t->pend_cap = cap;
+		t->pend_cap = t->pend_len + t->in_len;
+		t->pend = xrealloc(t->pend, t->pend_cap);
 	}
 	memcpy(t->pend + t->pend_len, t->in, t->in_len);
 	t->pend_len += t->in_len;
@@ -615,9 +599,7 @@ int tls_conn_start(struct conn *c, struct tls_ctx *ctx, enum tls_start mode)
 	/* bytes of an in-flight send are accounted as c->out bytes sent in clear */
 	if (mode == TLS_START_IMPLICIT && c->sending != NULL)
 		return -1;
-	struct tls_conn *t = calloc(1, sizeof(*t));
-	if (t == NULL)
-		return -1;
+	struct tls_conn *t = xcalloc(1, sizeof(*t));
 	t->ssl = wolfSSL_new(ctx->wctx);
 	if (t->ssl == NULL) {
 		free(t);

@@ -2,6 +2,8 @@
 #ifndef PERSIST_FORMAT_H
 #define PERSIST_FORMAT_H
 
+#include "core/buf.h"
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,21 +84,6 @@ static inline void put_u64(unsigned char *p, uint64_t v) { memcpy(p, &v, 8); }
 static inline uint16_t get_u16(const unsigned char *p) { uint16_t v; memcpy(&v, p, 2); return v; }
 static inline uint32_t get_u32(const unsigned char *p) { uint32_t v; memcpy(&v, p, 4); return v; }
 static inline uint64_t get_u64(const unsigned char *p) { uint64_t v; memcpy(&v, p, 8); return v; }
-
-/* A growable byte array (records, user sections). Functions return -ENOMEM on
-   failure and leave the contents as they were. */
-struct bytes {
-	unsigned char *data;
-	size_t len, cap;
-};
-
-int bytes_reserve(struct bytes *b, size_t more);
-int bytes_add(struct bytes *b, const void *data, size_t len);
-int bytes_add_u32(struct bytes *b, uint32_t v);
-int bytes_add_u64(struct bytes *b, uint64_t v);
-/* u32 length + bytes (no NUL). */
-int bytes_add_str(struct bytes *b, const char *s);
-void bytes_free(struct bytes *b);
 
 /* A bounds-checked reader: every get fails (returns false) once the input ran out,
    and stays failed. */

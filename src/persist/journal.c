@@ -2,6 +2,8 @@
 #include "persist/persist-private.h"
 
 #include "persist/crc32c.h"
+#include "core/alloc.h"
+#include "core/failpoint.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -21,79 +23,80 @@ void jnl_name(uint64_t no, char out[64])
 	snprintf(out, 64, JNL_PREFIX "%016" PRIx64 JNL_SUFFIX, no);
 }
 
+/* The strings of a decoded record. */
+struct jnl_strings {
+	char user[4097];
+	char name[STORE_NAME_MAX + 1];
+	char name2[STORE_NAME_MAX + 1];
+	char kw[256];
+};
+
 /* ---- writer --------------------------------------------------------------------- */
 
-static int jnl_seg_push(struct persist *p, size_t off, size_t len, struct uimap_blob *blob)
+static void jnl_seg_push(struct persist *p, size_t off, size_t len, struct uimap_blob *blob)
 {
 	if (len == 0 && blob == NULL)
-		return 0;
+		return;
 	if (p->n_segs == p->cap_segs) {
-		size_t cap = p->cap_segs == 0 ? 64 : p->cap_segs * 2;
-		struct jnl_seg *segs = realloc(p->segs, cap * sizeof(*segs));
-
-		if (segs == NULL)
-			return -ENOMEM;
-		p->segs = segs;
-		p->cap_segs = cap;
+		p->cap_segs = p->cap_segs == 0 ? 64 : p->cap_segs * 2;
+		p->segs = xrealloc(p->segs, p->cap_segs * sizeof(*p->segs));
 	}
 	p->segs[p->n_segs++] = (struct jnl_seg){ .off = off, .len = len, .blob = blob };
-	return 0;
 }
 
 /* Encode the record's payload after its header (already reserved at start). */
-static int jnl_encode_payload(struct bytes *b, const struct store_change *c)
+static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 {
-	int r = bytes_add_str(b, c->user);
+	buf_append_lstr(b, c->user);
 
 	switch (c->type) {
 	case STORE_CHANGE_USER_CREATE:
 		break;
 	case STORE_CHANGE_MAILBOX_CREATE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->special_use);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->special_use);
 		break;
 	case STORE_CHANGE_MAILBOX_DELETE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
 		break;
 	case STORE_CHANGE_MAILBOX_RENAME:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_str(b, c->new_name);
-		r |= bytes_add_u32(b, c->uidvalidity);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_lstr(b, c->new_name);
+		buf_append_u32(b, c->uidvalidity);
 		break;
 	case STORE_CHANGE_SUBSCRIBE:
 	case STORE_CHANGE_UNSUBSCRIBE:
-		r |= bytes_add_str(b, c->mailbox);
+		buf_append_lstr(b, c->mailbox);
 		break;
 	case STORE_CHANGE_KEYWORD:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->index);
-		r |= bytes_add_str(b, c->keyword);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->index);
+		buf_append_lstr(b, c->keyword);
 		break;
 	case STORE_CHANGE_APPEND:
 	case STORE_CHANGE_FLAGS:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->uid);
-		r |= bytes_add_u64(b, c->modseq);
-		r |= bytes_add_u32(b, c->msg->flags);
-		r |= bytes_add_u64(b, c->msg->keywords);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->uid);
+		buf_append_u64(b, c->modseq);
+		buf_append_u32(b, c->msg->flags);
+		buf_append_u64(b, c->msg->keywords);
 		if (c->type == STORE_CHANGE_APPEND) {
-			r |= bytes_add_u64(b, (uint64_t)c->msg->internaldate);
-			r |= bytes_add_u32(b, (uint32_t)(int32_t)c->msg->tz_minutes);
-			r |= bytes_add_u64(b, c->msg->blob->size);
+			buf_append_u64(b, (uint64_t)c->msg->internaldate);
+			buf_append_u32(b, (uint32_t)(int32_t)c->msg->tz_minutes);
+			buf_append_u64(b, c->msg->blob->size);
 		}
 		break;
 	case STORE_CHANGE_EXPUNGE:
-		r |= bytes_add_str(b, c->mailbox);
-		r |= bytes_add_u32(b, c->uidvalidity);
-		r |= bytes_add_u32(b, c->uid);
-		r |= bytes_add_u64(b, c->modseq);
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->uid);
+		buf_append_u64(b, c->modseq);
 		break;
 	}
-	return r != 0 ? -ENOMEM : 0;
 }
 
 void jnl_on_change(void *ctx, const struct store_change *c)
@@ -106,19 +109,18 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	uint32_t crc;
 
 	p->changes++;
-	if (!p->journal_on || p->error != 0)
+	/* broken: the journal no longer matches memory; the snapshot that repairs it
+	   saves this change too */
+	if (!p->journal_on || p->health == PERSIST_BROKEN)
 		return;
-	if (bytes_reserve(&p->buf, JNL_REC_HEADER) < 0)
-		goto nomem;
+	buf_reserve(&p->buf, JNL_REC_HEADER);
 	p->buf.len += JNL_REC_HEADER;
-	if (jnl_encode_payload(&p->buf, c) < 0)
-		goto nomem;
+	jnl_encode_payload(&p->buf, c);
 	if (c->type == STORE_CHANGE_APPEND) {
 		const struct uimap_blob *b = c->msg->blob;
 
 		if (b->size < JNL_INLINE_MAX) {
-			if (bytes_add(&p->buf, b->data, b->size) < 0)
-				goto nomem;
+			buf_append(&p->buf, b->data, b->size);
 		} else {
 			/* Big message: write it from the blob, do not copy it. */
 			blob = c->msg->blob;
@@ -127,7 +129,7 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	payload_len = p->buf.len - start - JNL_REC_HEADER + (blob != NULL ? blob->size : 0);
 	if (payload_len > UINT32_MAX)
 		goto toobig;
-	h = p->buf.data + start;
+	h = (unsigned char *)p->buf.data + start;
 	memset(h, 0, JNL_REC_HEADER);
 	put_u32(h, (uint32_t)payload_len);
 	put_u64(h + 8, p->seq + 1);
@@ -137,24 +139,16 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	crc = crc32c(crc, h + JNL_REC_HEADER, p->buf.len - start - JNL_REC_HEADER);
 	if (blob != NULL) {
 		crc = crc32c(crc, blob->data, blob->size);
-		if (jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL) < 0 ||
-		    jnl_seg_push(p, 0, blob->size, uimap_blob_ref(blob)) < 0) {
-			if (p->n_segs > n_segs && p->segs[p->n_segs - 1].blob == NULL)
-				p->n_segs--;
-			uimap_blob_unref(&blob);
-			goto nomem;
-		}
+		jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
+		jnl_seg_push(p, 0, blob->size, uimap_blob_ref(blob));
+		p->pending_blob_bytes += blob->size;
 		p->buf_seg_start = p->buf.len;
 	}
 	put_u32(h + 4, crc);
 	p->seq++;
 	return;
 toobig:
-	p->error = -EFBIG;
-	goto undo;
-nomem:
-	p->error = -ENOMEM;
-undo:
+	persist_fail(p, PERSIST_BROKEN, -EFBIG, "journal record encoding");
 	p->buf.len = start;
 	p->n_segs = n_segs;
 	p->buf_seg_start = seg_start;
@@ -195,6 +189,7 @@ static void jnl_release_segs(struct persist *p)
 	p->n_segs = 0;
 	p->buf.len = 0;
 	p->buf_seg_start = 0;
+	p->pending_blob_bytes = 0;
 }
 
 void jnl_discard_pending(struct persist *p)
@@ -207,14 +202,11 @@ int jnl_write_pending(struct persist *p)
 	struct iovec iov[IOV_MAX];
 	size_t seg = 0, n_segs, total = 0, done = 0;
 
-	if (p->error != 0)
+	if (p->health == PERSIST_BROKEN)
 		return p->error;
 	if (p->written_seq == p->seq)
 		return 0;
-	if (jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL) < 0) {
-		p->error = -ENOMEM;
-		return p->error;
-	}
+	jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
 	n_segs = p->n_segs;
 	for (size_t i = 0; i < n_segs; i++)
 		total += p->segs[i].len;
@@ -227,21 +219,26 @@ int jnl_write_pending(struct persist *p)
 		for (size_t i = seg; i < n_segs && n_iov < IOV_MAX; i++) {
 			const struct jnl_seg *s = &p->segs[i];
 			const unsigned char *base = s->blob != NULL
-				? (const unsigned char *)s->blob->data : p->buf.data + s->off;
+				? (const unsigned char *)s->blob->data
+				: (const unsigned char *)p->buf.data + s->off;
 
 			iov[n_iov].iov_base = (void *)(base + (i == seg ? skip : 0));
 			iov[n_iov].iov_len = s->len - (i == seg ? skip : 0);
 			n_iov++;
 		}
-		ssize_t n = writev(p->jfd, iov, n_iov);
+		int fail;
+		ssize_t n = failpoint("journal-write", &fail) ? (errno = -fail, -1)
+							       : writev(p->jfd, iov, n_iov);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			p->error = n < 0 ? -errno : -EIO;
+			int err = n < 0 ? -errno : -EIO;
 			/* Never leave half a record: appends after it would be lost. */
-			if (ftruncate(p->jfd, (off_t)p->jsize) < 0)
-				p->error = -errno;
+			if (ftruncate(p->jfd, (off_t)p->jsize) < 0) {
+				/* what is there now is unknown (a torn tail is dropped at load) */
+			}
+			persist_fail(p, PERSIST_BROKEN, err, "journal write");
 			jnl_release_segs(p);
 			return p->error;
 		}
@@ -302,214 +299,111 @@ struct jnl_replay {
 	uint64_t after_seq;         /* the snapshot holds records up to this */
 	uint64_t last_seq;          /* last record read (0: none) */
 	struct persist_load_stats *stats;
-	struct bytes *report;
+	struct buf *report;
 	const char **error_r;
 };
 
-/* Whether flags and keywords are ones the store can hold: storable system flags and
-   keywords of the mailbox's table (as the snapshot loader requires). */
-static bool jnl_flags_ok(const struct mailbox *box, uint32_t flags, uint64_t keywords)
-{
-	uint64_t known = box->n_keywords >= 64 ? ~0ull : (1ull << box->n_keywords) - 1;
-
-	return (flags & ~(uint32_t)UIMAP_FLAGS_STORABLE) == 0 && (keywords & ~known) == 0;
-}
-
 /* Apply one record. Returns 1 applied, 0 it does not fit the store (the reason in
    *why), -ENOMEM. */
-static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
-		     size_t len, const char **why)
+/* Decode a record's payload into a change (strings and the message point into
+   data or into *tmp; the blob is new, the caller drops it). Returns 1, or 0 with
+   *why when malformed. */
+static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
+		      struct store_change *c, struct store_msg *msg, struct jnl_strings *tmp,
+		      const char **why)
 {
 	struct reader rd = { data, data + len, false };
-	char user_name[4097], name[STORE_NAME_MAX + 1], name2[STORE_NAME_MAX + 1], kw[256];
 	const char *s;
-	uint32_t slen, uv = 0, uid = 0, u32, flags;
-	uint64_t modseq = 0, keywords;
-	struct store_user *user;
-	struct mailbox *box = NULL;
-	uint32_t idx;
-	int r;
+	uint32_t slen, u32, flags, tz;
+	uint64_t keywords, idate, size;
+	const unsigned char *bytes;
 
 #define RD_STR(out, max) (rd_str(&rd, &s, &slen, (max)) && memchr(s, '\0', slen) == NULL && \
 			   (memcpy((out), s, slen), (out)[slen] = '\0', true))
 	*why = "malformed record";
-	/* What the snapshot loader would refuse must not get in here either: the next
-	   snapshot would not load (empty names, UIDVALIDITY 0, unknown flags). */
-	if (!RD_STR(user_name, 4096) || user_name[0] == '\0')
+	memset(c, 0, sizeof(*c));
+	memset(msg, 0, sizeof(*msg));
+	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_EXPUNGE))
+		return *why = "unknown record type", 0;
+	c->type = (enum store_change_type)(type - JNL_TYPE_OF(0));
+	c->user = tmp->user;
+	c->mailbox = tmp->name;
+	c->new_name = tmp->name2;
+	c->keyword = tmp->kw;
+	c->msg = msg;
+	/* what the store never writes (and the snapshot loader would refuse) must not
+	   get in here either, or the next snapshot would not load: empty names,
+	   UIDVALIDITY 0 */
+	if (!RD_STR(tmp->user, sizeof(tmp->user) - 1) || tmp->user[0] == '\0')
 		return 0;
-	if (type == JNL_TYPE_OF(STORE_CHANGE_USER_CREATE)) {
-		if (rd.p != rd.end)
-			return 0;
-		return restore_user_add(ms, user_name) != NULL ? 1 : -ENOMEM;
-	}
-	user = restore_user_find(ms, user_name);
-	if (!RD_STR(name, STORE_NAME_MAX))
+	if (c->type == STORE_CHANGE_USER_CREATE)
+		return rd.p == rd.end;
+	if (!RD_STR(tmp->name, STORE_NAME_MAX) || tmp->name[0] == '\0')
 		return 0;
-	*why = "no such user";
-	if (user == NULL)
-		return 0;
-	switch (type) {
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_CREATE):
-		if (!rd_u32(&rd, &uv) || !rd_u32(&rd, &u32) || rd.p != rd.end || name[0] == '\0' ||
-		    uv == 0)
-			return 0;
-		box = store_user_find(user, name);
-		if (box == NULL) {
-			box = mailbox_new(user, name);
-			if (box == NULL)
-				return -ENOMEM;
-			if (restore_box_insert(user, box) < 0) {
-				mailbox_unref(&box);
-				return -ENOMEM;
-			}
-		}
-		/* An existing name is a \Noselect placeholder being created, or a parent
-		   that RENAME created again during this replay: it takes the recorded
-		   identity either way. */
-		box->noselect = false;
-		box->uidvalidity = uv;
-		box->special_use = u32;
-		if (uv > ms->last_uidvalidity)
-			ms->last_uidvalidity = uv;
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_DELETE):
-		if (!rd_u32(&rd, &uv) || rd.p != rd.end)
-			return 0;
-		r = store_mailbox_delete(&user->pub, name);
-		*why = "DELETE failed";
-		return r == 0 ? 1 : r == -ENOMEM ? r : 0;
-	case JNL_TYPE_OF(STORE_CHANGE_MAILBOX_RENAME):
-		if (!RD_STR(name2, STORE_NAME_MAX) || !rd_u32(&rd, &uv) || rd.p != rd.end)
-			return 0;
-		if (strcmp(name, "INBOX") != 0) {
-			r = store_mailbox_rename(&user->pub, name, name2);
-			*why = "RENAME failed";
-			return r == 0 ? 1 : r == -ENOMEM ? r : 0;
-		}
-		/* RENAME INBOX: the target was created by the records before this one;
-		   the messages move with their UIDs (as user_rename_inbox does). */
-		struct mailbox *inbox = store_user_find(user, "INBOX");
-
-		box = store_user_find(user, name2);
-		*why = "RENAME INBOX: mailbox missing";
-		if (inbox == NULL || box == NULL)
-			return 0;
-		/* The target was created empty just before (user_rename_inbox). */
-		*why = "RENAME INBOX: target not new";
-		if (box == inbox || box->n_msgs != 0)
-			return 0;
-		for (unsigned i = 0; i < inbox->n_keywords; i++)
-			(void)mailbox_keyword_index(box, inbox->keywords[i], true);
-		for (uint32_t i = 0; i < inbox->n_msgs; i++) {
-			const struct store_msg *msg = &inbox->msgs[i];
-
-			if (msg->state != MSG_LIVE)
-				continue;
-			box->uidnext = msg->uid;
-			r = mailbox_add(box, msg->blob, msg->flags, msg->keywords,
-					msg->internaldate, msg->tz_minutes, &uid);
-			if (r < 0)
-				return r;
-		}
-		box->uidnext = inbox->uidnext;
-		box->first_recent_uid = inbox->first_recent_uid;
-		mailbox_expunge_all(inbox);
-		mailbox_changed(inbox, NULL);
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_SUBSCRIBE):
-	case JNL_TYPE_OF(STORE_CHANGE_UNSUBSCRIBE):
-		if (rd.p != rd.end)
-			return 0;
-		r = store_mailbox_subscribe(&user->pub, name,
-					    type == JNL_TYPE_OF(STORE_CHANGE_SUBSCRIBE));
-		*why = "SUBSCRIBE failed";
-		return r >= 0 ? 1 : r == -ENOMEM ? r : 0;
-	default:
-		break;
-	}
-	/* The rest changes one mailbox incarnation. */
-	if (!rd_u32(&rd, &uv))
-		return 0;
-	box = store_user_find(user, name);
-	*why = "no such mailbox (or another UIDVALIDITY)";
-	if (box == NULL || box->uidvalidity != uv || box->noselect)
-		return 0;
-	switch (type) {
-	case JNL_TYPE_OF(STORE_CHANGE_KEYWORD):
-		*why = "malformed record";
-		if (!rd_u32(&rd, &u32) || !RD_STR(kw, 255) || rd.p != rd.end)
-			return 0;
-		r = mailbox_keyword_index(box, kw, true);
-		*why = "keyword index differs";
-		return r == (int)u32 ? 1 : r == -ENOMEM ? r : 0;
-	case JNL_TYPE_OF(STORE_CHANGE_APPEND): {
-		uint64_t idate, size;
-		uint32_t tz;
-		const unsigned char *bytes;
-		struct uimap_blob *blob;
-
-		*why = "malformed record";
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || !rd_u32(&rd, &flags) ||
+	switch (c->type) {
+	case STORE_CHANGE_MAILBOX_CREATE:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
+		       (c->special_use = u32, rd.p == rd.end) && c->uidvalidity != 0;
+	case STORE_CHANGE_MAILBOX_DELETE:
+		return rd_u32(&rd, &c->uidvalidity) && rd.p == rd.end;
+	case STORE_CHANGE_MAILBOX_RENAME:
+		return RD_STR(tmp->name2, STORE_NAME_MAX) && rd_u32(&rd, &c->uidvalidity) &&
+		       rd.p == rd.end;
+	case STORE_CHANGE_SUBSCRIBE:
+	case STORE_CHANGE_UNSUBSCRIBE:
+		return rd.p == rd.end;
+	case STORE_CHANGE_KEYWORD:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
+		       (c->index = u32, RD_STR(tmp->kw, 255)) && rd.p == rd.end;
+	/* mod-sequences are positive 63-bit numbers (RFC 7162 §7): a bigger one would
+	   wrap HIGHESTMODSEQ at the next change; flags are one byte */
+	case STORE_CHANGE_FLAGS:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
+		       rd_u64(&rd, &c->modseq) && rd_u32(&rd, &flags) &&
+		       rd_u64(&rd, &keywords) && rd.p == rd.end &&
+		       c->modseq <= PERSIST_MODSEQ_MAX && flags <= UINT8_MAX &&
+		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
+	case STORE_CHANGE_APPEND:
+		if (!rd_u32(&rd, &c->uidvalidity) || !rd_u32(&rd, &c->uid) ||
+		    !rd_u64(&rd, &c->modseq) || !rd_u32(&rd, &flags) ||
 		    !rd_u64(&rd, &keywords) || !rd_u64(&rd, &idate) || !rd_u32(&rd, &tz) ||
 		    !rd_u64(&rd, &size) || size != (uint64_t)(rd.end - rd.p) ||
-		    !rd_bytes(&rd, &bytes, size))
+		    !rd_bytes(&rd, &bytes, size) || c->modseq > PERSIST_MODSEQ_MAX ||
+		    flags > UINT8_MAX)
 			return 0;
-		*why = "UID below UIDNEXT";
-		if (uid < box->uidnext || uid == UINT32_MAX)
-			return 0;
-		*why = "unknown flags or keywords, or modseq beyond 63 bits";
-		if (!jnl_flags_ok(box, flags, keywords) || modseq > PERSIST_MODSEQ_MAX)
-			return 0;
-		blob = uimap_blob_new_copy(bytes, size);
-		if (blob == NULL)
-			return -ENOMEM;
-		box->uidnext = uid;
-		r = mailbox_add(box, blob, (uint8_t)flags, keywords, (int64_t)idate,
-				(int16_t)(int32_t)tz, &uid);
-		uimap_blob_unref(&blob);
-		if (r < 0)
-			return r;
-		box->msgs[box->n_msgs - 1].modseq = modseq;
-		if (modseq > box->modseq)
-			box->modseq = modseq;
+		msg->flags = (uint8_t)flags;
+		msg->keywords = keywords;
+		msg->internaldate = (int64_t)idate;
+		msg->tz_minutes = (int16_t)(int32_t)tz;
+		msg->blob = uimap_blob_new_copy(bytes, size);
+		if (msg->blob == NULL)
+			return *why = "out of memory", -ENOMEM;
 		return 1;
+	case STORE_CHANGE_EXPUNGE:
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
+		       rd_u64(&rd, &c->modseq) && rd.p == rd.end && c->modseq <= PERSIST_MODSEQ_MAX;
+	case STORE_CHANGE_USER_CREATE:
+		break;
 	}
-	case JNL_TYPE_OF(STORE_CHANGE_FLAGS):
-		*why = "malformed record";
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || !rd_u32(&rd, &flags) ||
-		    !rd_u64(&rd, &keywords) || rd.p != rd.end)
-			return 0;
-		*why = "no such message";
-		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
-			return 0;
-		*why = "unknown flags or keywords, or modseq beyond 63 bits";
-		if (!jnl_flags_ok(box, flags, keywords) || modseq > PERSIST_MODSEQ_MAX)
-			return 0;
-		r = mailbox_update_flags(box, idx, UIMAP_FLAGS_SET, (uint8_t)flags, keywords, NULL);
-		if (r < 0)
-			return r;
-		box->msgs[idx].modseq = modseq;
-		if (modseq > box->modseq)
-			box->modseq = modseq;
-		return 1;
-	case JNL_TYPE_OF(STORE_CHANGE_EXPUNGE):
-		*why = "malformed record, or modseq beyond 63 bits";
-		if (!rd_u32(&rd, &uid) || !rd_u64(&rd, &modseq) || rd.p != rd.end ||
-		    modseq > PERSIST_MODSEQ_MAX)
-			return 0;
-		*why = "no such message";
-		if (!mailbox_find(box, uid, &idx) || box->msgs[idx].state != MSG_LIVE)
-			return 0;
-		mailbox_expunge_at(box, idx);
-		if (modseq > box->modseq)
-			box->modseq = modseq;
-		mailbox_changed(box, NULL);
-		return 1;
-	default:
-		*why = "unknown record type";
-		return 0;
-	}
+	return 0;
 #undef RD_STR
+}
+
+/* Apply one record through the store's own primitives (the live path's). */
+static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
+		     size_t len, const char **why)
+{
+	struct store_change c;
+	struct store_msg msg;
+	struct jnl_strings *tmp = xmalloc(sizeof(*tmp));
+	int r;
+
+	r = jnl_decode(type, data, len, &c, &msg, tmp, why);
+	if (r > 0)
+		r = store_change_apply(ms, &c, why);
+	uimap_blob_unref(&msg.blob);
+	free(tmp);
+	return r;
 }
 
 /* Whether a whole record starts at off (header and payload checksum agree). */
@@ -543,7 +437,7 @@ static bool jnl_later_record(const unsigned char *data, size_t size, size_t off,
 static int jnl_fail(struct jnl_replay *rp, const char *file, size_t off, const char *what)
 {
 	if (!rp->ignore) {
-		persist_errf(rp->error_r, "%s/%s: %s at offset %zu", rp->dir_name, file, what, off);
+		error_set(rp->error_r, "%s/%s: %s at offset %zu", rp->dir_name, file, what, off);
 		return -EBADMSG;
 	}
 	persist_reportf(rp->report, "%s/%s: %s at offset %zu: the rest of the file was dropped",
@@ -559,13 +453,13 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 
 	if (fd < 0) {
 		r = -errno;
-		persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(errno));
+		error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(errno));
 		return r;
 	}
 	r = persist_read_file(fd, &data, &size);
 	close(fd);
 	if (r < 0) {
-		persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(-r));
+		error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(-r));
 		return r;
 	}
 	rp->stats->journal_files++;
@@ -582,7 +476,7 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 		return r;
 	}
 	if (get_u32(data + 8) != JNL_VERSION) {
-		persist_errf(rp->error_r, "%s/%s: journal version %u is not supported",
+		error_set(rp->error_r, "%s/%s: journal version %u is not supported",
 			     rp->dir_name, file, get_u32(data + 8));
 		free(data);
 		return -EBADMSG;
@@ -630,7 +524,7 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 			r = jnl_apply(rp->ms, get_u16(data + off + 16), data + off + JNL_REC_HEADER,
 				      len, &why);
 			if (r < 0) {
-				persist_errf(rp->error_r, "%s/%s: %s", rp->dir_name, file,
+				error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file,
 					     strerror(-r));
 				break;
 			}
@@ -668,7 +562,7 @@ static int u64_cmp(const void *a, const void *b)
 
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct bytes *report, const char **error_r)
+		   struct persist_load_stats *stats, struct buf *report, const char **error_r)
 {
 	struct jnl_replay rp = { .ms = ms, .dir_name = dir_name, .ignore = ignore,
 				 .after_seq = after_seq, .stats = stats, .report = report,
@@ -685,7 +579,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 		r = -errno;
 		if (fd >= 0)
 			close(fd);
-		persist_errf(error_r, "%s: %s", dir_name, strerror(-r));
+		error_set(error_r, "%s: %s", dir_name, strerror(-r));
 		return r;
 	}
 	while ((de = readdir(dir)) != NULL) {
@@ -699,13 +593,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 			continue;
 		if (n == cap) {
 			cap = cap == 0 ? 16 : cap * 2;
-			uint64_t *more = realloc(nos, cap * sizeof(*nos));
-
-			if (more == NULL) {
-				r = -ENOMEM;
-				break;
-			}
-			nos = more;
+			nos = xrealloc(nos, cap * sizeof(*nos));
 		}
 		nos[n++] = no;
 	}
@@ -721,7 +609,7 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 	}
 	free(nos);
 	if (r == -ENOMEM)
-		persist_errf(error_r, "%s: journal replay: out of memory", dir_name);
+		error_set(error_r, "%s: journal replay: out of memory", dir_name);
 	if (rp.last_seq > *last_seq_r)
 		*last_seq_r = rp.last_seq;
 	return r;

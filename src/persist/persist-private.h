@@ -5,9 +5,14 @@
 #include <stdarg.h>
 #include <sys/uio.h>
 
+#include "core/common.h"
+#include "core/error.h"
 #include "persist/format.h"
 #include "persist/persist.h"
 #include "store/memstore.h"
+#include "loop/ring.h"
+#include "loop/timer.h"
+#include "loop/udata.h"
 
 /* Message bytes at least this big are written from the blob (writev), not copied
    into the journal buffer. */
@@ -34,7 +39,7 @@ struct persist {
 	int dir_fd;
 	int lock_fd;                /* flock()ed: one process per data_dir */
 	struct persist_load_stats load;
-	struct bytes report;        /* NUL-terminated text of what the load dropped */
+	struct buf report;        /* NUL-terminated text of what the load dropped */
 	struct snap_result *shared; /* MAP_SHARED page written by the snapshot child */
 
 	/* journal */
@@ -49,8 +54,16 @@ struct persist {
 	uint64_t durable_seq;       /* last record fsynced */
 	bool sync_inflight;
 	uint64_t last_sync_ms;
-	int error;                  /* sticky -errno of a journal write or fsync */
-	struct bytes buf;           /* record bytes of this turn */
+	/* health: what the journal can do now (see persist_reserve) */
+	enum persist_health health;
+	int error;                  /* -errno of the failure that left PERSIST_OK */
+	const char *error_what;     /* "journal write", "journal fsync", ... */
+	uint64_t error_since_ms, last_retry_ms, last_refusal_log_ms;
+	uint64_t refused, refused_logged; /* changes refused since the failure */
+	uint64_t alloc_end;         /* the journal's blocks are allocated up to here */
+	bool alloc_unsupported;     /* no fallocate on this filesystem */
+	uint64_t pending_blob_bytes; /* big messages queued as segs, not in buf */
+	struct buf buf;           /* record bytes of this turn */
 	struct jnl_seg *segs;       /* how buf and blobs interleave */
 	size_t n_segs, cap_segs;
 	size_t buf_seg_start;       /* start of the buf part not yet in segs */
@@ -61,34 +74,30 @@ struct persist {
 	pid_t child;                /* running snapshot, 0 when none */
 	int child_fd;               /* its pidfd */
 	uint64_t child_jno;         /* journal number started with it */
+	uint64_t child_seq;         /* the last record it covers */
+	bool child_repairs;         /* started while the journal was broken */
+
+	/* on a loop (persist_attach): NULL ring when driven by hand */
+	struct ring *ring;
+	struct timer_heap *timers;
+	struct timer tick;          /* 1 s: periodic fsync, due snapshots */
+	struct ring_handler fsync_h;  /* the group-commit fdatasync */
+	uint64_t fsync_seq;         /* what the fsync in flight makes durable */
+	struct ring_handler snap_h; /* poll of the snapshot child's pidfd */
+	bool snap_polling;
+	struct persist_waiter *wait_head, *wait_tail; /* ascending seq */
 };
 
 /* persist.c */
-/* Format a message into the thread-local error buffer and point *error_r at it. */
-void persist_errf(const char **error_r, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
 /* Append a line to a load report. */
-void persist_reportf(struct bytes *report, const char *fmt, ...)
+void persist_reportf(struct buf *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 uint64_t persist_now_ms(void);
+uint64_t persist_now_us(void);
 /* fsync a directory. Returns 0 or -errno. */
 int persist_fsync_dir(int dir_fd);
 /* Read the whole of fd from offset 0 into a malloc()ed buffer (size *len_r). */
 int persist_read_file(int fd, unsigned char **data_r, size_t *len_r);
-
-/* restore.c: build the store's structures directly (no defaults, no hook). */
-struct store_user *restore_user_find(struct memstore *ms, const char *name);
-/* Insert a finished user in name order. Returns 0, -EEXIST, -ENOMEM. */
-int restore_user_insert(struct memstore *ms, struct store_user *user);
-/* The user, or a new one without mailboxes inserted in name order. NULL when out
-   of memory. */
-struct store_user *restore_user_add(struct memstore *ms, const char *name);
-/* Insert box (from mailbox_new) into user's sorted array. Returns 0 or -ENOMEM. */
-int restore_box_insert(struct store_user *user, struct mailbox *box);
-/* Append a subscription (kept sorted). Returns 0 or -ENOMEM. */
-int restore_sub_add(struct store_user *user, const char *name);
-/* Recount n_live, n_unseen, n_deleted, live_bytes of a mailbox. */
-void restore_box_recount(struct mailbox *box);
 
 /* snapshot.c */
 /* Write the whole snapshot to fd (positioned at 0). Returns bytes written or
@@ -103,11 +112,18 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
    *error_r, unless ignore), other -errno. */
 int snap_load(struct memstore *ms, int dir_fd, const char *path_for_errors, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct bytes *report, const char **error_r);
+	      struct buf *report, const char **error_r);
+
+/* persist.c: health */
+/* The journal failed (what: "journal write", ...; err -errno): enter health h
+   (PERSIST_BROKEN wins over PERSIST_NO_SPACE), logged once. */
+void persist_fail(struct persist *p, enum persist_health h, int err, const char *what);
 
 /* journal.c */
 /* The change hook. */
 void jnl_on_change(void *ctx, const struct store_change *change);
+/* Its reserve hook: persist_reserve() of the bytes. */
+int jnl_on_reserve(void *ctx, uint64_t bytes);
 /* Create journal number no in dir (header written, file and dir fsynced).
    Returns the fd or -errno. */
 int jnl_create(int dir_fd, uint64_t no);
@@ -120,7 +136,7 @@ void jnl_discard_pending(struct persist *p);
    stats. Returns 0 or -EBADMSG/-errno with *error_r. */
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct bytes *report, const char **error_r);
+		   struct persist_load_stats *stats, struct buf *report, const char **error_r);
 /* Delete journal files numbered below no. */
 void jnl_delete_before(int dir_fd, uint64_t no);
 /* The file name of journal no. */

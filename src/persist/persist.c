@@ -1,6 +1,8 @@
 /* Persistence lifecycle: load at open, journal group commit, background snapshots via fork. */
 #include "persist/persist-private.h"
 
+#include "core/alloc.h"
+#include "core/failpoint.h"
 #include "core/log.h"
 
 #include <errno.h>
@@ -18,26 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#ifndef UIMAP_EXPORT
-#define UIMAP_EXPORT __attribute__((visibility("default")))
-#endif
 
 #define PERSIST_LOCK_FILE "lock"
 
-static __thread char persist_error_buf[1024];
-
-void persist_errf(const char **error_r, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(persist_error_buf, sizeof(persist_error_buf), fmt, ap);
-	va_end(ap);
-	if (error_r != NULL)
-		*error_r = persist_error_buf;
-}
-
-void persist_reportf(struct bytes *report, const char *fmt, ...)
+void persist_reportf(struct buf *report, const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
@@ -52,24 +38,8 @@ void persist_reportf(struct bytes *report, const char *fmt, ...)
 		n = sizeof(line) - 1;
 	if (report->len > 0)
 		report->data[report->len - 1] = '\n'; /* the previous NUL */
-	if (bytes_add(report, line, (size_t)n) == 0)
-		(void)bytes_add(report, "", 1);
-}
-
-uint64_t persist_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t persist_now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	buf_append(report, line, (size_t)n);
+	buf_append(report, "", 1);
 }
 
 int persist_fsync_dir(int dir_fd)
@@ -135,8 +105,8 @@ static void persist_free(struct persist *p)
 		close(p->dir_fd);
 	if (p->shared != NULL)
 		munmap(p->shared, sizeof(*p->shared));
-	bytes_free(&p->buf);
-	bytes_free(&p->report);
+	buf_free(&p->buf);
+	buf_free(&p->report);
 	free(p->segs);
 	free(p->data_dir);
 	free(p);
@@ -151,56 +121,48 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	int r;
 
 	if (store == NULL || store->vt != &uimap_store_memory_vtable) {
-		persist_errf(error_r, "persistence needs the in-memory store");
+		error_set(error_r, "persistence needs the in-memory store");
 		return -EINVAL;
 	}
 	if (ms->n_users != 0) {
-		persist_errf(error_r, "persistence must be opened on an empty store");
+		error_set(error_r, "persistence must be opened on an empty store");
 		return -EINVAL;
 	}
 	if (set == NULL || set->data_dir == NULL || set->data_dir[0] == '\0') {
-		persist_errf(error_r, "persistence needs data_dir");
+		error_set(error_r, "persistence needs data_dir");
 		return -EINVAL;
 	}
-	p = calloc(1, sizeof(*p));
-	if (p == NULL) {
-		persist_errf(error_r, "out of memory");
-		return -ENOMEM;
-	}
+	p = xcalloc(1, sizeof(*p));
 	p->ms = ms;
 	p->set = *set;
 	p->jfd = p->retired_fd = p->child_fd = p->lock_fd = p->dir_fd = -1;
 	p->journal_on = set->journal_fsync != UIMAP_JOURNAL_FSYNC_OFF;
-	p->data_dir = strdup(set->data_dir);
+	p->data_dir = xstrdup(set->data_dir);
 	p->shared = mmap(NULL, sizeof(*p->shared), PROT_READ | PROT_WRITE,
 			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	if (p->shared == MAP_FAILED) {
 		p->shared = NULL;
-		r = -ENOMEM;
-	} else {
-		r = p->data_dir != NULL ? 0 : -ENOMEM;
-	}
-	if (r < 0) {
-		persist_errf(error_r, "out of memory");
+		r = -errno;
+		error_set(error_r, "mmap of the snapshot result page: %s", strerror(errno));
 		goto fail;
 	}
 	p->set.data_dir = p->data_dir;
 	if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		error_set(error_r, "%s: %s", p->data_dir, strerror(errno));
 		goto fail;
 	}
 	p->dir_fd = open(p->data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (p->dir_fd < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, strerror(errno));
+		error_set(error_r, "%s: %s", p->data_dir, strerror(errno));
 		goto fail;
 	}
 	/* One process per data directory (a second would interleave journals). */
 	p->lock_fd = openat(p->dir_fd, PERSIST_LOCK_FILE, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (p->lock_fd < 0 || flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0) {
 		r = errno == EWOULDBLOCK ? -EBUSY : -errno;
-		persist_errf(error_r, "%s: %s", p->data_dir, r == -EBUSY
+		error_set(error_r, "%s: %s", p->data_dir, r == -EBUSY
 			     ? "in use by another process" : strerror(-r));
 		goto fail;
 	}
@@ -209,19 +171,19 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	char path[4096];
 
 	snprintf(path, sizeof(path), "%s/%s", p->data_dir, SNAP_FILE);
-	t0 = persist_now_us();
+	t0 = clock_us();
 	r = snap_load(ms, p->dir_fd, path, SNAP_FILE, set->ignore_corrupt_snapshot, &snap_seq,
 		      &p->load, &p->report, error_r);
 	if (r == -ENOENT)
 		r = 0;
 	if (r < 0)
 		goto fail;
-	t1 = persist_now_us();
+	t1 = clock_us();
 	r = jnl_replay_all(ms, p->dir_fd, p->data_dir, snap_seq, set->ignore_corrupt_snapshot,
 			   &last_seq, &last_no, &p->load, &p->report, error_r);
 	if (r < 0)
 		goto fail;
-	t2 = persist_now_us();
+	t2 = clock_us();
 	p->load.snapshot_seconds = (double)(t1 - t0) / 1e6;
 	p->load.journal_seconds = (double)(t2 - t1) / 1e6;
 	p->seq = p->written_seq = p->durable_seq = last_seq;
@@ -230,12 +192,12 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		p->jfd = jnl_create(p->dir_fd, p->jno);
 		if (p->jfd < 0) {
 			r = p->jfd;
-			persist_errf(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
+			error_set(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
 			goto fail;
 		}
-		p->jsize = JNL_HEADER_SIZE;
+		p->jsize = p->alloc_end = JNL_HEADER_SIZE;
 	}
-	p->last_sync_ms = p->last_snapshot_ms = persist_now_ms();
+	p->last_sync_ms = p->last_snapshot_ms = clock_ms();
 	/* Replayed changes count toward the next snapshot. */
 	p->changes = p->load.journal_records;
 	log_info("persist: %s: %llu users, %llu messages (%.1f MB) in %.3f s; %llu journal "
@@ -245,7 +207,7 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		 p->load.journal_seconds);
 	if (p->report.len > 0)
 		log_warn("persist: %s", (const char *)p->report.data);
-	store_memory_set_change_hook(store, jnl_on_change, p);
+	store_memory_set_change_hook(store, jnl_on_change, jnl_on_reserve, p);
 	*p_r = p;
 	return 0;
 fail:
@@ -261,6 +223,139 @@ const struct persist_load_stats *persist_load_stats(const struct persist *p)
 const char *persist_load_report(const struct persist *p)
 {
 	return p->report.len > 0 ? (const char *)p->report.data : "";
+}
+
+/* ---- health -------------------------------------------------------------------- */
+
+#define JNL_ALLOC_STEP (4u << 20)    /* journal blocks preallocated at a time */
+#define RETRY_NO_SPACE_MS 1000       /* a full disk is asked again at most this often */
+#define REFUSAL_LOG_MS 60000         /* refusals are logged at most once a minute */
+
+static const char *health_text(const struct persist *p)
+{
+	if (p->health == PERSIST_OK)
+		return NULL;
+	if (p->error == -ENOSPC || p->error == -EDQUOT)
+		return "disk full";
+	return p->health == PERSIST_BROKEN ? "journal write failed" : "cannot reserve disk space";
+}
+
+void persist_fail(struct persist *p, enum persist_health h, int err, const char *what)
+{
+	char name[64];
+
+	if (h <= p->health)
+		return;   /* already there (or worse): logged once */
+	if (p->health == PERSIST_OK) {
+		p->error_since_ms = clock_ms();
+		p->refused = p->refused_logged = 0;
+	}
+	p->health = h;
+	p->error = err;
+	p->error_what = what;
+	p->last_retry_ms = clock_ms();
+	jnl_name(p->jno, name);
+	log_error("persist: %s/%s: %s failed: %s; %s", p->data_dir, name, what, strerror(-err),
+		  h == PERSIST_BROKEN
+		  ? "changes not on disk were not acknowledged; refusing changes until a "
+		    "snapshot succeeds"
+		  : "nothing was lost; refusing changes until space is available");
+}
+
+/* Back to PERSIST_OK (a reservation or a snapshot succeeded). */
+static void persist_recovered(struct persist *p, const char *how)
+{
+	if (p->health == PERSIST_OK)
+		return;
+	log_info("persist: %s: %s after %.1f s; %llu change(s) were refused meanwhile",
+		 p->data_dir, how, (double)(clock_ms() - p->error_since_ms) / 1000.0,
+		 (unsigned long long)p->refused);
+	p->health = PERSIST_OK;
+	p->error = 0;
+	p->error_what = NULL;
+}
+
+/* Allocate the journal's blocks up to at least need (more, to go on with). */
+static int jnl_allocate(struct persist *p, uint64_t need)
+{
+	uint64_t want = need + (need / 8 > JNL_ALLOC_STEP ? need / 8 : JNL_ALLOC_STEP);
+
+	if (p->alloc_unsupported || need <= p->alloc_end)
+		return 0;
+	for (;;) {
+		int fail;
+		if (failpoint("journal-fallocate", &fail)) {
+			errno = -fail;
+		} else if (fallocate(p->jfd, FALLOC_FL_KEEP_SIZE, (off_t)p->alloc_end,
+				     (off_t)(want - p->alloc_end)) == 0) {
+			p->alloc_end = want;
+			return 0;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EOPNOTSUPP) {
+			/* a filesystem without preallocation: writes may still fail, and
+			   the journal then breaks (see persist.h) */
+			p->alloc_unsupported = true;
+			log_warn("persist: %s: no fallocate on this filesystem: a full disk is "
+				 "noticed only when the journal write fails", p->data_dir);
+			return 0;
+		}
+		/* the step is optional: what this change needs is not */
+		if (want > need) {
+			want = need;
+			continue;
+		}
+		return -errno;
+	}
+}
+
+int persist_reserve(struct persist *p, uint64_t bytes, const char **why_r)
+{
+	uint64_t now;
+	int r;
+
+	if (!p->journal_on)
+		return 0;
+	if (p->health != PERSIST_OK) {
+		now = clock_ms();
+		if (p->health == PERSIST_BROKEN || now - p->last_retry_ms < RETRY_NO_SPACE_MS)
+			goto refuse;
+		p->last_retry_ms = now;
+	}
+	r = jnl_allocate(p, p->jsize + p->buf.len + p->pending_blob_bytes + bytes);
+	if (r == 0) {
+		persist_recovered(p, "the journal has space again");
+		return 0;
+	}
+	persist_fail(p, PERSIST_NO_SPACE, r, "journal space reservation");
+refuse:
+	p->refused++;
+	now = clock_ms();
+	if (p->refused > 1 && now - p->last_refusal_log_ms >= REFUSAL_LOG_MS) {
+		log_warn("persist: %llu change(s) refused since %.0f s ago (%s)",
+			 (unsigned long long)(p->refused - p->refused_logged),
+			 (double)(now - p->error_since_ms) / 1000.0, health_text(p));
+		p->refused_logged = p->refused;
+		p->last_refusal_log_ms = now;
+	}
+	if (why_r != NULL)
+		*why_r = health_text(p);
+	return -EIO;
+}
+
+int jnl_on_reserve(void *ctx, uint64_t bytes)
+{
+	return persist_reserve(ctx, bytes, NULL);
+}
+
+enum persist_health persist_health(const struct persist *p, int *err_r, const char **text_r)
+{
+	if (err_r != NULL)
+		*err_r = p->error;
+	if (text_r != NULL)
+		*text_r = health_text(p);
+	return p->health;
 }
 
 /* ---- journal ------------------------------------------------------------------- */
@@ -308,7 +403,7 @@ int persist_journal_flush_begin(struct persist *p, struct persist_flush *fl)
 	}
 	if (p->written_seq <= p->durable_seq)
 		return 0;
-	uint64_t now = persist_now_ms();
+	uint64_t now = clock_ms();
 
 	if (p->set.journal_fsync == UIMAP_JOURNAL_FSYNC_PERIODIC && now - p->last_sync_ms < 1000)
 		return 0;
@@ -324,8 +419,7 @@ int persist_journal_flush_done(struct persist *p, uint64_t seq, int res)
 	if (res < 0) {
 		/* After a failed fsync the page cache state is unknown (fsyncgate):
 		   never report those records durable. */
-		p->error = res;
-		log_error("persist: journal fsync: %s", strerror(-res));
+		persist_fail(p, PERSIST_BROKEN, res, "journal fsync");
 		return res;
 	}
 	if (seq > p->durable_seq)
@@ -347,8 +441,10 @@ int persist_journal_sync(struct persist *p)
 	if (r < 0)
 		return r;
 	if (p->retired_fd >= 0 && p->durable_seq < p->retired_seq) {
-		if (fdatasync(p->retired_fd) < 0)
-			return p->error = -errno;
+		if (fdatasync(p->retired_fd) < 0) {
+			persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+			return p->error;
+		}
 		p->durable_seq = p->retired_seq;
 	}
 	if (p->retired_fd >= 0 && !p->sync_inflight) {
@@ -356,8 +452,10 @@ int persist_journal_sync(struct persist *p)
 		p->retired_fd = -1;
 	}
 	if (p->written_seq > p->durable_seq) {
-		if (fdatasync(p->jfd) < 0)
-			return p->error = -errno;
+		if (fdatasync(p->jfd) < 0) {
+			persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+			return p->error;
+		}
 		p->durable_seq = p->written_seq;
 	}
 	return 0;
@@ -375,9 +473,13 @@ static int persist_rotate(struct persist *p)
 	if (p->retired_fd >= 0) {
 		if (p->sync_inflight)
 			return -EBUSY;
-		if (p->durable_seq < p->retired_seq) {
-			if (fdatasync(p->retired_fd) < 0)
-				return p->error = -errno;
+		/* broken: the snapshot about to start saves everything; the old journal
+		   is not to be trusted or waited for */
+		if (p->health != PERSIST_BROKEN && p->durable_seq < p->retired_seq) {
+			if (fdatasync(p->retired_fd) < 0) {
+				persist_fail(p, PERSIST_BROKEN, -errno, "journal fsync");
+				return p->error;
+			}
 			p->durable_seq = p->retired_seq;
 		}
 		close(p->retired_fd);
@@ -387,7 +489,12 @@ static int persist_rotate(struct persist *p)
 	fd = jnl_create(p->dir_fd, p->jno + 1);
 	if (fd < 0)
 		return fd;
-	if (p->sync_inflight || p->durable_seq < p->written_seq) {
+	if (p->health == PERSIST_BROKEN) {
+		if (!p->sync_inflight)
+			close(p->jfd);
+		else
+			p->retired_fd = p->jfd, p->retired_seq = p->written_seq;
+	} else if (p->sync_inflight || p->durable_seq < p->written_seq) {
 		p->retired_fd = p->jfd;
 		p->retired_seq = p->written_seq;
 	} else {
@@ -395,7 +502,7 @@ static int persist_rotate(struct persist *p)
 	}
 	p->jfd = fd;
 	p->jno++;
-	p->jsize = JNL_HEADER_SIZE;
+	p->jsize = p->alloc_end = JNL_HEADER_SIZE;
 	return 0;
 }
 
@@ -408,7 +515,7 @@ bool persist_snapshot_due(const struct persist *p)
 	if (p->set.snapshot_changes != 0 && p->changes >= p->set.snapshot_changes)
 		return true;
 	return p->set.snapshot_interval != 0 &&
-	       persist_now_ms() - p->last_snapshot_ms >= (uint64_t)p->set.snapshot_interval * 1000;
+	       clock_ms() - p->last_snapshot_ms >= (uint64_t)p->set.snapshot_interval * 1000;
 }
 
 int persist_snapshot_fd(const struct persist *p)
@@ -459,19 +566,21 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 	p->shared->status = -EINPROGRESS;
 	p->shared->bytes = 0;
 	p->shared->error[0] = '\0';
-	t0 = persist_now_us();
+	t0 = clock_us();
 	pid = fork();
 	if (pid == 0)
 		persist_child(p, parent, seq, p->jno);
 	if (fork_us_r != NULL)
-		*fork_us_r = persist_now_us() - t0;
+		*fork_us_r = clock_us() - t0;
 	if (pid < 0)
 		return -errno;
 	p->child = pid;
 	p->child_jno = p->jno;
+	p->child_seq = seq;
+	p->child_repairs = p->health == PERSIST_BROKEN;
 	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	p->changes = 0;
-	p->last_snapshot_ms = persist_now_ms();
+	p->last_snapshot_ms = clock_ms();
 	return 0;
 }
 
@@ -491,18 +600,27 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 		jnl_delete_before(p->dir_fd, p->child_jno);
 		log_info("persist: snapshot of %llu bytes written",
 			 (unsigned long long)p->shared->bytes);
+		if (p->child_repairs && p->health == PERSIST_BROKEN) {
+			/* memory as of the snapshot is on disk, and the journal after it
+			   is a fresh file: they match again */
+			if (p->written_seq < p->child_seq)
+				p->written_seq = p->child_seq;
+			if (p->durable_seq < p->child_seq)
+				p->durable_seq = p->child_seq;
+			persist_recovered(p, "a snapshot repaired the journal");
+		}
 		return 1;
 	}
 	if (status == -EINPROGRESS || p->shared->error[0] == '\0') {
 		if (si != NULL && si->si_code != CLD_EXITED)
-			persist_errf(error_r, "snapshot writer killed by signal %d", si->si_status);
+			error_set(error_r, "snapshot writer killed by signal %d", si->si_status);
 		else
-			persist_errf(error_r, "snapshot writer failed");
+			error_set(error_r, "snapshot writer failed");
 		status = -EIO;
 	} else {
-		persist_errf(error_r, "%s", p->shared->error);
+		error_set(error_r, "%s", p->shared->error);
 	}
-	log_error("persist: %s", persist_error_buf);
+	log_error("persist: %s", error_last());
 	return status;
 }
 
@@ -520,7 +638,7 @@ static int persist_snapshot_reap(struct persist *p, bool block, const char **err
 			continue;
 		if (errno == ECHILD)
 			return persist_snapshot_finish(p, NULL, error_r);
-		persist_errf(error_r, "waitid: %s", strerror(errno));
+		error_set(error_r, "waitid: %s", strerror(errno));
 		return -errno;
 	}
 	if (si.si_pid == 0)
@@ -546,8 +664,8 @@ void persist_close(struct persist **pp)
 	*pp = NULL;
 	if (p == NULL)
 		return;
-	store_memory_set_change_hook(&p->ms->pub, NULL, NULL);
-	if (p->journal_on && persist_journal_sync(p) < 0)
+	store_memory_set_change_hook(&p->ms->pub, NULL, NULL, NULL);
+	if (p->journal_on && p->health != PERSIST_BROKEN && persist_journal_sync(p) < 0)
 		log_error("persist: journal sync at close: %s", strerror(-p->error));
 	if (p->child != 0)
 		(void)persist_snapshot_wait(p, &error);
@@ -580,7 +698,7 @@ int persist_snapshot_write(struct uimap_store *store, const char *path, uint64_t
 	int fd = persist_open_parent(path, dir, sizeof(dir), &base), r;
 
 	if (fd < 0) {
-		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		error_set(error_r, "%s: %s", dir, strerror(-fd));
 		return fd;
 	}
 	r = snap_write_file((struct memstore *)store, fd, dir, base, journal_seq, journal_no,
@@ -595,29 +713,29 @@ int persist_snapshot_load(struct uimap_store *store, const char *path, bool igno
 {
 	struct memstore *ms = (struct memstore *)store;
 	struct persist_load_stats local = { 0 };
-	struct bytes report = { 0 };
+	struct buf report = { 0 };
 	char dir[4096];
 	const char *base;
 	uint64_t seq = 0;
 	int fd, r;
 
 	if (store->vt != &uimap_store_memory_vtable || ms->n_users != 0) {
-		persist_errf(error_r, "a snapshot loads into an empty in-memory store");
+		error_set(error_r, "a snapshot loads into an empty in-memory store");
 		return -EINVAL;
 	}
 	fd = persist_open_parent(path, dir, sizeof(dir), &base);
 	if (fd < 0) {
-		persist_errf(error_r, "%s: %s", dir, strerror(-fd));
+		error_set(error_r, "%s: %s", dir, strerror(-fd));
 		return fd;
 	}
 	r = snap_load(ms, fd, path, base, ignore_corrupt, &seq, stats != NULL ? stats : &local,
 		      &report, error_r);
 	close(fd);
 	if (r == -ENOENT)
-		persist_errf(error_r, "%s: %s", path, strerror(ENOENT));
+		error_set(error_r, "%s: %s", path, strerror(ENOENT));
 	if (r == 0 && report.len > 0)
 		log_warn("persist: %s", (const char *)report.data);
-	bytes_free(&report);
+	buf_free(&report);
 	if (journal_seq_r != NULL)
 		*journal_seq_r = seq;
 	return r;

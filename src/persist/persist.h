@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "uimap/config.h"
+#include "core/config.h"
 #include "uimap/store.h"
 
 /*
@@ -118,6 +118,81 @@ int persist_journal_flush_done(struct persist *p, uint64_t seq, int res);
 /* Blocking: write and fdatasync now (tests, shutdown, loops without io_uring).
    Returns 0 or -errno. */
 int persist_journal_sync(struct persist *p);
+
+/* ---- health: never acknowledge what is not on disk ----------------------------- */
+
+/*
+ * Every change reserves its journal space before the store applies it
+ * (persist_reserve, through the store's reserve hook): the journal file's blocks are
+ * preallocated (fallocate, FALLOC_FL_KEEP_SIZE) ahead of what is written, so a full
+ * disk refuses the change up front and nothing is applied that cannot be written.
+ * Health:
+ *   PERSIST_OK        changes are accepted;
+ *   PERSIST_NO_SPACE  a reservation failed (disk full, quota): changes are refused
+ *                     with -EIO, nothing was lost; the journal tries again at most
+ *                     once a second and leaves the state by itself (logged);
+ *   PERSIST_BROKEN    a write or an fsync failed after changes were applied: those
+ *                     records are not on disk (their replies are never sent: the
+ *                     waiters get the error and the sessions say BYE), changes are
+ *                     refused, and the journal no longer matches memory, so only a
+ *                     full snapshot repairs it: one is attempted every few seconds,
+ *                     and its success (a fresh journal after it) ends the state.
+ * The failure is logged once with errno and file, refusals are counted and logged at
+ * most once a minute.
+ */
+enum persist_health {
+	PERSIST_OK = 0,
+	PERSIST_NO_SPACE,
+	PERSIST_BROKEN,
+};
+
+/* Reserve journal space for changes of about bytes (record headers included) about
+   to be applied. Returns 0, or -EIO when the change must be refused (the journal
+   cannot take it: *why_r (may be NULL) says why, e.g. "disk full"). */
+int persist_reserve(struct persist *p, uint64_t bytes, const char **why_r);
+
+/* The current health, and the errno (negative) and text of the failure (NULL when
+   PERSIST_OK). */
+enum persist_health persist_health(const struct persist *p, int *err_r, const char **text_r);
+
+/* ---- on an event loop ------------------------------------------------------- */
+
+struct ring;
+struct timer_heap;
+
+/* Run on a loop (call once, before it runs): persist submits its group-commit
+   fdatasync and polls the snapshot child through ring, and a 1 s timer on timers
+   runs periodic fsyncs and due snapshots; completions come back to persist through
+   ring handlers. Without this, the flush/poll functions below are the caller's. */
+void persist_attach(struct persist *p, struct ring *ring, struct timer_heap *timers);
+
+/* Once per loop turn, before the wait: write the turn's records with one write and
+   start the group-commit fdatasync when due. */
+void persist_turn(struct persist *p);
+
+/* Start a snapshot at once (SIGUSR1), unless one runs. */
+void persist_request_snapshot(struct persist *p);
+
+/* A command's wait for its changes to reach the disk (journal-fsync=always). */
+struct persist_waiter {
+	struct persist_waiter *prev, *next;
+	uint64_t seq;
+	bool queued;
+	/* called once every record up to seq is durable (err 0), or when that can no
+	   longer happen (err < 0: the journal failed) */
+	void (*done)(struct persist_waiter *w, int err);
+};
+
+/* Call w->done when every record up to seq is durable; at once (err 0) when it
+   already is. A queued waiter waits for the larger seq. */
+void persist_wait_durable(struct persist *p, struct persist_waiter *w, uint64_t seq);
+
+/* Forget w (its owner goes away); harmless when not queued. */
+void persist_waiter_cancel(struct persist *p, struct persist_waiter *w);
+
+/* Shutdown of an attached persist: stop its timer, wait for a running snapshot,
+   write a final one (blocking). */
+void persist_detach(struct persist *p);
 
 /* ---- snapshots ------------------------------------------------------------ */
 

@@ -1,5 +1,7 @@
 /* The snapshot file: writing the whole store (in the fork child) and loading it at start. */
 #include "persist/persist-private.h"
+#include "core/alloc.h"
+#include "core/failpoint.h"
 
 #include "persist/crc32c.h"
 
@@ -53,7 +55,10 @@ static int w_flush(struct snap_writer *w)
 	size_t done = 0;
 
 	while (done < w->len && w->error == 0) {
-		ssize_t n = write(w->fd, w->buf + done, w->len - done);
+		int fail;
+		ssize_t n = failpoint("snapshot-write", &fail)
+				    ? (errno = -fail, -1)
+				    : write(w->fd, w->buf + done, w->len - done);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -122,16 +127,15 @@ static void w_section_end(struct snap_writer *w)
 	w->n_sections++;
 }
 
-static int blob_map_init(struct blob_map *m, uint64_t n)
+static void blob_map_init(struct blob_map *m, uint64_t n)
 {
 	size_t cap = 64;
 
 	while (cap < n * 2)
 		cap *= 2;
-	m->keys = calloc(cap, sizeof(*m->keys));
-	m->ids = malloc(cap * sizeof(*m->ids));
+	m->keys = xcalloc(cap, sizeof(*m->keys));
+	m->ids = xmalloc(cap * sizeof(*m->ids));
 	m->mask = cap - 1;
-	return m->keys != NULL && m->ids != NULL ? 0 : -ENOMEM;
 }
 
 /* The id of blob, or UINT64_MAX after inserting it with id next. */
@@ -175,21 +179,18 @@ static void w_blob_section(struct snap_writer *w, struct blob_batch *b)
 	b->bytes = 0;
 }
 
-static int user_encode(struct bytes *out, const struct store_user *user,
+static int user_encode(struct buf *out, const struct store_user *user,
 		       struct blob_map *map, struct blob_batch *batch, struct snap_writer *w,
 		       uint32_t *n_msgs_r)
 {
 	uint32_t total = 0;
 
 	out->len = 0;
-	if (bytes_add_str(out, user->name) < 0 || bytes_add_u32(out, (uint32_t)user->n_subs) < 0)
-		return -ENOMEM;
-	for (size_t i = 0; i < user->n_subs; i++) {
-		if (bytes_add_str(out, user->subs[i]) < 0)
-			return -ENOMEM;
-	}
-	if (bytes_add_u32(out, (uint32_t)user->n_boxes) < 0)
-		return -ENOMEM;
+	buf_append_lstr(out, user->name);
+	buf_append_u32(out, (uint32_t)user->n_subs);
+	for (size_t i = 0; i < user->n_subs; i++)
+		buf_append_lstr(out, user->subs[i]);
+	buf_append_u32(out, (uint32_t)user->n_boxes);
 	for (size_t b = 0; b < user->n_boxes; b++) {
 		const struct mailbox *box = user->boxes[b];
 		unsigned char fix[28];
@@ -200,16 +201,13 @@ static int user_encode(struct bytes *out, const struct store_user *user,
 		put_u32(fix + 12, box->special_use);
 		put_u32(fix + 16, box->noselect ? 1 : 0);
 		put_u64(fix + 20, box->modseq);
-		if (bytes_add_str(out, box->name) < 0 || bytes_add(out, fix, sizeof(fix)) < 0 ||
-		    bytes_add_u32(out, box->n_keywords) < 0)
-			return -ENOMEM;
-		for (unsigned k = 0; k < box->n_keywords; k++) {
-			if (bytes_add_str(out, box->keywords[k]) < 0)
-				return -ENOMEM;
-		}
-		if (bytes_add_u32(out, box->n_live) < 0 ||
-		    bytes_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE) < 0)
-			return -ENOMEM;
+		buf_append_lstr(out, box->name);
+		buf_append(out, fix, sizeof(fix));
+		buf_append_u32(out, box->n_keywords);
+		for (unsigned k = 0; k < box->n_keywords; k++)
+			buf_append_lstr(out, box->keywords[k]);
+		buf_append_u32(out, box->n_live);
+		buf_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE);
 		uint32_t written = 0;
 
 		for (uint32_t i = 0; i < box->n_msgs; i++) {
@@ -225,21 +223,16 @@ static int user_encode(struct bytes *out, const struct store_user *user,
 			if (id == UINT64_MAX) {
 				id = next;
 				if (batch->n == batch->cap) {
-					size_t cap = batch->cap == 0 ? 1024 : batch->cap * 2;
-					const struct uimap_blob **blobs =
-						realloc(batch->blobs, cap * sizeof(*blobs));
-
-					if (blobs == NULL)
-						return -ENOMEM;
-					batch->blobs = blobs;
-					batch->cap = cap;
+					batch->cap = batch->cap == 0 ? 1024 : batch->cap * 2;
+					batch->blobs = xrealloc(batch->blobs,
+								batch->cap * sizeof(*batch->blobs));
 				}
 				batch->blobs[batch->n++] = msg->blob;
 				batch->bytes += msg->blob->size;
 				if (batch->bytes >= SNAP_CHUNK)
 					w_blob_section(w, batch);
 			}
-			m = out->data + out->len;
+			m = (unsigned char *)out->data + out->len;
 			memset(m, 0, SNAP_MSG_SIZE);
 			put_u32(m, msg->uid);
 			m[4] = msg->flags;
@@ -265,7 +258,7 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 	struct snap_writer w = { .fd = fd };
 	struct blob_map map = { 0 };
 	struct blob_batch batch = { 0 };
-	struct bytes user_buf = { 0 };
+	struct buf user_buf = { 0 };
 	unsigned char h[SNAP_HEADER_SIZE] = { 0 };
 	uint64_t n_msgs = 0;
 	int r = 0;
@@ -274,11 +267,8 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 		for (size_t b = 0; b < ms->users[u]->n_boxes; b++)
 			n_msgs += ms->users[u]->boxes[b]->n_live;
 	}
-	w.buf = malloc(SNAP_WBUF);
-	if (w.buf == NULL || blob_map_init(&map, n_msgs) < 0) {
-		r = -ENOMEM;
-		goto out;
-	}
+	w.buf = xmalloc(SNAP_WBUF);
+	blob_map_init(&map, n_msgs);
 	memcpy(h + H_MAGIC, SNAP_MAGIC, 8);
 	put_u32(h + H_VERSION, SNAP_VERSION);
 	put_u32(h + H_HEADER_SIZE, SNAP_HEADER_SIZE);
@@ -317,13 +307,13 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 	r = w.error;
 out:
 	if (r < 0)
-		persist_errf(error_r, "snapshot write: %s", r == -EFAULT
+		error_set(error_r, "snapshot write: %s", r == -EFAULT
 			     ? "store counters are inconsistent" : strerror(-r));
 	free(w.buf);
 	free(map.keys);
 	free(map.ids);
 	free(batch.blobs);
-	bytes_free(&user_buf);
+	buf_free(&user_buf);
 	return r < 0 ? r : (int64_t)w.off;
 }
 
@@ -337,14 +327,14 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	int r;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp", name) >= (int)sizeof(tmp)) {
-		persist_errf(error_r, "%s/%s: name too long", dir_name, name);
+		error_set(error_r, "%s/%s: name too long", dir_name, name);
 		return -ENAMETOOLONG;
 	}
 	fd = openat(dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
 	if (fd < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: %s", dir_name, tmp, strerror(errno));
+		error_set(error_r, "%s/%s: %s", dir_name, tmp, strerror(errno));
 		return r;
 	}
 	n = snap_write_fd(ms, fd, journal_seq, journal_no, error_r);
@@ -356,7 +346,7 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	/* Durable contents before the name: a crash leaves the old file or this one. */
 	if (fsync(fd) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
+		error_set(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
 		close(fd);
 		unlinkat(dir_fd, tmp, 0);
 		return r;
@@ -364,13 +354,13 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	close(fd);
 	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
+		error_set(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
 		unlinkat(dir_fd, tmp, 0);
 		return r;
 	}
 	r = persist_fsync_dir(dir_fd);
 	if (r < 0) {
-		persist_errf(error_r, "%s: fsync: %s", dir_name, strerror(-r));
+		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
 		return r;
 	}
 	if (bytes_r != NULL)
@@ -408,7 +398,7 @@ struct snap_loader {
 	unsigned char *scratch;     /* user section payloads */
 	size_t scratch_cap;
 	struct persist_load_stats *stats;
-	struct bytes *report;
+	struct buf *report;
 };
 
 static int snap_pread(struct snap_loader *l, void *buf, size_t len, uint64_t off)
@@ -529,8 +519,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			goto bad;
 		memcpy(name, s, len);
 		name[len] = '\0';
-		if (restore_sub_add(user, name) < 0)
-			goto nomem;
+		store_user_sub_insert(user, name);
 	}
 	if (!rd_u32(&rd, &n))
 		goto bad;
@@ -549,12 +538,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		if (user->n_boxes > 0 && strcmp(user->boxes[user->n_boxes - 1]->name, name) >= 0)
 			goto bad;
 		box = mailbox_new(user, name);
-		if (box == NULL)
-			goto nomem;
-		if (restore_box_insert(user, box) < 0) {
-			mailbox_unref(&box);
-			goto nomem;
-		}
+		store_user_insert_box(user, box);
 		box->uidvalidity = get_u32(fix);
 		box->uidnext = get_u32(fix + 4);
 		box->first_recent_uid = get_u32(fix + 8);
@@ -607,10 +591,11 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			msg->blob = uimap_blob_ref(l->blobs[id]);
 			box->n_msgs++;
 		}
-		restore_box_recount(box);
+		mailbox_recount(box);
 	}
 	if (rd.p != rd.end)
 		goto bad;
+	store_user_recount(user);
 	*user_r = user;
 	return 1;
 nomem:
@@ -630,7 +615,7 @@ static int snap_load_user(struct snap_loader *l, const unsigned char *data, uint
 
 	if (r <= 0)
 		return r;
-	r = restore_user_insert(l->ms, user);
+	r = store_insert_user(l->ms, user);
 	if (r < 0) {
 		store_user_free(&user);
 		return r == -EEXIST ? 0 : r;
@@ -663,223 +648,255 @@ static void snap_guess_user(const unsigned char *data, uint64_t length, char *ou
 	snprintf(out, size, "'%.*s'?", (int)len, (const char *)data + 4);
 }
 
+/* A section header's fields (SNAP_SECTION_HEADER bytes, see format.h). */
+#define SH_TYPE 0
+#define SH_COUNT 4
+#define SH_LENGTH 8
+#define SH_FIRST_ID 16
+#define SH_CRC 28
+
+/* One section as read from the file. */
+struct snap_sec_read {
+	uint64_t off;               /* of its header */
+	uint32_t type, count;
+	uint64_t length;            /* payload bytes */
+	uint64_t first_id;          /* BLOBS: the first blob id */
+	uint64_t total;             /* header + payload + CRC + padding */
+	unsigned char *payload;     /* the loader's scratch, or chunk->data */
+	struct snap_chunk *chunk;   /* BLOBS: the blob bytes' shared allocation */
+	bool sum_ok;                /* CRC matches and the padding is zero */
+};
+
+/* Read and check the file header. 1 ok, 0 corrupt (*error_r), -EBADMSG for an
+   unsupported version (never guessed at), -errno. */
+static int snap_load_header(struct snap_loader *l, uint64_t *journal_seq_r,
+			    const char **error_r)
+{
+	unsigned char h[SNAP_HEADER_SIZE];
+
+	if (l->size < SNAP_HEADER_SIZE || snap_pread(l, h, sizeof(h), 0) < 0 ||
+	    memcmp(h + H_MAGIC, SNAP_MAGIC, 8) != 0 ||
+	    get_u32(h + H_CRC) != crc32c(0, h, H_CRC)) {
+		error_set(error_r, "%s: not a snapshot, or its header is corrupt (offset 0)",
+			  l->path);
+		return 0;
+	}
+	if (get_u32(h + H_VERSION) != SNAP_VERSION ||
+	    get_u32(h + H_HEADER_SIZE) != SNAP_HEADER_SIZE) {
+		error_set(error_r, "%s: snapshot version %u is not supported (offset 8)", l->path,
+			  get_u32(h + H_VERSION));
+		return -EBADMSG;
+	}
+	*journal_seq_r = get_u64(h + H_JOURNAL_SEQ);
+	if (get_u32(h + H_LAST_UIDVALIDITY) > l->ms->last_uidvalidity)
+		l->ms->last_uidvalidity = get_u32(h + H_LAST_UIDVALIDITY);
+	return 1;
+}
+
+/* Read the section at off into sec (payload and checksum). Returns 1, 0 when it
+   cannot even be located (*what says why; nothing after it can be), -errno. */
+static int snap_read_section(struct snap_loader *l, uint64_t off, struct snap_sec_read *sec,
+			     const char **what)
+{
+	unsigned char sh[SNAP_SECTION_HEADER], crc_buf[12] = { 0 };
+	int r;
+
+	memset(sec, 0, sizeof(*sec));
+	sec->off = off;
+	if (l->size - off < SNAP_SECTION_HEADER)
+		return *what = "truncated (no trailer)", 0;
+	if ((r = snap_pread(l, sh, sizeof(sh), off)) < 0)
+		return r;
+	if (get_u32(sh + SH_CRC) != crc32c(0, sh, SH_CRC))
+		return *what = "section header checksum mismatch", 0;
+	sec->type = get_u32(sh + SH_TYPE);
+	sec->count = get_u32(sh + SH_COUNT);
+	sec->length = get_u64(sh + SH_LENGTH);
+	sec->first_id = get_u64(sh + SH_FIRST_ID);
+	sec->total = SNAP_SECTION_HEADER + sec->length + 4;
+	sec->total += (8 - (sec->total & 7)) & 7;
+	if (sec->length > l->size || sec->total > l->size - off)
+		return *what = "truncated section", 0;
+	/* Start reading the next sections while this one is checked. */
+	(void)posix_fadvise(l->fd, (off_t)(off + sec->total), 2 * SNAP_CHUNK, POSIX_FADV_WILLNEED);
+	if (sec->type == SNAP_SEC_BLOBS) {
+		if (sec->first_id != l->n_blobs)
+			return *what = "blob ids out of order", 0;
+		/* Each blob has an 8-byte size in the payload: a count that cannot fit
+		   is not believed (nor allocated for). */
+		if ((uint64_t)sec->count * 8 > sec->length)
+			return *what = "blob count larger than the section", 0;
+		if ((r = snap_blobs_grow(l, sec->count)) < 0)
+			return r;
+		/* sized by the file: running out of memory refuses the load */
+		sec->chunk = malloc(sizeof(*sec->chunk) + sec->length);
+		if (sec->chunk == NULL)
+			return -ENOMEM;
+		sec->chunk->refs = 1;
+		sec->payload = sec->chunk->data;
+	} else {
+		if (l->scratch_cap < sec->length) {
+			free(l->scratch);
+			l->scratch_cap = sec->length;
+			l->scratch = malloc(sec->length == 0 ? 1 : sec->length);
+			if (l->scratch == NULL) {
+				l->scratch_cap = 0;
+				return -ENOMEM;
+			}
+		}
+		sec->payload = l->scratch;
+	}
+	size_t tail = (size_t)(sec->total - SNAP_SECTION_HEADER - sec->length);
+
+	if ((r = snap_pread(l, sec->payload, sec->length, off + SNAP_SECTION_HEADER)) < 0 ||
+	    (r = snap_pread(l, crc_buf, tail, off + SNAP_SECTION_HEADER + sec->length)) < 0)
+		return r;
+	/* The padding is not checksummed, so it must be zero. */
+	sec->sum_ok = get_u32(crc_buf) == crc32c(0, sec->payload, sec->length) &&
+		      get_u64(crc_buf + 4) == 0;
+	return 1;
+}
+
+/* Take a verified section into the store. 1 done, 0 malformed, -errno. */
+static int snap_apply_section(struct snap_loader *l, const struct snap_sec_read *sec,
+			      uint64_t n_sections, uint64_t *n_users_seen, bool *ended)
+{
+	switch (sec->type) {
+	case SNAP_SEC_BLOBS:
+		return snap_load_blobs(l, sec->chunk, sec->length, sec->count);
+	case SNAP_SEC_USER:
+		(*n_users_seen)++;
+		return snap_load_user(l, sec->payload, sec->length, sec->off);
+	case SNAP_SEC_END:
+		*ended = true;
+		return sec->length == 32 && get_u64(sec->payload) == n_sections &&
+		       get_u64(sec->payload + 8) == *n_users_seen &&
+		       get_u64(sec->payload + 16) == l->n_blobs &&
+		       get_u64(sec->payload + 24) == sec->off &&
+		       sec->off + sec->total == l->size;
+	default:
+		return 0;
+	}
+}
+
+/* A section failed verification with ignore set: keep what can be kept and say
+   what was dropped. */
+static void snap_drop_section(struct snap_loader *l, const struct snap_sec_read *sec)
+{
+	char who[80];
+
+	switch (sec->type) {
+	case SNAP_SEC_BLOBS:
+		/* Their ids stay known: messages using them are dropped. */
+		if (sec->first_id == l->n_blobs) {
+			for (uint32_t i = 0; i < sec->count; i++)
+				l->blobs[l->n_blobs++] = NULL;
+		}
+		persist_reportf(l->report, "%s: message bytes at offset %llu (%u messages' worth, "
+				"%llu bytes) failed verification", l->path,
+				(unsigned long long)sec->off, sec->count,
+				(unsigned long long)sec->length);
+		break;
+	case SNAP_SEC_USER:
+		snap_guess_user(sec->payload, sec->length, who, sizeof(who));
+		l->stats->dropped_users++;
+		persist_reportf(l->report, "%s: user section at offset %llu (user %s, %u messages) "
+				"failed verification: user dropped", l->path,
+				(unsigned long long)sec->off, who, sec->count);
+		break;
+	default:
+		persist_reportf(l->report, "%s: section at offset %llu (type %u) failed "
+				"verification", l->path, (unsigned long long)sec->off, sec->type);
+		break;
+	}
+}
+
+/* Every section from the header to the trailer. 0, -EBADMSG with *error_r, -errno. */
+static int snap_load_sections(struct snap_loader *l, const char **error_r)
+{
+	uint64_t off = SNAP_HEADER_SIZE, n_sections = 0, n_users_seen = 0;
+	bool ended = false;
+
+	while (!ended) {
+		struct snap_sec_read sec;
+		const char *what = NULL;
+		int r = snap_read_section(l, off, &sec, &what);
+		int ok = r;
+
+		if (r > 0 && sec.sum_ok)
+			ok = snap_apply_section(l, &sec, n_sections, &n_users_seen, &ended);
+		else if (r > 0)
+			ok = 0;
+		if (sec.chunk != NULL)
+			snap_chunk_unref(sec.chunk);
+		if (r < 0 || ok < 0) {
+			r = r < 0 ? r : ok;
+			error_set(error_r, "%s: %s", l->path,
+				  r == -EBADMSG ? "unexpected end of file" : strerror(-r));
+			return r;
+		}
+		if (r == 0) {
+			/* Nothing after this point can be located. */
+			if (!l->ignore) {
+				error_set(error_r, "%s: %s at offset %llu", l->path, what,
+					  (unsigned long long)off);
+				return -EBADMSG;
+			}
+			persist_reportf(l->report, "%s: %s at offset %llu: the %llu bytes from "
+					"there on were dropped", l->path, what,
+					(unsigned long long)off, (unsigned long long)(l->size - off));
+			return 0;
+		}
+		if (ok == 0) {
+			if (!l->ignore) {
+				error_set(error_r, "%s: section %llu (type %u) at offset %llu: %s",
+					  l->path, (unsigned long long)n_sections, sec.type,
+					  (unsigned long long)off,
+					  sec.sum_ok ? "malformed contents" : "checksum mismatch");
+				return -EBADMSG;
+			}
+			snap_drop_section(l, &sec);
+		}
+		n_sections++;
+		off += sec.total;
+	}
+	return 0;
+}
+
 int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct bytes *report, const char **error_r)
+	      struct buf *report, const char **error_r)
 {
 	struct snap_loader l = { .ms = ms, .path = path, .ignore = ignore, .stats = stats,
 				 .report = report };
-	unsigned char h[SNAP_HEADER_SIZE];
-	uint64_t off, n_sections = 0, n_users_seen = 0;
 	struct stat st;
-	bool ended = false;
-	int r = 0;
+	int r;
 
 	*journal_seq_r = 0;
 	l.fd = openat(dir_fd, name, O_RDONLY | O_CLOEXEC);
 	if (l.fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			persist_errf(error_r, "%s: %s", path, strerror(errno));
+			error_set(error_r, "%s: %s", path, strerror(errno));
 		return r;
 	}
 	if (fstat(l.fd, &st) < 0) {
 		r = -errno;
-		persist_errf(error_r, "%s: %s", path, strerror(errno));
-		goto out;
-	}
-	l.size = (uint64_t)st.st_size;
-	stats->snapshot_bytes = l.size;
-	(void)posix_fadvise(l.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	if (l.size < SNAP_HEADER_SIZE || snap_pread(&l, h, sizeof(h), 0) < 0 ||
-	    memcmp(h + H_MAGIC, SNAP_MAGIC, 8) != 0 ||
-	    get_u32(h + H_CRC) != crc32c(0, h, H_CRC)) {
-		persist_errf(error_r, "%s: not a snapshot, or its header is corrupt (offset 0)", path);
-		r = -EBADMSG;
-		goto corrupt_all;
-	}
-	if (get_u32(h + H_VERSION) != SNAP_VERSION ||
-	    get_u32(h + H_HEADER_SIZE) != SNAP_HEADER_SIZE) {
-		persist_errf(error_r, "%s: snapshot version %u is not supported (offset 8)", path,
-			     get_u32(h + H_VERSION));
-		r = -EBADMSG;
-		goto out; /* never guess at a newer format */
-	}
-	*journal_seq_r = get_u64(h + H_JOURNAL_SEQ);
-	if (get_u32(h + H_LAST_UIDVALIDITY) > ms->last_uidvalidity)
-		ms->last_uidvalidity = get_u32(h + H_LAST_UIDVALIDITY);
-
-	off = SNAP_HEADER_SIZE;
-	while (!ended) {
-		unsigned char sh[SNAP_SECTION_HEADER];
-		uint64_t length, first_id, total;
-		uint32_t type, count, crc;
-		const char *what = NULL;
-
-		if (l.size - off < SNAP_SECTION_HEADER) {
-			what = "truncated (no trailer)";
-			goto bad_stop;
-		}
-		if ((r = snap_pread(&l, sh, sizeof(sh), off)) < 0)
-			goto io_error;
-		if (get_u32(sh + 28) != crc32c(0, sh, 28)) {
-			what = "section header checksum mismatch";
-			goto bad_stop;
-		}
-		type = get_u32(sh);
-		count = get_u32(sh + 4);
-		length = get_u64(sh + 8);
-		first_id = get_u64(sh + 16);
-		total = SNAP_SECTION_HEADER + length + 4;
-		total += (8 - (total & 7)) & 7;
-		if (length > l.size || total > l.size - off) {
-			what = "truncated section";
-			goto bad_stop;
-		}
-		/* Start reading the next sections while this one is checked. */
-		(void)posix_fadvise(l.fd, (off_t)(off + total), 2 * SNAP_CHUNK, POSIX_FADV_WILLNEED);
-
-		unsigned char *payload;
-		struct snap_chunk *chunk = NULL;
-
-		if (type == SNAP_SEC_BLOBS) {
-			if (first_id != l.n_blobs) {
-				what = "blob ids out of order";
-				goto bad_stop;
-			}
-			/* Each blob has an 8-byte size in the payload: a count that cannot fit
-			   is not believed (nor allocated for). */
-			if ((uint64_t)count * 8 > length) {
-				what = "blob count larger than the section";
-				goto bad_stop;
-			}
-			if ((r = snap_blobs_grow(&l, count)) < 0)
-				goto io_error;
-			chunk = malloc(sizeof(*chunk) + length);
-			if (chunk == NULL) {
-				r = -ENOMEM;
-				goto io_error;
-			}
-			chunk->refs = 1;
-			payload = chunk->data;
-		} else {
-			if (l.scratch_cap < length) {
-				free(l.scratch);
-				l.scratch_cap = length;
-				l.scratch = malloc(length == 0 ? 1 : length);
-				if (l.scratch == NULL) {
-					l.scratch_cap = 0;
-					r = -ENOMEM;
-					goto io_error;
-				}
-			}
-			payload = l.scratch;
-		}
-		unsigned char crc_buf[12] = { 0 };
-		size_t tail = (size_t)(total - SNAP_SECTION_HEADER - length);
-
-		if ((r = snap_pread(&l, payload, length, off + SNAP_SECTION_HEADER)) < 0 ||
-		    (r = snap_pread(&l, crc_buf, tail, off + SNAP_SECTION_HEADER + length)) < 0) {
-			free(chunk);
-			goto io_error;
-		}
-		crc = get_u32(crc_buf);
-		/* The padding is not checksummed, so it must be zero. */
-		bool sum_ok = crc == crc32c(0, payload, length) && get_u64(crc_buf + 4) == 0;
-		int ok = sum_ok;
-
-		if (ok) {
-			switch (type) {
-			case SNAP_SEC_BLOBS:
-				ok = snap_load_blobs(&l, chunk, length, count);
-				break;
-			case SNAP_SEC_USER:
-				ok = snap_load_user(&l, payload, length, off);
-				n_users_seen++;
-				break;
-			case SNAP_SEC_END:
-				ok = length == 32 && get_u64(payload) == n_sections &&
-				     get_u64(payload + 8) == n_users_seen &&
-				     get_u64(payload + 16) == l.n_blobs &&
-				     get_u64(payload + 24) == off && off + total == l.size;
-				ended = true;
-				break;
-			default:
-				ok = 0;
-				break;
-			}
-		}
-		if (chunk != NULL)
-			snap_chunk_unref(chunk);
-		if (ok < 0) {
-			r = ok;
-			goto io_error;
-		}
-		if (ok == 0) {
-			char who[80];
-
-			if (!ignore) {
-				persist_errf(error_r, "%s: section %llu (type %u) at offset %llu: %s",
-					     path, (unsigned long long)n_sections, type,
-					     (unsigned long long)off,
-					     sum_ok ? "malformed contents" : "checksum mismatch");
-				r = -EBADMSG;
-				goto out;
-			}
-			switch (type) {
-			case SNAP_SEC_BLOBS:
-				/* Their ids stay known: messages using them are dropped. */
-				if (first_id == l.n_blobs) {
-					for (uint32_t i = 0; i < count; i++)
-						l.blobs[l.n_blobs++] = NULL;
-				}
-				persist_reportf(report, "%s: message bytes at offset %llu (%u "
-						"messages' worth, %llu bytes) failed verification",
-						path, (unsigned long long)off, count,
-						(unsigned long long)length);
-				break;
-			case SNAP_SEC_USER:
-				snap_guess_user(payload, length, who, sizeof(who));
-				stats->dropped_users++;
-				persist_reportf(report, "%s: user section at offset %llu (user %s, "
-						"%u messages) failed verification: user dropped",
-						path, (unsigned long long)off, who, count);
-				break;
-			default:
-				persist_reportf(report, "%s: section at offset %llu (type %u) "
-						"failed verification", path,
-						(unsigned long long)off, type);
-				break;
-			}
-		}
-		n_sections++;
-		off += total;
-		continue;
-bad_stop:
-		/* Nothing after this point can be located. */
-		if (!ignore) {
-			persist_errf(error_r, "%s: %s at offset %llu", path, what,
-				     (unsigned long long)off);
+		error_set(error_r, "%s: %s", path, strerror(errno));
+	} else {
+		l.size = (uint64_t)st.st_size;
+		stats->snapshot_bytes = l.size;
+		(void)posix_fadvise(l.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		r = snap_load_header(&l, journal_seq_r, error_r);
+		if (r == 0 && ignore) {
+			persist_reportf(report, "%s: header corrupt: the whole snapshot was dropped",
+					path);
+		} else if (r == 0) {
 			r = -EBADMSG;
-			goto out;
+		} else if (r > 0) {
+			r = snap_load_sections(&l, error_r);
 		}
-		persist_reportf(report, "%s: %s at offset %llu: the %llu bytes from there on "
-				"were dropped", path, what, (unsigned long long)off,
-				(unsigned long long)(l.size - off));
-		break;
 	}
-	r = 0;
-	goto out;
-corrupt_all:
-	if (ignore) {
-		persist_reportf(report, "%s: header corrupt: the whole snapshot was dropped", path);
-		r = 0;
-	}
-	goto out;
-io_error:
-	persist_errf(error_r, "%s: %s", path, r == -EBADMSG ? "unexpected end of file"
-		     : strerror(-r));
-out:
 	for (uint64_t i = 0; i < l.n_blobs; i++)
 		uimap_blob_unref(&l.blobs[i]);
 	free(l.blobs);

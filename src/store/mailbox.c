@@ -1,5 +1,6 @@
 /* A mailbox: the UID-sorted message array, keywords, counters and the change logs. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -8,15 +9,9 @@
 
 struct mailbox *mailbox_new(struct store_user *user, const char *name)
 {
-	struct mailbox *box = calloc(1, sizeof(*box));
+	struct mailbox *box = xcalloc(1, sizeof(*box));
 
-	if (box == NULL)
-		return NULL;
-	box->name = strdup(name);
-	if (box->name == NULL) {
-		free(box);
-		return NULL;
-	}
+	box->name = xstrdup(name);
 	box->user = user;
 	box->refs = 1;
 	box->uidvalidity = store_next_uidvalidity(user->store);
@@ -101,10 +96,7 @@ int mailbox_keyword_index(struct mailbox *box, const char *name, bool create)
 		return -ENOENT;
 	if (box->n_keywords >= UIMAP_STORE_MAX_KEYWORDS)
 		return -ENOSPC;
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return -ENOMEM;
+	char *copy = xstrdup(name);
 	unsigned idx = box->n_keywords++;
 
 	box->keywords[idx] = copy;
@@ -123,27 +115,30 @@ static void mailbox_count(struct mailbox *box, const struct store_msg *msg, int 
 	if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
 		box->n_deleted += (uint32_t)dir;
 	box->live_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
+	box->user->n_messages += (uint64_t)(int64_t)dir;
+	box->user->n_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
 }
 
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
-		uint32_t *uid_r)
+		uint32_t uid, uint64_t modseq, uint32_t *uid_r)
 {
+	if (uid != 0) {
+		/* replay, or a move that keeps UIDs: never below what was handed out */
+		if (uid < box->uidnext || uid == UINT32_MAX)
+			return -EINVAL;
+		box->uidnext = uid;
+	}
 	if (box->uidnext == UINT32_MAX)
 		return -ENOSPC;
 	if (box->n_msgs == box->cap_msgs) {
-		uint32_t cap = box->cap_msgs == 0 ? 16 : box->cap_msgs * 2;
-		struct store_msg *msgs = realloc(box->msgs, (size_t)cap * sizeof(*msgs));
-
-		if (msgs == NULL)
-			return -ENOMEM;
-		box->msgs = msgs;
-		box->cap_msgs = cap;
+		box->cap_msgs = box->cap_msgs == 0 ? 16 : box->cap_msgs * 2;
+		box->msgs = xrealloc(box->msgs, (size_t)box->cap_msgs * sizeof(*box->msgs));
 	}
 	struct store_msg *msg = &box->msgs[box->n_msgs++];
 
 	msg->blob = uimap_blob_ref(blob);
-	msg->modseq = ++box->modseq;
+	msg->modseq = mailbox_next_modseq(box, modseq);
 	msg->keywords = keywords;
 	msg->internaldate = internaldate;
 	msg->uid = box->uidnext++;
@@ -163,16 +158,13 @@ static void *mailbox_grow(void *array, size_t *cap, size_t n, size_t size)
 {
 	if (n < *cap)
 		return array;
-	size_t ncap = *cap == 0 ? 64 : *cap * 2;
-	void *p = realloc(array, ncap * size);
-
-	if (p != NULL)
-		*cap = ncap;
-	return p;
+	*cap = *cap == 0 ? 64 : *cap * 2;
+	return xrealloc(array, *cap * size);
 }
 
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
-			 uint8_t flags, uint64_t keywords, struct store_view *origin)
+			 uint8_t flags, uint64_t keywords, struct store_view *origin,
+			 uint64_t modseq)
 {
 	struct store_msg *msg = &box->msgs[idx];
 	uint8_t nflags = msg->flags;
@@ -196,17 +188,14 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 	if (nflags == msg->flags && nkw == msg->keywords)
 		return 0;
 	if (box->n_views > 0) {
-		struct store_flag_event *log = mailbox_grow(box->flag_log, &box->flag_cap,
-							    box->flag_n, sizeof(*log));
-		if (log == NULL)
-			return -ENOMEM;
-		box->flag_log = log;
+		box->flag_log = mailbox_grow(box->flag_log, &box->flag_cap, box->flag_n,
+					     sizeof(*box->flag_log));
 	}
 	mailbox_count(box, msg, -1);
 	msg->flags = nflags;
 	msg->keywords = nkw;
 	mailbox_count(box, msg, 1);
-	msg->modseq = ++box->modseq;
+	msg->modseq = mailbox_next_modseq(box, modseq);
 	if (box->n_views > 0) {
 		uint64_t pos = box->flag_base + box->flag_n;
 
@@ -235,12 +224,12 @@ static void mailbox_kill(struct mailbox *box, struct store_msg *msg)
 	box->n_dead++;
 }
 
-void mailbox_expunge_at(struct mailbox *box, uint32_t idx)
+void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq)
 {
 	struct store_msg *msg = &box->msgs[idx];
 
 	mailbox_count(box, msg, -1);
-	msg->modseq = ++box->modseq;
+	msg->modseq = mailbox_next_modseq(box, modseq);
 	store_change_emit(box->user->store, &(struct store_change){
 		.type = STORE_CHANGE_EXPUNGE, .user = box->user->name, .mailbox = box->name,
 		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq });
@@ -248,13 +237,8 @@ void mailbox_expunge_at(struct mailbox *box, uint32_t idx)
 		mailbox_kill(box, msg);
 		return;
 	}
-	uint32_t *log = mailbox_grow(box->exp_log, &box->exp_cap, box->exp_n, sizeof(*log));
-
-	/* A view showing the message must be told before the tombstone may go, so
-	   losing the entry is not an option. */
-	if (log == NULL)
-		abort();
-	box->exp_log = log;
+	/* a view showing the message must be told before the tombstone may go */
+	box->exp_log = mailbox_grow(box->exp_log, &box->exp_cap, box->exp_n, sizeof(*box->exp_log));
 	box->exp_log[box->exp_n++] = msg->uid;
 	msg->state = MSG_EXPUNGED;
 }
@@ -263,8 +247,50 @@ void mailbox_expunge_all(struct mailbox *box)
 {
 	for (uint32_t i = 0; i < box->n_msgs; i++) {
 		if (box->msgs[i].state == MSG_LIVE)
-			mailbox_expunge_at(box, i);
+			mailbox_expunge_at(box, i, 0);
 	}
+}
+
+uint64_t mailbox_next_modseq(struct mailbox *box, uint64_t modseq)
+{
+	/* a recorded modseq (replay) is kept; HIGHESTMODSEQ never goes back */
+	if (modseq == 0)
+		return ++box->modseq;
+	if (modseq > box->modseq)
+		box->modseq = modseq;
+	return modseq;
+}
+
+int mailbox_move_all(struct mailbox *from, struct mailbox *to)
+{
+	int r = 0;
+
+	for (unsigned i = 0; i < from->n_keywords && r >= 0; i++)
+		r = mailbox_keyword_index(to, from->keywords[i], true);
+	if (r < 0)
+		return r;
+	for (uint32_t i = 0; i < from->n_msgs; i++) {
+		const struct store_msg *msg = &from->msgs[i];
+		uint64_t kw = 0;
+		uint32_t uid;
+
+		if (msg->state != MSG_LIVE)
+			continue;
+		for (uint64_t bits = msg->keywords; bits != 0; bits &= bits - 1)
+			kw |= 1ull << mailbox_keyword_index(to, from->keywords[__builtin_ctzll(bits)],
+							    false);
+		r = mailbox_add(to, msg->blob, msg->flags, kw, msg->internaldate, msg->tz_minutes,
+				msg->uid, 0, &uid);
+		if (r < 0)
+			return r;
+	}
+	if (from->uidnext > to->uidnext)
+		to->uidnext = from->uidnext;
+	to->first_recent_uid = from->first_recent_uid;
+	mailbox_expunge_all(from);
+	mailbox_changed(from, NULL);
+	mailbox_changed(to, NULL);
+	return 0;
 }
 
 void mailbox_cursor_added(struct mailbox *box, uint64_t exp, uint64_t flag)
@@ -414,6 +440,28 @@ void mailbox_changed(struct mailbox *box, struct store_view *origin)
 	if (box->n_views == 0)
 		mailbox_trim_logs(box);
 	mailbox_maybe_compact(box, false);
+}
+
+void mailbox_recount(struct mailbox *box)
+{
+	box->n_live = box->n_unseen = box->n_deleted = box->n_dead = 0;
+	box->live_bytes = 0;
+	for (uint32_t i = 0; i < box->n_msgs; i++) {
+		const struct store_msg *msg = &box->msgs[i];
+
+		if (msg->state == MSG_DEAD) {
+			box->n_dead++;
+			continue;
+		}
+		if (msg->state != MSG_LIVE)
+			continue;
+		box->n_live++;
+		if ((msg->flags & UIMAP_FLAG_SEEN) == 0)
+			box->n_unseen++;
+		if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
+			box->n_deleted++;
+		box->live_bytes += msg->blob->size;
+	}
 }
 
 void mailbox_status(const struct mailbox *box, struct uimap_status *st)

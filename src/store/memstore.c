@@ -1,14 +1,13 @@
 /* The in-memory store: lifecycle, users, the vtable, statistics and the change hook. */
 #include "store/memstore.h"
+#include "core/alloc.h"
+#include "core/common.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#ifndef UIMAP_EXPORT
-#define UIMAP_EXPORT __attribute__((visibility("default")))
-#endif
 
 static const struct uimap_store_default_mailbox memstore_defaults[] = {
 	{ "Drafts", UIMAP_SPECIAL_DRAFTS },
@@ -23,12 +22,27 @@ static struct memstore *memstore_of(struct uimap_store *pub)
 	return (struct memstore *)pub;
 }
 
-void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn, void *ctx)
+void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn,
+				  store_reserve_fn *reserve, void *ctx)
 {
 	struct memstore *ms = memstore_of(store);
 
 	ms->hook = fn;
+	ms->reserve = fn != NULL ? reserve : NULL;
 	ms->hook_ctx = ctx;
+}
+
+int store_reserve(struct memstore *ms, uint64_t bytes)
+{
+	return ms->reserve != NULL ? ms->reserve(ms->hook_ctx, bytes) : 0;
+}
+
+uint64_t store_record_bytes(const struct store_user *user, const char *mailbox,
+			    uint64_t extra)
+{
+	/* a record's header, lengths and fixed fields (at most ~70 bytes); extra
+	   holds a keyword, a second name or a message */
+	return 128 + strlen(user->name) + (mailbox != NULL ? strlen(mailbox) : 0) + extra;
 }
 
 void store_change_emit(struct memstore *ms, const struct store_change *change)
@@ -81,22 +95,10 @@ static int memstore_user_open(struct uimap_store *pub, const char *username,
 	if (pos < ms->n_users && strcmp(ms->users[pos]->name, username) == 0) {
 		user = ms->users[pos];
 	} else {
-		if (ms->n_users == ms->cap_users) {
-			size_t cap = ms->cap_users == 0 ? 16 : ms->cap_users * 2;
-			struct store_user **users = realloc(ms->users, cap * sizeof(*users));
-
-			if (users == NULL)
-				return -ENOMEM;
-			ms->users = users;
-			ms->cap_users = cap;
-		}
 		int r = store_user_create(ms, username, &user);
 
 		if (r < 0)
 			return r;
-		memmove(ms->users + pos + 1, ms->users + pos, (ms->n_users - pos) * sizeof(*ms->users));
-		ms->users[pos] = user;
-		ms->n_users++;
 	}
 	user->sessions++;
 	*user_r = &user->pub;
@@ -184,6 +186,9 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.view_store_flags = store_view_store_flags,
 	.view_expunge = store_view_expunge,
 	.view_copy = store_view_copy,
+	.reserve = store_user_reserve,
+	.set_limits = store_user_set_limits,
+	.usage = store_user_usage,
 };
 
 UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,
@@ -191,21 +196,15 @@ UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings
 {
 	const struct uimap_store_default_mailbox *defs = memstore_defaults;
 	size_t n_defs = sizeof(memstore_defaults) / sizeof(memstore_defaults[0]);
-	struct memstore *ms = calloc(1, sizeof(*ms));
+	struct memstore *ms = xcalloc(1, sizeof(*ms));
 
-	if (ms == NULL)
-		return -ENOMEM;
 	ms->pub.vt = &uimap_store_memory_vtable;
 	if (settings != NULL && settings->default_mailboxes != NULL) {
 		defs = settings->default_mailboxes;
 		n_defs = settings->n_default_mailboxes;
 	}
 	ms->subscribe_defaults = settings != NULL && settings->subscribe_defaults;
-	ms->defaults = calloc(n_defs == 0 ? 1 : n_defs, sizeof(*ms->defaults));
-	if (ms->defaults == NULL) {
-		free(ms);
-		return -ENOMEM;
-	}
+	ms->defaults = xcalloc(n_defs == 0 ? 1 : n_defs, sizeof(*ms->defaults));
 	for (size_t i = 0; i < n_defs; i++) {
 		char name[STORE_NAME_MAX + 1];
 
@@ -213,13 +212,9 @@ UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings
 			memstore_destroy(&ms->pub);
 			return -EINVAL;
 		}
-		ms->defaults[i].name = strdup(name);
+		ms->defaults[i].name = xstrdup(name);
 		ms->defaults[i].special_use = defs[i].special_use;
 		ms->n_defaults++;
-		if (ms->defaults[i].name == NULL) {
-			memstore_destroy(&ms->pub);
-			return -ENOMEM;
-		}
 	}
 	*store_r = &ms->pub;
 	return 0;

@@ -133,6 +133,8 @@ struct store_user {
 	size_t n_boxes, cap_boxes;
 	char **subs;                /* sorted subscribed names */
 	size_t n_subs, cap_subs;
+	uint64_t n_messages, n_bytes; /* live messages of all mailboxes, their sizes */
+	struct uimap_store_limits limits;
 };
 
 /* ---- change hook (the single place every mutation passes through) ---------- */
@@ -166,6 +168,10 @@ struct store_change {
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
 
+/* Before a change is applied: may bytes of change records be saved? 0, or -EIO
+   when the change must be refused (nothing is applied then). */
+typedef int store_reserve_fn(void *ctx, uint64_t bytes);
+
 struct store_default_box {
 	char *name;
 	unsigned special_use;
@@ -180,16 +186,25 @@ struct memstore {
 	size_t n_defaults;
 	bool subscribe_defaults;
 	store_change_fn *hook;
+	store_reserve_fn *reserve;
 	void *hook_ctx;
 	unsigned hook_muted;        /* >0 inside compound changes emitted as one */
 	uint64_t n_views;
 };
 
 /* memstore.c */
-/* Attach fn(ctx, change) to every mutation of the store (a journal); NULL detaches.
-   The change and the strings in it are valid only during the call. */
+/* Attach fn(ctx, change) to every mutation of the store (a journal), and reserve
+   (may be NULL) to be asked before each is applied; NULL fn detaches both. The
+   change and the strings in it are valid only during the call. */
 void store_memory_set_change_hook(struct uimap_store *store, store_change_fn *fn,
-				  void *ctx);
+				  store_reserve_fn *reserve, void *ctx);
+/* Ask the reserve hook for bytes of change records (0 without one). A vtable
+   entry calls it before changing anything and returns its -EIO as is. */
+int store_reserve(struct memstore *ms, uint64_t bytes);
+/* A change record's size, never less: the fixed part plus the user's and the
+   mailbox's names and extra (a keyword, a second name, a message's bytes). */
+uint64_t store_record_bytes(const struct store_user *user, const char *mailbox,
+			    uint64_t extra);
 /* Pass a change to the hook, if any. */
 void store_change_emit(struct memstore *ms, const struct store_change *change);
 /* A UIDVALIDITY never handed out before by this store (counter seeded from time). */
@@ -223,18 +238,27 @@ uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid);
 int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r);
 /* Keyword index for name, created if create. Same results as view_keyword_index. */
 int mailbox_keyword_index(struct mailbox *box, const char *name, bool create);
-/* Append a message with the next UID; takes a new reference on blob.
-   Returns 0 with *uid_r, or -ENOMEM. */
+/* The modseq of a change: the next one (modseq 0), or the recorded one (replay);
+   HIGHESTMODSEQ follows. */
+uint64_t mailbox_next_modseq(struct mailbox *box, uint64_t modseq);
+/* Append a message; takes a new reference on blob. uid 0: the next UID; else that
+   UID (>= uidnext: replay, RENAME INBOX). modseq 0: the next. Returns 0 with
+   *uid_r, -EINVAL (uid below uidnext), -ENOSPC. */
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
-		uint32_t *uid_r);
+		uint32_t uid, uint64_t modseq, uint32_t *uid_r);
 /* Apply a flag update to msgs[idx] (live). origin: the view making it, or NULL.
-   Returns 1 when changed, 0 when not, -ENOMEM. */
+   modseq 0: the next. Returns 1 when changed, 0 when not. */
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,
-			 uint8_t flags, uint64_t keywords, struct store_view *origin);
-/* Expunge msgs[idx] (live): tombstone for views, or dead when none. Call
-   mailbox_changed() after a batch. */
-void mailbox_expunge_at(struct mailbox *box, uint32_t idx);
+			 uint8_t flags, uint64_t keywords, struct store_view *origin,
+			 uint64_t modseq);
+/* Expunge msgs[idx] (live): tombstone for views, or dead when none. modseq 0: the
+   next. Call mailbox_changed() after a batch. */
+void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq);
+/* Move every live message of from into to keeping UIDs, flags and keywords (by
+   name), then expunge them from from (RENAME INBOX). Emits nothing itself: the
+   caller mutes the hook (the move is implied by its RENAME record). */
+int mailbox_move_all(struct mailbox *from, struct mailbox *to);
 /* Expunge every live message (DELETE, RENAME INBOX). */
 void mailbox_expunge_all(struct mailbox *box);
 /* After a batch of changes: wake the views (except origin), trim, maybe compact. */
@@ -250,6 +274,8 @@ void mailbox_cursor_moved(struct mailbox *box, uint64_t old_exp, uint64_t old_fl
 void mailbox_cursor_added(struct mailbox *box, uint64_t exp, uint64_t flag);
 /* Squeeze dead messages out of the array (one pass) when there are enough. */
 void mailbox_maybe_compact(struct mailbox *box, bool force);
+/* Recount n_live, n_unseen, n_deleted, n_dead, live_bytes (after a load). */
+void mailbox_recount(struct mailbox *box);
 /* Fill status counters. */
 void mailbox_status(const struct mailbox *box, struct uimap_status *status_r);
 /* Bytes of metadata held by the mailbox (arrays, logs, names), views excluded. */
@@ -257,7 +283,7 @@ uint64_t mailbox_metadata_bytes(const struct mailbox *box);
 
 /* view.c */
 /* A view of box (selectable) for SELECT (readonly false: takes \Recent) or EXAMINE.
-   Returns 0 with *view_r and *info_r, or -ENOMEM. */
+   Returns 0 with *view_r and *info_r. */
 int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 		    struct store_view **view_r, struct uimap_select_info *info_r);
 /* Unlink and free view; tombstones only it still needed die. */
@@ -265,12 +291,67 @@ void store_view_close(struct store_view *view);
 /* Bytes of metadata held by the view. */
 uint64_t store_view_metadata_bytes(const struct store_view *view);
 
+/* apply.c: the mutating primitives (see the file's comment). Names are canonical
+   and valid; callers check what the protocol requires first. Each emits one
+   change record. */
+/* The user called name, or NULL. */
+struct store_user *store_find_user(struct memstore *ms, const char *name);
+/* A new user structure (not in the store). */
+struct store_user *store_new_user(struct memstore *ms, const char *name);
+/* Insert user in name order. Returns 0 or -EEXIST. */
+int store_insert_user(struct memstore *ms, struct store_user *user);
+/* A user without mailboxes (USER_CREATE). Returns 0 with *user_r (may be NULL),
+   or -EEXIST. */
+int store_apply_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
+/* Mailbox name, whose parents exist, or a \Noselect placeholder made selectable
+   (MAILBOX_CREATE). uidvalidity 0: a fresh one. Returns 0 or -EEXIST. */
+int store_apply_mailbox_create(struct store_user *user, const char *name, uint32_t uidvalidity,
+			       unsigned special_use);
+/* Delete name: views see its messages expunged; with inferiors it stays as a
+   \Noselect placeholder (MAILBOX_DELETE). Returns 0 or -ENOENT. */
+int store_apply_mailbox_delete(struct store_user *user, const char *name);
+/* Rename old_name and its inferiors to new_name (parents of new_name are the
+   caller's); INBOX: move its messages, with their UIDs, into the existing
+   new_name (MAILBOX_RENAME). Returns 0, -ENOENT, -EEXIST. */
+int store_apply_mailbox_rename(struct store_user *user, const char *old_name,
+			       const char *new_name);
+/* (UN)SUBSCRIBE name. Returns 1 when changed, 0 when already so. */
+int store_apply_subscribe(struct store_user *user, const char *name, bool subscribe);
+/* Replay: apply a decoded change record with the primitive that made it.
+   Returns 1, or 0 when it does not apply to the store (*why_r says why). */
+int store_change_apply(struct memstore *ms, const struct store_change *change,
+		       const char **why_r);
+
 /* user.c */
 /* The user's mailbox with canonical name, or NULL. */
 struct mailbox *store_user_find(struct store_user *user, const char *name);
+/* Position of the first mailbox whose name is >= name. */
+size_t store_user_box_pos(const struct store_user *user, const char *name);
+/* Whether any mailbox name starts with name + '/'. */
+bool store_user_has_children(const struct store_user *user, const char *name);
+/* Insert box in name order. */
+void store_user_insert_box(struct store_user *user, struct mailbox *box);
+/* Take box out of the user's array (no unref). */
+void store_user_remove_box(struct store_user *user, struct mailbox *box);
+/* Position of the first subscription >= name. */
+size_t store_user_sub_pos(const struct store_user *user, const char *name);
+/* Recount n_messages and n_bytes from the mailboxes (after a load). */
+void store_user_recount(struct store_user *user);
+/* Whether box_messages more in box and user_messages of user_bytes more for the
+   user keep it within its limits: 0, -EMLINK (the mailbox's limit) or -EDQUOT
+   (the user's quota). */
+int store_user_check_add(const struct store_user *user, const struct mailbox *box,
+			 uint64_t box_messages, uint64_t user_messages, uint64_t user_bytes);
+/* Whether n more mailboxes / subscriptions fit: 0 or -EMLINK. */
+int store_user_check_mailboxes(const struct store_user *user, uint64_t n);
+int store_user_check_subscriptions(const struct store_user *user, uint64_t n);
+void store_user_set_limits(struct uimap_store_user *user,
+			   const struct uimap_store_limits *limits);
+void store_user_usage(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 /* Free a user and everything it holds (store teardown). */
 void store_user_free(struct store_user **user);
-/* Create a user with its default mailboxes. Returns 0 or -errno. */
+/* Create a user in the store with its default mailboxes. Returns 0 with *user_r
+   (also set, partly set up, on a later error), or -errno. */
 int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r);
 
 /* The vtable entries, shared between files: their contracts are those of the
@@ -288,6 +369,8 @@ int store_mailbox_status(struct uimap_store_user *user, const char *name,
 			 struct uimap_status *status_r);
 int store_mailbox_append(struct uimap_store_user *user, const char *name,
 			 const struct uimap_append *msg, struct uimap_append_result *result_r);
+int store_user_reserve(struct uimap_store_user *user, const char *name, uint64_t changes,
+		       uint64_t messages, uint64_t bytes);
 int store_view_open_vt(struct uimap_store_user *user, const char *name, bool readonly,
 		       struct uimap_store_view **view_r, struct uimap_select_info *info_r);
 void store_view_close_vt(struct uimap_store_view *view);
@@ -317,7 +400,7 @@ int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seq
 size_t memstore_user_pos(const struct memstore *ms, const char *name);
 
 /* Add name to the user's sorted subscription list (no change event). Returns 1
-   when added, 0 when already there, -ENOMEM. */
+   when added, 0 when already there. */
 int store_user_sub_insert(struct store_user *user, const char *name);
 
 #endif

@@ -1,5 +1,6 @@
 /* A user's mailbox tree and subscriptions: CREATE, DELETE, RENAME, LIST, STATUS, APPEND. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -12,17 +13,8 @@ static struct store_user *user_of(struct uimap_store_user *pub)
 	return (struct store_user *)pub;
 }
 
-static void user_emit(struct store_user *user, enum store_change_type type,
-		      const struct mailbox *box, const char *name, const char *new_name)
-{
-	store_change_emit(user->store, &(struct store_change){
-		.type = type, .user = user->name, .mailbox = name, .new_name = new_name,
-		.uidvalidity = box != NULL ? box->uidvalidity : 0,
-		.special_use = box != NULL ? box->special_use : 0 });
-}
-
 /* Position of the first mailbox whose name is >= name. */
-static size_t user_box_pos(const struct store_user *user, const char *name)
+size_t store_user_box_pos(const struct store_user *user, const char *name)
 {
 	size_t lo = 0, hi = user->n_boxes;
 
@@ -39,7 +31,7 @@ static size_t user_box_pos(const struct store_user *user, const char *name)
 
 struct mailbox *store_user_find(struct store_user *user, const char *name)
 {
-	size_t pos = user_box_pos(user, name);
+	size_t pos = store_user_box_pos(user, name);
 
 	if (pos < user->n_boxes && strcmp(user->boxes[pos]->name, name) == 0)
 		return user->boxes[pos];
@@ -48,7 +40,7 @@ struct mailbox *store_user_find(struct store_user *user, const char *name)
 
 /* Whether any mailbox name starts with name + '/'. Names sharing a prefix are
    contiguous in strcmp order, so one binary search answers. */
-static bool user_has_children(const struct store_user *user, const char *name)
+bool store_user_has_children(const struct store_user *user, const char *name)
 {
 	char prefix[STORE_NAME_MAX + 2];
 	size_t len = strlen(name), pos;
@@ -56,58 +48,31 @@ static bool user_has_children(const struct store_user *user, const char *name)
 	memcpy(prefix, name, len);
 	prefix[len] = STORE_SEP;
 	prefix[len + 1] = '\0';
-	pos = user_box_pos(user, prefix);
+	pos = store_user_box_pos(user, prefix);
 	return pos < user->n_boxes && strncmp(user->boxes[pos]->name, prefix, len + 1) == 0;
 }
 
-static int user_insert(struct store_user *user, struct mailbox *box)
+void store_user_insert_box(struct store_user *user, struct mailbox *box)
 {
-	size_t pos = user_box_pos(user, box->name);
+	size_t pos = store_user_box_pos(user, box->name);
 
 	if (user->n_boxes == user->cap_boxes) {
-		size_t cap = user->cap_boxes == 0 ? 16 : user->cap_boxes * 2;
-		struct mailbox **boxes = realloc(user->boxes, cap * sizeof(*boxes));
-
-		if (boxes == NULL)
-			return -ENOMEM;
-		user->boxes = boxes;
-		user->cap_boxes = cap;
+		user->cap_boxes = user->cap_boxes == 0 ? 16 : user->cap_boxes * 2;
+		user->boxes = xrealloc(user->boxes, user->cap_boxes * sizeof(*user->boxes));
 	}
 	memmove(user->boxes + pos + 1, user->boxes + pos,
 		(user->n_boxes - pos) * sizeof(*user->boxes));
 	user->boxes[pos] = box;
 	user->n_boxes++;
-	return 0;
 }
 
-static void user_remove(struct store_user *user, struct mailbox *box)
+void store_user_remove_box(struct store_user *user, struct mailbox *box)
 {
-	size_t pos = user_box_pos(user, box->name);
+	size_t pos = store_user_box_pos(user, box->name);
 
 	memmove(user->boxes + pos, user->boxes + pos + 1,
 		(user->n_boxes - pos - 1) * sizeof(*user->boxes));
 	user->n_boxes--;
-}
-
-/* Create one mailbox whose parents exist. */
-static int user_create_one(struct store_user *user, const char *name, unsigned special_use,
-			   bool noselect, struct mailbox **box_r)
-{
-	struct mailbox *box = mailbox_new(user, name);
-
-	if (box == NULL)
-		return -ENOMEM;
-	box->special_use = special_use;
-	box->noselect = noselect;
-	if (user_insert(user, box) < 0) {
-		mailbox_unref(&box);
-		return -ENOMEM;
-	}
-	if (!noselect)
-		user_emit(user, STORE_CHANGE_MAILBOX_CREATE, box, name, NULL);
-	if (box_r != NULL)
-		*box_r = box;
-	return 0;
 }
 
 /* Create the missing superior names of name (RFC 3501 6.3.3) as mailboxes. */
@@ -119,13 +84,22 @@ static int user_create_parents(struct store_user *user, const char *name)
 		memcpy(parent, name, (size_t)(p - name));
 		parent[p - name] = '\0';
 		if (store_user_find(user, parent) == NULL) {
-			int r = user_create_one(user, parent, 0, false, NULL);
+			int r = store_apply_mailbox_create(user, parent, 0, 0);
 
 			if (r < 0)
 				return r;
 		}
 	}
 	return 0;
+}
+
+/* Levels of name (a/b/c: 3): the most mailboxes a create of it makes. */
+static unsigned name_levels(const char *name)
+{
+	unsigned n = 1;
+	for (const char *p = strchr(name, STORE_SEP); p != NULL; p = strchr(p + 1, STORE_SEP))
+		n++;
+	return n;
 }
 
 int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned special_use)
@@ -138,33 +112,18 @@ int store_mailbox_create(struct uimap_store_user *pub, const char *raw, unsigned
 	if (store_name_canon(raw, true, name) < 0 || !store_name_valid(name))
 		return -EINVAL;
 	box = store_user_find(user, name);
-	if (box != NULL) {
-		if (!box->noselect)
-			return -EEXIST;
-		/* A \Noselect placeholder left by DELETE becomes a fresh mailbox; it
-		   never had views, so only the UIDVALIDITY needs renewing. */
-		box->noselect = false;
-		box->uidvalidity = store_next_uidvalidity(user->store);
-		box->special_use = special_use;
-		user_emit(user, STORE_CHANGE_MAILBOX_CREATE, box, name, NULL);
-		return 0;
-	}
+	if (box != NULL && !box->noselect)
+		return -EEXIST;
+	r = store_user_check_mailboxes(user, box != NULL ? 0 : name_levels(name));
+	if (r < 0)
+		return r;
+	r = store_reserve(user->store, name_levels(name) * store_record_bytes(user, name, 0));
+	if (r < 0)
+		return r;
 	r = user_create_parents(user, name);
 	if (r < 0)
 		return r;
-	return user_create_one(user, name, special_use, false, NULL);
-}
-
-/* Take box out of the tree: views keep it alive and see every message expunged. */
-static void user_detach(struct store_user *user, struct mailbox *box)
-{
-	user->store->hook_muted++;
-	box->deleted = true;
-	mailbox_expunge_all(box);
-	user->store->hook_muted--;
-	mailbox_changed(box, NULL);
-	user_remove(user, box);
-	mailbox_unref(&box);
+	return store_apply_mailbox_create(user, name, 0, special_use);
 }
 
 int store_mailbox_delete(struct uimap_store_user *pub, const char *raw)
@@ -172,7 +131,6 @@ int store_mailbox_delete(struct uimap_store_user *pub, const char *raw)
 	struct store_user *user = user_of(pub);
 	char name[STORE_NAME_MAX + 1];
 	struct mailbox *box;
-	bool children;
 
 	if (store_name_canon(raw, true, name) < 0)
 		return -ENOENT;
@@ -181,53 +139,13 @@ int store_mailbox_delete(struct uimap_store_user *pub, const char *raw)
 	box = store_user_find(user, name);
 	if (box == NULL)
 		return -ENOENT;
-	children = user_has_children(user, name);
 	/* RFC 3501 6.3.4: a \Noselect name with inferiors cannot be deleted. */
-	if (box->noselect && children)
+	if (box->noselect && store_user_has_children(user, name))
 		return -ENOTEMPTY;
-	user_emit(user, STORE_CHANGE_MAILBOX_DELETE, box, name, NULL);
-	user_detach(user, box);
-	/* With inferiors the name stays as \Noselect (a new incarnation: views of the
-	   old one must not confuse it with a later CREATE). */
-	if (children)
-		return user_create_one(user, name, 0, true, NULL);
-	return 0;
-}
-
-static int box_name_cmp(const void *a, const void *b)
-{
-	return strcmp((*(struct mailbox *const *)a)->name, (*(struct mailbox *const *)b)->name);
-}
-
-/* RENAME INBOX (RFC 3501 6.3.5): its messages move to a new mailbox, INBOX stays. */
-static int user_rename_inbox(struct store_user *user, struct mailbox *inbox, const char *name)
-{
-	struct mailbox *box;
-	int r = user_create_parents(user, name);
-
-	if (r < 0 || (r = user_create_one(user, name, 0, false, &box)) < 0)
+	int r = store_reserve(user->store, store_record_bytes(user, name, 0));
+	if (r < 0)
 		return r;
-	user_emit(user, STORE_CHANGE_MAILBOX_RENAME, box, "INBOX", name);
-	user->store->hook_muted++;
-	for (unsigned i = 0; i < inbox->n_keywords; i++)
-		(void)mailbox_keyword_index(box, inbox->keywords[i], true);
-	for (uint32_t i = 0; i < inbox->n_msgs && r == 0; i++) {
-		const struct store_msg *msg = &inbox->msgs[i];
-		uint32_t uid;
-
-		if (msg->state != MSG_LIVE)
-			continue;
-		box->uidnext = msg->uid; /* keep the UIDs */
-		r = mailbox_add(box, msg->blob, msg->flags, msg->keywords, msg->internaldate,
-				msg->tz_minutes, &uid);
-	}
-	box->uidnext = inbox->uidnext;
-	box->first_recent_uid = inbox->first_recent_uid;
-	if (r == 0)
-		mailbox_expunge_all(inbox);
-	user->store->hook_muted--;
-	mailbox_changed(inbox, NULL);
-	return r;
+	return store_apply_mailbox_delete(user, name);
 }
 
 int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, const char *raw_new)
@@ -235,19 +153,30 @@ int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, cons
 	struct store_user *user = user_of(pub);
 	char old_name[STORE_NAME_MAX + 1], new_name[STORE_NAME_MAX + 1];
 	size_t old_len, new_len;
-	struct mailbox *src;
+	int r;
 
 	if (store_name_canon(raw_old, true, old_name) < 0)
 		return -ENOENT;
 	if (store_name_canon(raw_new, true, new_name) < 0 || !store_name_valid(new_name))
 		return -EINVAL;
-	src = store_user_find(user, old_name);
-	if (src == NULL)
+	if (store_user_find(user, old_name) == NULL)
 		return -ENOENT;
 	if (store_user_find(user, new_name) != NULL)
 		return -EEXIST;
-	if (strcmp(old_name, "INBOX") == 0)
-		return user_rename_inbox(user, src, new_name);
+	r = store_user_check_mailboxes(user, strcmp(old_name, "INBOX") == 0
+						     ? name_levels(new_name) : name_levels(new_name) - 1);
+	if (r == 0)
+		r = store_reserve(user->store, (1 + name_levels(new_name)) *
+					       store_record_bytes(user, old_name, strlen(new_name)));
+	if (r < 0)
+		return r;
+	if (strcmp(old_name, "INBOX") == 0) {
+		/* RFC 3501 6.3.5: INBOX's messages move to a new mailbox; INBOX stays */
+		r = user_create_parents(user, new_name);
+		if (r == 0)
+			r = store_apply_mailbox_create(user, new_name, 0, 0);
+		return r < 0 ? r : store_apply_mailbox_rename(user, old_name, new_name);
+	}
 	old_len = strlen(old_name);
 	new_len = strlen(new_name);
 	/* A mailbox cannot become its own inferior. */
@@ -258,10 +187,8 @@ int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, cons
 	char prefix[STORE_NAME_MAX + 2];
 
 	snprintf(prefix, sizeof(prefix), "%s%c", old_name, STORE_SEP);
-	size_t first = user_box_pos(user, prefix), last = first;
-
-	for (; last < user->n_boxes; last++) {
-		const char *n = user->boxes[last]->name;
+	for (size_t i = store_user_box_pos(user, prefix); i < user->n_boxes; i++) {
+		const char *n = user->boxes[i]->name;
 
 		if (strncmp(n, prefix, old_len + 1) != 0)
 			break;
@@ -273,43 +200,13 @@ int store_mailbox_rename(struct uimap_store_user *pub, const char *raw_old, cons
 		if (store_user_find(user, target) != NULL)
 			return -EEXIST;
 	}
-	size_t count = last - first + 1;
-	struct mailbox **moved = calloc(count, sizeof(*moved));
-	char **names = calloc(count, sizeof(*names));
-
-	if (moved == NULL || names == NULL)
-		goto nomem;
-	moved[0] = src;
-	for (size_t i = first; i < last; i++)
-		moved[i - first + 1] = user->boxes[i];
-	for (size_t i = 0; i < count; i++) {
-		if (asprintf(&names[i], "%s%s", new_name, moved[i]->name + old_len) < 0) {
-			names[i] = NULL;
-			goto nomem;
-		}
-	}
-	user_emit(user, STORE_CHANGE_MAILBOX_RENAME, src, old_name, new_name);
-	for (size_t i = 0; i < count; i++) {
-		free(moved[i]->name);
-		moved[i]->name = names[i];
-	}
-	free(names);
-	free(moved);
-	qsort(user->boxes, user->n_boxes, sizeof(*user->boxes), box_name_cmp);
+	r = store_apply_mailbox_rename(user, old_name, new_name);
 	/* Parents last: the old names are gone, so they cannot collide. */
-	return user_create_parents(user, new_name);
-nomem:
-	if (names != NULL) {
-		for (size_t i = 0; i < count; i++)
-			free(names[i]);
-	}
-	free(names);
-	free(moved);
-	return -ENOMEM;
+	return r < 0 ? r : user_create_parents(user, new_name);
 }
 
 /* Position of the first subscription >= name. */
-static size_t user_sub_pos(const struct store_user *user, const char *name)
+size_t store_user_sub_pos(const struct store_user *user, const char *name)
 {
 	size_t lo = 0, hi = user->n_subs;
 
@@ -326,7 +223,7 @@ static size_t user_sub_pos(const struct store_user *user, const char *name)
 
 static bool user_subscribed(const struct store_user *user, const char *name)
 {
-	size_t pos = user_sub_pos(user, name);
+	size_t pos = store_user_sub_pos(user, name);
 
 	return pos < user->n_subs && strcmp(user->subs[pos], name) == 0;
 }
@@ -335,62 +232,38 @@ int store_mailbox_subscribe(struct uimap_store_user *pub, const char *raw, bool 
 {
 	struct store_user *user = user_of(pub);
 	char name[STORE_NAME_MAX + 1];
-	size_t pos;
 
 	if (store_name_canon(raw, true, name) < 0)
 		return -EINVAL;
-	pos = user_sub_pos(user, name);
-	bool present = pos < user->n_subs && strcmp(user->subs[pos], name) == 0;
-
-	if (!subscribe) {
-		if (!present)
-			return 0;
-		free(user->subs[pos]);
-		memmove(user->subs + pos, user->subs + pos + 1,
-			(user->n_subs - pos - 1) * sizeof(*user->subs));
-		user->n_subs--;
-		user_emit(user, STORE_CHANGE_UNSUBSCRIBE, NULL, name, NULL);
-		return 1;
-	}
-	if (!store_name_valid(name))
+	if (subscribe && !store_name_valid(name))
 		return -EINVAL;
-	if (present)
-		return 0;
-	int r = store_user_sub_insert(user, name);
-	if (r <= 0)
+	int r = subscribe ? store_user_check_subscriptions(user, 1) : 0;
+	if (r == 0)
+		r = store_reserve(user->store, store_record_bytes(user, name, 0));
+	if (r < 0)
 		return r;
-	user_emit(user, STORE_CHANGE_SUBSCRIBE, NULL, name, NULL);
-	return 1;
+	return store_apply_subscribe(user, name, subscribe);
 }
 
 int store_user_sub_insert(struct store_user *user, const char *name)
 {
-	size_t pos = user_sub_pos(user, name);
+	size_t pos = store_user_sub_pos(user, name);
 
 	if (pos < user->n_subs && strcmp(user->subs[pos], name) == 0)
 		return 0;
 	if (user->n_subs == user->cap_subs) {
-		size_t cap = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
-		char **subs = realloc(user->subs, cap * sizeof(*subs));
-
-		if (subs == NULL)
-			return -ENOMEM;
-		user->subs = subs;
-		user->cap_subs = cap;
+		user->cap_subs = user->cap_subs == 0 ? 16 : user->cap_subs * 2;
+		user->subs = xrealloc(user->subs, user->cap_subs * sizeof(*user->subs));
 	}
-	char *copy = strdup(name);
-
-	if (copy == NULL)
-		return -ENOMEM;
 	memmove(user->subs + pos + 1, user->subs + pos, (user->n_subs - pos) * sizeof(*user->subs));
-	user->subs[pos] = copy;
+	user->subs[pos] = xstrdup(name);
 	user->n_subs++;
 	return 1;
 }
 
 static unsigned user_attrs(const struct store_user *user, const struct mailbox *box)
 {
-	unsigned attrs = user_has_children(user, box->name) ? UIMAP_LIST_HAS_CHILDREN
+	unsigned attrs = store_user_has_children(user, box->name) ? UIMAP_LIST_HAS_CHILDREN
 							     : UIMAP_LIST_HAS_NO_CHILDREN;
 
 	if (box->noselect)
@@ -449,21 +322,10 @@ static int user_lsub(struct store_user *user, const char *pattern, uimap_list_cb
 				else
 					attrs = user_attrs(user, box);
 				if (n == cap) {
-					size_t ncap = cap == 0 ? 16 : cap * 2;
-					struct lsub_entry *o = realloc(out, ncap * sizeof(*o));
-
-					if (o == NULL) {
-						r = -ENOMEM;
-						break;
-					}
-					out = o;
-					cap = ncap;
+					cap = cap == 0 ? 16 : cap * 2;
+					out = xrealloc(out, cap * sizeof(*out));
 				}
-				out[n].name = strdup(name);
-				if (out[n].name == NULL) {
-					r = -ENOMEM;
-					break;
-				}
+				out[n].name = xstrdup(name);
 				out[n].attrs = attrs;
 				out[n].special_use = box != NULL ? box->special_use : 0;
 				n++;
@@ -511,7 +373,6 @@ int store_mailbox_list(struct uimap_store_user *pub, const char *reference, cons
 	return 0;
 }
 
-/* The selectable mailbox raw names, or NULL with *err_r. */
 static struct mailbox *user_selectable(struct store_user *user, const char *raw, int *err_r)
 {
 	char name[STORE_NAME_MAX + 1];
@@ -528,6 +389,8 @@ static struct mailbox *user_selectable(struct store_user *user, const char *raw,
 	return box;
 }
 
+/* The selectable mailbox raw names, or NULL with *err_r. */
+
 int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
 			 struct uimap_status *status_r)
 {
@@ -538,6 +401,75 @@ int store_mailbox_status(struct uimap_store_user *pub, const char *raw,
 		return err;
 	mailbox_status(box, status_r);
 	return 0;
+}
+
+void store_user_recount(struct store_user *user)
+{
+	user->n_messages = user->n_bytes = 0;
+	for (size_t i = 0; i < user->n_boxes; i++) {
+		user->n_messages += user->boxes[i]->n_live;
+		user->n_bytes += user->boxes[i]->live_bytes;
+	}
+}
+
+int store_user_check_add(const struct store_user *user, const struct mailbox *box,
+			 uint64_t box_messages, uint64_t user_messages, uint64_t user_bytes)
+{
+	const struct uimap_store_limits *l = &user->limits;
+
+	if (l->max_mailbox_messages != 0 &&
+	    box->n_live + box_messages > l->max_mailbox_messages)
+		return -EMLINK;
+	if ((l->max_messages != 0 && user->n_messages + user_messages > l->max_messages) ||
+	    (l->max_bytes != 0 && user->n_bytes + user_bytes > l->max_bytes))
+		return -EDQUOT;
+	return 0;
+}
+
+int store_user_check_mailboxes(const struct store_user *user, uint64_t n)
+{
+	uint64_t max = user->limits.max_mailboxes;
+	return max != 0 && user->n_boxes + n > max ? -EMLINK : 0;
+}
+
+int store_user_check_subscriptions(const struct store_user *user, uint64_t n)
+{
+	uint64_t max = user->limits.max_subscriptions;
+	return max != 0 && user->n_subs + n > max ? -EMLINK : 0;
+}
+
+void store_user_set_limits(struct uimap_store_user *pub, const struct uimap_store_limits *limits)
+{
+	user_of(pub)->limits = *limits;
+}
+
+void store_user_usage(struct uimap_store_user *pub, struct uimap_store_usage *usage_r)
+{
+	struct store_user *user = user_of(pub);
+
+	*usage_r = (struct uimap_store_usage){ .messages = user->n_messages,
+					       .bytes = user->n_bytes,
+					       .mailboxes = (uint32_t)user->n_boxes,
+					       .subscriptions = (uint32_t)user->n_subs };
+}
+
+
+int store_user_reserve(struct uimap_store_user *pub, const char *name, uint64_t changes,
+		       uint64_t messages, uint64_t bytes)
+{
+	struct store_user *user = user_of(pub);
+
+	if (messages > 0) {
+		int err;
+		struct mailbox *box = user_selectable(user, name, &err);
+
+		if (box == NULL)
+			return err;
+		err = store_user_check_add(user, box, messages, messages, bytes);
+		if (err < 0)
+			return err;
+	}
+	return store_reserve(user->store, changes * store_record_bytes(user, name, 0) + bytes);
 }
 
 int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
@@ -552,6 +484,16 @@ int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
 		return err;
 	if (msg->blob == NULL)
 		return -EINVAL;
+	/* the message, and a record per keyword it may create */
+	err = store_user_check_add(box->user, box, 1, 1, msg->blob->size);
+	if (err < 0)
+		return err;
+	uint64_t bytes = store_record_bytes(box->user, box->name, msg->blob->size);
+	for (size_t i = 0; i < msg->n_keywords; i++)
+		bytes += store_record_bytes(box->user, box->name, strlen(msg->keywords[i]));
+	err = store_reserve(box->user->store, bytes);
+	if (err < 0)
+		return err;
 	for (size_t i = 0; i < msg->n_keywords; i++) {
 		int idx = mailbox_keyword_index(box, msg->keywords[i], true);
 
@@ -561,7 +503,7 @@ int store_mailbox_append(struct uimap_store_user *pub, const char *raw,
 	}
 	err = mailbox_add(box, msg->blob, (uint8_t)(msg->system_flags & UIMAP_FLAGS_STORABLE),
 			  keywords, msg->internaldate != 0 ? msg->internaldate : time(NULL),
-			  msg->tz_minutes, &uid);
+			  msg->tz_minutes, 0, 0, &uid);
 	if (err < 0)
 		return err;
 	mailbox_changed(box, NULL);
@@ -593,17 +535,18 @@ void store_view_close_vt(struct uimap_store_view *view)
 
 int store_user_create(struct memstore *ms, const char *name, struct store_user **user_r)
 {
-	struct store_user *user = calloc(1, sizeof(*user));
-	int r;
+	/* the user, INBOX, the defaults and their subscriptions */
+	uint64_t bytes = (uint64_t)(3 + 2 * ms->n_defaults) * (256 + strlen(name));
+	int reserved = store_reserve(ms, bytes);
 
-	if (user == NULL || (user->name = strdup(name)) == NULL) {
-		free(user);
-		return -ENOMEM;
-	}
-	user->pub.vt = &uimap_store_memory_vtable;
-	user->store = ms;
-	user_emit(user, STORE_CHANGE_USER_CREATE, NULL, NULL, NULL);
-	r = user_create_one(user, "INBOX", 0, false, NULL);
+	if (reserved < 0)
+		return reserved;
+	struct store_user *user;
+	int r = store_apply_user_create(ms, name, &user);
+
+	if (r < 0)
+		return r;
+	r = store_apply_mailbox_create(user, "INBOX", 0, 0);
 	for (size_t i = 0; i < ms->n_defaults && r == 0; i++) {
 		const struct store_default_box *d = &ms->defaults[i];
 
@@ -611,18 +554,14 @@ int store_user_create(struct memstore *ms, const char *name, struct store_user *
 			continue;
 		r = user_create_parents(user, d->name);
 		if (r == 0)
-			r = user_create_one(user, d->name, d->special_use, false, NULL);
+			r = store_apply_mailbox_create(user, d->name, 0, d->special_use);
 	}
 	for (size_t i = 0; i < ms->n_defaults && r == 0 && ms->subscribe_defaults; i++)
-		r = store_mailbox_subscribe(&user->pub, ms->defaults[i].name, true) < 0 ? -ENOMEM : 0;
+		(void)store_apply_subscribe(user, ms->defaults[i].name, true);
 	if (r == 0 && ms->subscribe_defaults)
-		r = store_mailbox_subscribe(&user->pub, "INBOX", true) < 0 ? -ENOMEM : 0;
-	if (r < 0) {
-		store_user_free(&user);
-		return r;
-	}
+		(void)store_apply_subscribe(user, "INBOX", true);
 	*user_r = user;
-	return 0;
+	return r;
 }
 
 void store_user_free(struct store_user **userp)

@@ -1,5 +1,6 @@
 /* A session's view of a selected mailbox: its sequence numbers, \Recent and sync. */
 #include "store/memstore.h"
+#include "core/alloc.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -26,23 +27,19 @@ static uint32_t uids_lower_bound(const uint32_t *uids, uint32_t n, uint32_t uid)
 	return lo;
 }
 
-static int view_reserve(struct store_view *v, uint32_t extra)
+static void view_reserve(struct store_view *v, uint32_t extra)
 {
 	if ((uint64_t)v->n + extra <= v->cap)
-		return 0;
+		return;
 	uint64_t cap = v->cap == 0 ? 16 : v->cap;
 
 	while (cap < (uint64_t)v->n + extra)
 		cap *= 2;
+	/* a mailbox holds fewer than 2^32 messages (UIDs are 32-bit) */
 	if (cap > UINT32_MAX)
-		return -ENOMEM;
-	uint32_t *uids = realloc(v->uids, cap * sizeof(*uids));
-
-	if (uids == NULL)
-		return -ENOMEM;
-	v->uids = uids;
+		cap = UINT32_MAX;
+	v->uids = xrealloc(v->uids, cap * sizeof(*v->uids));
 	v->cap = (uint32_t)cap;
-	return 0;
 }
 
 /* Take \Recent for uids [lo, hi) (RFC 3501 2.3.2: one session only). */
@@ -64,16 +61,8 @@ static void view_claim_recent(struct store_view *v, uint32_t lo, uint32_t hi)
 		return;
 	}
 	if (v->n_recent_ranges == v->cap_recent) {
-		size_t cap = v->cap_recent == 0 ? 4 : v->cap_recent * 2;
-		struct uimap_range *r = realloc(v->recent, cap * sizeof(*r));
-
-		/* Out of memory: the messages are simply not \Recent anywhere. */
-		if (r == NULL) {
-			v->n_recent -= count;
-			return;
-		}
-		v->recent = r;
-		v->cap_recent = cap;
+		v->cap_recent = v->cap_recent == 0 ? 4 : v->cap_recent * 2;
+		v->recent = xrealloc(v->recent, v->cap_recent * sizeof(*v->recent));
 	}
 	v->recent[v->n_recent_ranges++] = (struct uimap_range){ lo, hi - 1 };
 }
@@ -106,18 +95,13 @@ static uint32_t view_recent_count(const struct store_view *v)
 int store_view_open(struct store_user *user, struct mailbox *box, bool readonly,
 		    struct store_view **view_r, struct uimap_select_info *info_r)
 {
-	struct store_view *v = calloc(1, sizeof(*v));
+	struct store_view *v = xcalloc(1, sizeof(*v));
 	uint32_t first_unseen = 0;
 
-	if (v == NULL)
-		return -ENOMEM;
 	v->pub.vt = &uimap_store_memory_vtable;
 	v->box = box;
 	v->readonly = readonly;
-	if (view_reserve(v, box->n_live) < 0) {
-		free(v);
-		return -ENOMEM;
-	}
+	view_reserve(v, box->n_live);
 	for (uint32_t i = 0; i < box->n_msgs; i++) {
 		const struct store_msg *msg = &box->msgs[i];
 
@@ -244,9 +228,7 @@ static void view_apply_expunges(struct store_view *v, const struct uimap_sync_ca
 	if (k == 0)
 		return; /* and exp_log may be NULL */
 	src = box->exp_log + (v->exp_cursor - box->exp_base);
-	gone = malloc(k * sizeof(*gone));
-	if (gone == NULL)
-		return; /* retried on the next sync */
+	gone = xmalloc(k * sizeof(*gone));
 	memcpy(gone, src, k * sizeof(*gone));
 	qsort(gone, k, sizeof(*gone), uid_cmp);
 	v->exp_cursor = end;
@@ -288,8 +270,7 @@ static uint32_t view_take_new(struct store_view *v)
 
 	if (box->uidnext <= v->horizon)
 		return 0;
-	if (view_reserve(v, box->n_msgs - start) < 0)
-		return 0; /* retried on the next sync */
+	view_reserve(v, box->n_msgs - start);
 	for (uint32_t i = start; i < box->n_msgs; i++) {
 		if (box->msgs[i].state == MSG_LIVE) {
 			v->uids[v->n++] = box->msgs[i].uid;
@@ -426,6 +407,12 @@ int store_view_keyword_index(struct uimap_store_view *pub, const char *keyword, 
 		return r;
 	if (v->readonly)
 		return -EROFS;
+	if (mailbox_keyword_index(v->box, keyword, false) == -EINVAL)
+		return -EINVAL;
+	r = store_reserve(v->box->user->store,
+			  store_record_bytes(v->box->user, v->box->name, strlen(keyword)));
+	if (r < 0)
+		return r;
 	return mailbox_keyword_index(v->box, keyword, true);
 }
 
@@ -457,8 +444,11 @@ int store_view_store_flags(struct uimap_store_view *pub, uint32_t seq,
 		return -ESTALE;
 	if (unchangedsince != 0 && msg->modseq > unchangedsince)
 		return -ECANCELED;
+	r = store_reserve(box->user->store, store_record_bytes(box->user, box->name, 0));
+	if (r < 0)
+		return r;
 	r = mailbox_update_flags(box, idx, mode, (uint8_t)(flags->system & UIMAP_FLAGS_STORABLE),
-				 flags->keywords, v);
+				 flags->keywords, v, 0);
 	if (r < 0)
 		return r;
 	if (info_r != NULL)
@@ -478,12 +468,17 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 		return -EROFS;
 	if (box->n_deleted == 0)
 		return 0;
+	/* all or nothing: room for the record of every \Deleted message first */
+	int reserved = store_reserve(box->user->store, (uint64_t)box->n_deleted *
+						       store_record_bytes(box->user, box->name, 0));
+	if (reserved < 0)
+		return reserved;
 	if (uids == NULL) {
 		for (uint32_t i = 0; i < box->n_msgs; i++) {
 			const struct store_msg *msg = &box->msgs[i];
 
 			if (msg->state == MSG_LIVE && (msg->flags & UIMAP_FLAG_DELETED) != 0) {
-				mailbox_expunge_at(box, i);
+				mailbox_expunge_at(box, i, 0);
 				count++;
 			}
 		}
@@ -495,7 +490,7 @@ int store_view_expunge(struct uimap_store_view *pub, const struct uimap_range *u
 
 				if (msg->state == MSG_LIVE &&
 				    (msg->flags & UIMAP_FLAG_DELETED) != 0) {
-					mailbox_expunge_at(box, i);
+					mailbox_expunge_at(box, i, 0);
 					count++;
 				}
 			}
@@ -538,6 +533,35 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			used |= msg->keywords;
 		}
 	}
+	/* all or nothing: room for every copy's record (and MOVE's expunges) first */
+	uint64_t bytes = 0, n_msgs = 0, msg_bytes = 0;
+
+	for (size_t r = 0; r < n; r++) {
+		for (uint32_t seq = seqs[r].lo; seq <= seqs[r].hi; seq++) {
+			uint32_t idx;
+			const struct store_msg *msg = view_lookup(v, seq, &idx);
+
+			bytes += store_record_bytes(dst->user, dst->name, msg->blob->size);
+			msg_bytes += msg->blob->size;
+			n_msgs++;
+		}
+	}
+	/* keywords travel by name: the ones dst lacks become records too */
+	for (unsigned k = 0; k < src->n_keywords; k++)
+		bytes += store_record_bytes(dst->user, dst->name, strlen(src->keywords[k]));
+	if (move)
+		bytes += n_msgs * store_record_bytes(src->user, src->name, 0);
+	/* a MOVE only adds to dst (the user holds as much as before); a COPY adds to
+	   the user too */
+	int limited = dst == src && move ? 0
+		      : store_user_check_add(dst->user, dst, n_msgs, move ? 0 : n_msgs,
+					     move ? 0 : msg_bytes);
+	if (limited < 0)
+		return limited;
+	int reserved = store_reserve(src->user->store, bytes);
+
+	if (reserved < 0)
+		return reserved;
 	if ((uint64_t)dst->uidnext + (uint64_t)v->n >= UINT32_MAX)
 		return -ENOSPC;
 	/* Keywords travel by name. */
@@ -562,7 +586,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			for (uint64_t bits = msg->keywords; bits != 0; bits &= bits - 1)
 				kw |= 1ull << kwmap[__builtin_ctzll(bits)];
 			int ret = mailbox_add(dst, msg->blob, msg->flags, kw, msg->internaldate,
-					      msg->tz_minutes, &uid);
+					      msg->tz_minutes, 0, 0, &uid);
 			if (ret < 0)
 				return ret; /* only on out of memory */
 			count++;
@@ -575,7 +599,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 				const struct store_msg *msg = view_lookup(v, seq, &idx);
 
 				if (msg->state == MSG_LIVE)
-					mailbox_expunge_at(src, idx);
+					mailbox_expunge_at(src, idx, 0);
 			}
 		}
 	}

@@ -14,7 +14,7 @@
 #include "mail/envelope.h"
 #include "mail/mime.h"
 #include "mail/rfc822.h"
-#include "mail/search.h"
+#include "mail/text-search.h"
 #include "mail/section.h"
 
 /* The part tree: offsets nested, pre-order, message children, siblings ordered. */

@@ -64,7 +64,7 @@ static void setup(void)
 {
 	if (fuzz_dir[0] != '\0')
 		return;
-	log_level = UIMAP_LOG_ERROR;
+	log_current()->level = UIMAP_LOG_ERROR;
 	snprintf(fuzz_dir, sizeof(fuzz_dir), "%s/uimap-fuzz-persist-XXXXXX",
 		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	FUZZ_CHECK(mkdtemp(fuzz_dir) != NULL, "mkdtemp: %s", strerror(errno));
@@ -129,9 +129,9 @@ static void fix_journal(unsigned char *d, size_t len, uint64_t no)
 
 /* ---- a canonical text of what a snapshot must keep ---- */
 
-static void dumpf(struct bytes *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void dumpf(struct buf *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-static void dumpf(struct bytes *d, const char *fmt, ...)
+static void dumpf(struct buf *d, const char *fmt, ...)
 {
 	va_list ap;
 	char line[2600];
@@ -140,12 +140,12 @@ static void dumpf(struct bytes *d, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	bytes_add(d, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
+	buf_append(d, line, n < (int)sizeof(line) ? (size_t)n : sizeof(line) - 1);
 }
 
 static char *dump(struct memstore *ms)
 {
-	struct bytes d = { 0 };
+	struct buf d = { 0 };
 
 	dumpf(&d, "users %zu\n", ms->n_users);
 	for (size_t u = 0; u < ms->n_users; u++) {
@@ -178,7 +178,7 @@ static char *dump(struct memstore *ms)
 			}
 		}
 	}
-	bytes_add(&d, "", 1);
+	buf_append(&d, "", 1);
 	return (char *)d.data;
 }
 
@@ -199,7 +199,7 @@ static void check_round_trip(struct memstore *ms)
 
 	struct uimap_store *store2 = NULL;
 	struct persist_load_stats stats = { 0 };
-	struct bytes report = { 0 };
+	struct buf report = { 0 };
 	uint64_t seq = 0;
 
 	FUZZ_CHECK(uimap_store_memory_new(NULL, &store2) == 0, "store");
@@ -225,7 +225,7 @@ static void check_round_trip(struct memstore *ms)
 	}
 	free(want);
 	free(got);
-	bytes_free(&report);
+	buf_free(&report);
 	uimap_store_free(&store2);
 	unlink(path);
 }

@@ -10,7 +10,7 @@
 #include "fuzz-common.h"
 
 #include "core/arena.h"
-#include "imap/cmd.h"
+#include "imap/session.h"
 #include "imap/parser.h"
 #include "imap/search.h"
 #include "imap/seqset.h"

@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s OUTDIR\n", argv[0]);
 		return 2;
 	}
-	log_level = UIMAP_LOG_ERROR;
+	log_current()->level = UIMAP_LOG_ERROR;
 	if (mkdtemp(dir) == NULL)
 		die("mkdtemp", -errno, strerror(errno));
 	snprintf(d1, sizeof(d1), "%s/1", dir);

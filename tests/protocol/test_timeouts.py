@@ -121,13 +121,60 @@ class LoginDelay(UimapTestCase):
         self.assertLess(times[3], 5, times)
 
     def test_successful_login_not_delayed_after_failure(self):
-        srv = self.start_server("--login-delay-max", "1000", login_delay=500)
+        # a delay far above any scheduling noise: a busy machine cannot fake it
+        srv = self.start_server("--login-delay-max", "4000", login_delay=4000)
         c = self.connect(srv)
         _, tagged = c.command("a", "LOGIN alice wrong", timeout=10)
         self.assertTagged(tagged, "a", "NO")
         t = time.monotonic()
         c.login()
-        self.assertLess(time.monotonic() - t, 0.45)
+        self.assertLess(time.monotonic() - t, 3.0)
+
+    def test_other_users_success_does_not_reset_the_penalty(self):
+        """The penalty is keyed by address and user: logging in as alice does not
+        buy more guesses at bob's password (it did when keyed by address)."""
+        srv = self.start_server("--login-delay-max", "10000", login_delay=300)
+        c = self.connect(srv)
+        for i in range(2):   # 300 ms, 600 ms
+            _, tagged = c.command(f"b{i}", "LOGIN bob wrong", timeout=10)
+            self.assertTagged(tagged, f"b{i}", "NO")
+        ok = self.connect(srv)
+        ok.login()           # alice, same address
+        t = time.monotonic()
+        _, tagged = c.command("b2", "LOGIN bob wrong", timeout=10)
+        self.assertTagged(tagged, "b2", "NO")
+        self.assertGreaterEqual(time.monotonic() - t, 1.15, "third failure: 1200 ms")
+
+    def test_penalty_of_one_user_does_not_delay_another(self):
+        srv = self.start_server("--login-delay-max", "20000", login_delay=300)
+        c = self.connect(srv)
+        for i in range(4):   # bob: 300, 600, 1200, 2400 ms
+            _, tagged = c.command(f"b{i}", "LOGIN bob wrong", timeout=10)
+            self.assertTagged(tagged, f"b{i}", "NO")
+        t = time.monotonic()
+        _, tagged = c.command("a", "LOGIN alice wrong", timeout=10)
+        self.assertTagged(tagged, "a", "NO")
+        # alice's first failure: the base delay (by address it would be 4800 ms)
+        self.assertGreaterEqual(time.monotonic() - t, 0.25)
+        self.assertLess(time.monotonic() - t, 3.5)
+
+    def test_unauthenticated_connections_capped_per_address(self):
+        srv = self.start_server("--max-unauth-connections-per-ip", "3")
+        first = [self.connect(srv) for _ in range(3)]
+        extra = self.connect(srv, greeting=False)
+        line = extra.readline()
+        self.assertTrue(line.startswith("* BYE [UNAVAILABLE]"), line)
+        self.assertIn("unauthenticated", line)
+        self.assertClosed(extra)
+        # a login frees its place; logged-in connections do not count
+        first[0].login()
+        again = self.connect(srv)
+        again.login()
+        more = self.connect(srv)
+        _, tagged = more.command("n", "NOOP")
+        self.assertTagged(tagged, "n", "OK")
+        self.assertIsNotNone(srv.wait_log(r"rejected: \* BYE \[UNAVAILABLE\] Too many "
+                                          r"unauthenticated"))
 
     def test_commands_pipelined_behind_delayed_login(self):
         srv = self.start_server("--login-delay-max", "1000", login_delay=300)

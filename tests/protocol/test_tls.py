@@ -1582,7 +1582,9 @@ class ManyConnections(TLSTestCase):
 
     def test_1000_concurrent_tls_connections(self):
         # started after the rlimit raise: the server inherits it
-        srv = self.start_tls_server("--max-connections", "5000")
+        # all from 127.0.0.1, most still in their handshake: no per-address cap
+        srv = self.start_tls_server("--max-connections", "5000",
+                                    "--max-unauth-connections-per-ip", "0")
         clients, done, errors, secs = drive_many(srv.tls_port, 1000, client_ctx(),
                                                  timeout=120)
         self.addCleanup(close_many, clients)
@@ -1604,7 +1606,9 @@ class ManyConnections(TLSTestCase):
                 buf += chunk
 
     def test_1000_concurrent_starttls_connections(self):
-        srv = self.start_tls_server("--max-connections", "5000")
+        # all from 127.0.0.1, most still in their handshake: no per-address cap
+        srv = self.start_tls_server("--max-connections", "5000",
+                                    "--max-unauth-connections-per-ip", "0")
         clients, done, errors, secs = drive_many(srv.plain_port, 1000, client_ctx(),
                                                  timeout=120, starttls=True,
                                                  command=b"a LOGIN alice secret\r\n")
@@ -1625,7 +1629,8 @@ class Reload(TLSTestCase):
         self.cert = os.path.join(self.tmpdir, "server.crt")
         self.key = os.path.join(self.tmpdir, "server.key")
         self.install(CERT_A, KEY_A)
-        self.srv = self.start_tls_server(cert=self.cert, key=self.key)
+        self.srv = self.start_tls_server("--max-unauth-connections-per-ip", "0",
+                                         cert=self.cert, key=self.key)
         self.ctx = client_ctx(cafile=[CERT_A, CERT_B])
 
     def install(self, cert, key):
@@ -1838,7 +1843,7 @@ class Memory(TLSTestCase):
         return srv.rss_kb()
 
     def test_memory_per_idle_tls_connection(self):
-        srv = self.start_tls_server()
+        srv = self.start_tls_server("--max-unauth-connections-per-ip", "0")
         ctx = client_ctx()
         # plain connections first, for comparison (warm-up, base, N open)
         warm = [Client(srv.plain_port) for _ in range(50)]
@@ -1872,7 +1877,7 @@ class Memory(TLSTestCase):
         c.login()
 
     def test_memory_per_idle_tls_connection_after_login(self):
-        srv = self.start_tls_server()
+        srv = self.start_tls_server("--max-unauth-connections-per-ip", "0")
         ctx = client_ctx()
         warm, done, errors, _ = drive_many(srv.tls_port, 50, ctx, timeout=60,
                                            command=b"a LOGIN alice secret\r\n")

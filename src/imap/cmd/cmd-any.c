@@ -1,5 +1,6 @@
 /* CAPABILITY, NOOP, LOGOUT: the commands valid in every state (RFC 3501 §6.1). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "net/conn.h"
 
 int cmd_capability(struct uimap_cmd *cmd)

@@ -1,6 +1,7 @@
 /* APPEND with MULTIAPPEND (RFC 3501 §6.3.11, RFC 3502): everything is validated before
    anything is stored; the literal is adopted as the message blob without a copy. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "imap/datetime.h"
 #include "core/arena.h"
 #include "mail/mime.h"
@@ -61,6 +62,26 @@ int cmd_append(struct uimap_cmd *cmd)
 		m->literal = &args[i];
 		i++;
 		n_msgs++;
+	}
+	/* RFC 3502 §3: MULTIAPPEND stores all or none: room for all of them first */
+	if (s->mail->vt->reserve != NULL) {
+		uint64_t changes = 0, bytes = 0;
+		for (unsigned k = 0; k < n_msgs; k++) {
+			changes += 1 + msgs[k].n_keywords;
+			bytes += msgs[k].literal->len;
+			for (size_t i = 0; i < msgs[k].n_keywords; i++)
+				bytes += strlen(msgs[k].keywords[i]);
+		}
+		int r = s->mail->vt->reserve(s->mail, name, changes, n_msgs, bytes);
+		if (r == -ENOENT) {
+			/* RFC 3501 §6.3.11: the client may CREATE and retry */
+			cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+			return CMD_DONE;
+		}
+		if (r < 0) {
+			reply_store_error(cmd, r, "APPEND");
+			return CMD_DONE;
+		}
 	}
 	uint32_t first_uid = 0, last_uid = 0, uidvalidity = 0;
 	for (unsigned k = 0; k < n_msgs; k++) {

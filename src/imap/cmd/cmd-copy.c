@@ -1,9 +1,16 @@
 /* COPY, MOVE and their UID forms (RFC 3501 §6.4.7, RFC 6851, COPYUID of RFC 4315). */
 #include "imap/cmd.h"
+#include "imap/session.h"
+#include "imap/cursor.h"
+#include "core/alloc.h"
 #include "core/buf.h"
+#include "core/log.h"
+#include "net/conn.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 /* Append "a:b" or "a" to the UID set text, joining consecutive UIDs into ranges. */
 static void uidset_add(struct buf *b, uint32_t *run_lo, uint32_t *run_hi, uint32_t uid)
@@ -20,6 +27,136 @@ static void uidset_add(struct buf *b, uint32_t *run_lo, uint32_t *run_hi, uint32
 		buf_append(b, tmp, (size_t)n);
 	}
 	*run_lo = *run_hi = uid;
+}
+
+/* Messages per store call: about one slice's worth of loop time. */
+#define COPY_CHUNK 1024
+
+struct copy_state {
+	bool move;
+	const char *dest;
+	struct range_cursor cursor;      /* over the source sequence numbers */
+	struct uimap_range *chunk;       /* this call's ranges */
+	struct buf src, dst;             /* COPYUID's UID sets */
+	uint32_t dst_lo, dst_hi, uidvalidity, copied;
+	struct uimap_range *made;        /* the copies' UIDs, for an undo */
+	unsigned n_made, cap_made;
+	bool over;                       /* replied: nothing left to undo */
+};
+
+static void made_add(struct copy_state *st, uint32_t first, uint32_t count)
+{
+	if (st->n_made > 0 && st->made[st->n_made - 1].hi + 1 == first) {
+		st->made[st->n_made - 1].hi = first + count - 1;
+		return;
+	}
+	if (st->n_made == st->cap_made) {
+		st->cap_made = st->cap_made ? 2 * st->cap_made : 8;
+		st->made = xrealloc(st->made, st->cap_made * sizeof(*st->made));
+	}
+	st->made[st->n_made++] = (struct uimap_range){ first, first + count - 1 };
+}
+
+/* RFC 3501 §6.4.7: a COPY that fails (or is cut short by a disconnect) after some
+   chunks went in leaves the destination as it was: the copies are expunged again.
+   A MOVE is left as far as it got: every message is in exactly one of the two
+   mailboxes, which RFC 6851 §3.3 allows. */
+static void copy_undo(struct session *s, struct copy_state *st)
+{
+	struct uimap_store_view *dv;
+	struct uimap_select_info info;
+	if (st->move || st->n_made == 0)
+		return;
+	if (s->mail->vt->view_open(s->mail, st->dest, false, &dv, &info) < 0)
+		return; /* the destination is gone, and the copies with it */
+	const struct uimap_flags del = { .system = UIMAP_FLAG_DELETED };
+	for (unsigned i = 0; i < st->n_made; i++) {
+		struct uimap_range seqs;
+		if (dv->vt->view_uid_range(dv, st->made[i], &seqs) <= 0)
+			continue;
+		for (uint32_t seq = seqs.lo; seq <= seqs.hi; seq++)
+			dv->vt->view_store_flags(dv, seq, UIMAP_FLAGS_ADD, &del, 0, NULL);
+	}
+	int r = dv->vt->view_expunge(dv, st->made, st->n_made);
+	if (r < 0)
+		log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr,
+			  "COPY to %s cut short: its copies could not be removed (%s)", st->dest,
+			  strerror(-r));
+	dv->vt->view_close(dv);
+	st->n_made = 0;
+}
+
+static void copy_cleanup(struct uimap_cmd *cmd)
+{
+	struct copy_state *st = cmd->ctx;
+	if (!st->over)
+		copy_undo(cmd->s, st);
+	buf_free(&st->src);
+	buf_free(&st->dst);
+	free(st->made);
+}
+
+static int copy_finish(struct uimap_cmd *cmd)
+{
+	struct copy_state *st = cmd->ctx;
+	st->over = true;
+	uidset_add(&st->dst, &st->dst_lo, &st->dst_hi, 0);
+	buf_append(&st->dst, "", 1);
+	if (st->copied == 0) {
+		cmd_reply(cmd, "OK", "%s completed.", st->move ? "MOVE" : "COPY");
+	} else if (st->move) {
+		/* RFC 6851 §4.3: COPYUID comes untagged, before the EXPUNGEs */
+		outq_printf(cmd->s->out, "* OK [COPYUID %u %s %s] Moved UIDs.\r\n",
+			    st->uidvalidity, st->src.data, st->dst.data);
+		cmd_reply(cmd, "OK", "MOVE completed.");
+	} else {
+		cmd_reply(cmd, "OK", "[COPYUID %u %s %s] COPY completed.", st->uidvalidity,
+			  st->src.data, st->dst.data);
+	}
+	return CMD_DONE;
+}
+
+/* One chunk per loop turn: the source numbers stay put between chunks (MOVE's
+   expunges are reported at the tagged reply), and everything was checked and the
+   journal space reserved before the first. */
+static int copy_continue(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	struct uimap_store_view *v = s->view;
+	struct copy_state *st = cmd->ctx;
+	unsigned k = 0, taken = 0;
+	uint32_t seq;
+
+	while (taken < COPY_CHUNK && cursor_next(&st->cursor, &seq)) {
+		if (k > 0 && st->chunk[k - 1].hi + 1 == seq)
+			st->chunk[k - 1].hi = seq;
+		else
+			st->chunk[k++] = (struct uimap_range){ seq, seq };
+		taken++;
+	}
+	if (k > 0) {
+		struct uimap_copy_result res;
+		int r = v->vt->view_copy(v, st->chunk, k, st->dest, st->move, &res);
+		if (r < 0) {
+			copy_undo(s, st);
+			st->over = true;
+			if (r == -ENOENT)
+				/* RFC 3501 §6.4.7 (the mailbox went away meanwhile) */
+				cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+			else
+				reply_store_error(cmd, r, st->move ? "MOVE" : "COPY");
+			return CMD_DONE;
+		}
+		st->uidvalidity = res.uidvalidity;
+		for (uint32_t i = 0; i < res.count; i++)
+			uidset_add(&st->dst, &st->dst_lo, &st->dst_hi, res.first_uid + i);
+		st->copied += res.count;
+		if (res.count > 0)
+			made_add(st, res.first_uid, res.count);
+	}
+	if (cursor_left(&st->cursor) > 0)
+		return cmd_block(cmd, CMD_WAIT_TURN, copy_continue);
+	return copy_finish(cmd);
 }
 
 static int copy_common(struct uimap_cmd *cmd, bool move)
@@ -42,53 +179,51 @@ static int copy_common(struct uimap_cmd *cmd, bool move)
 		cmd_reply(cmd, "OK", "No messages.");
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, ranges, n))
+		return CMD_DONE;
 	if (move && s->readonly) {
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;
 	}
-	/* source UIDs in sequence order, before MOVE expunges them */
-	struct buf src = { 0 };
+	struct copy_state *st = arena_zalloc(&s->arena, sizeof(*st));
+	st->move = move;
+	st->dest = dest;
+	st->chunk = arena_alloc(&s->arena, COPY_CHUNK * sizeof(*st->chunk));
+	cmd->ctx = st;
+	cmd->cleanup = copy_cleanup;
+	/* source UIDs in sequence order, before MOVE expunges them; and the sizes */
 	uint32_t lo = 0, hi = 0;
+	uint64_t msgs = 0, bytes = 0;
 	for (unsigned i = 0; i < n; i++) {
 		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi; seq++) {
 			struct uimap_msg_info info;
-			if (v->vt->view_msg(v, seq, &info) == 0)
-				uidset_add(&src, &lo, &hi, info.uid);
+			if (v->vt->view_msg(v, seq, &info) == 0) {
+				uidset_add(&st->src, &lo, &hi, info.uid);
+				msgs++;
+				bytes += info.size;
+			}
 			if (seq == 0xffffffffu)
 				break;
 		}
 	}
-	uidset_add(&src, &lo, &hi, 0);
-	buf_append(&src, "", 1);
-	struct uimap_copy_result res;
-	int r = v->vt->view_copy(v, ranges, n, dest, move, &res);
-	if (r < 0) {
-		buf_free(&src);
-		if (r == -ENOENT)
-			/* RFC 3501 §6.4.7 */
+	uidset_add(&st->src, &lo, &hi, 0);
+	buf_append(&st->src, "", 1);
+	/* all or nothing: limits and journal space for the whole set first (a MOVE
+	   adds nothing to the user: only the records are counted) */
+	if (s->mail->vt->reserve != NULL) {
+		int r = s->mail->vt->reserve(s->mail, dest, move ? 2 * msgs : msgs,
+					     move ? 0 : msgs, move ? 0 : bytes);
+		if (r == -ENOENT) {
 			cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
-		else
+			return CMD_DONE;
+		}
+		if (r < 0) {
 			reply_store_error(cmd, r, move ? "MOVE" : "COPY");
-		return CMD_DONE;
+			return CMD_DONE;
+		}
 	}
-	char dst[32];
-	if (res.count <= 1)
-		snprintf(dst, sizeof(dst), "%u", res.first_uid);
-	else
-		snprintf(dst, sizeof(dst), "%u:%u", res.first_uid, res.first_uid + res.count - 1);
-	if (res.count == 0) {
-		cmd_reply(cmd, "OK", "%s completed.", move ? "MOVE" : "COPY");
-	} else if (move) {
-		/* RFC 6851 §4.3: COPYUID comes untagged, before the EXPUNGEs */
-		outq_printf(s->out, "* OK [COPYUID %u %s %s] Moved UIDs.\r\n", res.uidvalidity,
-			    src.data, dst);
-		cmd_reply(cmd, "OK", "MOVE completed.");
-	} else {
-		cmd_reply(cmd, "OK", "[COPYUID %u %s %s] COPY completed.", res.uidvalidity, src.data,
-			  dst);
-	}
-	buf_free(&src);
-	return CMD_DONE;
+	cursor_init(&st->cursor, ranges, n);
+	return copy_continue(cmd);
 }
 
 int cmd_copy(struct uimap_cmd *cmd)

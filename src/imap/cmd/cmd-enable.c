@@ -1,5 +1,6 @@
 /* ENABLE (RFC 5161): no extension needs enabling yet; unknown names are ignored. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 
 int cmd_enable(struct uimap_cmd *cmd)
 {

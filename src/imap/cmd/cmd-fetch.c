@@ -1,6 +1,8 @@
 /* FETCH and UID FETCH (RFC 3501 §6.4.5): resumable under output back-pressure, message
    bodies sent by reference. */
 #include "imap/fetch.h"
+#include "imap/session.h"
+#include "imap/cursor.h"
 #include "imap/datetime.h"
 #include "net/conn.h"
 
@@ -13,8 +15,7 @@ struct fetch_state {
 	struct fetch_items items;
 	struct uimap_range *ranges;
 	unsigned n_ranges;
-	unsigned range;       /* current range */
-	uint32_t next;        /* next sequence number in it */
+	struct range_cursor cursor;
 	bool any_expunged;
 };
 
@@ -275,31 +276,16 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 static int fetch_continue(struct uimap_cmd *cmd)
 {
 	struct fetch_state *st = cmd->ctx;
+	struct slice sl;
+	uint32_t seq;
 	bool ok = true;
-	while (st->range < st->n_ranges) {
-		struct uimap_range *r = &st->ranges[st->range];
-		if (st->next < r->lo)
-			st->next = r->lo;
-		while (st->next <= r->hi) {
-			fetch_one(cmd, st, st->next, &ok);
-			st->next++;
-			if (!ok)
-				break;
-			if (session_output_full(cmd->s) && st->next <= r->hi) {
-				/* back-pressure: continue when the client has read this */
-				cmd->on_drain = fetch_continue;
-				conn_mark_dirty(cmd->s->conn);
-				return CMD_WAIT;
-			}
-		}
-		if (!ok)
-			break;
-		st->range++;
-		if (st->range < st->n_ranges && session_output_full(cmd->s)) {
-			cmd->on_drain = fetch_continue;
-			conn_mark_dirty(cmd->s->conn);
-			return CMD_WAIT;
-		}
+	slice_begin(&sl);
+	while (ok && cursor_next(&st->cursor, &seq)) {
+		fetch_one(cmd, st, seq, &ok);
+		enum cmd_wait wait = slice_check(&sl, cmd->s);
+		/* back-pressure (go on when the client has read this) or the slice's time */
+		if (ok && wait != CMD_WAIT_NONE && cursor_left(&st->cursor) > 0)
+			return cmd_block(cmd, wait, fetch_continue);
 	}
 	if (!ok)
 		cmd_reply(cmd, "NO", "FETCH failed for some items.");
@@ -323,6 +309,9 @@ int cmd_fetch(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, st->ranges, st->n_ranges))
+		return CMD_DONE;
+	cursor_init(&st->cursor, st->ranges, st->n_ranges);
 	cmd->ctx = st;
 	return fetch_continue(cmd);
 }

@@ -1,5 +1,7 @@
 /* ID (RFC 2971): record the client's identification, answer ours. */
 #include "imap/cmd.h"
+#include "core/alloc.h"
+#include "imap/session.h"
 #include "net/conn.h"
 #include "core/log.h"
 #include "uimap/uimap.h"
@@ -61,7 +63,7 @@ int cmd_id(struct uimap_cmd *cmd)
 			log_write(UIMAP_LOG_INFO, cmd->s->conn->id, cmd->s->conn->addr,
 				  "client ID: %s", logbuf);
 			free(cmd->s->client_id);
-			cmd->s->client_id = strdup(logbuf);
+			cmd->s->client_id = xstrdup(logbuf);
 		}
 	}
 	session_untagged(cmd->s, "ID (\"name\" \"uimap\" \"version\" \"%s\")", UIMAP_VERSION);

@@ -1,16 +1,15 @@
 /* IDLE (RFC 2177): mailbox changes are pushed as they happen until DONE. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 #include "net/conn.h"
 
 #include <strings.h>
 
-static int idle_line(struct uimap_cmd *cmd, const char *line, size_t len)
+static int idle_line(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
 	s->idling = false;
-	cmd->on_line = NULL;
-	session_want_line(s, false);
-	if (len == 4 && strncasecmp(line, "DONE", 4) == 0)
+	if (cmd->line_len == 4 && strncasecmp(cmd->line, "DONE", 4) == 0)
 		cmd_reply(cmd, "OK", "IDLE terminated.");
 	else
 		cmd_reply(cmd, "BAD", "Expected DONE.");
@@ -25,12 +24,10 @@ int cmd_idle(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	outq_puts(s->out, "+ idling\r\n");
-	conn_mark_dirty(s->conn);
 	s->idling = true;
-	/* what happened before IDLE started is reported at once */
+	/* what happened before IDLE started is reported at once; later changes wake
+	   the session (view_woken) and are pushed at the start of the next turn */
 	if (session_sync(s, true) < 0)
 		return CMD_DONE;
-	cmd->on_line = idle_line;
-	session_want_line(s, true);
-	return CMD_WAIT;
+	return cmd_block(cmd, CMD_WAIT_LINE, idle_line);
 }

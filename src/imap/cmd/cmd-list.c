@@ -1,6 +1,7 @@
 /* LIST and LSUB (RFC 3501 §6.3.8, §6.3.9) with the CHILDREN attributes (RFC 3348). */
 #include "imap/cmd.h"
-#include "imap/resp.h"
+#include "imap/session.h"
+#include "mail/imapstr.h"
 
 #include <string.h>
 
@@ -32,7 +33,7 @@ static int list_one(void *ctx, const char *name, unsigned attrs, unsigned specia
 		}
 	}
 	outq_puts(q, ") \"/\" ");
-	resp_astring(q, name, strlen(name));
+	imapstr_astring(q, name, strlen(name));
 	outq_puts(q, "\r\n");
 	return 0;
 }

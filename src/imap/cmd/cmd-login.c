@@ -1,6 +1,7 @@
 /* LOGIN and AUTHENTICATE PLAIN (RFC 3501 §6.2, RFC 4959 SASL-IR), off-loop password checks
    and the growing failed-login delay. */
 #include "imap/cmd.h"
+#include "core/alloc.h"
 #include "imap/session.h"
 #include "auth/auth-worker.h"
 #include "auth/sasl.h"
@@ -8,15 +9,15 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
+#include "auth/penalty.h"
+#include "imap/server.h"
+#include "imap/limits.h"
 #include "net/conn.h"
 #include "net/iptable.h"
-#include "net/server.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-
 
 static void reply_logged_in(struct uimap_cmd *cmd)
 {
@@ -30,19 +31,37 @@ static void reply_logged_in(struct uimap_cmd *cmd)
 	conn_mark_dirty(s->conn);
 }
 
-static void delay_fired(struct timer *t)
+/* The user's limits: the configuration's, with the user's own quota rules. */
+static void apply_user_limits(struct session *s)
 {
-	struct session *s = container_of(t, struct session, delay_timer);
-	cmd_reply(&s->cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-	session_resume_done(s);
+	struct uimap_server *srv = s->srv;
+	const char *fields = srv->auth->user_fields != NULL
+			     ? srv->auth->user_fields(srv->auth_ctx, s->user) : NULL;
+	struct uimap_store_limits limits;
+	const char *err;
+
+	if (limits_for_user(srv->cfg, fields, &limits, &err) < 0)
+		log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr, "user %s: %s", s->user,
+			  err);
+	if (s->mail->vt->set_limits != NULL)
+		s->mail->vt->set_limits(s->mail, &limits);
 }
 
-/* The verdict for the pending user: reply now, or after the failure delay. */
-static int login_finish(struct session *s, int result, const char *error)
+static int reply_failed(struct uimap_cmd *cmd)
 {
-	struct uimap_cmd *cmd = &s->cmd;
+	cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
+	return CMD_DONE;
+}
+
+/* The verdict (s->auth_result, as verify_plain) for the pending user: reply now,
+   or after the failure delay. */
+static int login_resume(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
 	struct conn *c = s->conn;
-	uint64_t now = clock_ms();
+	int result = s->auth_result;
+	unsigned char addr[16];
+	ip_key(&c->peer, addr);
 	if (result > 0) {
 		struct uimap_store *store = s->srv->store;
 		int r = store->vt->user_open(store, s->user, &s->mail);
@@ -54,9 +73,10 @@ static int login_finish(struct session *s, int result, const char *error)
 			cmd_reply(cmd, "NO", "[UNAVAILABLE] Mail storage is unavailable.");
 			return CMD_DONE;
 		}
+		apply_user_limits(s);
 		s->state = SESSION_AUTH;
-		if (c->ip != NULL)
-			c->ip->fails = 0;
+		auth_penalty_success(s->srv->penalty, addr, s->user);
+		conn_set_authenticated(c);
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
 		PROBE1(login, s->user);
 		reply_logged_in(cmd);
@@ -64,36 +84,28 @@ static int login_finish(struct session *s, int result, const char *error)
 		conn_idle_reset(c);
 		return CMD_DONE;
 	}
-	free(s->user);
-	s->user = NULL;
 	if (result < 0) {
+		free(s->user);
+		s->user = NULL;
 		log_write(UIMAP_LOG_ERROR, c->id, c->addr, "auth backend error: %s",
-			  error ? error : "unknown");
+			  s->auth_error ? s->auth_error : "unknown");
 		cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication is temporarily unavailable.");
 		return CMD_DONE;
 	}
 	s->failed_logins++;
-	unsigned fails = 1;
-	if (c->ip != NULL) {
-		/* failures older than the maximum delay are forgiven */
-		if (now - c->ip->last_fail_ms > 60000u + s->srv->cfg.login_delay_max_ms)
-			c->ip->fails = 0;
-		fails = ++c->ip->fails;
-		c->ip->last_fail_ms = now;
-	}
-	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed (%u from this address)", fails);
-	uint64_t delay = s->srv->cfg.login_delay_ms;
-	for (unsigned i = 1; i < fails && delay < s->srv->cfg.login_delay_max_ms; i++)
-		delay *= 2;
-	if (delay > s->srv->cfg.login_delay_max_ms)
-		delay = s->srv->cfg.login_delay_max_ms;
-	if (delay == 0) {
-		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
-		return CMD_DONE;
-	}
-	s->waiting_async = true;
-	timer_set(&s->srv->timers, &s->delay_timer, now + delay, delay_fired);
-	return CMD_WAIT;
+	uint64_t now = clock_ms();
+	/* the penalty grows per (address, user): another user's success does not
+	   reset it, and it decays with time */
+	unsigned delay = auth_penalty_fail(s->srv->penalty, addr, s->user, now,
+					   s->srv->cfg->login_delay_ms,
+					   s->srv->cfg->login_delay_max_ms);
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed: user=%s (%u recent failures)",
+		  s->user, auth_penalty_count(s->srv->penalty, addr, s->user, now));
+	free(s->user);
+	s->user = NULL;
+	if (delay == 0)
+		return reply_failed(cmd);
+	return cmd_block_until(cmd, now + delay, reply_failed);
 }
 
 int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
@@ -104,9 +116,7 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
 		cmd_reply(cmd, "NO", "[UNAVAILABLE] No authentication backend is configured.");
 		return CMD_DONE;
 	}
-	s->user = strdup(user);
-	if (s->user == NULL)
-		abort();
+	s->user = xstrdup(user);
 	if (srv->auth->blocking && srv->auth_worker != NULL) {
 		int r = auth_worker_submit(srv->auth_worker, srv->auth, srv->auth_ctx, user,
 					   password, s);
@@ -116,26 +126,23 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
 			cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication service is busy.");
 			return CMD_DONE;
 		}
-		s->waiting_async = true;
 		s->auth_pending = true;
-		return CMD_WAIT;
+		return cmd_block(cmd, CMD_WAIT_AUTH, login_resume);
 	}
-	const char *error = NULL;
-	int r = srv->auth->verify_plain(srv->auth_ctx, user, password, &error);
-	return login_finish(s, r, error);
+	s->auth_error = NULL;
+	s->auth_result = srv->auth->verify_plain(srv->auth_ctx, user, password, &s->auth_error);
+	return login_resume(cmd);
 }
 
 void session_auth_done(void *cookie, int result, const char *error)
 {
 	struct session *s = cookie;
 	s->auth_pending = false;
-	if (s->conn->closing) {
-		s->waiting_async = false;
-		conn_check_free(s->conn);
+	if (s->conn->closing)
 		return;
-	}
-	if (login_finish(s, result, error) == CMD_DONE)
-		session_resume_done(s);
+	s->auth_result = result;
+	s->auth_error = error;
+	session_unblock(s, CMD_WAIT_AUTH);
 }
 
 int cmd_login(struct uimap_cmd *cmd)
@@ -186,10 +193,10 @@ static int authenticate_response(struct uimap_cmd *cmd, const char *b64, size_t 
 	return r;
 }
 
-static int authenticate_line(struct uimap_cmd *cmd, const char *line, size_t len)
+static int authenticate_line(struct uimap_cmd *cmd)
 {
-	cmd->on_line = NULL;
-	session_want_line(cmd->s, false);
+	const char *line = cmd->line;
+	size_t len = cmd->line_len;
 	if (len == 1 && line[0] == '*') {
 		/* RFC 3501 §6.2.2: the client cancelled */
 		cmd_reply(cmd, "BAD", "Authentication cancelled.");
@@ -225,8 +232,5 @@ int cmd_authenticate(struct uimap_cmd *cmd)
 		return authenticate_response(cmd, ir, irlen);
 	/* RFC 3501 §6.2.2: an empty challenge for PLAIN */
 	outq_puts(cmd->s->out, "+ \r\n");
-	conn_mark_dirty(cmd->s->conn);
-	cmd->on_line = authenticate_line;
-	session_want_line(cmd->s, true);
-	return CMD_WAIT;
+	return cmd_block(cmd, CMD_WAIT_LINE, authenticate_line);
 }

@@ -1,5 +1,6 @@
 /* CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3 - §6.3.7). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 
 #include <errno.h>
 #include <string.h>

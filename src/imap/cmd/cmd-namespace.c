@@ -1,5 +1,6 @@
 /* NAMESPACE (RFC 2342): one personal namespace, no others. */
 #include "imap/cmd.h"
+#include "imap/session.h"
 
 int cmd_namespace(struct uimap_cmd *cmd)
 {

@@ -1,16 +1,16 @@
 /* SEARCH and UID SEARCH (RFC 3501 §6.4.4): evaluated in slices so a long search over a
    large mailbox does not stall other connections. */
 #include "imap/search.h"
+#include "imap/session.h"
+#include "imap/cursor.h"
 #include "core/common.h"
 
 #include <stdio.h>
 
-#define SLICE_MSGS 1024    /* messages between clock checks */
-#define SLICE_MS 2         /* then the loop is given back */
-
 struct search_state {
 	struct search_key *prog;
-	uint32_t next, count;
+	struct uimap_range all;      /* 1:count */
+	struct range_cursor cursor;
 };
 
 static void search_cleanup(struct uimap_cmd *cmd)
@@ -25,21 +25,21 @@ static int search_continue(struct uimap_cmd *cmd)
 	struct search_state *st = cmd->ctx;
 	struct uimap_store_view *v = s->view;
 	struct outq *q = s->out;
-	uint64_t start = clock_ms();
+	struct slice sl;
+	uint32_t seq;
 	char num[16];
-	while (st->next <= st->count) {
-		uint32_t seq = st->next++;
+	slice_begin(&sl);
+	while (cursor_next(&st->cursor, &seq)) {
 		struct uimap_msg_info info;
 		if (v->vt->view_msg(v, seq, &info) == 0 && search_match(s, st->prog, seq, &info)) {
 			int n = snprintf(num, sizeof(num), " %u", cmd->uid ? info.uid : seq);
 			outq_append(q, num, (size_t)n);
 		}
-		if (seq % SLICE_MSGS == 0 && st->next <= st->count &&
-		    clock_ms() - start >= SLICE_MS) {
-			/* sequence numbers stay put: the view is synced only at the tagged reply */
-			session_yield(s, search_continue);
-			return CMD_WAIT;
-		}
+		/* the response line may go out in parts; sequence numbers stay put (the
+		   view is synced only at the tagged reply) */
+		enum cmd_wait wait = slice_check(&sl, s);
+		if (wait != CMD_WAIT_NONE && cursor_left(&st->cursor) > 0)
+			return cmd_block(cmd, wait, search_continue);
 	}
 	outq_puts(q, "\r\n");
 	cmd_reply(cmd, "OK", "%sSEARCH completed.", cmd->uid ? "UID " : "");
@@ -58,8 +58,8 @@ int cmd_search(struct uimap_cmd *cmd)
 	}
 	cmd->ctx = st;
 	cmd->cleanup = search_cleanup;
-	st->next = 1;
-	st->count = s->view->vt->view_count(s->view);
+	st->all = (struct uimap_range){ 1, s->view->vt->view_count(s->view) };
+	cursor_init(&st->cursor, &st->all, st->all.hi > 0 ? 1 : 0);
 	outq_puts(s->out, "* SEARCH");
 	return search_continue(cmd);
 }

@@ -1,5 +1,7 @@
 /* SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 §6.3.1, §6.3.2, §6.4.2; RFC 3691). */
 #include "imap/cmd.h"
+#include "core/alloc.h"
+#include "imap/session.h"
 #include "net/conn.h"
 
 #include <errno.h>
@@ -25,7 +27,7 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 		return CMD_DONE;
 	}
 	s->view = view;
-	s->selected = strdup(name);
+	s->selected = xstrdup(name);
 	s->readonly = info.readonly;
 	s->state = SESSION_SELECTED;
 	session_watch_view(s);

@@ -1,6 +1,7 @@
 /* STATUS (RFC 3501 §6.3.10): items answered in the order asked. */
 #include "imap/cmd.h"
-#include "imap/resp.h"
+#include "imap/session.h"
+#include "mail/imapstr.h"
 
 #include <string.h>
 #include <strings.h>
@@ -39,7 +40,7 @@ int cmd_status(struct uimap_cmd *cmd)
 	}
 	struct outq *q = cmd->s->out;
 	outq_puts(q, "* STATUS ");
-	resp_astring(q, name, strlen(name));
+	imapstr_astring(q, name, strlen(name));
 	outq_puts(q, " (");
 	for (unsigned i = 0; i < args[1].len; i++) {
 		uint32_t v = 0;

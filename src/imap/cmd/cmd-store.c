@@ -1,9 +1,55 @@
 /* STORE and UID STORE (RFC 3501 §6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT. */
 #include "imap/cmd.h"
+#include "imap/session.h"
+#include "imap/cursor.h"
 
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
+
+struct store_state {
+	enum uimap_flags_mode mode;
+	struct uimap_flags flags;
+	bool silent;
+	struct range_cursor cursor;
+};
+
+/* One slice of the set: the view's numbers stay put between slices (it is synced
+   only at the tagged reply), and the space for all of it was reserved first. */
+static int store_continue(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	struct uimap_store_view *v = s->view;
+	struct store_state *st = cmd->ctx;
+	struct slice sl;
+	uint32_t seq;
+
+	slice_begin(&sl);
+	while (cursor_next(&st->cursor, &seq)) {
+		struct uimap_msg_info info;
+		int r = v->vt->view_store_flags(v, seq, st->mode, &st->flags, 0, &info);
+		if (r == -ESTALE) {
+			/* RFC 2180 §4.2.1: a message another session expunged is skipped
+			   and the STORE still succeeds (as Dovecot does) */
+		} else if (r < 0) {
+			reply_store_error(cmd, r, "STORE");
+			return CMD_DONE;
+		} else if (!st->silent) {
+			session_announce_keywords(s, info.flags.keywords);
+			outq_printf(s->out, "* %u FETCH (", seq);
+			if (cmd->uid)
+				outq_printf(s->out, "UID %u ", info.uid);
+			outq_puts(s->out, "FLAGS ");
+			write_flags(s->out, v, &info.flags, true);
+			outq_puts(s->out, ")\r\n");
+		}
+		enum cmd_wait wait = slice_check(&sl, s);
+		if (wait != CMD_WAIT_NONE && cursor_left(&st->cursor) > 0)
+			return cmd_block(cmd, wait, store_continue);
+	}
+	cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}
 
 int cmd_store(struct uimap_cmd *cmd)
 {
@@ -56,9 +102,24 @@ int cmd_store(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (!command_size_ok(cmd, ranges, n_ranges))
+		return CMD_DONE;
 	if (s->readonly) {
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;
+	}
+	/* all or nothing: the whole set (and its new keywords) can be saved first */
+	if (s->mail->vt->reserve != NULL) {
+		uint64_t n = n_kw, kw_bytes = 0;
+		for (size_t i = 0; i < n_kw; i++)
+			kw_bytes += strlen(kw[i]);
+		for (unsigned i = 0; i < n_ranges; i++)
+			n += (uint64_t)ranges[i].hi - ranges[i].lo + 1;
+		int r = s->mail->vt->reserve(s->mail, s->selected, n, 0, kw_bytes);
+		if (r < 0) {
+			reply_store_error(cmd, r, "STORE");
+			return CMD_DONE;
+		}
 	}
 	struct uimap_flags flags = { system, 0 };
 	if (mode != UIMAP_FLAGS_REMOVE) {
@@ -93,29 +154,11 @@ int cmd_store(struct uimap_cmd *cmd)
 	/* announce new keywords before any FETCH that carries them */
 	if (new_keywords)
 		write_mailbox_flags(s);
-	for (unsigned i = 0; i < n_ranges; i++) {
-		for (uint32_t seq = ranges[i].lo; seq <= ranges[i].hi && seq != 0; seq++) {
-			struct uimap_msg_info info;
-			int r = v->vt->view_store_flags(v, seq, mode, &flags, 0, &info);
-			if (r == -ESTALE) {
-				/* RFC 2180 §4.2.1: a message another session expunged is
-				   skipped and the STORE still succeeds (as Dovecot does) */
-			} else if (r < 0) {
-				reply_store_error(cmd, r, "STORE");
-				return CMD_DONE;
-			} else if (!silent) {
-				session_announce_keywords(s, info.flags.keywords);
-				outq_printf(s->out, "* %u FETCH (", seq);
-				if (cmd->uid)
-					outq_printf(s->out, "UID %u ", info.uid);
-				outq_puts(s->out, "FLAGS ");
-				write_flags(s->out, v, &info.flags, true);
-				outq_puts(s->out, ")\r\n");
-			}
-			if (seq == 0xffffffffu)
-				break;
-		}
-	}
-	cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
-	return CMD_DONE;
+	struct store_state *st = arena_zalloc(&s->arena, sizeof(*st));
+	st->mode = mode;
+	st->flags = flags;
+	st->silent = silent;
+	cursor_init(&st->cursor, ranges, n_ranges);
+	cmd->ctx = st;
+	return store_continue(cmd);
 }

@@ -1,5 +1,6 @@
 /* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE (RFC 3501 §6.4.8, RFC 4315). */
 #include "imap/cmd.h"
+#include "imap/session.h"
 
 #include <strings.h>
 

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/outq.h"
+#include "core/outq.h"
 
 #define CHUNK_CAP (4096u - (unsigned)sizeof(struct outseg))
 #define SMALL_CAP (512u - (unsigned)sizeof(struct outseg))

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "imap/search.h"
-#include "net/outq.h"
+#include "core/outq.h"
 #include "uimap/store.h"
 
 static void fini(void)

@@ -7,7 +7,7 @@
 #include "mail/bodystructure.h"
 #include "mail/envelope.h"
 #include "mail/mime.h"
-#include "mail/search.h"
+#include "mail/text-search.h"
 #include "mail/section.h"
 #include "core/arena.h"
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "net/outq.h"
+#include "core/outq.h"
 
 #ifndef MAIL_FIXTURES_DIR
 #error "MAIL_FIXTURES_DIR must be defined"

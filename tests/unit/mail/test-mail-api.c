@@ -1,6 +1,7 @@
 /* The src/mail API: blob caching, addresses, section specs, header filtering, SEARCH. */
 #include "mail-check.h"
 
+#include "core/blob.h"
 #include "mail/charset.h"
 #include "mail/rfc822.h"
 #include "uimap/store.h"
@@ -33,8 +34,7 @@ Test(api, blob_cache_shared_and_freed)
 
 	cr_assert_not_null(s1);
 	cr_assert_eq(s1, s2, "copies share one structure");
-	cr_assert_eq(blob->ext_, s1);
-	cr_assert_not_null(blob->ext_free_);
+	cr_assert_eq(blob_ext(blob), s1);
 	uimap_blob_unref(&copy);
 	uimap_blob_unref(&blob); /* frees the structure (checked under ASan/valgrind) */
 	cr_assert_null(blob);

@@ -7,7 +7,7 @@
 
 #include "net/tls.h"
 #include "net/conn.h"
-#include "net/outq.h"
+#include "core/outq.h"
 #include "net/server.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -82,7 +82,7 @@ struct peer {
 	unsigned sends;   /* sendmsg calls made */
 };
 
-static struct uimap_server *srv;
+static struct net_server *srv;
 static struct tls_ctx *ctx;
 static unsigned long next_id;
 
@@ -357,7 +357,7 @@ Test(tls, tls11_refused)
 /* Every record split at every byte boundary: the server gets one byte per recv. */
 Test(tls, byte_at_a_time_tls13)
 {
-	log_level = UIMAP_LOG_DEBUG;
+	log_current()->level = UIMAP_LOG_DEBUG;
 	basic_session(wolfTLSv1_3_client_method(), 1, "TLSv1.3");
 }
 

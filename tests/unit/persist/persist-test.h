@@ -21,7 +21,7 @@
 /* The corruption tests make the loader warn thousands of times. */
 __attribute__((constructor)) static void t_quiet(void)
 {
-	log_level = UIMAP_LOG_ERROR;
+	log_current()->level = UIMAP_LOG_ERROR;
 }
 
 static inline char *t_tmpdir(void)

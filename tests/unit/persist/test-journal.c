@@ -493,11 +493,86 @@ Test(journal, corrupt_snapshot_refused_then_ignored)
 	t_rmdir(dir);
 }
 
+/* One apply path: a journal holding every change type, replayed into an empty
+   store through store_change_apply(), gives exactly the live store (names,
+   UIDVALIDITY, UIDNEXT, HIGHESTMODSEQ, keywords, every message's UID, flags,
+   modseq, date and bytes, subscriptions, \Noselect placeholders). */
+Test(journal, every_change_type_replays_to_the_live_store)
+{
+	char *dir = t_tmpdir(), *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct uimap_store_user *user = t_user(s, "every@example.org");   /* USER_CREATE */
+	struct uimap_store_view *v;
+	struct uimap_select_info info;
+	struct uimap_copy_result cres;
+	static const char *const kws[] = { "$Label1", "Later" };
+
+	/* MAILBOX_CREATE with parents and special use; SUBSCRIBE / UNSUBSCRIBE */
+	cr_assert_eq(user->vt->mailbox_create(user, "A/B/C", 0), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "Keep", UIMAP_SPECIAL_ARCHIVE), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "Gone", 0), 0);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "A/B", true), 1);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Keep", true), 1);
+	cr_assert_eq(user->vt->mailbox_subscribe(user, "Keep", false), 1);
+	/* APPEND with flags and KEYWORD creation */
+	for (unsigned i = 0; i < 10; i++) {
+		char text[128];
+		snprintf(text, sizeof(text), "Subject: %u\r\n\r\nbody %u\r\n", i, i);
+		struct uimap_blob *blob = uimap_blob_new_copy(text, strlen(text));
+		t_append_blob(user, i < 6 ? "INBOX" : "A/B/C", blob, i % 2 ? UIMAP_FLAG_SEEN : 0,
+			      i % 3 == 0 ? kws : NULL, i % 3 == 0 ? 2 : 0);
+		uimap_blob_unref(&blob);
+	}
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	int kw = v->vt->view_keyword_index(v, "$Work", true);
+	cr_assert_geq(kw, 0);
+	/* FLAGS: set, add, remove, and a STORE that changes nothing */
+	t_store_flags(v, 1, UIMAP_FLAGS_SET, UIMAP_FLAG_FLAGGED, 1ull << kw);
+	t_store_flags(v, 2, UIMAP_FLAGS_ADD, UIMAP_FLAG_ANSWERED | UIMAP_FLAG_DELETED, 0);
+	t_store_flags(v, 3, UIMAP_FLAGS_REMOVE, UIMAP_FLAG_SEEN, 0);
+	t_store_flags(v, 4, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+	struct uimap_flags none = { 0, 0 };
+	cr_assert_eq(v->vt->view_store_flags(v, 5, UIMAP_FLAGS_ADD, &none, 0, NULL), 0);
+	/* EXPUNGE and UID EXPUNGE */
+	struct uimap_range uids = { 4, 4 };
+	cr_assert_eq(v->vt->view_expunge(v, &uids, 1), 1);
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+	struct uimap_sync_callbacks no_cb = { 0 };
+	cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, &no_cb, NULL), 0);
+	/* COPY and MOVE (APPEND records in the target, EXPUNGE in the source) */
+	struct uimap_range seqs = { 1, 2 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Keep", false, &cres), 0);
+	seqs = (struct uimap_range){ 3, 3 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Gone", true, &cres), 0);
+	uimap_store_view_close(&v);
+	/* MAILBOX_DELETE: plain, and with inferiors (a \Noselect placeholder), then
+	   CREATE of that placeholder; MAILBOX_RENAME with inferiors; RENAME INBOX */
+	cr_assert_eq(user->vt->mailbox_delete(user, "Gone"), 0);
+	cr_assert_eq(user->vt->mailbox_delete(user, "A/B"), 0);
+	cr_assert_eq(user->vt->mailbox_create(user, "A/B", 0), 0);
+	cr_assert_eq(user->vt->mailbox_rename(user, "A", "Z/A"), 0);
+	cr_assert_eq(user->vt->mailbox_rename(user, "INBOX", "Old/In"), 0);
+	t_append(user, "INBOX", "Subject: after\r\n\r\nx\r\n", 0);
+	uimap_store_user_close(&user);
+
+	cr_assert_eq(persist_journal_sync(p), 0);
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	t_assert_same(want, got, "every change type replayed");
+	cr_assert(strstr(want, "box Z/A/B ") != NULL, "%s", want);
+	cr_assert(strstr(want, "box Old/In ") != NULL, "%s", want);
+	free(got);
+	free(want);
+	t_rmdir(dir);
+}
 /* ---- records the store never writes (found by tests/fuzz/fuzz-persist) ---- */
 
 /* A journal file with valid checksums, built record by record. */
 struct hostile {
-	struct bytes file;
+	struct buf file;
 	uint64_t seq;
 };
 
@@ -510,10 +585,10 @@ static void h_begin(struct hostile *h)
 	put_u32(head + 8, JNL_VERSION);
 	put_u64(head + 16, 1);
 	put_u32(head + 28, crc32c(0, head, 28));
-	bytes_add(&h->file, head, sizeof(head));
+	buf_append(&h->file, head, sizeof(head));
 }
 
-static void h_rec(struct hostile *h, enum store_change_type type, const struct bytes *payload)
+static void h_rec(struct hostile *h, enum store_change_type type, const struct buf *payload)
 {
 	unsigned char rh[JNL_REC_HEADER] = { 0 };
 	uint32_t crc;
@@ -525,57 +600,57 @@ static void h_rec(struct hostile *h, enum store_change_type type, const struct b
 	crc = crc32c(crc, rh + 8, JNL_REC_HEADER - 8);
 	crc = crc32c(crc, payload->data, payload->len);
 	put_u32(rh + 4, crc);
-	bytes_add(&h->file, rh, sizeof(rh));
-	bytes_add(&h->file, payload->data, payload->len);
+	buf_append(&h->file, rh, sizeof(rh));
+	buf_append(&h->file, payload->data, payload->len);
 }
 
 static void h_create(struct hostile *h, const char *user, const char *box, uint32_t uv)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, user);
-	bytes_add_str(&b, box);
-	bytes_add_u32(&b, uv);
-	bytes_add_u32(&b, 0);
+	buf_append_lstr(&b, user);
+	buf_append_lstr(&b, box);
+	buf_append_u32(&b, uv);
+	buf_append_u32(&b, 0);
 	h_rec(h, STORE_CHANGE_MAILBOX_CREATE, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 static void h_user(struct hostile *h, const char *user)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, user);
+	buf_append_lstr(&b, user);
 	h_rec(h, STORE_CHANGE_USER_CREATE, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 /* APPEND (uid), FLAGS or EXPUNGE of a message of "u"'s INBOX (UIDVALIDITY 7). */
 static void h_msg_modseq(struct hostile *h, enum store_change_type type, uint32_t uid,
 			 uint32_t flags, uint64_t keywords, uint64_t modseq)
 {
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
-	bytes_add_str(&b, "u");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_u32(&b, 7);
-	bytes_add_u32(&b, uid);
-	bytes_add_u64(&b, modseq);
+	buf_append_lstr(&b, "u");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_u32(&b, 7);
+	buf_append_u32(&b, uid);
+	buf_append_u64(&b, modseq);
 	if (type == STORE_CHANGE_EXPUNGE) {
 		h_rec(h, type, &b);
-		bytes_free(&b);
+		buf_free(&b);
 		return;
 	}
-	bytes_add_u32(&b, flags);
-	bytes_add_u64(&b, keywords);
+	buf_append_u32(&b, flags);
+	buf_append_u64(&b, keywords);
 	if (type == STORE_CHANGE_APPEND) {
-		bytes_add_u64(&b, 1700000000);
-		bytes_add_u32(&b, 0);
-		bytes_add_u64(&b, 3);
-		bytes_add(&b, "a\r\n", 3);
+		buf_append_u64(&b, 1700000000);
+		buf_append_u32(&b, 0);
+		buf_append_u64(&b, 3);
+		buf_append(&b, "a\r\n", 3);
 	}
 	h_rec(h, type, &b);
-	bytes_free(&b);
+	buf_free(&b);
 }
 
 static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, uint32_t flags,
@@ -627,7 +702,7 @@ static void check_refused(struct hostile *h, uint64_t bad, const char *why)
 	free(d2);
 	uimap_store_free(&s2);
 	uimap_store_free(&s);
-	bytes_free(&h->file);
+	buf_free(&h->file);
 	free(path);
 	t_rmdir(dir);
 }
@@ -660,6 +735,9 @@ Test(journal, records_the_snapshot_would_refuse)
 	h_base(&h);
 	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0, 1);
 	check_refused(&h, 4, "FLAGS unknown keyword");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0x101, 0);
+	check_refused(&h, 4, "FLAGS beyond one byte");
 	/* mod-sequences are 63-bit (RFC 7162 §7): 2^64-1 made the next change wrap
 	   HIGHESTMODSEQ to 0 (regressions/persist/journal-modseq-wraps) */
 	h_base(&h);
@@ -677,15 +755,15 @@ Test(journal, records_the_snapshot_would_refuse)
 Test(journal, rename_inbox_onto_itself_refused, .timeout = 30)
 {
 	struct hostile h;
-	struct bytes b = { 0 };
+	struct buf b = { 0 };
 
 	/* RENAME INBOX to INBOX used to copy INBOX into itself while walking it */
 	h_base(&h);
-	bytes_add_str(&b, "u");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_str(&b, "INBOX");
-	bytes_add_u32(&b, 7);
+	buf_append_lstr(&b, "u");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_u32(&b, 7);
 	h_rec(&h, STORE_CHANGE_MAILBOX_RENAME, &b);
-	bytes_free(&b);
+	buf_free(&b);
 	check_refused(&h, 4, "RENAME INBOX INBOX");
 }

@@ -1,5 +1,6 @@
 /* Unit tests for the in-memory store's mailbox operations (RFC 3501 6.3). */
 #include "store-test.h"
+#include "core/blob.h"
 
 static struct uimap_store *store;
 static struct uimap_store_user *user;
@@ -349,7 +350,7 @@ Test(store_mailbox, blobs_shared_and_outlive_expunge)
 	/* the output queue holds the custom blob while it is expunged everywhere */
 	cr_assert_eq(v->vt->view_msg(v, 2, &mi), 0);
 	held = uimap_blob_ref(mi.blob);
-	cr_assert_eq(held->refs_, 3, "INBOX + Trash + output share one blob");
+	cr_assert_eq(blob_refs(held), 3, "INBOX + Trash + output share one blob");
 	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
 	cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, NULL, NULL), 0);
 	uimap_store_view_close(&v);
@@ -381,7 +382,7 @@ Test(store_mailbox, every_mutation_passes_the_hook)
 	struct uimap_select_info info;
 	struct uimap_copy_result cres;
 
-	store_memory_set_change_hook(store, hook, &log);
+	store_memory_set_change_hook(store, hook, NULL, &log);
 	struct uimap_store_user *carol = t_user(store, "carol");
 
 	cr_assert_eq(log.counts[STORE_CHANGE_USER_CREATE], 1);

@@ -1,18 +1,18 @@
-/* Unit tests for the response writer's choice of atom, quoted string, literal or NIL. */
+/* Unit tests for the IMAP string writers: choice of atom, quoted string, literal or NIL. */
 #include <criterion/criterion.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "imap/resp.h"
-#include "net/outq.h"
+#include "mail/imapstr.h"
+#include "core/outq.h"
 
 static void fini(void)
 {
 	outq_cache_free();
 }
 
-TestSuite(resp, .fini = fini);
+TestSuite(imapstr, .fini = fini);
 
 /* The queue's content, concatenated over its segments; the queue is cleared. */
 static char *take(struct outq *q, size_t *len_r)
@@ -50,66 +50,66 @@ static void check(writer w, const char *in, size_t len, const char *exp, size_t 
 
 #define CHECK(w, in, exp) check((w), (in), sizeof(in) - 1, (exp), sizeof(exp) - 1)
 
-Test(resp, astring_atom)
+Test(imapstr, astring_atom)
 {
-	CHECK(resp_astring, "INBOX", "INBOX");
-	CHECK(resp_astring, "a.b-c_d", "a.b-c_d");
-	CHECK(resp_astring, "Sent[1]", "Sent[1]");
-	CHECK(resp_astring, "x", "x");
-	CHECK(resp_astring, "NILS", "NILS");
-	CHECK(resp_astring, "NI", "NI");
+	CHECK(imapstr_astring, "INBOX", "INBOX");
+	CHECK(imapstr_astring, "a.b-c_d", "a.b-c_d");
+	CHECK(imapstr_astring, "Sent[1]", "Sent[1]");
+	CHECK(imapstr_astring, "x", "x");
+	CHECK(imapstr_astring, "NILS", "NILS");
+	CHECK(imapstr_astring, "NI", "NI");
 }
 
-Test(resp, astring_empty_is_quoted)
+Test(imapstr, astring_empty_is_quoted)
 {
-	CHECK(resp_astring, "", "\"\"");
+	CHECK(imapstr_astring, "", "\"\"");
 }
 
-Test(resp, astring_nil_is_quoted)
+Test(imapstr, astring_nil_is_quoted)
 {
-	CHECK(resp_astring, "NIL", "\"NIL\"");
-	CHECK(resp_astring, "nil", "\"nil\"");
-	CHECK(resp_astring, "NiL", "\"NiL\"");
+	CHECK(imapstr_astring, "NIL", "\"NIL\"");
+	CHECK(imapstr_astring, "nil", "\"nil\"");
+	CHECK(imapstr_astring, "NiL", "\"NiL\"");
 }
 
-Test(resp, astring_specials_are_quoted)
+Test(imapstr, astring_specials_are_quoted)
 {
-	CHECK(resp_astring, "a b", "\"a b\"");
-	CHECK(resp_astring, "a(b", "\"a(b\"");
-	CHECK(resp_astring, "a)b", "\"a)b\"");
-	CHECK(resp_astring, "a{b", "\"a{b\"");
-	CHECK(resp_astring, "%", "\"%\"");
-	CHECK(resp_astring, "*", "\"*\"");
-	CHECK(resp_astring, "a\tb", "\"a\tb\"");
-	CHECK(resp_astring, "a\x7f", "\"a\x7f\"");
+	CHECK(imapstr_astring, "a b", "\"a b\"");
+	CHECK(imapstr_astring, "a(b", "\"a(b\"");
+	CHECK(imapstr_astring, "a)b", "\"a)b\"");
+	CHECK(imapstr_astring, "a{b", "\"a{b\"");
+	CHECK(imapstr_astring, "%", "\"%\"");
+	CHECK(imapstr_astring, "*", "\"*\"");
+	CHECK(imapstr_astring, "a\tb", "\"a\tb\"");
+	CHECK(imapstr_astring, "a\x7f", "\"a\x7f\"");
 }
 
-Test(resp, astring_escapes_quote_and_backslash)
+Test(imapstr, astring_escapes_quote_and_backslash)
 {
-	CHECK(resp_astring, "a\"b", "\"a\\\"b\"");
-	CHECK(resp_astring, "a\\b", "\"a\\\\b\"");
-	CHECK(resp_astring, "\"", "\"\\\"\"");
-	CHECK(resp_astring, "\\", "\"\\\\\"");
-	CHECK(resp_astring, "\\\"\\\"", "\"\\\\\\\"\\\\\\\"\"");
-	CHECK(resp_astring, "\"start", "\"\\\"start\"");
-	CHECK(resp_astring, "end\\", "\"end\\\\\"");
+	CHECK(imapstr_astring, "a\"b", "\"a\\\"b\"");
+	CHECK(imapstr_astring, "a\\b", "\"a\\\\b\"");
+	CHECK(imapstr_astring, "\"", "\"\\\"\"");
+	CHECK(imapstr_astring, "\\", "\"\\\\\"");
+	CHECK(imapstr_astring, "\\\"\\\"", "\"\\\\\\\"\\\\\\\"\"");
+	CHECK(imapstr_astring, "\"start", "\"\\\"start\"");
+	CHECK(imapstr_astring, "end\\", "\"end\\\\\"");
 }
 
-Test(resp, astring_8bit_is_literal)
+Test(imapstr, astring_8bit_is_literal)
 {
-	CHECK(resp_astring, "caf\xc3\xa9", "{5}\r\ncaf\xc3\xa9");
-	CHECK(resp_astring, "\x80", "{1}\r\n\x80");
+	CHECK(imapstr_astring, "caf\xc3\xa9", "{5}\r\ncaf\xc3\xa9");
+	CHECK(imapstr_astring, "\x80", "{1}\r\n\x80");
 }
 
-Test(resp, astring_cr_lf_nul_are_literal)
+Test(imapstr, astring_cr_lf_nul_are_literal)
 {
-	CHECK(resp_astring, "a\r\nb", "{4}\r\na\r\nb");
-	CHECK(resp_astring, "\n", "{1}\r\n\n");
-	CHECK(resp_astring, "\r", "{1}\r\n\r");
-	CHECK(resp_astring, "a\0b", "{3}\r\na\0b");
+	CHECK(imapstr_astring, "a\r\nb", "{4}\r\na\r\nb");
+	CHECK(imapstr_astring, "\n", "{1}\r\n\n");
+	CHECK(imapstr_astring, "\r", "{1}\r\n\r");
+	CHECK(imapstr_astring, "a\0b", "{3}\r\na\0b");
 }
 
-Test(resp, long_strings_are_literals)
+Test(imapstr, long_strings_are_literals)
 {
 	char s[1100];
 	memset(s, 'x', sizeof(s));
@@ -117,7 +117,7 @@ Test(resp, long_strings_are_literals)
 	struct outq q = { 0 };
 	size_t n;
 	/* 1024 bytes still quoted */
-	resp_astring(&q, s, 1024);
+	imapstr_astring(&q, s, 1024);
 	char *got = take(&q, &n);
 	cr_assert_eq(n, 1026);
 	cr_assert_eq(got[0], '"');
@@ -125,36 +125,36 @@ Test(resp, long_strings_are_literals)
 	cr_assert_eq(memcmp(got + 1, s, 1024), 0);
 	free(got);
 	/* 1025 bytes: literal */
-	resp_astring(&q, s, 1025);
+	imapstr_astring(&q, s, 1025);
 	got = take(&q, &n);
 	cr_assert_eq(n, 8 + 1025);
 	cr_assert_eq(memcmp(got, "{1025}\r\n", 8), 0);
 	cr_assert_eq(memcmp(got + 8, s, 1025), 0);
 	free(got);
-	/* resp_string follows the same rule even for atom characters */
+	/* imapstr_string follows the same rule even for atom characters */
 	memset(s, 'y', sizeof(s));
-	resp_string(&q, s, 1100);
+	imapstr_string(&q, s, 1100);
 	got = take(&q, &n);
 	cr_assert_eq(n, 8 + 1100);
 	cr_assert_eq(memcmp(got, "{1100}\r\n", 8), 0);
 	free(got);
 	/* an astring made only of atom characters stays an atom at any length
 	   (resp.h: "an atom when it is a non-empty atom other than NIL") */
-	resp_astring(&q, s, 1100);
+	imapstr_astring(&q, s, 1100);
 	got = take(&q, &n);
 	cr_assert_eq(n, 1100);
 	cr_assert_eq(memcmp(got, s, 1100), 0);
 	free(got);
 }
 
-Test(resp, literal_longer_than_a_chunk)
+Test(imapstr, literal_longer_than_a_chunk)
 {
 	size_t len = 10000;
 	char *s = malloc(len);
 	for (size_t i = 0; i < len; i++)
 		s[i] = (char)(0x80 | (i & 0x7f));
 	struct outq q = { 0 };
-	resp_nstring(&q, s, len);
+	imapstr_nstring(&q, s, len);
 	size_t n;
 	char *got = take(&q, &n);
 	cr_assert_eq(n, 9 + len);
@@ -164,49 +164,49 @@ Test(resp, literal_longer_than_a_chunk)
 	free(s);
 }
 
-Test(resp, string_is_always_quoted_or_literal)
+Test(imapstr, string_is_always_quoted_or_literal)
 {
-	CHECK(resp_string, "INBOX", "\"INBOX\"");
-	CHECK(resp_string, "", "\"\"");
-	CHECK(resp_string, "NIL", "\"NIL\"");
-	CHECK(resp_string, "a\"b", "\"a\\\"b\"");
-	CHECK(resp_string, "\xff", "{1}\r\n\xff");
+	CHECK(imapstr_string, "INBOX", "\"INBOX\"");
+	CHECK(imapstr_string, "", "\"\"");
+	CHECK(imapstr_string, "NIL", "\"NIL\"");
+	CHECK(imapstr_string, "a\"b", "\"a\\\"b\"");
+	CHECK(imapstr_string, "\xff", "{1}\r\n\xff");
 }
 
-Test(resp, nstring)
+Test(imapstr, nstring)
 {
 	struct outq q = { 0 };
-	resp_nstring(&q, NULL, 0);
-	resp_nstring(&q, " ", 1);
-	resp_nstring(&q, "", 0);
-	resp_nstring(&q, "NIL", 3);
-	resp_nstring(&q, NULL, 5);
+	imapstr_nstring(&q, NULL, 0);
+	imapstr_nstring(&q, " ", 1);
+	imapstr_nstring(&q, "", 0);
+	imapstr_nstring(&q, "NIL", 3);
+	imapstr_nstring(&q, NULL, 5);
 	size_t n;
 	char *got = take(&q, &n);
 	cr_assert_str_eq(got, "NIL\" \"\"\"\"NIL\"NIL");
 	free(got);
 }
 
-Test(resp, quoted_direct)
+Test(imapstr, quoted_direct)
 {
-	CHECK(resp_quoted, "", "\"\"");
-	CHECK(resp_quoted, "plain text", "\"plain text\"");
-	CHECK(resp_quoted, "\"\"", "\"\\\"\\\"\"");
+	CHECK(imapstr_quoted, "", "\"\"");
+	CHECK(imapstr_quoted, "plain text", "\"plain text\"");
+	CHECK(imapstr_quoted, "\"\"", "\"\\\"\\\"\"");
 }
 
-Test(resp, can_quote)
+Test(imapstr, can_quote)
 {
-	cr_assert(resp_can_quote("", 0));
-	cr_assert(resp_can_quote("a b\t\"\\", 6));
-	cr_assert(!resp_can_quote("a\rb", 3));
-	cr_assert(!resp_can_quote("a\nb", 3));
-	cr_assert(!resp_can_quote("a\0b", 3));
-	cr_assert(!resp_can_quote("\x80", 1));
-	cr_assert(!resp_can_quote("\xff", 1));
+	cr_assert(imapstr_can_quote("", 0));
+	cr_assert(imapstr_can_quote("a b\t\"\\", 6));
+	cr_assert(!imapstr_can_quote("a\rb", 3));
+	cr_assert(!imapstr_can_quote("a\nb", 3));
+	cr_assert(!imapstr_can_quote("a\0b", 3));
+	cr_assert(!imapstr_can_quote("\x80", 1));
+	cr_assert(!imapstr_can_quote("\xff", 1));
 	char s[1025];
 	memset(s, 'a', sizeof(s));
-	cr_assert(resp_can_quote(s, 1024));
-	cr_assert(!resp_can_quote(s, 1025));
+	cr_assert(imapstr_can_quote(s, 1024));
+	cr_assert(!imapstr_can_quote(s, 1025));
 }
 
 /* Whatever the input, the output read back by an IMAP client is the input. */
@@ -242,7 +242,7 @@ static size_t unparse(const char *out, size_t n, char *dst)
 	return n;
 }
 
-Test(resp, astring_round_trip_random)
+Test(imapstr, astring_round_trip_random)
 {
 	static const char alphabet[] = "aZ09 \"\\()*%{]\r\n\x80\xff\tNIL";
 	unsigned seed = 42;
@@ -255,7 +255,7 @@ Test(resp, astring_round_trip_random)
 			s[i] = alphabet[(seed >> 16) % (sizeof(alphabet) - 1)];
 		}
 		struct outq q = { 0 };
-		resp_astring(&q, s, len);
+		imapstr_astring(&q, s, len);
 		size_t n;
 		char *out = take(&q, &n);
 		char back[64];

@@ -1,6 +1,6 @@
 /* SEARCH text matching: decoded MIME text and header values, case-insensitive. */
-#ifndef MAIL_SEARCH_H
-#define MAIL_SEARCH_H
+#ifndef MAIL_TEXT_SEARCH_H
+#define MAIL_TEXT_SEARCH_H
 
 #include "mail/mime.h"
 #include "core/buf.h"

@@ -1,5 +1,5 @@
 /* SEARCH: decode text parts and header values, fold case, find substrings. */
-#include "mail/search.h"
+#include "mail/text-search.h"
 #include "mail/charset.h"
 #include "mail/envelope.h"
 #include "mail/rfc822.h"

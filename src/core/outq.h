@@ -1,6 +1,6 @@
 /* Per-connection output queue: text chunks plus references to external memory. */
-#ifndef NET_OUTQ_H
-#define NET_OUTQ_H
+#ifndef CORE_OUTQ_H
+#define CORE_OUTQ_H
 
 #include <stddef.h>
 #include <stdint.h>

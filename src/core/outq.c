@@ -1,5 +1,6 @@
 /* Output queue of text chunks and external references, with a chunk free list. */
-#include "net/outq.h"
+#include "core/outq.h"
+#include "core/alloc.h"
 #include "core/common.h"
 
 #include <stdarg.h>
@@ -22,15 +23,6 @@ static const unsigned cache_max[2] = { 1024, 64 };
 static __thread struct outseg *chunk_cache[2];
 static __thread unsigned chunk_cache_n[2];
 
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n);
-	if (p == NULL) {
-		fprintf(stderr, "uimap: out of memory\n");
-		abort();
-	}
-	return p;
-}
 
 static struct outseg *chunk_new(bool small)
 {

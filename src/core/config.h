@@ -1,0 +1,62 @@
+/* The configuration's typed fields (internal: the public API sets them by key). */
+#ifndef CORE_CONFIG_H
+#define CORE_CONFIG_H
+
+#include "uimap/config.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* A repeatable option's values, in the order given. */
+struct strlist {
+	char **v;
+	unsigned n, cap;
+};
+
+struct uimap_config {
+	struct strlist listen;        /* "HOST:PORT"; IPv6 hosts in brackets */
+	struct strlist tls_listen;
+
+	char *cert_file;
+	char *key_file;
+	char *passwd_file;            /* Dovecot passwd-file format; NULL: no default auth */
+	char *data_dir;
+
+	bool allow_plaintext_auth;    /* allow LOGIN/AUTHENTICATE without TLS */
+	enum uimap_log_level log_level;
+	char *log_file;               /* instead of stderr; reopened on SIGHUP */
+	bool syslog;                  /* to the syslog daemon (instead of stderr) */
+	char *syslog_ident;           /* default "uimapd" */
+	char *syslog_facility;        /* default "mail" */
+	char *syslog_options;         /* "pid" (default), ndelay, nowait, cons, perror */
+	char *syslog_socket;          /* default /dev/log */
+
+	unsigned unauth_commands;     /* commands allowed before login, 0 = unlimited */
+	unsigned unauth_idle;         /* seconds, 0 = never */
+	unsigned auth_idle;           /* seconds, 0 = never */
+	unsigned poll_every;          /* seconds between mailbox polls, 0 = every command */
+	unsigned max_connections;     /* global, 0 = unlimited */
+	unsigned max_connections_per_ip; /* 0 = unlimited */
+	unsigned max_unauth_per_ip;   /* not logged in yet, per address; 0 = unlimited */
+	size_t max_line;              /* bytes of command text outside literals */
+	size_t max_literal;           /* bytes of one literal */
+	unsigned login_delay_ms;      /* first failed-login delay */
+	unsigned login_delay_max_ms;  /* cap of the doubling delay */
+	unsigned auth_workers;        /* password-hashing threads */
+
+	/* per-user limits (0 = none); a user's own quota rules override them */
+	size_t quota_storage;         /* bytes of messages (RFC 9208 STORAGE) */
+	unsigned quota_messages;      /* messages (RFC 9208 MESSAGE) */
+	unsigned max_mailbox_messages;
+	unsigned max_mailboxes;
+	unsigned max_subscriptions;
+	unsigned max_command_messages; /* messages one COPY/MOVE/STORE/FETCH may name */
+
+	/* persistence (data_dir must be set for any of it) */
+	unsigned snapshot_interval;   /* seconds between snapshots, 0 = off */
+	unsigned snapshot_changes;    /* snapshot after this many changes, 0 = off */
+	enum uimap_journal_fsync journal_fsync;
+	bool ignore_corrupt_snapshot; /* start with what verified instead of refusing */
+};
+
+#endif

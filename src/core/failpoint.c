@@ -1,0 +1,85 @@
+/* Failpoints from UIMAP_FAILPOINTS, parsed once; counters are atomic (any thread). */
+#include "core/failpoint.h"
+#include "core/common.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_POINTS 16
+
+struct point {
+	char name[32];
+	int err;
+	long skip;          /* successes before it fires */
+	long times;         /* fires left; -1 = always */
+};
+
+static struct point points[MAX_POINTS];
+static unsigned n_points;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static int errno_by_name(const char *s, size_t n)
+{
+	static const struct {
+		const char *name;
+		int err;
+	} names[] = { { "EIO", EIO }, { "ENOSPC", ENOSPC }, { "EDQUOT", EDQUOT },
+		      { "EFBIG", EFBIG } };
+	for (size_t i = 0; i < N_ELEMENTS(names); i++)
+		if (strlen(names[i].name) == n && strncmp(s, names[i].name, n) == 0)
+			return names[i].err;
+	return 0;
+}
+
+static void parse(void)
+{
+	const char *env = getenv("UIMAP_FAILPOINTS");
+	if (env == NULL)
+		return;
+	while (*env != '\0' && n_points < MAX_POINTS) {
+		size_t len = strcspn(env, ",");
+		const char *eq = memchr(env, '=', len);
+		if (eq != NULL && (size_t)(eq - env) < sizeof(points[0].name)) {
+			struct point *p = &points[n_points];
+			const char *v = eq + 1, *end = env + len;
+			size_t en = strcspn(v, "*+,");
+			memcpy(p->name, env, (size_t)(eq - env));
+			p->err = errno_by_name(v, MIN(en, (size_t)(end - v)));
+			p->times = -1;
+			for (const char *o = v + en; o < end; o++) {
+				if (*o == '*')
+					p->times = strtol(o + 1, NULL, 10);
+				else if (*o == '+')
+					p->skip = strtol(o + 1, NULL, 10);
+			}
+			if (p->err != 0)
+				n_points++;
+		}
+		env += len;
+		if (*env == ',')
+			env++;
+	}
+}
+
+bool failpoint(const char *name, int *err_r)
+{
+	pthread_once(&once, parse);
+	for (unsigned i = 0; i < n_points; i++) {
+		struct point *p = &points[i];
+		if (strcmp(p->name, name) != 0)
+			continue;
+		if (__atomic_load_n(&p->skip, __ATOMIC_RELAXED) > 0 &&
+		    __atomic_fetch_sub(&p->skip, 1, __ATOMIC_RELAXED) > 0)
+			return false;
+		if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) == 0)
+			return false;
+		if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) > 0 &&
+		    __atomic_fetch_sub(&p->times, 1, __ATOMIC_RELAXED) <= 0)
+			return false;
+		*err_r = -p->err;
+		return true;
+	}
+	return false;
+}

@@ -1,0 +1,15 @@
+/* Failpoints: named places where a test can make a system call fail (a full disk, an
+   I/O error) to prove the error paths. Off unless the environment variable
+   UIMAP_FAILPOINTS names them when the process starts:
+     UIMAP_FAILPOINTS="journal-write=EIO,journal-fsync=EIO*2,journal-fallocate=ENOSPC+5"
+   NAME=ERRNO fails every time; *N only the next N times; +K after K successes
+   (both may be combined: ENOSPC+5*3). Errnos by name: EIO, ENOSPC, EDQUOT, EFBIG. */
+#ifndef CORE_FAILPOINT_H
+#define CORE_FAILPOINT_H
+
+#include <stdbool.h>
+
+/* Whether the failpoint name fires now; then *err_r is its -errno. */
+bool failpoint(const char *name, int *err_r);
+
+#endif

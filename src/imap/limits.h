@@ -1,0 +1,17 @@
+/* A user's limits: the server's defaults, overridden by the user's own settings. */
+#ifndef IMAP_LIMITS_H
+#define IMAP_LIMITS_H
+
+#include "core/config.h"
+#include "uimap/store.h"
+
+/* Fill limits from cfg, then apply the user's extra fields (may be NULL): Dovecot's
+   quota rules "userdb_quota_rule=*:storage=1G" (also quota_rule, quota_rule2, ...;
+   storage and bytes are sizes with K/M/G/T suffixes, messages a count, 0 or
+   "none" = no limit) and userdb_uimap_max_mailboxes, _max_subscriptions,
+   _max_mailbox_messages. Returns 0, or -1 with *error_r naming the first field that
+   could not be read (the others still apply). */
+int limits_for_user(const struct uimap_config *cfg, const char *fields,
+		    struct uimap_store_limits *limits, const char **error_r);
+
+#endif

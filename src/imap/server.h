@@ -1,0 +1,48 @@
+/* The IMAP server: the connection server running IMAP sessions, with the store,
+   persistence, authentication and the command registry (the public uimap_server). */
+#ifndef IMAP_SERVER_H
+#define IMAP_SERVER_H
+
+#include "uimap/uimap.h"
+#include "net/server.h"
+#include "core/log.h"
+
+#include <stdbool.h>
+#include <sys/signalfd.h>
+
+struct auth_penalty;
+struct auth_worker;
+struct cmd_registry;
+struct persist;
+struct tls_ctx;
+
+struct uimap_server {
+	struct uimap_config *cfg;     /* the server's own copy */
+	struct logger log;            /* the thread's logger while the server is in use */
+	bool log_ready;
+	struct net_server net;
+	bool net_ready;
+
+	const struct uimap_auth_backend *auth;
+	void *auth_ctx;
+	bool auth_owned;              /* auth_ctx is our passwd-file context */
+	struct auth_worker *auth_worker;
+	struct ring_handler auth_h;   /* the workers' eventfd read */
+	uint64_t auth_val;
+
+	struct cmd_registry *commands; /* extra commands from the embedder */
+	struct auth_penalty *penalty;  /* failed-login delays per (address, user) */
+
+	struct uimap_store *store;
+	bool store_owned;             /* the default in-memory store */
+	struct persist *persist;      /* snapshot + journal, NULL without data_dir */
+
+	struct tls_ctx *tls;          /* NULL without cert/key */
+
+	bool handle_signals;
+	int signal_fd;
+	struct signalfd_siginfo siginfo;
+	struct ring_handler signal_h;
+};
+
+#endif
