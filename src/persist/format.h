@@ -71,6 +71,10 @@ enum snap_section {
 #define JNL_PREFIX "journal."
 #define JNL_SUFFIX ".uimap"
 
+/* Mod-sequences are positive 63-bit numbers (RFC 7162 §7, mod-sequence-value): a
+   loaded one above this is corrupt (and the store's ++modseq would wrap). */
+#define PERSIST_MODSEQ_MAX ((uint64_t)INT64_MAX)
+
 /* Record types: enum store_change_type + 1 (0 is never valid). */
 #define JNL_TYPE_OF(change) ((uint16_t)((change) + 1))
 

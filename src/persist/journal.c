@@ -355,17 +355,21 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	case STORE_CHANGE_KEYWORD:
 		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &u32) &&
 		       (c->index = u32, RD_STR(tmp->kw, 255)) && rd.p == rd.end;
+	/* mod-sequences are positive 63-bit numbers (RFC 7162 §7): a bigger one would
+	   wrap HIGHESTMODSEQ at the next change; flags are one byte */
 	case STORE_CHANGE_FLAGS:
 		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
 		       rd_u64(&rd, &c->modseq) && rd_u32(&rd, &flags) &&
 		       rd_u64(&rd, &keywords) && rd.p == rd.end &&
+		       c->modseq <= PERSIST_MODSEQ_MAX && flags <= UINT8_MAX &&
 		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
 	case STORE_CHANGE_APPEND:
 		if (!rd_u32(&rd, &c->uidvalidity) || !rd_u32(&rd, &c->uid) ||
 		    !rd_u64(&rd, &c->modseq) || !rd_u32(&rd, &flags) ||
 		    !rd_u64(&rd, &keywords) || !rd_u64(&rd, &idate) || !rd_u32(&rd, &tz) ||
 		    !rd_u64(&rd, &size) || size != (uint64_t)(rd.end - rd.p) ||
-		    !rd_bytes(&rd, &bytes, size))
+		    !rd_bytes(&rd, &bytes, size) || c->modseq > PERSIST_MODSEQ_MAX ||
+		    flags > UINT8_MAX)
 			return 0;
 		msg->flags = (uint8_t)flags;
 		msg->keywords = keywords;
@@ -377,7 +381,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 		return 1;
 	case STORE_CHANGE_EXPUNGE:
 		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
-		       rd_u64(&rd, &c->modseq) && rd.p == rd.end;
+		       rd_u64(&rd, &c->modseq) && rd.p == rd.end && c->modseq <= PERSIST_MODSEQ_MAX;
 	case STORE_CHANGE_USER_CREATE:
 		break;
 	}

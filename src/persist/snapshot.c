@@ -545,7 +545,7 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		box->special_use = get_u32(fix + 12);
 		box->noselect = get_u32(fix + 16) != 0;
 		box->modseq = get_u64(fix + 20);
-		if (box->uidvalidity == 0 || box->uidnext == 0)
+		if (box->uidvalidity == 0 || box->uidnext == 0 || box->modseq > PERSIST_MODSEQ_MAX)
 			goto bad;
 		for (uint32_t k = 0; k < n_kw; k++) {
 			if (!rd_str(&rd, &s, &len, 255) || len == 0 || memchr(s, '\0', len) != NULL)

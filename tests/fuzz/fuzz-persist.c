@@ -8,7 +8,8 @@
      bit 0     ignore_corrupt_snapshot
      bit 1     recompute the checksums (and the journal number) before writing
      bits 2-3  layout: 0 snapshot; 1 journal 1; 2 snapshot (split bytes) + journal 1;
-               3 journal 1 (split bytes) + journal 2 */
+               3 journal 1 (split bytes) + journal 2
+     bit 4     the snapshot round trip again after the store operations */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -430,6 +431,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (((struct memstore *)store)->n_users > 0)
 			check_round_trip((struct memstore *)store);
 		exercise(store);
+		if ((cfg & 0x10) != 0)
+			check_round_trip((struct memstore *)store);
 		persist_close(&p);
 		FUZZ_CHECK(p == NULL, "persist_close did not NULL");
 	}

@@ -625,9 +625,9 @@ static void h_user(struct hostile *h, const char *user)
 	buf_free(&b);
 }
 
-/* APPEND (uid) or FLAGS of a message of "u"'s INBOX (UIDVALIDITY 7). */
-static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, uint32_t flags,
-		  uint64_t keywords)
+/* APPEND (uid), FLAGS or EXPUNGE of a message of "u"'s INBOX (UIDVALIDITY 7). */
+static void h_msg_modseq(struct hostile *h, enum store_change_type type, uint32_t uid,
+			 uint32_t flags, uint64_t keywords, uint64_t modseq)
 {
 	struct buf b = { 0 };
 
@@ -635,7 +635,12 @@ static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, 
 	buf_append_lstr(&b, "INBOX");
 	buf_append_u32(&b, 7);
 	buf_append_u32(&b, uid);
-	buf_append_u64(&b, 2);
+	buf_append_u64(&b, modseq);
+	if (type == STORE_CHANGE_EXPUNGE) {
+		h_rec(h, type, &b);
+		buf_free(&b);
+		return;
+	}
 	buf_append_u32(&b, flags);
 	buf_append_u64(&b, keywords);
 	if (type == STORE_CHANGE_APPEND) {
@@ -646,6 +651,12 @@ static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, 
 	}
 	h_rec(h, type, &b);
 	buf_free(&b);
+}
+
+static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, uint32_t flags,
+		  uint64_t keywords)
+{
+	h_msg_modseq(h, type, uid, flags, keywords, 2);
 }
 
 /* A user "u" with INBOX (UIDVALIDITY 7) holding message 1. */
@@ -724,6 +735,21 @@ Test(journal, records_the_snapshot_would_refuse)
 	h_base(&h);
 	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0, 1);
 	check_refused(&h, 4, "FLAGS unknown keyword");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0x101, 0);
+	check_refused(&h, 4, "FLAGS beyond one byte");
+	/* mod-sequences are 63-bit (RFC 7162 §7): 2^64-1 made the next change wrap
+	   HIGHESTMODSEQ to 0 (regressions/persist/journal-modseq-wraps) */
+	h_base(&h);
+	h_msg_modseq(&h, STORE_CHANGE_FLAGS, 1, UIMAP_FLAG_FLAGGED, 0, UINT64_MAX);
+	h_msg(&h, STORE_CHANGE_FLAGS, 1, 0, 0);
+	check_refused(&h, 4, "FLAGS modseq 2^64-1");
+	h_base(&h);
+	h_msg_modseq(&h, STORE_CHANGE_APPEND, 2, 0, 0, (uint64_t)INT64_MAX + 1);
+	check_refused(&h, 4, "APPEND modseq 2^63");
+	h_base(&h);
+	h_msg_modseq(&h, STORE_CHANGE_EXPUNGE, 1, 0, 0, UINT64_MAX);
+	check_refused(&h, 4, "EXPUNGE modseq 2^64-1");
 }
 
 Test(journal, rename_inbox_onto_itself_refused, .timeout = 30)

@@ -283,3 +283,46 @@ Test(snapshot, blob_count_larger_than_section_refused)
 	free(path);
 	t_rmdir(dir);
 }
+
+/* A mailbox HIGHESTMODSEQ beyond 63 bits (RFC 7162 §7) is malformed: the next change
+   would wrap it to 0. Found with the journal's (fuzz-persist, journal-modseq-wraps). */
+Test(snapshot, modseq_beyond_63_bits_refused)
+{
+	char *dir = t_tmpdir(), *path = snap_path(dir);
+	struct uimap_store *s = t_store();
+	struct uimap_store_user *user = t_user(s, "u");
+	const char *error = NULL;
+	unsigned char *d;
+	size_t size, off = SNAP_HEADER_SIZE;
+	bool patched = false;
+
+	uimap_store_user_close(&user);
+	cr_assert_eq(persist_snapshot_write(s, path, 0, 1, &error), 0, "%s", error);
+	uimap_store_free(&s);
+	d = t_read_file(path, &size);
+	while (!patched && off + SNAP_SECTION_HEADER <= size) {
+		uint64_t len = get_u64(d + off + 8), total = SNAP_SECTION_HEADER + len + 4;
+		unsigned char *pl = d + off + SNAP_SECTION_HEADER;
+
+		total += (8 - (total & 7)) & 7;
+		if (get_u32(d + off) == SNAP_SEC_USER) {
+			/* INBOX's fixed fields follow its name; modseq is the last 8 of 28 */
+			unsigned char *n = memmem(pl, len, "\x05\0\0\0INBOX", 9);
+
+			cr_assert_not_null(n);
+			put_u64(n + 9 + 20, (uint64_t)INT64_MAX + 1);
+			put_u32(pl + len, crc32c(0, pl, len));
+			patched = true;
+		}
+		off += total;
+	}
+	cr_assert(patched);
+	t_write_file(path, d, size);
+	free(d);
+	s = t_store();
+	cr_assert_eq(persist_snapshot_load(s, path, false, NULL, NULL, &error), -EBADMSG);
+	cr_assert_not_null(strstr(error, "malformed contents"), "%s", error);
+	uimap_store_free(&s);
+	free(path);
+	t_rmdir(dir);
+}
