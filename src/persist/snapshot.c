@@ -735,7 +735,8 @@ static int snap_read_section(struct snap_loader *l, uint64_t off, struct snap_se
 		sec->chunk->refs = 1;
 		sec->payload = sec->chunk->data;
 	} else {
-		if (l->scratch_cap < sec->length) {
+		/* never NULL, even for an empty payload (a reader over NULL is UB) */
+		if (l->scratch == NULL || l->scratch_cap < sec->length) {
 			free(l->scratch);
 			l->scratch_cap = sec->length;
 			l->scratch = malloc(sec->length == 0 ? 1 : sec->length);

@@ -5,6 +5,11 @@
 #
 #   tests/fuzz/run.sh [SECONDS] [HARNESS...]       each harness for SECONDS (default 25)
 #   tests/fuzz/run.sh -runs=N [HARNESS...]         each harness for N executions
+#   tests/fuzz/run.sh -ci [HARNESS...]             the CI run: a fixed seed and a fixed
+#                                                  number of executions per harness (about
+#                                                  25 s each here), so the same code gives the
+#                                                  same verdict on every machine; campaigns
+#                                                  that look for new crashes use SECONDS/-runs
 #
 # Harnesses: parser mime persist base64 mutf7 search engine (default: all). Prints one line per
 # harness ("fuzz-NAME: ok, E executions (R/s)" or "fuzz-NAME: CRASH ..."), then a total
@@ -21,9 +26,11 @@ ALL="parser mime persist base64 mutf7 search engine"
 
 SECONDS_TO_RUN=25
 RUNS=
+CI=
 if [ $# -gt 0 ]; then
 	case $1 in
 	-runs=*) RUNS=${1#-runs=}; shift ;;
+	-ci) CI=1; shift ;;
 	[0-9]*) SECONDS_TO_RUN=$1; shift ;;
 	esac
 fi
@@ -36,6 +43,19 @@ max_len() {
 	base64) echo 1024 ;;
 	mutf7) echo 2100 ;;
 	*) echo 4096 ;;
+	esac
+}
+
+# -ci: executions per harness (about 25 s each on a 2-core CI machine under ASan+UBSan)
+ci_runs() {
+	case $1 in
+	parser) echo 250000 ;;
+	mime) echo 60000 ;;
+	persist) echo 25000 ;;
+	base64) echo 1000000 ;;
+	mutf7) echo 500000 ;;
+	search) echo 300000 ;;
+	engine) echo 100000 ;;
 	esac
 }
 
@@ -67,7 +87,10 @@ for h in $HARNESSES; do
 	if [ "${FUZZ_SKIP_REGRESSIONS:-0}" != 1 ] && [ -d "$ROOT/tests/fuzz/regressions/$h" ]; then
 		cp "$ROOT"/tests/fuzz/regressions/"$h"/* "$corpus/" 2>/dev/null || true
 	fi
-	if [ -n "$RUNS" ]; then
+	if [ -n "$CI" ]; then
+		# deterministic: seed 1, a fixed count; the time cap only guards a slow machine
+		limit="-seed=${FUZZ_SEED:-1} -runs=$(ci_runs "$h") -max_total_time=${FUZZ_MAX_TIME:-90}"
+	elif [ -n "$RUNS" ]; then
 		limit="-runs=$RUNS -max_total_time=${FUZZ_MAX_TIME:-0}"
 	else
 		limit="-max_total_time=$SECONDS_TO_RUN"

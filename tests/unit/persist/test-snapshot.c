@@ -284,6 +284,33 @@ Test(snapshot, blob_count_larger_than_section_refused)
 	t_rmdir(dir);
 }
 
+/* An empty user section before any other is malformed, not a read through a null
+   payload (fuzz-persist in CI, UBSan: zero offset applied to a null pointer). */
+Test(snapshot, empty_user_section_refused)
+{
+	char *dir = t_tmpdir(), *path = snap_path(dir);
+	unsigned char f[SNAP_HEADER_SIZE + SNAP_SECTION_HEADER + 8] = { 0 };
+	unsigned char *sh = f + SNAP_HEADER_SIZE;
+	struct uimap_store *s = t_store();
+	struct persist_load_stats st = { 0 };
+	const char *error = NULL;
+
+	memcpy(f, SNAP_MAGIC, 8);
+	put_u32(f + 8, SNAP_VERSION);
+	put_u32(f + 12, SNAP_HEADER_SIZE);
+	put_u32(f + 60, crc32c(0, f, 60));
+	put_u32(sh, SNAP_SEC_USER);
+	put_u64(sh + 8, 0);           /* no payload at all */
+	put_u32(sh + 28, crc32c(0, sh, 28));
+	put_u32(sh + SNAP_SECTION_HEADER, crc32c(0, sh, 0));
+	t_write_file(path, f, sizeof(f));
+	cr_assert_eq(persist_snapshot_load(s, path, false, NULL, &st, &error), -EBADMSG);
+	cr_assert_not_null(strstr(error, "malformed contents"), "%s", error);
+	uimap_store_free(&s);
+	free(path);
+	t_rmdir(dir);
+}
+
 /* A mailbox HIGHESTMODSEQ beyond 63 bits (RFC 7162 §7) is malformed: the next change
    would wrap it to 0. Found with the journal's (fuzz-persist, journal-modseq-wraps). */
 Test(snapshot, modseq_beyond_63_bits_refused)
