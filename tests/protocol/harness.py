@@ -33,7 +33,9 @@ EMBED_EXAMPLE = os.path.abspath(
 # one client read (the wait for one response); generous for a sanitizer build, short
 # enough that a hung exchange fails quickly. UIMAP_TEST_TIMEOUT overrides it.
 DEFAULT_TIMEOUT = float(os.environ.get("UIMAP_TEST_TIMEOUT") or 3.0)
-STOP_TIMEOUT = 10.0          # SIGTERM -> exit before the SIGKILL fallback
+# every hard deadline multiplied (scripts/valgrind.sh: the server runs 20-50x slower)
+TIME_SCALE = float(os.environ.get("UIMAP_TEST_TIME_SCALE") or 1.0)
+STOP_TIMEOUT = 10.0 * TIME_SCALE  # SIGTERM -> exit before the SIGKILL fallback
 
 LISTEN_RE = re.compile(r"listening on (\S+)(?: \(tls\))? port (\d+)")
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|"
@@ -134,7 +136,7 @@ class Server:
     """One server process (uimapd, or any program of the library that logs
     "listening on ... port N"), with its stderr drained into self.log by a thread."""
 
-    def __init__(self, argv, env=None, wait_listening=True, start_timeout=10.0):
+    def __init__(self, argv, env=None, wait_listening=True, start_timeout=10.0 * TIME_SCALE):
         self.argv = list(argv)
         self.env = env
         self.wait_listening = wait_listening
@@ -432,7 +434,7 @@ class UimapTestCase(unittest.TestCase):
         def on_alarm(signum, frame):
             raise HardTimeout(f"test exceeded its hard timeout of {self.HARD_TIMEOUT}s")
         old = signal.signal(signal.SIGALRM, on_alarm)
-        signal.alarm(self.HARD_TIMEOUT)
+        signal.alarm(int(self.HARD_TIMEOUT * TIME_SCALE))
 
         def disarm():
             signal.alarm(0)
