@@ -96,6 +96,19 @@ static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 		buf_append_u32(b, c->uid);
 		buf_append_u64(b, c->modseq);
 		break;
+	case STORE_CHANGE_COPY:
+		/* the source by name, UIDVALIDITY and UID: its bytes are not written again */
+		buf_append_lstr(b, c->mailbox);
+		buf_append_u32(b, c->uidvalidity);
+		buf_append_u32(b, c->uid);
+		buf_append_u64(b, c->modseq);
+		buf_append_u32(b, c->msg->flags);
+		buf_append_u64(b, c->msg->keywords);
+		buf_append_lstr(b, c->src_mailbox);
+		buf_append_u32(b, c->src_uidvalidity);
+		buf_append_u32(b, c->src_uid);
+		buf_append_u64(b, c->src_size);
+		break;
 	}
 }
 
@@ -323,7 +336,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	*why = "malformed record";
 	memset(c, 0, sizeof(*c));
 	memset(msg, 0, sizeof(*msg));
-	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_EXPUNGE))
+	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_COPY))
 		return *why = "unknown record type", 0;
 	c->type = (enum store_change_type)(type - JNL_TYPE_OF(0));
 	c->user = tmp->user;
@@ -382,6 +395,15 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	case STORE_CHANGE_EXPUNGE:
 		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
 		       rd_u64(&rd, &c->modseq) && rd.p == rd.end && c->modseq <= PERSIST_MODSEQ_MAX;
+	case STORE_CHANGE_COPY:
+		c->src_mailbox = tmp->name2;
+		return rd_u32(&rd, &c->uidvalidity) && rd_u32(&rd, &c->uid) &&
+		       rd_u64(&rd, &c->modseq) && rd_u32(&rd, &flags) &&
+		       rd_u64(&rd, &keywords) && RD_STR(tmp->name2, STORE_NAME_MAX) &&
+		       tmp->name2[0] != '\0' && rd_u32(&rd, &c->src_uidvalidity) &&
+		       rd_u32(&rd, &c->src_uid) && rd_u64(&rd, &c->src_size) &&
+		       rd.p == rd.end && c->modseq <= PERSIST_MODSEQ_MAX && flags <= UINT8_MAX &&
+		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
 	case STORE_CHANGE_USER_CREATE:
 		break;
 	}

@@ -336,6 +336,26 @@ static int apply_append(struct memstore *ms, const struct store_change *c, const
 		       "UID below UIDNEXT", why_r);
 }
 
+/* A COPY record: the bytes are those of a live message the records before this
+   one left in place; a source that is not there (or not that size) refuses it. */
+static int apply_copy(struct memstore *ms, const struct store_change *c, const char **why_r)
+{
+	struct mailbox *box = change_box(ms, c, why_r), *src;
+	uint32_t idx, uid;
+
+	if (box == NULL || !flags_ok(box, c->msg, why_r))
+		return 0;
+	src = store_user_find(box->user, c->src_mailbox);
+	*why_r = "copy source missing";
+	if (src == NULL || src->uidvalidity != c->src_uidvalidity ||
+	    !mailbox_find(src, c->src_uid, &idx) || !mailbox_copy_by_reference(src, idx) ||
+	    src->msgs[idx].blob->size != c->src_size)
+		return 0;
+	return applied(mailbox_add_copy(box, src, idx, c->msg->flags, c->msg->keywords, c->uid,
+					c->modseq, &uid),
+		       "UID below UIDNEXT", why_r);
+}
+
 static int apply_flags(struct memstore *ms, const struct store_change *c, const char **why_r)
 {
 	struct mailbox *box = change_box(ms, c, why_r);
@@ -383,6 +403,7 @@ static int (*const appliers[])(struct memstore *, const struct store_change *, c
 	[STORE_CHANGE_APPEND] = apply_append,
 	[STORE_CHANGE_FLAGS] = apply_flags,
 	[STORE_CHANGE_EXPUNGE] = apply_expunge,
+	[STORE_CHANGE_COPY] = apply_copy,
 };
 
 int store_change_apply(struct memstore *ms, const struct store_change *c, const char **why_r)

@@ -153,9 +153,12 @@ static void mailbox_count(struct mailbox *box, const struct store_msg *msg, int 
 	box->user->n_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
 }
 
-int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
-		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
-		uint32_t uid, uint64_t modseq, uint32_t *uid_r)
+/* mailbox_add, with the change emitted as a reference to src_uid of src when src
+   is not NULL. */
+static int mailbox_insert(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
+			  uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
+			  uint32_t uid, uint64_t modseq, const struct mailbox *src,
+			  uint32_t src_uid, uint32_t *uid_r)
 {
 	if (uid != 0) {
 		/* replay, or a move that keeps UIDs: never below what was handed out */
@@ -182,10 +185,40 @@ int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 	mailbox_count(box, msg, 1);
 	*uid_r = msg->uid;
 	store_change_emit(box->user->store, &(struct store_change){
-		.type = STORE_CHANGE_APPEND, .user = box->user->name, .mailbox = box->name,
+		.type = src != NULL ? STORE_CHANGE_COPY : STORE_CHANGE_APPEND,
+		.user = box->user->name, .mailbox = box->name,
 		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq,
-		.msg = msg });
+		.msg = msg, .src_mailbox = src != NULL ? src->name : NULL,
+		.src_uidvalidity = src != NULL ? src->uidvalidity : 0, .src_uid = src_uid,
+		.src_size = blob->size });
 	return 0;
+}
+
+int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
+		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
+		uint32_t uid, uint64_t modseq, uint32_t *uid_r)
+{
+	return mailbox_insert(box, blob, flags, keywords, internaldate, tz_minutes, uid, modseq,
+			      NULL, 0, uid_r);
+}
+
+bool mailbox_copy_by_reference(const struct mailbox *src, uint32_t src_idx)
+{
+	/* A replay finds a live message of a mailbox of the tree where the live store
+	   found it: the records before this one made it so (and no other kind). */
+	return !src->deleted && !src->noselect && src->msgs[src_idx].state == MSG_LIVE;
+}
+
+int mailbox_add_copy(struct mailbox *box, const struct mailbox *src, uint32_t src_idx,
+		     uint8_t flags, uint64_t keywords, uint32_t uid, uint64_t modseq,
+		     uint32_t *uid_r)
+{
+	/* by value: adding to box may move src->msgs when box == src */
+	struct store_msg m = src->msgs[src_idx];
+	bool ref = mailbox_copy_by_reference(src, src_idx);
+
+	return mailbox_insert(box, m.blob, flags, keywords, m.internaldate, m.tz_minutes, uid,
+			      modseq, ref ? src : NULL, m.uid, uid_r);
 }
 
 static void *mailbox_grow(void *array, size_t *cap, size_t n, size_t size)

@@ -152,6 +152,9 @@ enum store_change_type {
 	STORE_CHANGE_APPEND,          /* mailbox, msg */
 	STORE_CHANGE_FLAGS,           /* mailbox, msg (new state) */
 	STORE_CHANGE_EXPUNGE,         /* mailbox, uid, modseq */
+	STORE_CHANGE_COPY,            /* mailbox, msg (flags, keywords; blob NULL on
+					 replay), src_* (a live message whose bytes
+					 the copy shares), src_size */
 };
 
 struct store_change {
@@ -166,6 +169,9 @@ struct store_change {
 	uint64_t modseq;
 	unsigned special_use;
 	const struct store_msg *msg;
+	const char *src_mailbox;     /* COPY: the message the bytes come from */
+	uint32_t src_uidvalidity, src_uid;
+	uint64_t src_size;           /* COPY: its size (a check on replay) */
 };
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
@@ -256,6 +262,17 @@ uint64_t mailbox_next_modseq(struct mailbox *box, uint64_t modseq);
 int mailbox_add(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
 		uint64_t keywords, int64_t internaldate, int16_t tz_minutes,
 		uint32_t uid, uint64_t modseq, uint32_t *uid_r);
+/* Append a copy of src->msgs[src_idx] (any state with its bytes) to box, sharing
+   its bytes; flags and keywords (box's indices) as given; uid and modseq as for
+   mailbox_add. Emits a COPY change (a reference, not the bytes) when the source
+   is live in a mailbox of the tree, an APPEND otherwise. Same results as
+   mailbox_add. */
+int mailbox_add_copy(struct mailbox *box, const struct mailbox *src, uint32_t src_idx,
+		     uint8_t flags, uint64_t keywords, uint32_t uid, uint64_t modseq,
+		     uint32_t *uid_r);
+/* Whether mailbox_add_copy of src->msgs[src_idx] emits a reference (a small
+   record) rather than the bytes. */
+bool mailbox_copy_by_reference(const struct mailbox *src, uint32_t src_idx);
 /* Apply a flag update to msgs[idx] (live). origin: the view making it, or NULL.
    modseq 0: the next. Returns 1 when changed, 0 when not. */
 int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mode mode,

@@ -541,7 +541,10 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 			uint32_t idx;
 			const struct store_msg *msg = view_lookup(v, seq, &idx);
 
-			bytes += store_record_bytes(dst->user, dst->name, msg->blob->size);
+			/* a live source is journalled as a reference, not its bytes again */
+			bytes += store_record_bytes(dst->user, dst->name,
+						    mailbox_copy_by_reference(src, idx)
+						    ? strlen(src->name) + 16 : msg->blob->size);
 			msg_bytes += msg->blob->size;
 			n_msgs++;
 		}
@@ -585,8 +588,7 @@ int store_view_copy(struct uimap_store_view *pub, const struct uimap_range *seqs
 
 			for (uint64_t bits = msg->keywords; bits != 0; bits &= bits - 1)
 				kw |= 1ull << kwmap[__builtin_ctzll(bits)];
-			int ret = mailbox_add(dst, msg->blob, msg->flags, kw, msg->internaldate,
-					      msg->tz_minutes, 0, 0, &uid);
+			int ret = mailbox_add_copy(dst, src, idx, msg->flags, kw, 0, 0, &uid);
 			if (ret < 0)
 				return ret; /* only on out of memory */
 			count++;

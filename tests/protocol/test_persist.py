@@ -125,9 +125,38 @@ class CrashTest(UimapTestCase):
         except (ConnectionClosed, OSError, AttributeError, AssertionError):
             pass
 
+    def copier(self, port, copies, stop, attempted):
+        """UID COPY / UID MOVE single INBOX messages to Copies / Moved (journalled as
+        references to the source); record each acknowledged (box, source uid, new uid)."""
+        try:
+            c = self.connect(port, timeout=10)
+            c.login()
+            for box in ("Copies", "Moved"):
+                c.command("C" + box, "CREATE " + box)  # NO after the first round
+            _, t = c.command("S0", "SELECT INBOX")
+            n = 0
+            while not stop.is_set():
+                n += 1
+                untagged, t = c.command("N%d" % n, "UID SEARCH ALL")
+                uids = [int(x) for line in untagged if line.startswith("* SEARCH")
+                        for x in line.split()[2:]]
+                if len(uids) < 6:
+                    time.sleep(0.01)
+                    continue
+                u = random.choice(uids[:-2])
+                box, cmd = ("Moved", "MOVE") if n % 3 == 0 else ("Copies", "COPY")
+                if cmd == "MOVE":
+                    attempted.add(u)   # gone from INBOX, as an expunge
+                untagged, t = c.command("M%d" % n, "UID %s %d %s" % (cmd, u, box))
+                m = re.search(r"COPYUID \d+ (\d+) (\d+)", t + " ".join(untagged))
+                if t.startswith("M%d OK" % n) and m and int(m.group(1)) == u:
+                    copies.append((box, u, int(m.group(2))))
+        except (ConnectionClosed, OSError, AttributeError, AssertionError):
+            pass
+
     def test_kill9_loses_no_acknowledged_change(self):
         data_dir = os.path.join(self.tmpdir, "data")
-        acked, stores, expunges = [], [], []
+        acked, stores, expunges, copies = [], [], [], []
         attempted = set()
         max_uid_seen = 0
         for rnd in range(self.ROUNDS):
@@ -139,6 +168,8 @@ class CrashTest(UimapTestCase):
                        for i in range(4)]
             threads.append(threading.Thread(target=self.flagger,
                                             args=(srv.port, stores, expunges, stop, attempted)))
+            threads.append(threading.Thread(target=self.copier,
+                                            args=(srv.port, copies, stop, attempted)))
             for t in threads:
                 t.start()
             time.sleep(random.uniform(0.3, 1.2))
@@ -175,10 +206,29 @@ class CrashTest(UimapTestCase):
                 self.assertIn("\\Answered", present[u][1], "acknowledged STORE lost")
         for u in expunged:
             self.assertNotIn(u, present, "acknowledged EXPUNGE undone")
+        # every acknowledged COPY / MOVE is there with its source's bytes
+        mids = {uid: mid for mid, uid, _ in acked}
+        for box in ("Copies", "Moved"):
+            want = [(u, d) for b, u, d in copies if b == box]
+            if not want:
+                continue
+            m.select(box, readonly=True)
+            typ, data = m.fetch("1:*", "(UID BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])")
+            have = {}
+            for item in data:
+                if isinstance(item, tuple):
+                    uid = int(re.search(r"UID (\d+)", item[0].decode()).group(1))
+                    have[uid] = re.search(rb"<([^@]+)@test>", item[1]).group(1).decode()
+            for u, d in want:
+                self.assertIn(d, have, "acknowledged %s of UID %d lost" % (box, u))
+                if u in mids:
+                    self.assertEqual(have[d], mids[u], "%s of UID %d has other bytes" % (box, u))
+        m.select("INBOX")
         # UIDs are never reused: a new message gets a UID above every acknowledged one
         typ, resp = m.append("INBOX", None, None, b"Subject: after\r\n\r\nx\r\n")
         new_uid = int(APPENDUID_RE.search(resp[0].decode()).group(2))
         self.assertGreater(new_uid, max(u for _, u, _ in acked))
         m.logout()
-        print("\n    crash test: %d rounds, %d APPENDs, %d STOREs, %d EXPUNGEs acknowledged, 0 lost"
-              % (self.ROUNDS, len(acked), len(stores), len(expunges)))
+        print("\n    crash test: %d rounds, %d APPENDs, %d STOREs, %d EXPUNGEs, %d COPY/MOVEs "
+              "acknowledged, 0 lost" % (self.ROUNDS, len(acked), len(stores), len(expunges),
+                                        len(copies)))

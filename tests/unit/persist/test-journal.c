@@ -540,11 +540,18 @@ Test(journal, every_change_type_replays_to_the_live_store)
 	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
 	struct uimap_sync_callbacks no_cb = { 0 };
 	cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, &no_cb, NULL), 0);
-	/* COPY and MOVE (APPEND records in the target, EXPUNGE in the source) */
+	/* COPY and MOVE (COPY records naming the source in the target, EXPUNGE in the
+	   source), into another mailbox and into the same one; then the copied-from
+	   message goes and its copy stays */
 	struct uimap_range seqs = { 1, 2 };
 	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Keep", false, &cres), 0);
 	seqs = (struct uimap_range){ 3, 3 };
 	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Gone", true, &cres), 0);
+	seqs = (struct uimap_range){ 1, 1 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "INBOX", false, &cres), 0);
+	t_store_flags(v, 1, UIMAP_FLAGS_ADD, UIMAP_FLAG_DELETED, 0);
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+	cr_assert_eq(v->vt->view_sync(v, UIMAP_SYNC_EXPUNGES, &no_cb, NULL), 0);
 	uimap_store_view_close(&v);
 	/* MAILBOX_DELETE: plain, and with inferiors (a \Noselect placeholder), then
 	   CREATE of that placeholder; MAILBOX_RENAME with inferiors; RENAME INBOX */
@@ -568,6 +575,66 @@ Test(journal, every_change_type_replays_to_the_live_store)
 	free(want);
 	t_rmdir(dir);
 }
+static uint64_t journal_bytes(const char *dir)
+{
+	char *path = jpath(dir, 1);
+	struct stat st;
+
+	cr_assert_eq(stat(path, &st), 0);
+	free(path);
+	return (uint64_t)st.st_size;
+}
+
+/* COPY and MOVE journal a reference to the message they copy, not its bytes again
+   (a 1 MiB message copied 20 times adds a few KiB); the replay shares the bytes. */
+Test(journal, copy_journals_a_reference_not_the_bytes)
+{
+	char *dir = t_tmpdir(), *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	struct uimap_store_user *user = t_user(s, "big");
+	struct uimap_store_view *v;
+	struct uimap_select_info info;
+	struct uimap_copy_result cres;
+	size_t size = 1 << 20;
+	char *text = malloc(size);
+
+	for (size_t i = 0; i < size; i++)
+		text[i] = i % 78 == 76 ? '\r' : i % 78 == 77 ? '\n' : (char)('a' + i % 26);
+	struct uimap_blob *blob = uimap_blob_new_copy(text, size);
+
+	free(text);
+	t_append_blob(user, "INBOX", blob, 0, NULL, 0);
+	uimap_blob_unref(&blob);
+	cr_assert_eq(user->vt->mailbox_create(user, "Copies", 0), 0);
+	cr_assert_eq(persist_journal_sync(p), 0);
+	uint64_t before = journal_bytes(dir);
+
+	cr_assert_gt(before, size);
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	for (int i = 0; i < 20; i++) {
+		struct uimap_range seqs = { 1, 1 };
+
+		cr_assert_eq(v->vt->view_copy(v, &seqs, 1, i % 2 ? "Copies" : "INBOX", false,
+					      &cres), 0);
+	}
+	struct uimap_range seqs = { 1, 1 };
+	cr_assert_eq(v->vt->view_copy(v, &seqs, 1, "Copies", true, &cres), 0);
+	uimap_store_view_close(&v);
+	cr_assert_eq(persist_journal_sync(p), 0);
+	uint64_t added = journal_bytes(dir) - before;
+
+	cr_assert_lt(added, 8192, "22 copies journalled %llu bytes", (unsigned long long)added);
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	t_assert_same(want, got, "copies replayed from references");
+	free(got);
+	free(want);
+	t_rmdir(dir);
+}
+
 /* ---- records the store never writes (found by tests/fuzz/fuzz-persist) ---- */
 
 /* A journal file with valid checksums, built record by record. */
@@ -657,6 +724,28 @@ static void h_msg(struct hostile *h, enum store_change_type type, uint32_t uid, 
 		  uint64_t keywords)
 {
 	h_msg_modseq(h, type, uid, flags, keywords, 2);
+}
+
+/* COPY into "u"'s INBOX (UIDVALIDITY 7) as uid of src_uid of src (UIDVALIDITY
+   src_uv) of size bytes. */
+static void h_copy(struct hostile *h, uint32_t uid, const char *src, uint32_t src_uv,
+		   uint32_t src_uid, uint64_t size)
+{
+	struct buf b = { 0 };
+
+	buf_append_lstr(&b, "u");
+	buf_append_lstr(&b, "INBOX");
+	buf_append_u32(&b, 7);
+	buf_append_u32(&b, uid);
+	buf_append_u64(&b, 3);
+	buf_append_u32(&b, 0);
+	buf_append_u64(&b, 0);
+	buf_append_lstr(&b, src);
+	buf_append_u32(&b, src_uv);
+	buf_append_u32(&b, src_uid);
+	buf_append_u64(&b, size);
+	h_rec(h, STORE_CHANGE_COPY, &b);
+	buf_free(&b);
 }
 
 /* A user "u" with INBOX (UIDVALIDITY 7) holding message 1. */
@@ -750,6 +839,24 @@ Test(journal, records_the_snapshot_would_refuse)
 	h_base(&h);
 	h_msg_modseq(&h, STORE_CHANGE_EXPUNGE, 1, 0, 0, UINT64_MAX);
 	check_refused(&h, 4, "EXPUNGE modseq 2^64-1");
+	/* a COPY whose source is not there as recorded (message 1 is 3 bytes) */
+	h_base(&h);
+	h_copy(&h, 2, "INBOX", 7, 1, 3);   /* the one that applies */
+	h_copy(&h, 3, "INBOX", 7, 9, 3);
+	check_refused(&h, 5, "COPY of a missing UID");
+	h_base(&h);
+	h_copy(&h, 2, "INBOX", 8, 1, 3);
+	check_refused(&h, 4, "COPY from another UIDVALIDITY");
+	h_base(&h);
+	h_copy(&h, 2, "INBOX", 7, 1, 4);
+	check_refused(&h, 4, "COPY of another size");
+	h_base(&h);
+	h_copy(&h, 2, "Nowhere", 7, 1, 3);
+	check_refused(&h, 4, "COPY from a missing mailbox");
+	h_base(&h);
+	h_msg(&h, STORE_CHANGE_EXPUNGE, 1, 0, 0);
+	h_copy(&h, 2, "INBOX", 7, 1, 3);
+	check_refused(&h, 5, "COPY of an expunged message");
 }
 
 Test(journal, rename_inbox_onto_itself_refused, .timeout = 30)
