@@ -1,6 +1,8 @@
 /* Default auth backend: a Dovecot-style passwd-file, checked with crypt(3). */
 #include "uimap/auth.h"
 #include "auth/passwd-file.h"
+#include "core/common.h"
+#include "core/error.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -12,10 +14,6 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#ifndef UIMAP_EXPORT
-#define UIMAP_EXPORT __attribute__((visibility("default")))
-#endif
 
 /* Larger files are refused rather than read into memory. */
 #define PASSWD_FILE_MAX_SIZE (1024u * 1024u * 1024u)
@@ -66,18 +64,17 @@ struct passwd_file {
 	const char *dummy_hash;
 };
 
-/* Error text with a line number: valid until the next open on the same thread. */
-static _Thread_local char passwd_error_buf[512];
-
+/* Error text with a line number (the library's error buffer: valid until the next
+   error on the same thread). */
 static const char *passwd_error(const char *path, unsigned line, const char *msg)
 {
+	const char *text;
+
 	if (line != 0)
-		snprintf(passwd_error_buf, sizeof(passwd_error_buf),
-			 "passwd-file %s line %u: %s", path, line, msg);
+		error_set(&text, "passwd-file %s line %u: %s", path, line, msg);
 	else
-		snprintf(passwd_error_buf, sizeof(passwd_error_buf),
-			 "passwd-file %s: %s", path, msg);
-	return passwd_error_buf;
+		error_set(&text, "passwd-file %s: %s", path, msg);
+	return text;
 }
 
 /* Compare without stopping at the first difference. The loop runs over a (the
@@ -222,10 +219,7 @@ static int passwd_read_file(const char *path, char **data_r, size_t *size_r,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		snprintf(passwd_error_buf, sizeof(passwd_error_buf),
-			 "passwd-file %s: open: %m", path);
-		*error_r = passwd_error_buf;
-		return -1;
+		return error_set(error_r, "passwd-file %s: open: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
 	    (uint64_t)st.st_size > PASSWD_FILE_MAX_SIZE) {
@@ -246,9 +240,7 @@ static int passwd_read_file(const char *path, char **data_r, size_t *size_r,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			snprintf(passwd_error_buf, sizeof(passwd_error_buf),
-				 "passwd-file %s: read: %m", path);
-			*error_r = passwd_error_buf;
+			error_set(error_r, "passwd-file %s: read: %s", path, strerror(errno));
 			explicit_bzero(data, got);
 			free(data);
 			close(fd);

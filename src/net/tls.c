@@ -104,12 +104,14 @@ static void lib_unref(void)
 	pthread_mutex_unlock(&lib_lock);
 }
 
-static const char *err_text(int err)
+/* wolfSSL's text for err, written into buf (the caller's: ERR_TEXT gives a buffer
+   that lives until the end of the statement, so no thread-local one is needed). */
+static const char *err_text(int err, char *buf)
 {
-	static __thread char buf[WOLFSSL_MAX_ERROR_SZ];
-	wolfSSL_ERR_error_string_n((unsigned long)err, buf, sizeof(buf));
+	wolfSSL_ERR_error_string_n((unsigned long)err, buf, WOLFSSL_MAX_ERROR_SZ);
 	return buf;
 }
+#define ERR_TEXT(err) err_text((err), (char[WOLFSSL_MAX_ERROR_SZ]){ 0 })
 
 /* ---- context ---- */
 
@@ -155,47 +157,46 @@ static void info_cb(const WOLFSSL *ssl, int where, int ret)
 		t->renegotiating = true;
 }
 
-#define set_error error_set
 
 static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const char **error_r)
 {
 	if (access(cert_file, R_OK) < 0) {
-		set_error(error_r, "TLS certificate %s: %s", cert_file, strerror(errno));
+		error_set(error_r, "TLS certificate %s: %s", cert_file, strerror(errno));
 		return NULL;
 	}
 	if (access(key_file, R_OK) < 0) {
-		set_error(error_r, "TLS key %s: %s", key_file, strerror(errno));
+		error_set(error_r, "TLS key %s: %s", key_file, strerror(errno));
 		return NULL;
 	}
 	WOLFSSL_CTX *w = wolfSSL_CTX_new(wolfSSLv23_server_method());
 	if (w == NULL) {
-		set_error(error_r, "wolfSSL_CTX_new failed");
+		error_set(error_r, "wolfSSL_CTX_new failed");
 		return NULL;
 	}
 	int ret;
 	if ((ret = wolfSSL_CTX_SetMinVersion(w, WOLFSSL_TLSV1_2)) != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS: cannot set the minimum version: %s", err_text(ret));
+		error_set(error_r, "TLS: cannot set the minimum version: %s", ERR_TEXT(ret));
 		goto fail;
 	}
 	ret = wolfSSL_CTX_use_certificate_chain_file(w, cert_file);
 	if (ret != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS certificate %s: %s", cert_file, err_text(ret));
+		error_set(error_r, "TLS certificate %s: %s", cert_file, ERR_TEXT(ret));
 		goto fail;
 	}
 	ret = wolfSSL_CTX_use_PrivateKey_file(w, key_file, WOLFSSL_FILETYPE_PEM);
 	if (ret != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS key %s: %s", key_file, err_text(ret));
+		error_set(error_r, "TLS key %s: %s", key_file, ERR_TEXT(ret));
 		goto fail;
 	}
 #ifdef OPENSSL_EXTRA
 	if (wolfSSL_CTX_check_private_key(w) != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS key %s does not match certificate %s", key_file, cert_file);
+		error_set(error_r, "TLS key %s does not match certificate %s", key_file, cert_file);
 		goto fail;
 	}
 #endif
 	const char *suites = tls_available_aes_accel() ? suites_aes_first : suites_chacha_first;
 	if (wolfSSL_CTX_set_cipher_list(w, suites) != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS: cannot set the cipher suites");
+		error_set(error_r, "TLS: cannot set the cipher suites");
 		goto fail;
 	}
 #ifdef WOLFSSL_TLS13
@@ -204,7 +205,7 @@ static WOLFSSL_CTX *wctx_new(const char *cert_file, const char *key_file, const 
 	   HelloRetryRequest for the first of these */
 	int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
 	if (wolfSSL_CTX_set_groups(w, groups, (int)N_ELEMENTS(groups)) != WOLFSSL_SUCCESS) {
-		set_error(error_r, "TLS: cannot set the key exchange groups");
+		error_set(error_r, "TLS: cannot set the key exchange groups");
 		goto fail;
 	}
 #endif
@@ -333,7 +334,7 @@ static int tls_fail(struct conn *c, struct tls_conn *t, const char *what, int er
 		log_write(UIMAP_LOG_INFO, c->id, c->addr,
 			  "TLS: client tried to renegotiate (refused); closing");
 	else
-		log_write(UIMAP_LOG_INFO, c->id, c->addr, "TLS %s failed: %s", what, err_text(err));
+		log_write(UIMAP_LOG_INFO, c->id, c->addr, "TLS %s failed: %s", what, ERR_TEXT(err));
 	return -1;
 }
 
