@@ -66,6 +66,19 @@ static void sendbuf_put(struct sendbuf *b)
 	sendbuf_free_n[k]++;
 }
 
+void conn_cache_free(void)
+{
+	for (unsigned k = 0; k < 2; k++) {
+		while (sendbuf_free[k] != NULL) {
+			struct sendbuf *b = sendbuf_free[k];
+
+			sendbuf_free[k] = b->next;
+			free(b);
+		}
+		sendbuf_free_n[k] = 0;
+	}
+}
+
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";

@@ -146,6 +146,8 @@ void conn_flush(struct conn *c);
 
 /* Free every connection queued for freeing that no longer has anything pending. */
 void conn_reap(struct net_server *srv);
+/* Free the calling thread's cached send buffers (when its loop ends, and at free). */
+void conn_cache_free(void);
 
 /* Run the wake-ups asked for with conn_wake_soon() (once per loop turn). */
 void conn_run_wakes(struct net_server *srv);

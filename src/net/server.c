@@ -300,7 +300,7 @@ int net_server_ring(struct net_server *srv, const char **error_r)
 	return 0;
 }
 
-int net_server_run(struct net_server *srv, const char **error_r)
+static int net_server_loop(struct net_server *srv, const char **error_r)
 {
 	if (net_server_bind(srv, error_r) < 0 || net_server_ring(srv, error_r) < 0)
 		return -1;
@@ -353,6 +353,17 @@ int net_server_run(struct net_server *srv, const char **error_r)
 	return 0;
 }
 
+int net_server_run(struct net_server *srv, const char **error_r)
+{
+	int r = net_server_loop(srv, error_r);
+
+	/* the free lists are this thread's: a server run on a thread that then exits
+	   must not leave them behind (net_server_free may run on another thread) */
+	outq_cache_free();
+	conn_cache_free();
+	return r;
+}
+
 void net_server_stop(struct net_server *srv)
 {
 	srv->stop_requested = 1;
@@ -382,4 +393,5 @@ void net_server_deinit(struct net_server *srv)
 	timer_heap_free(&srv->timers);
 	iptable_free(&srv->ips);
 	outq_cache_free();
+	conn_cache_free();
 }

@@ -213,7 +213,7 @@ void jnl_discard_pending(struct persist *p)
 int jnl_write_pending(struct persist *p)
 {
 	struct iovec iov[IOV_MAX];
-	size_t seg = 0, n_segs, total = 0, done = 0;
+	size_t seg = 0, n_segs, done = 0;
 
 	if (p->health == PERSIST_BROKEN)
 		return p->error;
@@ -221,8 +221,6 @@ int jnl_write_pending(struct persist *p)
 		return 0;
 	jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
 	n_segs = p->n_segs;
-	for (size_t i = 0; i < n_segs; i++)
-		total += p->segs[i].len;
 	/* One writev per IOV_MAX parts; a short write continues where it stopped. */
 	size_t skip = 0;
 
