@@ -23,7 +23,17 @@ BENCH=0
 [ "${2:-}" = "--bench" ] && BENCH=1
 SRC="$BUILD_DIR/wolfssl-src"
 PREFIX="$BUILD_DIR/wolfssl-prefix"
-EXTRA_FLAGS="--enable-aesni --enable-intelasm --enable-sp --enable-sp-asm"
+# --disable-postauth: no TLS 1.3 post-handshake client authentication (uimapd never
+# asks for a client certificate); without it wolfSSL frees the handshake hashes
+# (1.2 KiB per connection) when a TLS 1.3 handshake is done
+EXTRA_FLAGS="--enable-aesni --enable-intelasm --enable-sp --enable-sp-asm --disable-postauth"
+# Defines taken out of the configured build (Makefile and options.h) after configure:
+# --enable-distro turns them on through several other options (nginx, openvpn, qt,
+# lighty, ...), so no configure flag can. SESSION_CERTS + WOLFSSL_ALT_CERT_CHAINS put
+# two buffers for the *peer's* certificate chain into every WOLFSSL_SESSION (37.5 KiB
+# instead of 0.6 KiB, allocated by wolfSSL_new()); a server that asks for no client
+# certificate never fills them.
+DROP_DEFINES="SESSION_CERTS WOLFSSL_ALT_CERT_CHAINS"
 # position-independent objects in libwolfssl.a too, so it links into libuimap.so
 BUILD_FLAGS="--enable-static --enable-shared --with-pic"
 SUDO=""
@@ -104,7 +114,8 @@ export CFLAGS CPPFLAGS LDFLAGS
 
 # 4. configure + build + install (skipped when the prefix is up to date)
 stamp="$PREFIX/.uimap-flags"
-want="$rules_flags $EXTRA_FLAGS $BUILD_FLAGS | $CPPFLAGS | $CFLAGS"
+want="$rules_flags $EXTRA_FLAGS $BUILD_FLAGS | $CPPFLAGS | $CFLAGS | -$DROP_DEFINES"
+drop_re=$(echo "$DROP_DEFINES" | tr -s ' ' '|')
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$PREFIX/include/wolfssl/options.h" ]; then
 	cd "$SRC"
 	[ -x configure ] || { log "autogen.sh"; ./autogen.sh >/dev/null 2>&1; }
@@ -112,6 +123,13 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ] || [ ! -f "$PREFIX/incl
 	log "configure $EXTRA_FLAGS"
 	# shellcheck disable=SC2086
 	./configure -q --prefix="$PREFIX" $BUILD_FLAGS $rules_flags $EXTRA_FLAGS >&2
+	log "leaving out: $DROP_DEFINES"
+	# the library's compile flags (AM_CFLAGS in every Makefile) ...
+	find . -name Makefile -exec sed -i -E "/^AM_CFLAGS *=/s/-D($drop_re)([[:space:]]|\$)/\2/g" {} +
+	# ... and the header applications build with, so both agree on the structs
+	sed -i -E "/^#(undef|define) +($drop_re)\$/d" wolfssl/options.h
+	! grep -qE -- "-D($drop_re)([[:space:]]|\$)" Makefile ||
+		{ echo "Makefile still defines one of: $DROP_DEFINES" >&2; exit 1; }
 	log "make -j$(nproc)"
 	make -s -j"$(nproc)" >/dev/null
 	make -s install >/dev/null
@@ -125,6 +143,8 @@ pc="$PREFIX/lib/pkgconfig/wolfssl.pc"
 grep -q '^Libs.private:' "$pc" || echo "Libs.private: $libs_private" >> "$pc"
 grep -qE 'define (WOLFSSL_AESNI|HAVE_INTEL_AVX1)' "$PREFIX/include/wolfssl/options.h" ||
 	{ echo "the built options.h lacks WOLFSSL_AESNI" >&2; exit 1; }
+! grep -qE "^#define ($drop_re)\$" "$PREFIX/include/wolfssl/options.h" ||
+	{ echo "the built options.h still defines one of: $DROP_DEFINES" >&2; exit 1; }
 
 # 5. optional benchmark
 if [ $BENCH -eq 1 ]; then

@@ -350,9 +350,12 @@ static int handshake_finished(struct conn *c, struct tls_conn *t)
 {
 	t->handshake_done = true;
 	t->tls13 = wolfSSL_version(t->ssl) == TLS1_3_VERSION;
-	/* wolfSSL keeps the handshake arrays (3.4 KiB) after a TLS 1.3 handshake for
-	   post-handshake authentication and later tickets, neither of which we use
-	   (KeyUpdate works from the secrets in the WOLFSSL object) */
+	/* a wolfSSL built with post-handshake authentication (Debian's) keeps the
+	   handshake arrays (3.4 KiB) after a TLS 1.3 handshake for it and for later
+	   tickets, neither of which we use (KeyUpdate works from the secrets in the
+	   WOLFSSL object); the accelerated build frees them itself. Nothing else
+	   public frees more: wolfSSL_accept() already ran its handshake cleanup and
+	   shrinks its I/O buffers by itself. */
 	wolfSSL_FreeArrays(t->ssl);
 	if (t->alpn_mismatch) {
 		t->failed = true;
