@@ -11,9 +11,13 @@
 #include <stdint.h>
 
 /* Milliseconds of loop time one slice may take. */
+#ifndef SLICE_MS /* (a test build may slice at every message: -DSLICE_MS=0 -DSLICE_CHECK_EVERY=1) */
 #define SLICE_MS 2
+#endif
 /* Items between clock reads. */
+#ifndef SLICE_CHECK_EVERY
 #define SLICE_CHECK_EVERY 256
+#endif
 
 struct range_cursor {
 	const struct uimap_range *r;

@@ -884,8 +884,13 @@ def d_store_result(cl, cmd):
         return None
     mode, want = cmd.meta["mode"], cmd.meta["flags"]
     perm = cl.permanent
+    # only messages the client knew when it sent the STORE: a message announced during
+    # it (an APPEND by another session while a long STORE ran in slices) may have
+    # arrived after the STORE took its set, and a FETCH of it in the STORE's response
+    # is an unsolicited update, not the STORE's result (seen with UID STORE 1:*)
+    known = {id(x) for x in cmd.meta["slots_at_send"]}
     for key, (flags, slot, nil, line) in cmd.store_seen.items():
-        if key not in cmd.meta["set"] or nil or slot.uid is None:
+        if key not in cmd.meta["set"] or nil or slot.uid is None or id(slot) not in known:
             continue
         touched = cl.box_facts.touched_by_others(cl.sid, cmd.sent, cmd.finished, slot.uid)
         if touched is None:
@@ -909,6 +914,13 @@ def d_store_result(cl, cmd):
             if extra:
                 out.append(f"{what}: FLAGS ({' '.join(sorted(have))}) has "
                            f"{' '.join(extra)} after FLAGS replace")
+        if out and os.environ.get("IMAPSTRESS_DEBUG"):
+            acts = [f"{a.desc} [{a.start}..{a.end}]"
+                    for a in cl.box_facts.act_by_uid.get(slot.uid, ()) if a.sid != cl.sid]
+            out = [o + f" (window {cmd.sent}..{cmd.finished}; others on this UID: "
+                   f"{'; '.join(acts) or 'none'}; any-UID: "
+                   f"{ {k: v for k, v in cl.box_facts.any_uid.items() if k != cl.sid} })"
+                   for o in out]
         for detail in out:
             cl.pending.append((d_store_result.rule, cmd, line, detail, slot, cmd.finished))
 
