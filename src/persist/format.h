@@ -75,7 +75,8 @@ enum snap_section {
    loaded one above this is corrupt (and the store's ++modseq would wrap). */
 #define PERSIST_MODSEQ_MAX ((uint64_t)INT64_MAX)
 
-/* Record types: enum store_change_type + 1 (0 is never valid). */
+/* Record types: enum store_change_type + 1 (0 is never valid). New types are only
+   appended (COPY, a reference to the copied message, is 11), so old journals read. */
 #define JNL_TYPE_OF(change) ((uint16_t)((change) + 1))
 
 static inline void put_u16(unsigned char *p, uint16_t v) { memcpy(p, &v, 2); }
