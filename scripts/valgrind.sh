@@ -42,7 +42,10 @@ tail -n 1 "$LOGS/suite.log" | sed 's/^/suite under valgrind: /'
 total=$(find "$LOGS" -name 'vg.*.log' | wc -l)
 bad=0
 for f in "$LOGS"/vg.*.log; do
-	[ -s "$f" ] || continue
+	# "==PID==" lines are memcheck's findings; "--PID--" lines are valgrind's own
+	# notes (e.g. pidfd_open, syscall 434, unknown to valgrind 3.19: the snapshot
+	# child cannot be watched there, so snapshot tests fail under it)
+	grep -q '^==[0-9]*==' "$f" || continue
 	bad=$((bad + 1))
 	echo "== $f"
 	head -n 40 "$f"
