@@ -78,36 +78,29 @@ static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 		break;
 	case STORE_CHANGE_APPEND:
 	case STORE_CHANGE_FLAGS:
+	case STORE_CHANGE_COPY:
+	case STORE_CHANGE_EXPUNGE:
+		/* one message: where, and the mod-sequence of the change */
 		buf_append_lstr(b, c->mailbox);
 		buf_append_u32(b, c->uidvalidity);
 		buf_append_u32(b, c->uid);
 		buf_append_u64(b, c->modseq);
+		if (c->type == STORE_CHANGE_EXPUNGE)
+			break;
 		buf_append_u32(b, c->msg->flags);
 		buf_append_u64(b, c->msg->keywords);
 		if (c->type == STORE_CHANGE_APPEND) {
 			buf_append_u64(b, (uint64_t)c->msg->internaldate);
 			buf_append_u32(b, (uint32_t)(int32_t)c->msg->tz_minutes);
 			buf_append_u64(b, c->msg->blob->size);
+		} else if (c->type == STORE_CHANGE_COPY) {
+			/* the source by name, UIDVALIDITY and UID: its bytes are not
+			   written again */
+			buf_append_lstr(b, c->src_mailbox);
+			buf_append_u32(b, c->src_uidvalidity);
+			buf_append_u32(b, c->src_uid);
+			buf_append_u64(b, c->src_size);
 		}
-		break;
-	case STORE_CHANGE_EXPUNGE:
-		buf_append_lstr(b, c->mailbox);
-		buf_append_u32(b, c->uidvalidity);
-		buf_append_u32(b, c->uid);
-		buf_append_u64(b, c->modseq);
-		break;
-	case STORE_CHANGE_COPY:
-		/* the source by name, UIDVALIDITY and UID: its bytes are not written again */
-		buf_append_lstr(b, c->mailbox);
-		buf_append_u32(b, c->uidvalidity);
-		buf_append_u32(b, c->uid);
-		buf_append_u64(b, c->modseq);
-		buf_append_u32(b, c->msg->flags);
-		buf_append_u64(b, c->msg->keywords);
-		buf_append_lstr(b, c->src_mailbox);
-		buf_append_u32(b, c->src_uidvalidity);
-		buf_append_u32(b, c->src_uid);
-		buf_append_u64(b, c->src_size);
 		break;
 	}
 }
