@@ -120,6 +120,18 @@ static int copy_finish(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
+/* The command ends on error r: TRYCREATE when the destination is gone (RFC 3501
+   §6.4.7, also when it went away meanwhile), else the store's error. */
+static int copy_fail(struct uimap_cmd *cmd, struct copy_state *st, int r)
+{
+	st->over = true;
+	if (r == -ENOENT)
+		cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
+	else
+		reply_store_error(cmd, r, st->move ? "MOVE" : "COPY");
+	return CMD_DONE;
+}
+
 /* One chunk per loop turn: the source numbers stay put between chunks (MOVE's
    expunges are reported at the tagged reply), and everything was checked and the
    journal space reserved before the first. */
@@ -143,13 +155,7 @@ static int copy_continue(struct uimap_cmd *cmd)
 		int r = v->vt->view_copy(v, st->chunk, k, st->dest, st->move, &res);
 		if (r < 0) {
 			copy_undo(s, st);
-			st->over = true;
-			if (r == -ENOENT)
-				/* RFC 3501 §6.4.7 (the mailbox went away meanwhile) */
-				cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
-			else
-				reply_store_error(cmd, r, st->move ? "MOVE" : "COPY");
-			return CMD_DONE;
+			return copy_fail(cmd, st, r);
 		}
 		st->uidvalidity = res.uidvalidity;
 		for (uint32_t i = 0; i < res.count; i++)
@@ -189,14 +195,8 @@ static int copy_scan(struct uimap_cmd *cmd)
 	if (s->mail->vt->reserve != NULL) {
 		int r = s->mail->vt->reserve(s->mail, st->dest, st->move ? 2 * st->msgs : st->msgs,
 					     st->move ? 0 : st->msgs, st->move ? 0 : st->bytes);
-		if (r < 0) {
-			st->over = true;
-			if (r == -ENOENT)
-				cmd_reply(cmd, "NO", "[TRYCREATE] Mailbox does not exist.");
-			else
-				reply_store_error(cmd, r, st->move ? "MOVE" : "COPY");
-			return CMD_DONE;
-		}
+		if (r < 0)
+			return copy_fail(cmd, st, r);
 	}
 	cursor_init(&st->cursor, st->ranges, st->n_ranges);
 	return copy_continue(cmd);

@@ -254,6 +254,15 @@ Test(snapshot, corrupt_user_dropped_with_ignore)
 /* Found by tests/fuzz/fuzz-persist (regressions/persist/snapshot-blob-count-huge): a
    BLOBS section whose header checksum is right but whose count cannot fit its payload
    made the loader allocate count * 8 bytes (32 GiB) before checking anything. */
+/* A valid snapshot file header (no journal sequence) at f. */
+static void t_snap_header(unsigned char *f)
+{
+	memcpy(f, SNAP_MAGIC, 8);
+	put_u32(f + 8, SNAP_VERSION);
+	put_u32(f + 12, SNAP_HEADER_SIZE);
+	put_u32(f + 60, crc32c(0, f, 60));
+}
+
 Test(snapshot, blob_count_larger_than_section_refused)
 {
 	char *dir = t_tmpdir(), *path = snap_path(dir);
@@ -263,10 +272,7 @@ Test(snapshot, blob_count_larger_than_section_refused)
 	struct persist_load_stats st = { 0 };
 	const char *error = NULL;
 
-	memcpy(f, SNAP_MAGIC, 8);
-	put_u32(f + 8, SNAP_VERSION);
-	put_u32(f + 12, SNAP_HEADER_SIZE);
-	put_u32(f + 60, crc32c(0, f, 60));
+	t_snap_header(f);
 	put_u32(sh, SNAP_SEC_BLOBS);
 	put_u32(sh + 4, UINT32_MAX);  /* blobs */
 	put_u64(sh + 8, 8);           /* payload bytes: room for one size */
@@ -295,10 +301,7 @@ Test(snapshot, empty_user_section_refused)
 	struct persist_load_stats st = { 0 };
 	const char *error = NULL;
 
-	memcpy(f, SNAP_MAGIC, 8);
-	put_u32(f + 8, SNAP_VERSION);
-	put_u32(f + 12, SNAP_HEADER_SIZE);
-	put_u32(f + 60, crc32c(0, f, 60));
+	t_snap_header(f);
 	put_u32(sh, SNAP_SEC_USER);
 	put_u64(sh + 8, 0);           /* no payload at all */
 	put_u32(sh + 28, crc32c(0, sh, 28));
