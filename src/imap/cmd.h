@@ -175,6 +175,19 @@ int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
    reply NO [LIMIT] and return false. */
 bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, unsigned n);
 
+/* CONDSTORE (RFC 7162): switch it on for the rest of the connection (ENABLE, or the
+   first command that uses it); when a mailbox is selected, "* OK [HIGHESTMODSEQ n]"
+   is sent. From then on every FETCH response that carries flags also carries the
+   UID and MODSEQ. */
+void session_enable_condstore(struct session *s);
+
+/* A mod-sequence argument (an atom of digits, 1 .. 2^63-1; 0 too when zero_ok, the
+   RFC's mod-sequence-valzer). Returns false when arg is not one. */
+bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r);
+
+/* Write "MODSEQ (n)" (a FETCH data item). */
+void write_modseq(struct outq *q, uint64_t modseq);
+
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);
 

@@ -20,6 +20,7 @@ enum fetch_kind {
 	FETCH_RFC822_HEADER,  /* = BODY.PEEK[HEADER] */
 	FETCH_RFC822_TEXT,    /* = BODY[TEXT] and sets \Seen */
 	FETCH_SECTION,        /* BODY[section]<partial>, BODY.PEEK[...] */
+	FETCH_MODSEQ,         /* RFC 7162 §3.1.5 */
 };
 
 struct fetch_item {
@@ -37,6 +38,8 @@ struct fetch_items {
 	unsigned n;
 	bool sets_seen;       /* a non-PEEK body item is present */
 	bool has_flags;
+	bool has_uid;
+	bool has_modseq;
 	bool needs_mime;      /* ENVELOPE, BODY, BODYSTRUCTURE or a MIME section */
 };
 

@@ -60,6 +60,7 @@ struct parse {
 	unsigned n, i;
 	const char *error;
 	struct search_key *texts;     /* keys holding a prepared needle */
+	bool uses_modseq;
 };
 
 static struct search_key *key_new(struct parse *p, enum search_op op)
@@ -156,6 +157,7 @@ enum key_arg {
 	ARG_KEY,         /* NOT: one key */
 	ARG_TWO_KEYS,    /* OR: two keys */
 	ARG_NEW,         /* NEW = RECENT UNSEEN */
+	ARG_MODSEQ,      /* MODSEQ: [entry-name entry-type] mod-sequence-valzer */
 };
 
 /* The SEARCH keys of RFC 3501 §6.4.4, by name. */
@@ -201,7 +203,32 @@ static const struct key_def {
 	{ "HEADER", SEARCH_HEADER, ARG_FIELD_STRING, 0, NULL },
 	{ "BODY", SEARCH_BODY, ARG_STRING, 0, NULL },
 	{ "TEXT", SEARCH_TEXT, ARG_STRING, 0, NULL },
+	{ "MODSEQ", SEARCH_MODSEQ, ARG_MODSEQ, 0, NULL },
 };
+
+/* RFC 7162 §3.1.5: MODSEQ ["/flags/<flag>" priv|shared|all] <valzer>. Messages have
+   one mod-sequence for all their flags, so the entry only has to be well formed. */
+static bool parse_modseq(struct parse *p, struct search_key *k)
+{
+	if (p->i < p->n && p->a[p->i].type != IMAP_ARG_ATOM) {
+		const char *entry, *type;
+		size_t len;
+		if (!next_string(p, &entry, &len) || strncasecmp(entry, "/flags/", 7) != 0 ||
+		    len == 7 || !next_string(p, &type, &len) ||
+		    (strcasecmp(type, "priv") != 0 && strcasecmp(type, "shared") != 0 &&
+		     strcasecmp(type, "all") != 0)) {
+			p->error = "Invalid MODSEQ entry in SEARCH";
+			return false;
+		}
+	}
+	if (p->i >= p->n || !arg_modseq(&p->a[p->i], true, &k->number)) {
+		p->error = "MODSEQ takes a mod-sequence";
+		return false;
+	}
+	p->i++;
+	p->uses_modseq = true;
+	return true;
+}
 
 static const struct key_def *key_lookup(const char *name)
 {
@@ -220,9 +247,10 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	const struct imap_arg *a = &p->a[p->i++];
 	struct session *s = p->cmd->s;
 	if (a->type == IMAP_ARG_LIST) {
-		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, p->texts };
+		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, p->texts, false };
 		struct search_key *k = parse_and(&sub, depth + 1);
 		p->texts = sub.texts;
+		p->uses_modseq |= sub.uses_modseq;
 		if (k == NULL)
 			p->error = sub.error;
 		return k;
@@ -288,6 +316,8 @@ static struct search_key *parse_key(struct parse *p, int depth)
 			return NULL;
 		prepare_text(p, k);
 		return k;
+	case ARG_MODSEQ:
+		return parse_modseq(p, k) ? k : NULL;
 	case ARG_KEY:
 		if (p->i >= p->n) {
 			p->error = "NOT needs a key";
@@ -317,7 +347,7 @@ static struct search_key *parse_key(struct parse *p, int depth)
 int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		 struct search_key **program_r, const char **error_r)
 {
-	struct parse p = { cmd, args, n, 0, NULL, NULL };
+	struct parse p = { cmd, args, n, 0, NULL, NULL, false };
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;
@@ -340,6 +370,7 @@ int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		return -1;
 	}
 	prog->next_text = p.texts;  /* the root keeps the list for search_free() */
+	prog->uses_modseq = p.uses_modseq;
 	*program_r = prog;
 	return 1;
 }
@@ -404,6 +435,8 @@ bool search_match(struct session *s, const struct search_key *k, uint32_t seq,
 	case SEARCH_BODY:
 	case SEARCH_TEXT:
 		return search_text(info->blob, k);
+	case SEARCH_MODSEQ:
+		return info->modseq >= k->number;
 	}
 	return false;
 }

@@ -29,6 +29,7 @@ enum search_op {
 	SEARCH_ADDRESS,   /* FROM / TO / CC / BCC: field name + string, on parsed addresses */
 	SEARCH_BODY,
 	SEARCH_TEXT,
+	SEARCH_MODSEQ,    /* modseq >= number (RFC 7162 §3.1.5) */
 };
 
 struct search_key {
@@ -44,6 +45,7 @@ struct search_key {
 	size_t value_len;
 	struct mail_search_key *text; /* HEADER / ADDRESS / BODY / TEXT: the prepared needle */
 	struct search_key *next_text; /* every key with a prepared needle, for freeing */
+	bool uses_modseq;          /* the root: a MODSEQ key is in the program */
 };
 
 /* Parse search keys from args (after an optional CHARSET). Returns 1 with the

@@ -3,6 +3,7 @@
 #include "core/arena.h"
 
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 static int parse_number(const char **sp, uint32_t star, uint32_t *v_r)
@@ -107,4 +108,20 @@ uint64_t seqset_count(const struct seqset *set)
 	for (unsigned i = 0; i < set->n; i++)
 		n += (uint64_t)set->r[i].hi - set->r[i].lo + 1;
 	return n;
+}
+
+void seqset_writer_add(struct seqset_writer *w, uint32_t v)
+{
+	if (w->lo != 0 && v != 0 && v == w->hi + 1) {  /* hi + 1 wraps to 0 at 2^32-1 */
+		w->hi = v;
+		return;
+	}
+	if (w->lo != 0) {
+		char tmp[32];
+		const char *sep = w->text.len ? "," : "";
+		int n = w->lo == w->hi ? snprintf(tmp, sizeof(tmp), "%s%u", sep, w->lo)
+				       : snprintf(tmp, sizeof(tmp), "%s%u:%u", sep, w->lo, w->hi);
+		buf_append(&w->text, tmp, (size_t)n);
+	}
+	w->lo = w->hi = v;
 }

@@ -2,6 +2,8 @@
 #ifndef IMAP_SEQSET_H
 #define IMAP_SEQSET_H
 
+#include "core/buf.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,5 +31,16 @@ bool seqset_contains(const struct seqset *set, uint32_t v);
 
 /* How many numbers the set holds. */
 uint64_t seqset_count(const struct seqset *set);
+
+/* Writes a set of ascending numbers as text ("1:3,7"), joining runs into ranges:
+   for COPYUID and MODIFIED. Zero-initialise; free text with buf_free(). */
+struct seqset_writer {
+	struct buf text;
+	uint32_t lo, hi;   /* the run not yet written (lo 0: none) */
+};
+
+/* Add v (above every number added before), or 0 to write out the last run (call it
+   once before reading text). */
+void seqset_writer_add(struct seqset_writer *w, uint32_t v);
 
 #endif

@@ -41,6 +41,7 @@ struct session {
 	bool readonly;
 	bool idling;                      /* in IDLE: changes are pushed at once */
 	bool view_changed;                /* woken by the store since the last sync */
+	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
 	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
 	uint64_t last_sync_ms;
 

@@ -110,7 +110,13 @@ static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
 	write_flags(s->out, s->view, &info->flags, true);
-	outq_printf(s->out, " UID %u)\r\n", info->uid);
+	outq_printf(s->out, " UID %u", info->uid);
+	if (s->condstore) {
+		/* RFC 7162 §3.1: changes by others carry their MODSEQ too */
+		outq_append(s->out, " ", 1);
+		write_modseq(s->out, info->modseq);
+	}
+	outq_puts(s->out, ")\r\n");
 }
 
 static const struct uimap_sync_callbacks sync_callbacks = {

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """imapstress: many concurrent simulated IMAP clients against one server, every response
 checked against a model of RFC 3501 (plus RFC 2180 practice, UIDPLUS, MOVE, IDLE,
-UNSELECT, LITERAL+). Every violation is reported with the command it answered.
+UNSELECT, LITERAL+, CONDSTORE). Every violation is reported with the command it answered.
 
     python3 tests/stress/imapstress.py --host 127.0.0.1 --port 1430 \\
         --user-prefix u --password pw --users 5 --clients 50 --seconds 20 --seed 1
@@ -147,6 +147,9 @@ class BoxFacts:
         self.act_by_uid = collections.defaultdict(list)
         self.any_uid = {}                 # sid -> {flag or "*": [last start, last end, n active]}
         self.truth = {}                   # uid -> {flag: (bool, FlagActivity)}
+        # CONDSTORE (RFC 7162): a mod-sequence names one state of a message's flags
+        self.modseq_flags = {}            # (uidvalidity, uid, modseq) -> (flags, who)
+        self.max_modseq = {}              # uidvalidity -> largest MODSEQ any client saw
 
     def msg(self, uid):
         m = self.msgs.get(uid)
@@ -353,7 +356,9 @@ def done_rule(rule, kinds, doc):
 
 
 # rules that count their own evaluations (most of their calls decide nothing)
-DEEP_RULES = frozenset(["store-result", "flags-lost", "search-flags", "expunge-incomplete"])
+DEEP_RULES = frozenset(["store-result", "flags-lost", "search-flags", "expunge-incomplete",
+                        "condstore-modseq-missing", "modseq-decreased", "modseq-flags",
+                        "highestmodseq-low"])
 
 ALL_KINDS = ["LOGIN", "CAPABILITY", "SELECT", "EXAMINE", "CREATE", "FETCH", "UID FETCH",
              "STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "APPEND", "COPY", "UID COPY",
@@ -466,6 +471,69 @@ def r_uid_order(cl, r, cmd):
             if u <= uid:
                 return f"message {r.num} UID {uid} >= UID {u} of message {j + 1}"
             break
+
+
+def _fetch_uid(cl, r):
+    uid = r.data.get("UID")
+    if uid is None and cl.in_mailbox() and 1 <= r.num <= cl.count:
+        uid = cl.slots[r.num - 1].uid
+    return uid
+
+
+@untagged_rule("condstore-modseq-missing", ["FETCH"], "once CONDSTORE is enabled, FETCH "
+               "responses with FLAGS that no FETCH asked for carry UID and MODSEQ "
+               "(RFC 7162 §3.1)")
+def r_condstore_missing(cl, r, cmd):
+    if not cl.condstore or "FLAGS" not in r.data:
+        return None
+    if any(c.kind in FETCH_KINDS for c in cl.outstanding):
+        return None
+    cl.world.checked["condstore-modseq-missing"] += 1
+    missing = [a for a in ("UID", "MODSEQ") if a not in r.data]
+    if missing:
+        return f"{' and '.join(missing)} missing from a flag change after CONDSTORE"
+
+
+@untagged_rule("modseq-decreased", ["FETCH"], "a message's MODSEQ never goes down "
+               "(RFC 7162 §3.1.1)")
+def r_modseq_decreased(cl, r, cmd):
+    ms = r.data.get("MODSEQ")
+    uid = _fetch_uid(cl, r)
+    if ms is None or uid is None or cl.selected is None:
+        return None
+    last = cl.modseq_seen.get(uid)
+    cl.modseq_seen[uid] = ms if last is None else max(last, ms)
+    if last is not None:
+        cl.world.checked["modseq-decreased"] += 1
+    if last is not None and ms < last:
+        return f"UID {uid} MODSEQ {ms} after {last}"
+
+
+@untagged_rule("modseq-flags", ["FETCH"], "one MODSEQ of a message means one set of "
+               "flags, in every session (RFC 7162 §3.1: the mod-sequence changes with "
+               "every flag change)")
+def r_modseq_flags(cl, r, cmd):
+    ms, flags = r.data.get("MODSEQ"), r.data.get("FLAGS")
+    uid = _fetch_uid(cl, r)
+    box = cl.box_facts
+    if ms is None or uid is None or box is None or cl.uidvalidity is None or \
+            cl.uidvalidity != box.uidvalidity:
+        return None
+    mx = box.max_modseq.get(cl.uidvalidity, 0)
+    if ms > mx:
+        box.max_modseq[cl.uidvalidity] = ms
+    if flags is None or nil_fetch(r.data):
+        return None
+    fs = frozenset(f.upper() for f in flags) - {"\\RECENT"}
+    key = (cl.uidvalidity, uid, ms)
+    prev = box.modseq_flags.get(key)
+    if prev is None:
+        box.modseq_flags[key] = (fs, cl.name)
+        return None
+    cl.world.checked["modseq-flags"] += 1
+    if prev[0] != fs:
+        return (f"UID {uid} MODSEQ {ms} with FLAGS {sorted(fs)}, but {prev[1]} saw "
+                f"{sorted(prev[0])} at the same MODSEQ")
 
 
 @untagged_rule("uid-vs-uidnext", ["FETCH"], "messages present at SELECT have UIDs < the "
@@ -816,6 +884,18 @@ def d_uidnext(cl, cmd):
                 f"({cmd.meta['lb_why']})")
 
 
+@done_rule("highestmodseq-low", ["SELECT", "EXAMINE"], "HIGHESTMODSEQ at SELECT is not "
+           "below a MODSEQ any client saw before the command was sent (RFC 7162 §3.1.2.1)")
+def d_highestmodseq(cl, cmd):
+    if cmd.status != "OK" or cl.sel_hms is None or \
+            cl.uidvalidity != cmd.meta.get("uv_before", cl.uidvalidity):
+        return None
+    cl.world.checked["highestmodseq-low"] += 1
+    if cl.sel_hms < cmd.meta.get("hms_lb", 0):
+        return (f"HIGHESTMODSEQ {cl.sel_hms} < MODSEQ {cmd.meta['hms_lb']} seen before "
+                f"the command")
+
+
 def _check_assigned(cl, cmd, box, uids, what):
     out = []
     for u in uids:
@@ -1106,6 +1186,7 @@ class Client:
         self.by_tag = {}
         self.ntag = 0
         self.caps = set()
+        self.condstore = False        # CONDSTORE enabled (an enabling command completed)
         self.logout_sent = False
         self.closed = False
         self.eof_reported = False
@@ -1127,6 +1208,8 @@ class Client:
         self.permflags = None
         self.uidvalidity = None
         self.sel_uidnext = None
+        self.sel_hms = None           # HIGHESTMODSEQ of the SELECT
+        self.modseq_seen = {}         # uid -> last MODSEQ this session was told
         self.box_facts = None
         self.pending = []             # violations to confirm: (rule, cmd, resp, detail,
                                       # slot, clock); see resolve_pending
@@ -1343,6 +1426,7 @@ class Client:
             box = self.world.box(self.user, m["box"])
             m["lb"], m["lb_why"] = box.uidnext_lb, "confirmed UIDNEXT lower bound"
             m["uv_before"] = box.uidvalidity
+            m["hms_lb"] = box.max_modseq.get(box.uidvalidity, 0)
             m["seen"] = set()
             self.deselect()
             self.selecting = cmd
@@ -1467,7 +1551,8 @@ class Client:
         for c in self.outstanding:
             c.untagged.append(r)
         for fn in UNTAGGED_RULES.get(r.name, ()):
-            self.world.checked[fn.rule] += 1
+            if fn.rule not in DEEP_RULES:
+                self.world.checked[fn.rule] += 1
             self._run_rule(fn, cmd, r, fn(self, r, cmd))
         getattr(self, "apply_" + r.name, self.apply_other)(r, cmd)
 
@@ -1527,6 +1612,9 @@ class Client:
             if sel is not None:
                 sel.meta["seen"].add(code)
             self.permflags = {f.upper() for f in a}
+        elif code == "HIGHESTMODSEQ":
+            if sel is not None:
+                self.sel_hms = a
         elif code == "UNSEEN":
             if sel is not None and a > self.count:
                 self.violate("select-missing", cmd, r,
@@ -1650,6 +1738,8 @@ class Client:
             self.store_truth(cmd)
         if r.code == "CAPABILITY":
             self.caps = set(r.code_args)
+        if r.name == "OK" and cmd.meta.get("condstore"):
+            self.condstore = True         # RFC 7162 §3.1: enabled from here on
         if k in ("SELECT", "EXAMINE"):
             if self.selecting is cmd:
                 self.selecting = None
@@ -1837,8 +1927,11 @@ class Client:
         items = []
         pool = ["FLAGS", "UID", "RFC822.SIZE", "INTERNALDATE", "ENVELOPE",
                 "BODY.PEEK[HEADER.FIELDS (SUBJECT)]"]
+        if "CONDSTORE" in self.caps:
+            pool.append("MODSEQ")
         for it in pool:
-            if self.rng.random() < (0.6 if it in ("FLAGS", "UID") else 0.3):
+            if self.rng.random() < (0.6 if it in ("FLAGS", "UID") else
+                                    0.15 if it == "MODSEQ" else 0.3):
                 items.append(it)
         partial = None
         if self.small_set(ns) and not (ns.star and uid):
@@ -1870,14 +1963,19 @@ class Client:
     async def act_select(self):
         box = "INBOX" if self.rng.random() < 0.4 else self.rng.choice(self.mailboxes)
         kind = "EXAMINE" if self.rng.random() < 0.15 else "SELECT"
-        await self.run_cmd(f"{kind} {quote(box)}", kind, box=box)
+        if "CONDSTORE" in self.caps and self.rng.random() < 0.3:
+            await self.run_cmd(f"{kind} {quote(box)} (CONDSTORE)", kind, box=box,
+                               condstore=True)
+        else:
+            await self.run_cmd(f"{kind} {quote(box)}", kind, box=box)
 
     def fetch_cmd(self, uid):
         ns = self.rand_uidset() if uid else self.rand_seqset()
         items, atts, partial = self.rand_fetch_atts(ns, uid)
         kind = "UID FETCH" if uid else "FETCH"
+        # FETCH MODSEQ is a CONDSTORE-enabling command (RFC 7162 §3.1)
         return self.send(f"{kind} {ns.text} ({' '.join(items)})", kind, set=ns, atts=atts,
-                         partial=partial)
+                         partial=partial, condstore="MODSEQ" in items)
 
     async def act_fetch(self):
         cmd = self.fetch_cmd(False)

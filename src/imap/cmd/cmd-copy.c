@@ -2,6 +2,7 @@
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
+#include "imap/seqset.h"
 #include "core/alloc.h"
 #include "core/buf.h"
 #include "core/log.h"
@@ -12,23 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Append "a:b" or "a" to the UID set text, joining consecutive UIDs into ranges. */
-static void uidset_add(struct buf *b, uint32_t *run_lo, uint32_t *run_hi, uint32_t uid)
-{
-	if (*run_lo != 0 && uid == *run_hi + 1) {
-		*run_hi = uid;
-		return;
-	}
-	if (*run_lo != 0) {
-		char tmp[32];
-		int n = *run_lo == *run_hi ? snprintf(tmp, sizeof(tmp), "%s%u", b->len ? "," : "", *run_lo)
-					   : snprintf(tmp, sizeof(tmp), "%s%u:%u", b->len ? "," : "",
-						      *run_lo, *run_hi);
-		buf_append(b, tmp, (size_t)n);
-	}
-	*run_lo = *run_hi = uid;
-}
-
 /* Messages per store call: about one slice's worth of loop time. */
 #define COPY_CHUNK 1024
 
@@ -38,11 +22,10 @@ struct copy_state {
 	const struct uimap_range *ranges; /* the source sequence numbers */
 	unsigned n_ranges;
 	struct range_cursor cursor;      /* over them: first to scan, then to copy */
-	uint32_t src_lo, src_hi;         /* the UID run being added to src */
 	uint64_t msgs, bytes;            /* what the scan found */
 	struct uimap_range *chunk;       /* this call's ranges */
-	struct buf src, dst;             /* COPYUID's UID sets */
-	uint32_t dst_lo, dst_hi, uidvalidity, copied;
+	struct seqset_writer src, dst;   /* COPYUID's UID sets */
+	uint32_t uidvalidity, copied;
 	struct uimap_range *made;        /* the copies' UIDs, for an undo */
 	unsigned n_made, cap_made;
 	bool over;                       /* replied: nothing left to undo */
@@ -95,8 +78,8 @@ static void copy_cleanup(struct uimap_cmd *cmd)
 	struct copy_state *st = cmd->ctx;
 	if (!st->over)
 		copy_undo(cmd->s, st);
-	buf_free(&st->src);
-	buf_free(&st->dst);
+	buf_free(&st->src.text);
+	buf_free(&st->dst.text);
 	free(st->made);
 }
 
@@ -104,18 +87,18 @@ static int copy_finish(struct uimap_cmd *cmd)
 {
 	struct copy_state *st = cmd->ctx;
 	st->over = true;
-	uidset_add(&st->dst, &st->dst_lo, &st->dst_hi, 0);
-	buf_append(&st->dst, "", 1);
+	seqset_writer_add(&st->dst, 0);
+	buf_append(&st->dst.text, "", 1);
 	if (st->copied == 0) {
 		cmd_reply(cmd, "OK", "%s completed.", st->move ? "MOVE" : "COPY");
 	} else if (st->move) {
 		/* RFC 6851 §4.3: COPYUID comes untagged, before the EXPUNGEs */
 		outq_printf(cmd->s->out, "* OK [COPYUID %u %s %s] Moved UIDs.\r\n",
-			    st->uidvalidity, st->src.data, st->dst.data);
+			    st->uidvalidity, st->src.text.data, st->dst.text.data);
 		cmd_reply(cmd, "OK", "MOVE completed.");
 	} else {
 		cmd_reply(cmd, "OK", "[COPYUID %u %s %s] COPY completed.", st->uidvalidity,
-			  st->src.data, st->dst.data);
+			  st->src.text.data, st->dst.text.data);
 	}
 	return CMD_DONE;
 }
@@ -159,7 +142,7 @@ static int copy_continue(struct uimap_cmd *cmd)
 		}
 		st->uidvalidity = res.uidvalidity;
 		for (uint32_t i = 0; i < res.count; i++)
-			uidset_add(&st->dst, &st->dst_lo, &st->dst_hi, res.first_uid + i);
+			seqset_writer_add(&st->dst, res.first_uid + i);
 		st->copied += res.count;
 		if (res.count > 0)
 			made_add(st, res.first_uid, res.count);
@@ -183,15 +166,15 @@ static int copy_scan(struct uimap_cmd *cmd)
 	while (cursor_next(&st->cursor, &seq)) {
 		struct uimap_msg_info info;
 		if (v->vt->view_msg(v, seq, &info) == 0) {
-			uidset_add(&st->src, &st->src_lo, &st->src_hi, info.uid);
+			seqset_writer_add(&st->src, info.uid);
 			st->msgs++;
 			st->bytes += info.size;
 		}
 		if (slice_check(&sl, s) == CMD_WAIT_TURN && cursor_left(&st->cursor) > 0)
 			return cmd_block(cmd, CMD_WAIT_TURN, copy_scan);
 	}
-	uidset_add(&st->src, &st->src_lo, &st->src_hi, 0);
-	buf_append(&st->src, "", 1);
+	seqset_writer_add(&st->src, 0);
+	buf_append(&st->src.text, "", 1);
 	if (s->mail->vt->reserve != NULL) {
 		int r = s->mail->vt->reserve(s->mail, st->dest, st->move ? 2 * st->msgs : st->msgs,
 					     st->move ? 0 : st->msgs, st->move ? 0 : st->bytes);

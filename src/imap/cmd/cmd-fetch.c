@@ -1,5 +1,5 @@
 /* FETCH and UID FETCH (RFC 3501 §6.4.5): resumable under output back-pressure, message
-   bodies sent by reference. */
+   bodies sent by reference; MODSEQ and CHANGEDSINCE of CONDSTORE (RFC 7162 §3.1). */
 #include "imap/fetch.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
@@ -16,6 +16,7 @@ struct fetch_state {
 	struct uimap_range *ranges;
 	unsigned n_ranges;
 	struct range_cursor cursor;
+	uint64_t changedsince;        /* CHANGEDSINCE: only messages changed after it (0: all) */
 	bool any_expunged;
 };
 
@@ -33,6 +34,7 @@ static const struct {
 	{ "RFC822", FETCH_RFC822 },
 	{ "RFC822.HEADER", FETCH_RFC822_HEADER },
 	{ "RFC822.TEXT", FETCH_RFC822_TEXT },
+	{ "MODSEQ", FETCH_MODSEQ },
 };
 
 static int parse_u32(const char *s, size_t n, uint32_t *v_r)
@@ -128,6 +130,10 @@ static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fet
 				items->sets_seen = true;
 			if (it->kind == FETCH_FLAGS)
 				items->has_flags = true;
+			if (it->kind == FETCH_UID)
+				items->has_uid = true;
+			if (it->kind == FETCH_MODSEQ)
+				items->has_modseq = true;
 			if (it->kind == FETCH_ENVELOPE || it->kind == FETCH_BODY ||
 			    it->kind == FETCH_BODYSTRUCTURE)
 				items->needs_mime = true;
@@ -203,6 +209,9 @@ static void write_item(struct session *s, const struct fetch_item *it,
 	case FETCH_RFC822_SIZE:
 		outq_printf(q, "RFC822.SIZE %zu", info->size);
 		break;
+	case FETCH_MODSEQ:
+		write_modseq(q, info->modseq);
+		break;
 	case FETCH_ENVELOPE:
 	case FETCH_BODY:
 	case FETCH_BODYSTRUCTURE:
@@ -230,6 +239,9 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	struct uimap_msg_info info;
 	if (v->vt->view_msg(v, seq, &info) < 0)
 		return 0;
+	/* RFC 7162 §3.1.4.1: CHANGEDSINCE leaves out messages not changed since */
+	if (st->changedsince != 0 && info.modseq <= st->changedsince)
+		return 0;
 	bool flags_changed = false;
 	if (st->items.sets_seen && !s->readonly && !(info.flags.system & UIMAP_FLAG_SEEN) &&
 	    !info.expunged) {
@@ -238,6 +250,7 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 		struct uimap_msg_info after;
 		if (v->vt->view_store_flags(v, seq, UIMAP_FLAGS_ADD, &seen, 0, &after) > 0) {
 			info.flags = after.flags;
+			info.modseq = after.modseq;
 			flags_changed = true;
 		}
 	}
@@ -248,15 +261,11 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	struct outq *q = s->out;
 	outq_printf(q, "* %u FETCH (", seq);
 	bool first = true;
-	if (cmd->uid) {
-		/* RFC 3501 §6.4.8: UID FETCH always returns the UID */
-		bool asked = false;
-		for (unsigned i = 0; i < st->items.n; i++)
-			asked |= st->items.v[i].kind == FETCH_UID;
-		if (!asked) {
-			outq_printf(q, "UID %u", info.uid);
-			first = false;
-		}
+	/* RFC 3501 §6.4.8: UID FETCH always returns the UID; RFC 7162 §3.1: with
+	   CONDSTORE, so does a FETCH that set \Seen */
+	if (!st->items.has_uid && (cmd->uid || (flags_changed && s->condstore))) {
+		outq_printf(q, "UID %u", info.uid);
+		first = false;
 	}
 	for (unsigned i = 0; i < st->items.n; i++) {
 		if (!first)
@@ -267,6 +276,12 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	if (flags_changed && !st->items.has_flags) {
 		outq_puts(q, " FLAGS ");
 		write_flags(q, v, &info.flags, true);
+	}
+	/* RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; §3.1: so does a \Seen change
+	   once CONDSTORE is on */
+	if (!st->items.has_modseq && (st->changedsince != 0 || (flags_changed && s->condstore))) {
+		outq_append(q, " ", 1);
+		write_modseq(q, info.modseq);
 	}
 	outq_puts(q, ")\r\n");
 	arena_reset(&s->scratch);
@@ -296,19 +311,44 @@ static int fetch_continue(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
+/* RFC 4466 §2.4 fetch modifiers: CHANGEDSINCE (RFC 7162 §3.1.4.1). */
+static int fetch_modifiers(const struct imap_arg *list, struct fetch_state *st,
+			   const char **error_r)
+{
+	const struct imap_arg *m = list->u.list;
+	if (list->len == 0) {
+		*error_r = "Empty FETCH modifier list";
+		return -1;
+	}
+	for (unsigned i = 0; i < list->len; i += 2) {
+		if (m[i].type != IMAP_ARG_ATOM || strcasecmp(m[i].u.str, "CHANGEDSINCE") != 0) {
+			*error_r = "Unknown FETCH modifier";
+			return -1;
+		}
+		if (i + 1 >= list->len || !arg_modseq(&m[i + 1], false, &st->changedsince)) {
+			*error_r = "CHANGEDSINCE takes a mod-sequence (1 or more)";
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int cmd_fetch(struct uimap_cmd *cmd)
 {
 	const char *error;
-	if (cmd->c.n_args != 2) {
-		cmd_reply(cmd, "BAD", "FETCH takes a sequence set and data items.");
+	if (cmd->c.n_args != 2 && (cmd->c.n_args != 3 || cmd->c.args[2].type != IMAP_ARG_LIST)) {
+		cmd_reply(cmd, "BAD", "FETCH takes a sequence set, data items and modifiers.");
 		return CMD_DONE;
 	}
 	struct fetch_state *st = arena_zalloc(&cmd->s->arena, sizeof(*st));
 	if (fetch_items_parse(cmd, &cmd->c.args[1], &st->items, &error) < 0 ||
+	    (cmd->c.n_args == 3 && fetch_modifiers(&cmd->c.args[2], st, &error) < 0) ||
 	    arg_seq_ranges(cmd, &cmd->c.args[0], cmd->uid, &st->ranges, &st->n_ranges, &error) < 0) {
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (st->items.has_modseq || st->changedsince != 0)
+		session_enable_condstore(cmd->s);  /* RFC 7162 §3.1: enabling commands */
 	if (!command_size_ok(cmd, st->ranges, st->n_ranges))
 		return CMD_DONE;
 	cursor_init(&st->cursor, st->ranges, st->n_ranges);

@@ -5,20 +5,36 @@
 #include "net/conn.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int select_common(struct uimap_cmd *cmd, bool readonly)
 {
 	struct session *s = cmd->s;
 	const char *name;
-	if (cmd->c.n_args != 1 || !arg_mailbox(&cmd->c.args[0], &name)) {
-		cmd_reply(cmd, "BAD", "%s takes one mailbox name.", cmd->def->name);
+	bool condstore = false;
+	if (cmd->c.n_args < 1 || cmd->c.n_args > 2 || !arg_mailbox(&cmd->c.args[0], &name) ||
+	    (cmd->c.n_args == 2 && cmd->c.args[1].type != IMAP_ARG_LIST)) {
+		cmd_reply(cmd, "BAD", "%s takes a mailbox name and optional parameters.",
+			  cmd->def->name);
 		return CMD_DONE;
+	}
+	/* RFC 4466 §2.1 select parameters; RFC 7162 §3.1.8 (CONDSTORE) */
+	for (unsigned i = 0; cmd->c.n_args == 2 && i < cmd->c.args[1].len; i++) {
+		const struct imap_arg *p = &cmd->c.args[1].u.list[i];
+		if (p->type != IMAP_ARG_ATOM || strcasecmp(p->u.str, "CONDSTORE") != 0) {
+			cmd_reply(cmd, "BAD", "Unknown %s parameter.", cmd->def->name);
+			return CMD_DONE;
+		}
+		condstore = true;
 	}
 	/* RFC 3501 §6.3.1: the previous mailbox is deselected (without expunging),
 	   and stays deselected if this SELECT fails */
 	session_unselect(s);
+	if (condstore)
+		session_enable_condstore(s);  /* nothing selected now: SELECT tells it */
 	struct uimap_store_view *view;
 	struct uimap_select_info info;
 	int r = s->mail->vt->view_open(s->mail, name, readonly, &view, &info);
@@ -37,6 +53,9 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 		outq_printf(s->out, "* OK [UNSEEN %u] First unseen.\r\n", info.first_unseen);
 	outq_printf(s->out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", info.uidvalidity);
 	outq_printf(s->out, "* OK [UIDNEXT %u] Predicted next UID.\r\n", info.uidnext);
+	if (s->condstore)
+		outq_printf(s->out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n",
+			    info.highest_modseq);
 	cmd_reply(cmd, "OK", "[%s] %s completed.", info.readonly ? "READ-ONLY" : "READ-WRITE",
 		  cmd->def->name);
 	return CMD_DONE;

@@ -1,8 +1,10 @@
-/* STATUS (RFC 3501 §6.3.10): items answered in the order asked. */
+/* STATUS (RFC 3501 §6.3.10): items answered in the order asked; HIGHESTMODSEQ
+   (RFC 7162 §3.1.2), SIZE (RFC 8438) and DELETED (RFC 9051 §6.3.11) too. */
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "mail/imapstr.h"
 
+#include <inttypes.h>
 #include <string.h>
 #include <strings.h>
 
@@ -16,7 +18,7 @@ int cmd_status(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	static const char *const known[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-					     "UNSEEN" };
+					     "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED" };
 	const struct imap_arg *items = args[1].u.list;
 	unsigned *which = arena_alloc(&cmd->s->arena, args[1].len * sizeof(*which));
 	for (unsigned i = 0; i < args[1].len; i++) {
@@ -30,6 +32,8 @@ int cmd_status(struct uimap_cmd *cmd)
 			return CMD_DONE;
 		}
 		which[i] = k;
+		if (k == 5)
+			session_enable_condstore(cmd->s);  /* RFC 7162 §3.1: an enabling command */
 	}
 	struct uimap_status st;
 	struct uimap_store_user *u = cmd->s->mail;
@@ -43,15 +47,18 @@ int cmd_status(struct uimap_cmd *cmd)
 	imapstr_astring(q, name, strlen(name));
 	outq_puts(q, " (");
 	for (unsigned i = 0; i < args[1].len; i++) {
-		uint32_t v = 0;
+		uint64_t v = 0;
 		switch (which[i]) {
 		case 0: v = st.messages; break;
 		case 1: v = st.recent; break;
 		case 2: v = st.uidnext; break;
 		case 3: v = st.uidvalidity; break;
 		case 4: v = st.unseen; break;
+		case 5: v = st.highest_modseq; break;
+		case 6: v = st.size; break;
+		case 7: v = st.deleted; break;
 		}
-		outq_printf(q, "%s%s %u", i ? " " : "", known[which[i]], v);
+		outq_printf(q, "%s%s %" PRIu64, i ? " " : "", known[which[i]], v);
 	}
 	outq_puts(q, ")\r\n");
 	cmd_reply(cmd, "OK", "STATUS completed.");

@@ -1,7 +1,9 @@
-/* STORE and UID STORE (RFC 3501 §6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT. */
+/* STORE and UID STORE (RFC 3501 §6.4.6): FLAGS, +FLAGS, -FLAGS and .SILENT, with
+   CONDSTORE's UNCHANGEDSINCE (RFC 7162 §3.1.3). */
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
+#include "imap/seqset.h"
 
 #include <errno.h>
 #include <string.h>
@@ -11,8 +13,53 @@ struct store_state {
 	enum uimap_flags_mode mode;
 	struct uimap_flags flags;
 	bool silent;
+	bool conditional;            /* UNCHANGEDSINCE given */
+	uint64_t unchangedsince;
+	struct seqset_writer modified;  /* [MODIFIED]: numbers that failed the test */
 	struct range_cursor cursor;
 };
+
+static void store_cleanup(struct uimap_cmd *cmd)
+{
+	struct store_state *st = cmd->ctx;
+	buf_free(&st->modified.text);
+}
+
+/* The message failed UNCHANGEDSINCE: its number goes into [MODIFIED]. */
+static void store_modified(struct uimap_cmd *cmd, struct store_state *st, uint32_t seq)
+{
+	struct uimap_store_view *v = cmd->s->view;
+	struct uimap_msg_info info;
+	if (!cmd->uid)
+		seqset_writer_add(&st->modified, seq);
+	else if (v->vt->view_msg(v, seq, &info) == 0)
+		seqset_writer_add(&st->modified, info.uid);
+}
+
+static void store_fetch_reply(struct uimap_cmd *cmd, const struct store_state *st, uint32_t seq,
+			      const struct uimap_msg_info *info, bool changed)
+{
+	struct session *s = cmd->s;
+	/* RFC 7162 §3.1.3: with CONDSTORE a changed message is told (UID and MODSEQ)
+	   even under .SILENT */
+	if (st->silent && !(s->condstore && changed))
+		return;
+	/* a new keyword is announced before the line that shows it (RFC 3501 §7.2.6) */
+	if (!st->silent)
+		session_announce_keywords(s, info->flags.keywords);
+	outq_printf(s->out, "* %u FETCH (", seq);
+	if (cmd->uid || s->condstore)
+		outq_printf(s->out, "UID %u ", info->uid);
+	if (!st->silent) {
+		outq_puts(s->out, "FLAGS ");
+		write_flags(s->out, s->view, &info->flags, true);
+		if (s->condstore)
+			outq_append(s->out, " ", 1);
+	}
+	if (s->condstore)
+		write_modseq(s->out, info->modseq);
+	outq_puts(s->out, ")\r\n");
+}
 
 /* One slice of the set: the view's numbers stay put between slices (it is synced
    only at the tagged reply), and the space for all of it was reserved first. */
@@ -27,27 +74,35 @@ static int store_continue(struct uimap_cmd *cmd)
 	slice_begin(&sl);
 	while (cursor_next(&st->cursor, &seq)) {
 		struct uimap_msg_info info;
-		int r = v->vt->view_store_flags(v, seq, st->mode, &st->flags, 0, &info);
+		int r;
+		/* RFC 7162 §3.1.3: UNCHANGEDSINCE 0 fails for every message */
+		if (st->conditional && st->unchangedsince == 0)
+			r = -ECANCELED;
+		else
+			r = v->vt->view_store_flags(v, seq, st->mode, &st->flags,
+						    st->unchangedsince, &info);
 		if (r == -ESTALE) {
 			/* RFC 2180 §4.2.1: a message another session expunged is skipped
 			   and the STORE still succeeds (as Dovecot does) */
+		} else if (r == -ECANCELED && st->conditional) {
+			store_modified(cmd, st, seq);
 		} else if (r < 0) {
 			reply_store_error(cmd, r, "STORE");
 			return CMD_DONE;
-		} else if (!st->silent) {
-			session_announce_keywords(s, info.flags.keywords);
-			outq_printf(s->out, "* %u FETCH (", seq);
-			if (cmd->uid)
-				outq_printf(s->out, "UID %u ", info.uid);
-			outq_puts(s->out, "FLAGS ");
-			write_flags(s->out, v, &info.flags, true);
-			outq_puts(s->out, ")\r\n");
+		} else {
+			store_fetch_reply(cmd, st, seq, &info, r > 0);
 		}
 		enum cmd_wait wait = slice_check(&sl, s);
 		if (wait != CMD_WAIT_NONE && cursor_left(&st->cursor) > 0)
 			return cmd_block(cmd, wait, store_continue);
 	}
-	cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
+	seqset_writer_add(&st->modified, 0);
+	if (st->modified.text.len > 0)
+		cmd_reply(cmd, "OK", "[MODIFIED %.*s] Conditional %sSTORE failed for some messages.",
+			  (int)st->modified.text.len, (const char *)st->modified.text.data,
+			  cmd->uid ? "UID " : "");
+	else
+		cmd_reply(cmd, "OK", "%sSTORE completed.", cmd->uid ? "UID " : "");
 	return CMD_DONE;
 }
 
@@ -57,7 +112,30 @@ int cmd_store(struct uimap_cmd *cmd)
 	struct uimap_store_view *v = s->view;
 	const struct imap_arg *args = cmd->c.args;
 	const char *error;
-	if (cmd->c.n_args < 3 || args[1].type != IMAP_ARG_ATOM) {
+	unsigned n_args = cmd->c.n_args;
+	bool conditional = false;
+	uint64_t unchangedsince = 0;
+	if (n_args >= 2 && args[1].type == IMAP_ARG_LIST) {
+		/* RFC 4466 §2.5 store modifiers: UNCHANGEDSINCE (RFC 7162 §3.1.3) */
+		const struct imap_arg *m = args[1].u.list;
+		if (args[1].len != 2 || m[0].type != IMAP_ARG_ATOM ||
+		    strcasecmp(m[0].u.str, "UNCHANGEDSINCE") != 0) {
+			cmd_reply(cmd, "BAD", "Unknown STORE modifier.");
+			return CMD_DONE;
+		}
+		if (!arg_modseq(&m[1], true, &unchangedsince)) {
+			cmd_reply(cmd, "BAD", "UNCHANGEDSINCE takes a mod-sequence.");
+			return CMD_DONE;
+		}
+		conditional = true;
+		/* the set stays the first argument; the modifier is skipped from here on */
+		struct imap_arg *shifted = arena_alloc(&s->arena, (n_args - 1) * sizeof(*shifted));
+		shifted[0] = args[0];
+		memcpy(&shifted[1], &args[2], (n_args - 2) * sizeof(*shifted));
+		args = shifted;
+		n_args--;
+	}
+	if (n_args < 3 || args[1].type != IMAP_ARG_ATOM) {
 		cmd_reply(cmd, "BAD", "STORE takes a sequence set, an item and flags.");
 		return CMD_DONE;
 	}
@@ -81,12 +159,12 @@ int cmd_store(struct uimap_cmd *cmd)
 	}
 	/* flags may be a list or bare atoms: "+FLAGS \Seen \Deleted" */
 	struct imap_arg flag_arg;
-	if (cmd->c.n_args == 3 && args[2].type == IMAP_ARG_LIST) {
+	if (n_args == 3 && args[2].type == IMAP_ARG_LIST) {
 		flag_arg = args[2];
 	} else {
 		flag_arg.type = IMAP_ARG_LIST;
 		flag_arg.u.list = (struct imap_arg *)&args[2];
-		flag_arg.len = cmd->c.n_args - 2;
+		flag_arg.len = n_args - 2;
 	}
 	uint32_t system;
 	bool new_keywords = false;
@@ -104,6 +182,8 @@ int cmd_store(struct uimap_cmd *cmd)
 	}
 	if (!command_size_ok(cmd, ranges, n_ranges))
 		return CMD_DONE;
+	if (conditional)
+		session_enable_condstore(s);  /* RFC 7162 §3.1: an enabling command */
 	if (s->readonly) {
 		cmd_reply(cmd, "NO", "[READ-ONLY] Mailbox is read-only.");
 		return CMD_DONE;
@@ -165,7 +245,10 @@ int cmd_store(struct uimap_cmd *cmd)
 	st->mode = mode;
 	st->flags = flags;
 	st->silent = silent;
+	st->conditional = conditional;
+	st->unchangedsince = unchangedsince;
 	cursor_init(&st->cursor, ranges, n_ranges);
 	cmd->ctx = st;
+	cmd->cleanup = store_cleanup;
 	return store_continue(cmd);
 }

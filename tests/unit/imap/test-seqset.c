@@ -216,3 +216,50 @@ Test(seqset, many_ranges)
 		cr_assert_eq(seqset_contains(&set, v), v > 0 && v % 2 == 0);
 	free(s);
 }
+
+/* seqset_writer: ascending numbers become "a:b" runs; 0 flushes the last run. */
+static const char *written(const uint32_t *v, size_t n, struct seqset_writer *w)
+{
+	for (size_t i = 0; i < n; i++)
+		seqset_writer_add(w, v[i]);
+	seqset_writer_add(w, 0);
+	buf_append(&w->text, "", 1);
+	return (const char *)w->text.data;
+}
+
+Test(seqset, writer_runs)
+{
+	static const uint32_t v[] = { 1, 2, 3, 5, 7, 8, 4294967294u, 4294967295u };
+	struct seqset_writer w = { 0 };
+	cr_assert_str_eq(written(v, 8, &w), "1:3,5,7:8,4294967294:4294967295");
+	buf_free(&w.text);
+	struct seqset_writer one = { 0 };
+	cr_assert_str_eq(written(v + 3, 1, &one), "5");
+	buf_free(&one.text);
+}
+
+Test(seqset, writer_empty)
+{
+	struct seqset_writer w = { 0 };
+	seqset_writer_add(&w, 0);
+	cr_assert_eq(w.text.len, 0, "nothing added: no text");
+	buf_free(&w.text);
+}
+
+Test(seqset, writer_round_trip)
+{
+	/* what the writer prints, the parser reads back as the same numbers */
+	struct seqset_writer w = { 0 };
+	uint32_t v[200];
+	size_t n = 0;
+	for (uint32_t x = 1; x < 600 && n < 200; x += 1 + (x * 7919u) % 5)
+		v[n++] = x;
+	const char *text = written(v, n, &w);
+	struct seqset set;
+	const char *err;
+	cr_assert_eq(seqset_parse(&a, text, 1, &set, &err), 1);
+	cr_assert_eq(seqset_count(&set), n);
+	for (size_t i = 0; i < n; i++)
+		cr_assert(seqset_contains(&set, v[i]));
+	buf_free(&w.text);
+}

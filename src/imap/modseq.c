@@ -1,0 +1,43 @@
+/* CONDSTORE (RFC 7162 §3.1): the per-connection switch and mod-sequence arguments. */
+#include "imap/cmd.h"
+#include "imap/session.h"
+
+#include <inttypes.h>
+
+void session_enable_condstore(struct session *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* RFC 7162 §3.1: enabled while a mailbox is selected, the client learns the
+	   mailbox's HIGHESTMODSEQ at once (a later SELECT tells it anyway) */
+	if (s->view == NULL)
+		return;
+	struct uimap_status st;
+	if (s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0)
+		session_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest", st.highest_modseq);
+}
+
+bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r)
+{
+	const char *s;
+	size_t len;
+	uint64_t v = 0;
+	if (arg->type != IMAP_ARG_ATOM || !arg_string(arg, &s, &len) || len == 0 || len > 19)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	/* RFC 7162 §7: mod-sequence-value is a positive 63-bit number; valzer allows 0 */
+	if (v > INT64_MAX || (v == 0 && !zero_ok))
+		return false;
+	*v_r = v;
+	return true;
+}
+
+void write_modseq(struct outq *q, uint64_t modseq)
+{
+	outq_printf(q, "MODSEQ (%" PRIu64 ")", modseq);
+}
