@@ -145,6 +145,14 @@ void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 	}
 }
 
+void searchres_seqset(struct session *s, struct seqset *set_r)
+{
+	set_r->n = s->n_searchres;
+	set_r->r = arena_alloc(&s->arena, (set_r->n + 1) * sizeof(*set_r->r));
+	for (unsigned i = 0; i < set_r->n; i++)
+		set_r->r[i] = (struct seq_range){ s->searchres[i].lo, s->searchres[i].hi };
+}
+
 int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r)
 {
@@ -161,8 +169,14 @@ int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		star = count > 0 && v->vt->view_msg(v, count, &last) == 0 ? last.uid : 0;
 	}
 	struct seqset set;
-	if (seqset_parse(&s->arena, arg->u.str, star, &set, error_r) < 0)
+	if (strcmp(arg->u.str, "$") == 0) {
+		/* RFC 5182 §2.1: "$" is the saved SEARCH result, kept as UIDs (so messages
+		   expunged since simply drop out), in UID and sequence-number commands */
+		uid = true;
+		searchres_seqset(s, &set);
+	} else if (seqset_parse(&s->arena, arg->u.str, star, &set, error_r) < 0) {
 		return -1;
+	}
 	struct uimap_range *r = arena_alloc(&s->arena, (set.n + 1) * sizeof(*r));
 	unsigned n = 0;
 	for (unsigned i = 0; i < set.n; i++) {

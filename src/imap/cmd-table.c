@@ -132,6 +132,8 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 			outq_puts(q, " ");
 			outq_puts(q, builtin[i].capability);
 		}
+	/* extensions of existing commands (advertised only when complete) */
+	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES STATUS=SIZE");
 	const struct cmd_registry *r = s->srv->commands;
 	for (unsigned i = 0; r != NULL && i < r->n; i++)
 		if (r->defs[i].capability != NULL) {

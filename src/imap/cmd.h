@@ -171,6 +171,10 @@ bool session_output_full(const struct session *s);
 int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r);
 
+/* The saved SEARCH result "$" (RFC 5182) as a set of UIDs, in the command arena. */
+struct seqset;
+void searchres_seqset(struct session *s, struct seqset *set_r);
+
 /* max-command-messages: when the ranges name more messages than one command may,
    reply NO [LIMIT] and return false. */
 bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, unsigned n);

@@ -260,6 +260,12 @@ static struct search_key *parse_key(struct parse *p, int depth)
 		return NULL;
 	}
 	const char *name = a->u.str;
+	if (strcmp(name, "$") == 0) {
+		/* RFC 5182 §2.1: the saved result, as a set of UIDs */
+		struct search_key *k = key_new(p, SEARCH_UIDSET);
+		searchres_seqset(s, &k->set);
+		return k;
+	}
 	if (isdigit((unsigned char)name[0]) || name[0] == '*') {
 		struct search_key *k = key_new(p, SEARCH_SEQSET);
 		uint32_t count = s->view->vt->view_count(s->view);
@@ -299,6 +305,10 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	case ARG_UIDSET: {
 		if (!next_string(p, &str, &len))
 			return NULL;
+		if (strcmp(str, "$") == 0) {
+			searchres_seqset(s, &k->set);
+			return k;
+		}
 		uint32_t count = s->view->vt->view_count(s->view), star = 0;
 		struct uimap_msg_info last;
 		if (count > 0 && s->view->vt->view_msg(s->view, count, &last) == 0)

@@ -42,6 +42,10 @@ struct session {
 	bool idling;                      /* in IDLE: changes are pushed at once */
 	bool view_changed;                /* woken by the store since the last sync */
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
+	struct uimap_range *searchres;    /* SEARCHRES "$" (RFC 5182): saved UIDs as
+					     ascending ranges (malloc'd); cleared when
+					     the mailbox is left */
+	unsigned n_searchres;
 	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
 	uint64_t last_sync_ms;
 

@@ -163,6 +163,10 @@ void session_unselect(struct session *s)
 	}
 	free(s->selected);
 	s->selected = NULL;
+	/* RFC 5182 §2.1: "$" belongs to the selected mailbox */
+	free(s->searchres);
+	s->searchres = NULL;
+	s->n_searchres = 0;
 	if (s->state == SESSION_SELECTED)
 		s->state = SESSION_AUTH;
 }

@@ -501,6 +501,60 @@ def _u_search(p, r):
         r.data.append(p.number(nz=True))
 
 
+def _seq_set_numbers(text, p):
+    """'2,4:6' -> [2, 4, 5, 6] (a sequence-set without '*')."""
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition(":")
+        a = to_number(Atom(lo), True, U32, p)
+        b = to_number(Atom(hi), True, U32, p) if hi else a
+        if a > b:
+            a, b = b, a
+        if b - a > 1000000:
+            p.err("ESEARCH ALL range too large to check")
+        out.extend(range(a, b + 1))
+    return out
+
+
+def _u_esearch(p, r):
+    """RFC 4731 §3.1: ESEARCH [(TAG "t")] [UID] *(SP name SP value). r.data = the numbers
+    returned (ALL, MIN, MAX, sorted, for the SEARCH rules); the parts in r.code_args:
+    {"TAG", "UID", "MIN", "MAX", "COUNT", "ALL", "MODSEQ"}."""
+    parts = {"TAG": None, "UID": False}
+    if not p.at_end():
+        p.sp()
+        if p.peek() == 0x28:
+            v = p.plist()
+            if len(v) != 2 or str(v[0]).upper() != "TAG" or not isinstance(v[1], bytes):
+                p.err("ESEARCH correlator is not (TAG \"tag\")")
+            parts["TAG"] = v[1].decode("latin-1")
+            if not p.at_end():
+                p.sp()
+        while not p.at_end():
+            name = p.atom().upper()
+            if name == "UID" and not any(k in parts for k in ("MIN", "MAX", "COUNT", "ALL")):
+                parts["UID"] = True
+            elif name in ("MIN", "MAX", "COUNT") and name not in parts:
+                p.sp()
+                parts[name] = p.number(nz=name != "COUNT")
+            elif name == "ALL" and name not in parts:
+                p.sp()
+                parts["ALL"] = _seq_set_numbers(p.atom(), p)
+            elif name == "MODSEQ" and name not in parts:
+                p.sp()
+                parts["MODSEQ"] = p.number(nz=True, limit=U63)
+            else:
+                p.err(f"unexpected ESEARCH item {name}")
+            if not p.at_end():
+                p.sp()
+    nums = set(parts.get("ALL") or ())
+    for k in ("MIN", "MAX"):
+        if k in parts:
+            nums.add(parts[k])
+    r.data = sorted(nums)
+    r.code_args = parts
+
+
 def _u_status(p, r):
     p.sp()
     mbox = p.astring()
@@ -552,6 +606,7 @@ UNTAGGED_PARSERS = {
     "CAPABILITY": _u_capability,
     "FLAGS": _u_flags,
     "SEARCH": _u_search,
+    "ESEARCH": _u_esearch,
     "STATUS": _u_status,
     "LIST": _u_list,
     "LSUB": _u_list,

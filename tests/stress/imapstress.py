@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """imapstress: many concurrent simulated IMAP clients against one server, every response
 checked against a model of RFC 3501 (plus RFC 2180 practice, UIDPLUS, MOVE, IDLE,
-UNSELECT, LITERAL+, CONDSTORE). Every violation is reported with the command it answered.
+UNSELECT, LITERAL+, CONDSTORE, ESEARCH). Every violation is reported with the command it answered.
 
     python3 tests/stress/imapstress.py --host 127.0.0.1 --port 1430 \\
         --user-prefix u --password pw --users 5 --clients 50 --seconds 20 --seed 1
@@ -321,6 +321,7 @@ class Command:
         self.flags_seen = {}              # Slot -> (flags, nil, Resp): last FETCH FLAGS
         self.unannounced = []             # (Resp, keywords, detail): see flags-unannounced
         self.search = None
+        self.esearch = None               # the ESEARCH parts (RETURN given)
         self.copyuid = None
         self.activity = None
 
@@ -703,18 +704,64 @@ def r_flags_system(cl, r, cmd):
 
 def _search_cmd(cl):
     for c in cl.outstanding:
-        if c.kind in SEARCH_KINDS and c.search is None:
+        if c.kind in SEARCH_KINDS and c.search is None and c.esearch is None:
             return c
     return None
 
 
-@untagged_rule("unexpected-response", ["SEARCH"], "SEARCH data only for a SEARCH command")
+@untagged_rule("unexpected-response", ["SEARCH", "ESEARCH"], "SEARCH data only for a SEARCH "
+               "command; ESEARCH only for one with RETURN, and with its tag (RFC 4731 §3.1)")
 def r_search_unexpected(cl, r, cmd):
-    if _search_cmd(cl) is None:
-        return "'* SEARCH' with no SEARCH outstanding"
+    c = _search_cmd(cl)
+    if c is None:
+        return f"'* {r.name}' with no SEARCH outstanding"
+    ret = c.meta.get("ret")
+    if r.name == "SEARCH" and ret is not None:
+        return "'* SEARCH' for a SEARCH with RETURN (ESEARCH expected)"
+    if r.name == "ESEARCH":
+        if ret is None:
+            return "'* ESEARCH' for a SEARCH without RETURN"
+        if r.code_args["TAG"] != c.tag:
+            return f"ESEARCH (TAG {r.code_args['TAG']!r}) for command {c.tag}"
 
 
-@untagged_rule("search-range", ["SEARCH"], "SEARCH results are sequence numbers "
+@untagged_rule("esearch-result", ["ESEARCH"], "ESEARCH returns what was asked and agrees "
+               "with itself: UID for UID SEARCH, COUNT = the number of ALL, MIN/MAX its "
+               "ends, no MIN/MAX/ALL when nothing matched (RFC 4731 §3.1)")
+def r_esearch_result(cl, r, cmd):
+    c = _search_cmd(cl)
+    if c is None or c.meta.get("ret") is None:
+        return None
+    a, ret = r.code_args, c.meta["ret"]
+    out = []
+    if a["UID"] != (c.kind == "UID SEARCH"):
+        out.append(f"UID indicator {'present' if a['UID'] else 'missing'}")
+    for k in ("MIN", "MAX", "COUNT", "ALL"):
+        if k in a and k not in ret:
+            out.append(f"{k} not asked for")
+    if "COUNT" in ret and "COUNT" not in a:
+        out.append("COUNT missing")
+    count = a.get("COUNT")
+    if count == 0 and any(k in a for k in ("MIN", "MAX", "ALL")):
+        out.append("MIN/MAX/ALL with COUNT 0")
+    if count is not None and count > 0:
+        for k in ("MIN", "MAX", "ALL"):
+            if k in ret and k not in a:
+                out.append(f"{k} missing with COUNT {count}")
+    if "ALL" in a:
+        nums = a["ALL"]
+        if count is not None and count != len(set(nums)):
+            out.append(f"COUNT {count} != {len(set(nums))} numbers in ALL")
+        if "MIN" in a and a["MIN"] != min(nums):
+            out.append(f"MIN {a['MIN']} != smallest of ALL {min(nums)}")
+        if "MAX" in a and a["MAX"] != max(nums):
+            out.append(f"MAX {a['MAX']} != largest of ALL {max(nums)}")
+    if "MIN" in a and "MAX" in a and a["MIN"] > a["MAX"]:
+        out.append(f"MIN {a['MIN']} > MAX {a['MAX']}")
+    return out or None
+
+
+@untagged_rule("search-range", ["SEARCH", "ESEARCH"], "SEARCH results are sequence numbers "
                "1..message count (RFC 3501 §7.2.5)")
 def r_search_range(cl, r, cmd):
     c = _search_cmd(cl)
@@ -725,7 +772,7 @@ def r_search_range(cl, r, cmd):
         return f"SEARCH results {bad[:10]} outside 1..{cl.count}"
 
 
-@untagged_rule("search-uid-unknown", ["SEARCH"], "UID SEARCH results are UIDs of messages "
+@untagged_rule("search-uid-unknown", ["SEARCH", "ESEARCH"], "UID SEARCH results are UIDs of messages "
                "in the session's view: none between two known adjacent UIDs, none above "
                "the UID of the last message (RFC 3501 §7.2.5, §5.2)")
 def r_search_uid_unknown(cl, r, cmd):
@@ -757,7 +804,7 @@ def r_search_uid_unknown(cl, r, cmd):
                 f"last UID {cl.slots[-1].uid if cl.slots else None})")
 
 
-@untagged_rule("search-out-of-set", ["SEARCH"], "SEARCH with a sequence set or UID range "
+@untagged_rule("search-out-of-set", ["SEARCH", "ESEARCH"], "SEARCH with a sequence set or UID range "
                "criterion returns only messages in it")
 def r_search_out_of_set(cl, r, cmd):
     c = _search_cmd(cl)
@@ -1123,7 +1170,10 @@ def d_search_flags(cl, cmd):
 @done_rule("search-response", ["SEARCH", "UID SEARCH"], "SEARCH OK comes with one "
            "'* SEARCH' response (RFC 3501 §6.4.4)")
 def d_search_response(cl, cmd):
-    if cmd.status == "OK" and cmd.search is None:
+    if cmd.status == "OK" and cmd.meta.get("ret") is not None:
+        if cmd.esearch is None:
+            return "SEARCH RETURN OK without '* ESEARCH'"
+    elif cmd.status == "OK" and cmd.search is None:
         return "SEARCH OK without '* SEARCH'"
 
 
@@ -1717,6 +1767,15 @@ class Client:
         if c is not None:
             c.search = r.data
 
+    def apply_ESEARCH(self, r, cmd):
+        c = _search_cmd(self)
+        if c is None or c.meta.get("ret") is None or r.code_args["TAG"] != c.tag:
+            return
+        c.esearch = r.code_args
+        # the full result is known with ALL (or COUNT 0): the SEARCH rules judge it
+        if "ALL" in c.meta["ret"]:
+            c.search = r.code_args.get("ALL") or []
+
     def apply_STATUS(self, r, cmd):
         c = _status_cmd(self)
         if c is None:
@@ -2148,6 +2207,11 @@ class Client:
             terms.append(("F", "\\SEEN", False))
         meta["terms"] = terms
         kind = "UID SEARCH" if uid else "SEARCH"
+        if "ESEARCH" in self.caps and self.rng.random() < 0.4:
+            # RFC 4731: RETURN () means ALL
+            ret = [o for o in ("MIN", "MAX", "COUNT", "ALL") if self.rng.random() < 0.5]
+            meta["ret"] = set(ret) or {"ALL"}
+            return self.send(f"{kind} RETURN ({' '.join(ret)}) {crit}", kind, **meta)
         return self.send(f"{kind} {crit}", kind, **meta)
 
     async def act_search(self):
