@@ -133,7 +133,8 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 			outq_puts(q, builtin[i].capability);
 		}
 	/* extensions of existing commands (advertised only when complete) */
-	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES STATUS=SIZE");
+	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES STATUS=SIZE LIST-EXTENDED LIST-STATUS"
+		     " SPECIAL-USE CREATE-SPECIAL-USE");
 	const struct cmd_registry *r = s->srv->commands;
 	for (unsigned i = 0; r != NULL && i < r->n; i++)
 		if (r->defs[i].capability != NULL) {

@@ -192,6 +192,25 @@ bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r);
 /* Write "MODSEQ (n)" (a FETCH data item). */
 void write_modseq(struct outq *q, uint64_t modseq);
 
+/* STATUS items (RFC 3501 §6.3.10 and extensions), for STATUS and LIST-STATUS. */
+struct status_items {
+	unsigned *which;
+	unsigned n;
+};
+
+/* Parse a non-empty list of STATUS item names into items_r (arena). Returns 0, or -1
+   for an empty list or an unknown name. HIGHESTMODSEQ enables CONDSTORE. */
+int status_items_parse(struct uimap_cmd *cmd, const struct imap_arg *list,
+		       struct status_items *items_r);
+
+/* Write "* STATUS name (...)" for mailbox name. Returns 0, or the store's -errno
+   (nothing written). */
+int status_write(struct session *s, const char *name, const struct status_items *items);
+
+/* A special-use attribute name ("\\Trash", RFC 6154 §2) to its enum uimap_special_use
+   bit, or 0 when it is not one. */
+unsigned special_use_parse(const char *name);
+
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);
 

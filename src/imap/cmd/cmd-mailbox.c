@@ -15,12 +15,43 @@ static bool one_name(struct uimap_cmd *cmd, const char **name_r)
 	return true;
 }
 
+/* RFC 6154 §3 CREATE-SPECIAL-USE: CREATE name (USE (\Archive ...)). Returns the
+   attribute bits, or -1 after replying. */
+static int create_use(struct uimap_cmd *cmd, const struct imap_arg *params)
+{
+	unsigned use = 0;
+	const struct imap_arg *p = params->u.list;
+	if (params->len != 2 || p[0].type != IMAP_ARG_ATOM || strcasecmp(p[0].u.str, "USE") != 0 ||
+	    p[1].type != IMAP_ARG_LIST) {
+		cmd_reply(cmd, "BAD", "CREATE takes a mailbox name and (USE (attributes)).");
+		return -1;
+	}
+	for (unsigned i = 0; i < p[1].len; i++) {
+		const struct imap_arg *a = &p[1].u.list[i];
+		unsigned bit = a->type == IMAP_ARG_ATOM ? special_use_parse(a->u.str) : 0;
+		/* \All and \Flagged are virtual mailboxes: none exist here */
+		if (bit == 0 || bit == UIMAP_SPECIAL_ALL || bit == UIMAP_SPECIAL_FLAGGED) {
+			cmd_reply(cmd, "NO", "[USEATTR] Special-use attribute not supported.");
+			return -1;
+		}
+		use |= bit;
+	}
+	return (int)use;
+}
+
 int cmd_create(struct uimap_cmd *cmd)
 {
 	const char *name;
-	if (!one_name(cmd, &name))
+	int use = 0;
+	if (cmd->c.n_args == 2 && cmd->c.args[1].type == IMAP_ARG_LIST &&
+	    arg_mailbox(&cmd->c.args[0], &name)) {
+		use = create_use(cmd, &cmd->c.args[1]);
+		if (use < 0)
+			return CMD_DONE;
+	} else if (!one_name(cmd, &name)) {
 		return CMD_DONE;
-	int r = cmd->s->mail->vt->mailbox_create(cmd->s->mail, name, 0);
+	}
+	int r = cmd->s->mail->vt->mailbox_create(cmd->s->mail, name, (unsigned)use);
 	if (r < 0)
 		reply_store_error(cmd, r, "CREATE");
 	else
