@@ -416,6 +416,16 @@ struct uimap_store_vtable {
 	   of stalling the loop. Returns true while work is left (the loop then polls
 	   instead of sleeping). */
 	bool (*background)(struct uimap_store *store);
+
+	/* Optional (QRESYNC, RFC 7162 §3.2; without it QRESYNC is not offered). Call
+	   cb(ctx, lo, hi) for the UIDs expunged from the view's mailbox at a
+	   mod-sequence above modseq, as ascending ranges, limited to the n sorted
+	   ranges uids (uids NULL: all). The ranges may also hold UIDs expunged earlier
+	   or never used (a client ignores those), never a message that exists.
+	   Returns 0 or -errno. */
+	int (*view_vanished)(struct uimap_store_view *view, uint64_t modseq,
+			     const struct uimap_range *uids, size_t n,
+			     void (*cb)(void *ctx, uint32_t lo, uint32_t hi), void *ctx);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

@@ -135,6 +135,8 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 	/* extensions of existing commands (advertised only when complete) */
 	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES STATUS=SIZE LIST-EXTENDED LIST-STATUS"
 		     " SPECIAL-USE CREATE-SPECIAL-USE");
+	if (session_qresync_offered(s))
+		outq_puts(q, " QRESYNC");
 	const struct cmd_registry *r = s->srv->commands;
 	for (unsigned i = 0; r != NULL && i < r->n; i++)
 		if (r->defs[i].capability != NULL) {

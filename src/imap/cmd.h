@@ -185,6 +185,15 @@ bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, un
    UID and MODSEQ. */
 void session_enable_condstore(struct session *s);
 
+/* Whether the store keeps what QRESYNC needs (view_vanished). */
+bool session_qresync_offered(const struct session *s);
+
+/* Write "* VANISHED (EARLIER) uids" (RFC 7162 §3.2.5.1) for the UIDs expunged from the
+   selected mailbox since modseq, limited to the n sorted UID ranges uids (NULL: all);
+   nothing when there are none. */
+void write_vanished_earlier(struct session *s, uint64_t modseq, const struct uimap_range *uids,
+			    size_t n);
+
 /* A mod-sequence argument (an atom of digits, 1 .. 2^63-1; 0 too when zero_ok, the
    RFC's mod-sequence-valzer). Returns false when arg is not one. */
 bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r);

@@ -1,6 +1,9 @@
-/* CONDSTORE (RFC 7162 §3.1): the per-connection switch and mod-sequence arguments. */
+/* CONDSTORE (RFC 7162 §3.1): the per-connection switch and mod-sequence arguments;
+   QRESYNC's VANISHED (EARLIER) (§3.2.5, §3.2.6). */
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/server.h"
+#include "imap/seqset.h"
 
 #include <inttypes.h>
 
@@ -40,4 +43,31 @@ bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r)
 void write_modseq(struct outq *q, uint64_t modseq)
 {
 	outq_printf(q, "MODSEQ (%" PRIu64 ")", modseq);
+}
+
+bool session_qresync_offered(const struct session *s)
+{
+	return s->srv->store->vt->view_vanished != NULL;
+}
+
+static void vanished_range(void *ctx, uint32_t lo, uint32_t hi)
+{
+	seqset_writer_add_range(ctx, lo, hi);
+}
+
+void write_vanished_earlier(struct session *s, uint64_t modseq, const struct uimap_range *uids,
+			    size_t n)
+{
+	struct seqset_writer w = { 0 };
+	struct uimap_store_view *v = s->view;
+	if (v->vt->view_vanished == NULL ||
+	    v->vt->view_vanished(v, modseq, uids, n, vanished_range, &w) < 0 || w.lo == 0) {
+		buf_free(&w.text);
+		return;
+	}
+	seqset_writer_add(&w, 0);
+	outq_puts(s->out, "* VANISHED (EARLIER) ");
+	outq_append(s->out, w.text.data, w.text.len);
+	outq_puts(s->out, "\r\n");
+	buf_free(&w.text);
 }

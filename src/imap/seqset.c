@@ -125,3 +125,10 @@ void seqset_writer_add(struct seqset_writer *w, uint32_t v)
 	}
 	w->lo = w->hi = v;
 }
+
+void seqset_writer_add_range(struct seqset_writer *w, uint32_t lo, uint32_t hi)
+{
+	seqset_writer_add(w, lo);
+	if (hi > w->hi)
+		w->hi = hi;   /* the run now ends at hi (lo started or extended it) */
+}

@@ -43,4 +43,7 @@ struct seqset_writer {
    once before reading text). */
 void seqset_writer_add(struct seqset_writer *w, uint32_t v);
 
+/* Add lo..hi (lo <= hi, lo above every number added before). */
+void seqset_writer_add_range(struct seqset_writer *w, uint32_t lo, uint32_t hi);
+
 #endif

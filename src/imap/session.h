@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 struct uimap_server;
+struct seqset_writer;
 
 enum session_state {
 	SESSION_NOT_AUTH = UIMAP_STATE_NOT_AUTH,
@@ -42,6 +43,9 @@ struct session {
 	bool idling;                      /* in IDLE: changes are pushed at once */
 	bool view_changed;                /* woken by the store since the last sync */
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
+	struct seqset_writer *vanished;   /* during a sync with QRESYNC: the expunged
+					     UIDs for "* VANISHED" */
 	struct uimap_range *searchres;    /* SEARCHRES "$" (RFC 5182): saved UIDs as
 					     ascending ranges (malloc'd); cleared when
 					     the mailbox is left */

@@ -1,6 +1,7 @@
 /* Mailbox synchronisation: untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS, IDLE push. */
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/seqset.h"
 #include "net/conn.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -80,16 +81,34 @@ void session_announce_keywords(struct session *s, uint64_t keywords)
 		write_mailbox_flags(s);
 }
 
+/* RFC 7162 §3.2.10: with QRESYNC the expunges of a sync go out as one
+   "* VANISHED uid-set", before whatever follows them. */
+static void flush_vanished(struct session *s)
+{
+	struct seqset_writer *w = s->vanished;
+	if (w == NULL || w->lo == 0)
+		return;
+	seqset_writer_add(w, 0);
+	outq_puts(s->out, "* VANISHED ");
+	outq_append(s->out, w->text.data, w->text.len);
+	outq_puts(s->out, "\r\n");
+	w->text.len = 0;
+}
+
 static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 {
 	struct session *s = ctx;
-	(void)uid;
+	if (s->vanished != NULL) {
+		seqset_writer_add(s->vanished, uid);
+		return;
+	}
 	outq_printf(s->out, "* %u EXPUNGE\r\n", seq);
 }
 
 static void cb_keywords(void *ctx)
 {
 	struct session *s = ctx;
+	flush_vanished(s);
 	unsigned n = 0;
 	while (s->view->vt->view_keyword_name(s->view, n) != NULL)
 		n++;
@@ -101,12 +120,14 @@ static void cb_keywords(void *ctx)
 static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
 {
 	struct session *s = ctx;
+	flush_vanished(s);
 	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", exists, recent);
 }
 
 static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 {
 	struct session *s = ctx;
+	flush_vanished(s);
 	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
 	write_flags(s->out, s->view, &info->flags, true);
@@ -132,8 +153,13 @@ int session_sync(struct session *s, bool expunges)
 		return 0;
 	s->last_sync_ms = clock_ms();
 	s->view_changed = false;
+	struct seqset_writer vanished = { 0 };
+	s->vanished = s->qresync ? &vanished : NULL;
 	int r = s->view->vt->view_sync(s->view, expunges ? UIMAP_SYNC_EXPUNGES : 0,
 				       &sync_callbacks, s);
+	flush_vanished(s);
+	s->vanished = NULL;
+	buf_free(&vanished.text);
 	conn_mark_dirty(s->conn);
 	if (r == -ENOENT) {
 		/* another session deleted the selected mailbox (Dovecot disconnects too) */

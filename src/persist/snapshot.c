@@ -592,6 +592,9 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 			box->n_msgs++;
 		}
 		mailbox_recount(box);
+		/* QRESYNC: the snapshot keeps no expunge history; the missing UIDs stand
+		   for it (a superset of what a client may need, RFC 7162 §3.2.5.1) */
+		mailbox_vanished_rebuild(box, box->modseq);
 	}
 	if (rd.p != rd.end)
 		goto bad;

@@ -42,6 +42,7 @@ static bool mailbox_free_some(struct mailbox *box, uint32_t *max)
 	free(box->msgs);
 	free(box->exp_log);
 	free(box->flag_log);
+	free(box->vanished);
 	free(box->name);
 	free(box);
 	return true;
@@ -297,6 +298,7 @@ void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq)
 
 	mailbox_count(box, msg, -1);
 	msg->modseq = mailbox_next_modseq(box, modseq);
+	mailbox_vanished_add(box, msg->uid, msg->modseq);
 	store_change_emit(box->user->store, &(struct store_change){
 		.type = STORE_CHANGE_EXPUNGE, .user = box->user->name, .mailbox = box->name,
 		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq });
@@ -555,6 +557,7 @@ uint64_t mailbox_metadata_bytes(const struct mailbox *box)
 	bytes += (uint64_t)box->cap_msgs * sizeof(struct store_msg);
 	bytes += box->exp_cap * sizeof(*box->exp_log);
 	bytes += box->flag_cap * sizeof(*box->flag_log);
+	bytes += (uint64_t)box->cap_vanished * sizeof(*box->vanished);
 	for (uint32_t i = 0; i < box->n_msgs; i++) {
 		if (box->msgs[i].state != MSG_DEAD)
 			bytes += sizeof(struct uimap_blob);

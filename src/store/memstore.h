@@ -44,6 +44,12 @@ struct store_flag_event {
 	uint64_t modseq;    /* the message's modseq after the change */
 };
 
+/* Expunged UIDs lo..hi, the largest of their expunge mod-sequences (vanished.c). */
+struct store_vanished {
+	uint32_t lo, hi;
+	uint64_t modseq;
+};
+
 struct memstore;
 struct store_user;
 struct store_view;
@@ -76,6 +82,9 @@ struct mailbox {
 
 	char *keywords[UIMAP_STORE_MAX_KEYWORDS];
 	unsigned n_keywords;
+
+	struct store_vanished *vanished; /* QRESYNC: expunged UID ranges, sorted */
+	uint32_t n_vanished, cap_vanished;
 
 	struct store_view *views;   /* doubly linked */
 	unsigned n_views;
@@ -281,6 +290,12 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 /* Expunge msgs[idx] (live): tombstone for views, or dead when none. modseq 0: the
    next. Call mailbox_changed() after a batch. */
 void mailbox_expunge_at(struct mailbox *box, uint32_t idx, uint64_t modseq);
+/* QRESYNC (vanished.c): remember that uid was expunged at modseq. */
+void mailbox_vanished_add(struct mailbox *box, uint32_t uid, uint64_t modseq);
+/* After a load from a snapshot (which keeps no expunge history): every UID below
+   uidnext without a live message counts as expunged at modseq (the snapshot's
+   HIGHESTMODSEQ), so a client that synced before it still learns of them. */
+void mailbox_vanished_rebuild(struct mailbox *box, uint64_t modseq);
 /* Move every live message of from into to keeping UIDs, flags and keywords (by
    name), then expunge them from from (RENAME INBOX). Emits nothing itself: the
    caller mutes the hook (the move is implied by its RENAME record). */
@@ -418,6 +433,9 @@ int store_view_store_flags(struct uimap_store_view *view, uint32_t seq,
 			   uint64_t unchangedsince, struct uimap_msg_info *info_r);
 int store_view_expunge(struct uimap_store_view *view, const struct uimap_range *uids,
 		       size_t n);
+int store_view_vanished(struct uimap_store_view *view, uint64_t modseq,
+			const struct uimap_range *uids, size_t n,
+			void (*cb)(void *ctx, uint32_t lo, uint32_t hi), void *ctx);
 int store_view_copy(struct uimap_store_view *view, const struct uimap_range *seqs,
 		    size_t n, const char *dest, bool move, struct uimap_copy_result *result_r);
 

@@ -25,7 +25,8 @@ from harness import REPO_ROOT, UimapTestCase
 STRESS = os.path.join(REPO_ROOT, "tests", "stress", "imapstress.py")
 MUTPROXY = os.path.join(REPO_ROOT, "tests", "stress", "mutproxy.py")
 INJECTED = {"uid": "uid-changed", "flags": "flags-lost", "exists": "exists-shrink",
-            "body": "content-mismatch", "expunge": "expunge-forbidden", "garble": "parse"}
+            "body": "content-mismatch", "expunge": "expunge-forbidden", "garble": "parse",
+            "modseq": "modseq-decreased", "vanished": "vanished"}
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CERT = os.path.join(TLS_DIR, "cert-a.pem")
 KEY = os.path.join(TLS_DIR, "key-a.pem")

@@ -555,6 +555,19 @@ def _u_esearch(p, r):
     r.code_args = parts
 
 
+def _u_vanished(p, r):
+    """RFC 7162 §3.2.10: VANISHED [(EARLIER)] uid-set. r.data = {"earlier", "uids"}."""
+    p.sp()
+    earlier = False
+    if p.peek() == 0x28:
+        v = p.plist()
+        if len(v) != 1 or str(v[0]).upper() != "EARLIER":
+            p.err("VANISHED takes (EARLIER) or nothing before the UIDs")
+        earlier = True
+        p.sp()
+    r.data = {"earlier": earlier, "uids": _seq_set_numbers(p.atom(), p)}
+
+
 def _u_status(p, r):
     p.sp()
     mbox = p.astring()
@@ -607,6 +620,7 @@ UNTAGGED_PARSERS = {
     "FLAGS": _u_flags,
     "SEARCH": _u_search,
     "ESEARCH": _u_esearch,
+    "VANISHED": _u_vanished,
     "STATUS": _u_status,
     "LIST": _u_list,
     "LSUB": _u_list,

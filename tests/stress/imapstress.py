@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """imapstress: many concurrent simulated IMAP clients against one server, every response
 checked against a model of RFC 3501 (plus RFC 2180 practice, UIDPLUS, MOVE, IDLE,
-UNSELECT, LITERAL+, CONDSTORE, ESEARCH). Every violation is reported with the command it answered.
+UNSELECT, LITERAL+, CONDSTORE, QRESYNC, ESEARCH). Every violation is reported with the command it answered.
 
     python3 tests/stress/imapstress.py --host 127.0.0.1 --port 1430 \\
         --user-prefix u --password pw --users 5 --clients 50 --seconds 20 --seed 1
@@ -359,9 +359,9 @@ def done_rule(rule, kinds, doc):
 # rules that count their own evaluations (most of their calls decide nothing)
 DEEP_RULES = frozenset(["store-result", "flags-lost", "search-flags", "expunge-incomplete",
                         "condstore-modseq-missing", "modseq-decreased", "modseq-flags",
-                        "highestmodseq-low"])
+                        "highestmodseq-low", "vanished-seen-again", "qresync-fetch"])
 
-ALL_KINDS = ["LOGIN", "CAPABILITY", "SELECT", "EXAMINE", "CREATE", "FETCH", "UID FETCH",
+ALL_KINDS = ["LOGIN", "CAPABILITY", "ENABLE", "SELECT", "EXAMINE", "CREATE", "FETCH", "UID FETCH",
              "STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "APPEND", "COPY", "UID COPY",
              "MOVE", "UID MOVE", "SEARCH", "UID SEARCH", "NOOP", "CHECK", "STATUS", "IDLE",
              "CLOSE", "UNSELECT", "LOGOUT"]
@@ -392,7 +392,8 @@ def r_unexpected_bye(cl, r, cmd):
         return "BYE while not logging out"
 
 
-@untagged_rule("logout-reply", ["OK", "NO", "BAD", "EXISTS", "RECENT", "EXPUNGE", "FETCH",
+@untagged_rule("logout-reply", ["OK", "NO", "BAD", "EXISTS", "RECENT", "EXPUNGE", "VANISHED",
+                                "FETCH",
                                 "FLAGS", "SEARCH", "STATUS", "CAPABILITY", "LIST"],
                "the answer to LOGOUT is exactly '* BYE' then the tagged OK (RFC 3501 "
                "§6.1.3); '* BYE' is there")
@@ -401,11 +402,70 @@ def r_logout_reply(cl, r, cmd):
         return f"untagged {r.name} in the answer to LOGOUT"
 
 
-@untagged_rule("not-selected", ["EXISTS", "RECENT", "EXPUNGE", "FETCH"],
+@untagged_rule("not-selected", ["EXISTS", "RECENT", "EXPUNGE", "FETCH", "VANISHED"],
                "message data only while a mailbox is selected (RFC 3501 §3.3)")
 def r_not_selected(cl, r, cmd):
     if not cl.in_mailbox():
         return f"'* {r.num} {r.name}' while no mailbox is selected"
+
+
+@untagged_rule("vanished", ["VANISHED"], "VANISHED only with QRESYNC enabled; without "
+               "EARLIER it names messages the session was told about (it lowers the count "
+               "by as many), with EARLIER it answers a QRESYNC SELECT or UID FETCH "
+               "(VANISHED) (RFC 7162 §3.2.10, §3.2.5.1, §3.2.6)")
+def r_vanished(cl, r, cmd):
+    if not cl.qresync:
+        return "VANISHED without ENABLE QRESYNC"
+    uids = r.data["uids"]
+    if r.data["earlier"]:
+        if not any(c.meta.get("qr") or c.meta.get("vanished") for c in cl.outstanding):
+            return "VANISHED (EARLIER) without a QRESYNC SELECT or UID FETCH (VANISHED)"
+        return None
+    if cmd is None:
+        return "VANISHED while no command is in progress"
+    if cmd.kind in SEQ_KINDS:
+        return f"VANISHED during {cmd.kind} (sequence numbers)"
+    if len(set(uids)) > cl.count:
+        return f"VANISHED of {len(set(uids))} UIDs with {cl.count} messages"
+
+
+@untagged_rule("vanished-seen-again", ["FETCH"], "a UID this session was told VANISHED "
+               "never shows up again (UIDs are not reused, RFC 3501 §2.3.1.1)")
+def r_vanished_again(cl, r, cmd):
+    uid = r.data.get("UID")
+    if uid is None or not cl.vanished_uids:
+        return None
+    cl.world.checked["vanished-seen-again"] += 1
+    if uid in cl.vanished_uids:
+        return f"UID {uid} after VANISHED told it was gone"
+
+
+@untagged_rule("qresync-fetch", ["FETCH"], "the FETCHes of a QRESYNC SELECT carry UID, "
+               "FLAGS and a MODSEQ above the client's (RFC 7162 §3.2.5.1); afterwards a "
+               "message the client knew that changed between its modseq and the SELECT's "
+               "HIGHESTMODSEQ was among them")
+def r_qresync_fetch(cl, r, cmd):
+    sel = cl.selecting
+    if sel is not None and sel.meta.get("qr"):
+        cl.world.checked["qresync-fetch"] += 1
+        d = r.data
+        missing = [a for a in ("UID", "FLAGS", "MODSEQ") if a not in d]
+        if missing:
+            return f"{' '.join(missing)} missing in a QRESYNC SELECT's FETCH"
+        if d["MODSEQ"] <= sel.meta["qr"][1]:
+            return f"MODSEQ {d['MODSEQ']} not above the client's {sel.meta['qr'][1]}"
+        sel.meta["qr_told"].add(d["UID"])
+        return None
+    chk = cl.qr_check
+    uid, ms = r.data.get("UID"), r.data.get("MODSEQ")
+    if chk is None or uid is None or ms is None:
+        return None
+    since, hms, uidnext, told = chk
+    if since < ms <= hms and uid < uidnext:
+        cl.world.checked["qresync-fetch"] += 1
+        if uid not in told:
+            return (f"UID {uid} changed at MODSEQ {ms} (between the client's {since} and "
+                    f"HIGHESTMODSEQ {hms}) but the QRESYNC SELECT did not tell it")
 
 
 @untagged_rule("exists-shrink", ["EXISTS"], "EXISTS never makes the mailbox smaller "
@@ -543,7 +603,8 @@ def r_modseq_flags(cl, r, cmd):
 def r_uid_vs_uidnext(cl, r, cmd):
     s = _fetch_slot(cl, r)
     uid = r.data.get("UID")
-    if s is None or uid is None or cl.sel_uidnext is None or s.uid is not None:
+    if s is None or uid is None or cl.sel_uidnext is None or s.uid is not None or \
+            s.new is None:
         return None
     if s.new and uid < cl.sel_uidnext:
         return f"new message {r.num} has UID {uid} < UIDNEXT {cl.sel_uidnext} of SELECT"
@@ -1226,6 +1287,7 @@ class Client:
         self.args = world.args
         self.reader = self.writer = None
         self.read_task = None
+        self.qr_cache = {}            # mailbox -> (UIDVALIDITY, HIGHESTMODSEQ, UIDNEXT)
         self.reset_connection()
         self.appended = 0
 
@@ -1237,6 +1299,7 @@ class Client:
         self.ntag = 0
         self.caps = set()
         self.condstore = False        # CONDSTORE enabled (an enabling command completed)
+        self.qresync = False          # QRESYNC enabled
         self.logout_sent = False
         self.closed = False
         self.eof_reported = False
@@ -1260,6 +1323,9 @@ class Client:
         self.sel_uidnext = None
         self.sel_hms = None           # HIGHESTMODSEQ of the SELECT
         self.modseq_seen = {}         # uid -> last MODSEQ this session was told
+        self.vanished_uids = set()    # UIDs told VANISHED (QRESYNC)
+        self.qr_check = None          # after a QRESYNC SELECT: (modseq, HIGHESTMODSEQ,
+                                      # UIDNEXT known then, UIDs its FETCHes told)
         self.box_facts = None
         self.pending = []             # violations to confirm: (rule, cmd, resp, detail,
                                       # slot, clock); see resolve_pending
@@ -1699,6 +1765,39 @@ class Client:
         if self.selecting is not None:
             self.selecting.meta["seen"].add("RECENT")
 
+    def apply_VANISHED(self, r, cmd):
+        if not self.in_mailbox():
+            return
+        uids = r.data["uids"]
+        self.vanished_uids.update(uids)
+        if r.data["earlier"]:
+            return
+        # the messages go: known UIDs by UID; an unknown one is a slot of unknown UID
+        # between its known neighbours (when several could be, one goes and the others
+        # forget what was known about them: the model stays sound)
+        where = {s.uid: i for i, s in enumerate(self.slots) if s.uid is not None}
+        gone = set()
+        for u in sorted(set(uids)):
+            if u in where:
+                gone.add(where[u])
+                continue
+            lo = max((i for x, i in where.items() if x < u), default=-1)
+            hi = min((i for x, i in where.items() if x > u), default=len(self.slots))
+            cands = [i for i in range(lo + 1, hi)
+                     if self.slots[i].uid is None and i not in gone]
+            if not cands:
+                self.violate("vanished", cmd, r, f"UID {u} is not in the session's view")
+                continue
+            # a UID below the SELECT's UIDNEXT was there at SELECT, one above is new
+            new = None if self.sel_uidnext is None else u >= self.sel_uidnext
+            same = [i for i in cands if self.slots[i].new == new] or cands
+            gone.add(same[0])
+            for i in same[1:]:
+                self.slots[i] = Slot(self.slots[i].new if same is not cands else None)
+        for i in sorted(gone, reverse=True):
+            del self.slots[i]
+        self.count -= len(gone)
+
     def apply_EXPUNGE(self, r, cmd):
         if not self.in_mailbox() or not 1 <= r.num <= self.count:
             return
@@ -1799,6 +1898,15 @@ class Client:
             self.caps = set(r.code_args)
         if r.name == "OK" and cmd.meta.get("condstore"):
             self.condstore = True         # RFC 7162 §3.1: enabled from here on
+        if r.name == "OK" and cmd.meta.get("qresync"):
+            self.qresync = self.condstore = True
+        if k in ("SELECT", "EXAMINE") and r.name == "OK" and self.selecting is cmd:
+            if self.sel_hms is not None and self.uidvalidity is not None:
+                self.qr_cache[cmd.meta["box"]] = (self.uidvalidity, self.sel_hms,
+                                                  self.sel_uidnext or 1)
+            qr = cmd.meta.get("qr")
+            if qr and qr[0] == self.uidvalidity and self.sel_hms is not None:
+                self.qr_check = (qr[1], self.sel_hms, qr[2], cmd.meta["qr_told"])
         if k in ("SELECT", "EXAMINE"):
             if self.selecting is cmd:
                 self.selecting = None
@@ -1881,6 +1989,8 @@ class Client:
             return
         if cmd.tagged.code != "CAPABILITY":
             await self.run_cmd("CAPABILITY", "CAPABILITY")
+        if "QRESYNC" in self.caps and self.rng.random() < 0.5:
+            await self.run_cmd("ENABLE QRESYNC", "ENABLE", qresync=True)
         budget = self.rng.randint(10, 150)
         while budget > 0 and not self.world.stopping:
             budget -= 1
@@ -2022,7 +2132,12 @@ class Client:
     async def act_select(self):
         box = "INBOX" if self.rng.random() < 0.4 else self.rng.choice(self.mailboxes)
         kind = "EXAMINE" if self.rng.random() < 0.15 else "SELECT"
-        if "CONDSTORE" in self.caps and self.rng.random() < 0.3:
+        qr = self.qr_cache.get(box)
+        if self.qresync and qr is not None and self.rng.random() < 0.7:
+            # RFC 7162 §3.2.5: resync from what an earlier session of ours knew
+            await self.run_cmd(f"{kind} {quote(box)} (QRESYNC ({qr[0]} {qr[1]}))", kind,
+                               box=box, qr=qr, qr_told=set())
+        elif "CONDSTORE" in self.caps and self.rng.random() < 0.3:
             await self.run_cmd(f"{kind} {quote(box)} (CONDSTORE)", kind, box=box,
                                condstore=True)
         else:

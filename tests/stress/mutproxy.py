@@ -12,6 +12,8 @@ Modes and the rule of imapstress that each should trip:
   body     one byte of a BODY[] literal changes            content-mismatch
   expunge  "* 1 EXPUNGE" is inserted before a FETCH's OK   expunge-forbidden
   garble   an untagged line gets a stray ")"              parse
+  modseq   "MODSEQ (n)" in a FETCH becomes "MODSEQ (n-1)"   modseq-decreased / modseq-flags
+  vanished "* VANISHED uids" gets a UID nobody has           vanished
 Stdlib only; runs until killed.
 """
 
@@ -47,11 +49,17 @@ class Mutator:
             if self.hit("flags", 3) and re.search(rb"FLAGS \([^)]*\\Seen", raw):
                 raw = re.sub(rb"(FLAGS \([^)]*?) ?\\Seen ?", rb"\1 ", raw, count=1)
                 raw = raw.replace(b"( ", b"(").replace(b" )", b")")
+            if self.hit("modseq", 2):
+                raw = re.sub(rb"MODSEQ \(([0-9]+)\)",
+                             lambda m: b"MODSEQ (%d)" % max(1, int(m.group(1)) - 1), raw, count=1)
             if self.hit("body", 5):
                 m = re.search(rb"BODY\[\] \{([0-9]+)\}\r\n", raw)
                 if m and int(m.group(1)) > 10:
                     i = m.end() + 5
                     raw = raw[:i] + (b"X" if raw[i:i + 1] != b"X" else b"Y") + raw[i + 1:]
+        elif raw.startswith(b"* VANISHED ") and not raw.startswith(b"* VANISHED (") and \
+                self.hit("vanished", 10):
+            raw += b",4000000000"
         elif raw.startswith(b"* ") and raw.endswith(b" EXISTS") and self.hit("exists", 5):
             n = int(raw.split()[1])
             if n > 2:       # usually one more than the client knew: now one less

@@ -1,4 +1,4 @@
-/* ENABLE (RFC 5161): CONDSTORE can be enabled; unknown names are ignored. */
+/* ENABLE (RFC 5161): CONDSTORE and QRESYNC can be enabled; unknown names are ignored. */
 #include "imap/cmd.h"
 #include "imap/session.h"
 
@@ -7,7 +7,7 @@
 int cmd_enable(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
-	bool condstore = false;
+	bool condstore = false, qresync = false;
 	if (cmd->c.n_args == 0) {
 		cmd_reply(cmd, "BAD", "ENABLE needs at least one capability name.");
 		return CMD_DONE;
@@ -19,13 +19,20 @@ int cmd_enable(struct uimap_cmd *cmd)
 		}
 		if (strcasecmp(cmd->c.args[i].u.str, "CONDSTORE") == 0)
 			condstore = true;
+		else if (strcasecmp(cmd->c.args[i].u.str, "QRESYNC") == 0 && session_qresync_offered(s))
+			qresync = true;
 	}
 	/* RFC 5161 §3.1: ENABLED lists what this command enabled (not what already
 	   was, as Dovecot does); unknown names are ignored */
-	bool newly = condstore && !s->condstore;
-	session_untagged(s, "ENABLED%s", newly ? " CONDSTORE" : "");
-	if (newly)
+	bool new_condstore = condstore && !s->condstore;
+	bool new_qresync = qresync && !s->qresync;
+	session_untagged(s, "ENABLED%s%s", new_condstore ? " CONDSTORE" : "",
+			 new_qresync ? " QRESYNC" : "");
+	/* RFC 7162 §3.2.3: QRESYNC implies CONDSTORE */
+	if (new_condstore || new_qresync)
 		session_enable_condstore(s);
+	if (new_qresync)
+		s->qresync = true;
 	cmd_reply(cmd, "OK", "ENABLE completed.");
 	return CMD_DONE;
 }

@@ -3,6 +3,8 @@
 #include "imap/session.h"
 #include "imap/seqset.h"
 
+#include <inttypes.h>
+
 /* Messages per store call, as COPY's chunks. */
 #define EXPUNGE_CHUNK 1024
 
@@ -59,7 +61,15 @@ static int expunge_continue(struct uimap_cmd *cmd)
 	if (st->seq <= st->count)
 		return cmd_block(cmd, CMD_WAIT_TURN, expunge_continue);
 	/* the EXPUNGE responses come from the sync before the tagged reply */
-	cmd_reply(cmd, "OK", "%sEXPUNGE completed.", cmd->uid ? "UID " : "");
+	struct uimap_status status;
+	/* RFC 7162 §3.1.10 (§3.2.10 example): with CONDSTORE the client learns the new
+	   HIGHESTMODSEQ along */
+	if (cmd->s->condstore &&
+	    cmd->s->mail->vt->mailbox_status(cmd->s->mail, cmd->s->selected, &status) == 0)
+		cmd_reply(cmd, "OK", "[HIGHESTMODSEQ %" PRIu64 "] %sEXPUNGE completed.",
+			  status.highest_modseq, cmd->uid ? "UID " : "");
+	else
+		cmd_reply(cmd, "OK", "%sEXPUNGE completed.", cmd->uid ? "UID " : "");
 	return CMD_DONE;
 }
 

@@ -4,6 +4,7 @@
 #include "imap/session.h"
 #include "imap/cursor.h"
 #include "imap/datetime.h"
+#include "imap/seqset.h"
 #include "net/conn.h"
 
 #include <ctype.h>
@@ -17,6 +18,7 @@ struct fetch_state {
 	unsigned n_ranges;
 	struct range_cursor cursor;
 	uint64_t changedsince;        /* CHANGEDSINCE: only messages changed after it (0: all) */
+	bool vanished;                /* VANISHED modifier (QRESYNC, RFC 7162 §3.2.6) */
 	bool any_expunged;
 };
 
@@ -311,7 +313,8 @@ static int fetch_continue(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
-/* RFC 4466 §2.4 fetch modifiers: CHANGEDSINCE (RFC 7162 §3.1.4.1). */
+/* RFC 4466 §2.4 fetch modifiers: CHANGEDSINCE (RFC 7162 §3.1.4.1), VANISHED
+   (§3.2.6). */
 static int fetch_modifiers(const struct imap_arg *list, struct fetch_state *st,
 			   const char **error_r)
 {
@@ -320,17 +323,40 @@ static int fetch_modifiers(const struct imap_arg *list, struct fetch_state *st,
 		*error_r = "Empty FETCH modifier list";
 		return -1;
 	}
-	for (unsigned i = 0; i < list->len; i += 2) {
-		if (m[i].type != IMAP_ARG_ATOM || strcasecmp(m[i].u.str, "CHANGEDSINCE") != 0) {
+	for (unsigned i = 0; i < list->len; i++) {
+		if (m[i].type == IMAP_ARG_ATOM && strcasecmp(m[i].u.str, "VANISHED") == 0 &&
+		    !st->vanished) {
+			st->vanished = true;
+			continue;
+		}
+		if (m[i].type != IMAP_ARG_ATOM || strcasecmp(m[i].u.str, "CHANGEDSINCE") != 0 ||
+		    st->changedsince != 0) {
 			*error_r = "Unknown FETCH modifier";
 			return -1;
 		}
-		if (i + 1 >= list->len || !arg_modseq(&m[i + 1], false, &st->changedsince)) {
+		if (++i >= list->len || !arg_modseq(&m[i], false, &st->changedsince)) {
 			*error_r = "CHANGEDSINCE takes a mod-sequence (1 or more)";
 			return -1;
 		}
 	}
 	return 0;
+}
+
+/* RFC 7162 §3.2.6: "* VANISHED (EARLIER)" for the UIDs of the set expunged since
+   modseq ('*' reaching every UID, so trailing expunges are told too). */
+static void fetch_vanished(struct uimap_cmd *cmd, const struct imap_arg *arg, uint64_t modseq)
+{
+	struct session *s = cmd->s;
+	struct seqset set;
+	const char *error;
+	if (strcmp(arg->u.str, "$") == 0)
+		searchres_seqset(s, &set);
+	else if (seqset_parse(&s->arena, arg->u.str, UINT32_MAX, &set, &error) < 0)
+		return;
+	struct uimap_range *uids = arena_alloc(&s->arena, (set.n + 1) * sizeof(*uids));
+	for (unsigned i = 0; i < set.n; i++)
+		uids[i] = (struct uimap_range){ set.r[i].lo, set.r[i].hi };
+	write_vanished_earlier(s, modseq, uids, set.n);
 }
 
 int cmd_fetch(struct uimap_cmd *cmd)
@@ -347,8 +373,15 @@ int cmd_fetch(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "%s.", error);
 		return CMD_DONE;
 	}
+	if (st->vanished && (!cmd->uid || !cmd->s->qresync || st->changedsince == 0)) {
+		/* RFC 7162 §3.2.6: UID FETCH only, with CHANGEDSINCE, after ENABLE QRESYNC */
+		cmd_reply(cmd, "BAD", "VANISHED needs UID FETCH, CHANGEDSINCE and QRESYNC enabled.");
+		return CMD_DONE;
+	}
 	if (st->items.has_modseq || st->changedsince != 0)
 		session_enable_condstore(cmd->s);  /* RFC 7162 §3.1: enabling commands */
+	if (st->vanished)
+		fetch_vanished(cmd, &cmd->c.args[0], st->changedsince);
 	if (!command_size_ok(cmd, st->ranges, st->n_ranges))
 		return CMD_DONE;
 	cursor_init(&st->cursor, st->ranges, st->n_ranges);
