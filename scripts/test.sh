@@ -7,6 +7,15 @@ cd "$(dirname "$0")/.."
 set +e
 uimap_install $UIMAP_BUILD_PKGS $UIMAP_TEST_PKGS
 
+# real clients from npm for the wire tests (tests/clients: imapflow, pinned by its lock
+# file); without node the machine's Debian packages provide it
+command -v npm >/dev/null 2>&1 || uimap_install nodejs npm
+if [ ! -d tests/clients/node_modules/imapflow ] && command -v npm >/dev/null 2>&1; then
+	echo "== installing the npm test clients (tests/clients)"
+	(cd tests/clients && timeout 300 npm ci --no-audit --no-fund --silent) ||
+		echo "npm ci failed: the imapflow tests will be skipped"
+fi
+
 # FUZZ_SECONDS: unset = the deterministic fuzz run; N = N random seconds per harness; 0 = none
 passed=0
 failed=0
