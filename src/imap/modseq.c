@@ -17,8 +17,10 @@ void session_enable_condstore(struct session *s)
 	if (s->view == NULL)
 		return;
 	struct uimap_status st;
-	if (s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0)
+	if (s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0) {
 		session_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest", st.highest_modseq);
+		s->hms_told = st.highest_modseq;
+	}
 }
 
 bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r)

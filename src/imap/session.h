@@ -44,6 +44,7 @@ struct session {
 	bool view_changed;                /* woken by the store since the last sync */
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
+	uint64_t hms_told;                /* the last HIGHESTMODSEQ sent for the mailbox */
 	struct seqset_writer *vanished;   /* during a sync with QRESYNC: the expunged
 					     UIDs for "* VANISHED" */
 	struct uimap_range *searchres;    /* SEARCHRES "$" (RFC 5182): saved UIDs as

@@ -158,6 +158,7 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 	if (s->condstore)
 		outq_printf(s->out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n",
 			    info.highest_modseq);
+	s->hms_told = info.highest_modseq;
 	st->readonly = info.readonly;
 	if (st->qr.given && st->qr.uidvalidity == info.uidvalidity) {
 		/* RFC 7162 §3.2.5.1: what went since the client's modseq, then what changed */
