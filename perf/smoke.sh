@@ -4,7 +4,8 @@
 # STARTTLS) and the echo baseline on free loopback ports and runs the noop and
 # login scenarios (2 s each) against both, a short idle-hold against uimapd,
 # noop/login over TLS and login over STARTTLS (1 s each), and checks that a
-# TLS client on a plaintext port fails cleanly.  Exits non-zero when a run
+# TLS client on a plaintext port fails cleanly, and runs resync.py on a small mailbox.
+# Exits non-zero when a run
 # fails or completes no operation.  Ends with "N passed, N failed".
 set -uo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -57,6 +58,15 @@ if [ $rc -eq 1 ] && grep -q "TLS handshake failed" "$PERF_TMP/smoke-tls-fail.txt
 else
 	failed=$((failed + 1)); echo "FAIL --tls against a plaintext port (exit $rc)"
 	sed 's/^/    /' "$PERF_TMP/smoke-tls-fail.txt"
+fi
+
+# the resync benchmark on a small mailbox (it checks the QRESYNC answer itself)
+if timeout 60 python3 "$(dirname "$0")/resync.py" --uimapd "$UIMAPD" -n 2000 --changes 20 \
+	--rounds 1 >"$PERF_TMP/smoke-resync.txt" 2>&1 && grep -q '^qresync ' "$PERF_TMP/smoke-resync.txt"; then
+	passed=$((passed + 1)); echo "PASS resync.py: $(grep '^qresync ' "$PERF_TMP/smoke-resync.txt")"
+else
+	failed=$((failed + 1)); echo "FAIL resync.py"
+	sed 's/^/    /' "$PERF_TMP/smoke-resync.txt"
 fi
 
 if ! kill -0 "$UIMAP_PID" 2>/dev/null; then
