@@ -184,6 +184,7 @@ struct uimap_status {
 	uint32_t deleted;           /* messages with \Deleted */
 	uint64_t highest_modseq;
 	uint64_t size;              /* sum of RFC822.SIZE */
+	uint64_t deleted_size;      /* sum of RFC822.SIZE of those with \Deleted */
 };
 
 struct uimap_append {

@@ -137,6 +137,10 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 		     " SPECIAL-USE CREATE-SPECIAL-USE");
 	if (session_qresync_offered(s))
 		outq_puts(q, " QRESYNC");
+	if (session_quota_offered(s))
+		outq_puts(q, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+	/* RFC 7889: the largest message APPEND takes (one literal) */
+	outq_printf(q, " APPENDLIMIT=%zu", s->srv->cfg->max_literal);
 	const struct cmd_registry *r = s->srv->commands;
 	for (unsigned i = 0; r != NULL && i < r->n; i++)
 		if (r->defs[i].capability != NULL) {

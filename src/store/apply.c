@@ -127,7 +127,7 @@ int store_apply_mailbox_delete(struct store_user *user, const char *name)
 	user->n_messages -= box->n_live;
 	user->n_bytes -= box->live_bytes;
 	box->n_live = box->n_unseen = box->n_deleted = 0;
-	box->live_bytes = 0;
+	box->live_bytes = box->deleted_bytes = 0;
 	box->deleted = true;
 	mailbox_changed(box, NULL);
 	store_user_remove_box(user, box);

@@ -147,8 +147,10 @@ static void mailbox_count(struct mailbox *box, const struct store_msg *msg, int 
 	box->n_live += (uint32_t)dir;
 	if ((msg->flags & UIMAP_FLAG_SEEN) == 0)
 		box->n_unseen += (uint32_t)dir;
-	if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
+	if ((msg->flags & UIMAP_FLAG_DELETED) != 0) {
 		box->n_deleted += (uint32_t)dir;
+		box->deleted_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
+	}
 	box->live_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
 	box->user->n_messages += (uint64_t)(int64_t)dir;
 	box->user->n_bytes += (uint64_t)((int64_t)dir * (int64_t)msg->blob->size);
@@ -514,7 +516,7 @@ void mailbox_changed(struct mailbox *box, struct store_view *origin)
 void mailbox_recount(struct mailbox *box)
 {
 	box->n_live = box->n_unseen = box->n_deleted = box->n_dead = 0;
-	box->live_bytes = 0;
+	box->live_bytes = box->deleted_bytes = 0;
 	for (uint32_t i = 0; i < box->n_msgs; i++) {
 		const struct store_msg *msg = &box->msgs[i];
 
@@ -527,8 +529,10 @@ void mailbox_recount(struct mailbox *box)
 		box->n_live++;
 		if ((msg->flags & UIMAP_FLAG_SEEN) == 0)
 			box->n_unseen++;
-		if ((msg->flags & UIMAP_FLAG_DELETED) != 0)
+		if ((msg->flags & UIMAP_FLAG_DELETED) != 0) {
 			box->n_deleted++;
+			box->deleted_bytes += msg->blob->size;
+		}
 		box->live_bytes += msg->blob->size;
 	}
 }
@@ -546,7 +550,7 @@ void mailbox_status(const struct mailbox *box, struct uimap_status *st)
 		.messages = box->n_live, .recent = recent, .uidnext = box->uidnext,
 		.uidvalidity = box->uidvalidity, .unseen = box->n_unseen,
 		.deleted = box->n_deleted, .highest_modseq = box->modseq,
-		.size = box->live_bytes,
+		.size = box->live_bytes, .deleted_size = box->deleted_bytes,
 	};
 }
 

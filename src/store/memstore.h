@@ -78,6 +78,7 @@ struct mailbox {
 	uint32_t n_msgs, cap_msgs;
 	uint32_t n_live, n_unseen, n_deleted, n_dead;
 	uint64_t live_bytes;
+	uint64_t deleted_bytes;     /* of the live messages with \Deleted */
 	uint64_t layout_gen;        /* bumped when msgs indexes move (view hints) */
 
 	char *keywords[UIMAP_STORE_MAX_KEYWORDS];

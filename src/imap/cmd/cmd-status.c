@@ -1,8 +1,10 @@
 /* STATUS (RFC 3501 §6.3.10): items answered in the order asked; HIGHESTMODSEQ
-   (RFC 7162 §3.1.2), SIZE (RFC 8438) and DELETED (RFC 9051 §6.3.11) too. The item
-   list and the response are shared with LIST-STATUS (RFC 5819). */
+   (RFC 7162 §3.1.2), SIZE (RFC 8438), DELETED (RFC 9051 §6.3.11), DELETED-STORAGE
+   (RFC 9208 §4.2.5) and APPENDLIMIT (RFC 7889 §3.2) too. The item list and the
+   response are shared with LIST-STATUS (RFC 5819). */
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/server.h"
 #include "core/common.h"
 #include "mail/imapstr.h"
 
@@ -12,11 +14,12 @@
 
 enum status_item {
 	ST_MESSAGES, ST_RECENT, ST_UIDNEXT, ST_UIDVALIDITY, ST_UNSEEN, ST_HIGHESTMODSEQ,
-	ST_SIZE, ST_DELETED,
+	ST_SIZE, ST_DELETED, ST_DELETED_STORAGE, ST_APPENDLIMIT,
 };
 
 static const char *const status_names[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
-					    "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED" };
+					    "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED",
+					    "DELETED-STORAGE", "APPENDLIMIT" };
 
 int status_items_parse(struct uimap_cmd *cmd, const struct imap_arg *list,
 		       struct status_items *items_r)
@@ -63,6 +66,9 @@ int status_write(struct session *s, const char *name, const struct status_items 
 		case ST_HIGHESTMODSEQ: v = st.highest_modseq; break;
 		case ST_SIZE: v = st.size; break;
 		case ST_DELETED: v = st.deleted; break;
+		/* RFC 9208 §4.2.5: in the STORAGE unit, 1024 octets (rounded up) */
+		case ST_DELETED_STORAGE: v = (st.deleted_size + 1023) / 1024; break;
+		case ST_APPENDLIMIT: v = s->srv->cfg->max_literal; break;
 		}
 		outq_printf(q, "%s%s %" PRIu64, i ? " " : "", status_names[items->which[i]], v);
 	}
