@@ -133,8 +133,8 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 			outq_puts(q, builtin[i].capability);
 		}
 	/* extensions of existing commands (advertised only when complete) */
-	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES STATUS=SIZE LIST-EXTENDED LIST-STATUS"
-		     " SPECIAL-USE CREATE-SPECIAL-USE");
+	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES PARTIAL STATUS=SIZE LIST-EXTENDED"
+		     " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE");
 	if (session_qresync_offered(s))
 		outq_puts(q, " QRESYNC");
 	if (session_quota_offered(s))

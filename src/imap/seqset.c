@@ -132,3 +132,51 @@ void seqset_writer_add_range(struct seqset_writer *w, uint32_t lo, uint32_t hi)
 	if (hi > w->hi)
 		w->hi = hi;   /* the run now ends at hi (lo started or extended it) */
 }
+
+static int partial_number(const char **sp, bool minus, uint32_t *v_r)
+{
+	const char *s = *sp;
+	uint64_t v = 0;
+	if (minus && *s++ != '-')
+		return -1;
+	if (*s < '1' || *s > '9')
+		return -1;
+	while (*s >= '0' && *s <= '9') {
+		v = v * 10 + (uint64_t)(*s++ - '0');
+		if (v > 0xffffffffULL)
+			return -1;
+	}
+	*v_r = (uint32_t)v;
+	*sp = s;
+	return 0;
+}
+
+int partial_range_parse(const char *s, struct partial_range *r)
+{
+	uint32_t a, b;
+	bool minus = *s == '-';
+	if (partial_number(&s, minus, &a) < 0 || *s++ != ':' ||
+	    partial_number(&s, minus, &b) < 0 || *s != '\0')
+		return -1;
+	r->from_end = minus;
+	r->lo = a < b ? a : b;
+	r->hi = a < b ? b : a;
+	return 0;
+}
+
+bool partial_range_positions(const struct partial_range *r, uint64_t n, uint64_t *first_r,
+			     uint64_t *last_r)
+{
+	if (n == 0 || r->lo > n)
+		return false;
+	uint64_t hi = r->hi < n ? r->hi : n;
+	if (!r->from_end) {
+		*first_r = r->lo;
+		*last_r = hi;
+	} else {
+		/* -1 is position n, -k position n - k + 1 */
+		*first_r = n - hi + 1;
+		*last_r = n - r->lo + 1;
+	}
+	return true;
+}

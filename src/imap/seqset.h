@@ -43,6 +43,21 @@ struct seqset_writer {
    once before reading text). */
 void seqset_writer_add(struct seqset_writer *w, uint32_t v);
 
+/* RFC 9394 partial-range: "a:b" (positions a..b of a result, from 1, either order) or
+   "-a:-b" (counted from the last, -1 being the last). */
+struct partial_range {
+	bool from_end;
+	uint32_t lo, hi;   /* lo <= hi, both >= 1 */
+};
+
+/* Parse s into *r. Returns 0, or -1 when it is not a partial-range. */
+int partial_range_parse(const char *s, struct partial_range *r);
+
+/* The 1-based positions [*first_r, *last_r] r selects in a result of n items.
+   Returns false when it selects none. */
+bool partial_range_positions(const struct partial_range *r, uint64_t n, uint64_t *first_r,
+			     uint64_t *last_r);
+
 /* Add lo..hi (lo <= hi, lo above every number added before). */
 void seqset_writer_add_range(struct seqset_writer *w, uint32_t lo, uint32_t hi);
 

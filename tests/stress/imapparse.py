@@ -543,11 +543,22 @@ def _u_esearch(p, r):
             elif name == "MODSEQ" and name not in parts:
                 p.sp()
                 parts["MODSEQ"] = p.number(nz=True, limit=U63)
+            elif name == "PARTIAL" and name not in parts:
+                # RFC 9394: PARTIAL (range set-or-NIL)
+                p.sp()
+                v = p.plist()
+                if len(v) != 2 or not isinstance(v[0], str) or \
+                        not re.match(r"^(-?[1-9][0-9]*):(-?[1-9][0-9]*)$", str(v[0])):
+                    p.err("PARTIAL needs (range set-or-NIL)")
+                parts["PARTIAL"] = (str(v[0]), None if is_nil(v[1]) else
+                                    _seq_set_numbers(str(v[1]), p))
             else:
                 p.err(f"unexpected ESEARCH item {name}")
             if not p.at_end():
                 p.sp()
     nums = set(parts.get("ALL") or ())
+    if parts.get("PARTIAL") and parts["PARTIAL"][1]:
+        nums.update(parts["PARTIAL"][1])
     for k in ("MIN", "MAX"):
         if k in parts:
             nums.add(parts[k])

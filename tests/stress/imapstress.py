@@ -819,6 +819,24 @@ def r_esearch_result(cl, r, cmd):
             out.append(f"MAX {a['MAX']} != largest of ALL {max(nums)}")
     if "MIN" in a and "MAX" in a and a["MIN"] > a["MAX"]:
         out.append(f"MIN {a['MIN']} > MAX {a['MAX']}")
+    if "PARTIAL" in ret:
+        # RFC 9394: the page asked for, as many results as the positions hold
+        if "PARTIAL" not in a:
+            out.append("PARTIAL missing")
+        else:
+            rng, nums = a["PARTIAL"]
+            if rng != c.meta["partial"]:
+                out.append(f"PARTIAL range {rng} for {c.meta['partial']}")
+            lo, hi = sorted(abs(int(x)) for x in rng.split(":"))
+            got = len(set(nums or ()))
+            if got > hi - lo + 1:
+                out.append(f"PARTIAL {rng} returned {got} results")
+            if count is not None:
+                want = max(0, min(hi, count) - lo + 1)
+                if got != want:
+                    out.append(f"PARTIAL {rng} returned {got} of COUNT {count} (want {want})")
+            if nums is not None and nums != sorted(nums):
+                out.append("PARTIAL results out of order")
     return out or None
 
 
@@ -2325,7 +2343,12 @@ class Client:
         if "ESEARCH" in self.caps and self.rng.random() < 0.4:
             # RFC 4731: RETURN () means ALL
             ret = [o for o in ("MIN", "MAX", "COUNT", "ALL") if self.rng.random() < 0.5]
-            meta["ret"] = set(ret) or {"ALL"}
+            if "PARTIAL" in self.caps and "ALL" not in ret and self.rng.random() < 0.5:
+                a, b = sorted(self.rng.sample(range(1, 12), 2))
+                rng = f"-{a}:-{b}" if self.rng.random() < 0.5 else f"{a}:{b}"
+                ret.append(f"PARTIAL {rng}")
+                meta["partial"] = rng
+            meta["ret"] = {o.split()[0] for o in ret} or {"ALL"}
             return self.send(f"{kind} RETURN ({' '.join(ret)}) {crit}", kind, **meta)
         return self.send(f"{kind} {crit}", kind, **meta)
 

@@ -19,6 +19,9 @@ struct fetch_state {
 	struct range_cursor cursor;
 	uint64_t changedsince;        /* CHANGEDSINCE: only messages changed after it (0: all) */
 	bool vanished;                /* VANISHED modifier (QRESYNC, RFC 7162 §3.2.6) */
+	bool partial;                 /* PARTIAL modifier (RFC 9394 §3.2) */
+	struct partial_range range;
+	uint64_t pos, first, last;    /* position among the messages that qualify */
 	bool any_expunged;
 };
 
@@ -244,6 +247,9 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	/* RFC 7162 §3.1.4.1: CHANGEDSINCE leaves out messages not changed since */
 	if (st->changedsince != 0 && info.modseq <= st->changedsince)
 		return 0;
+	/* RFC 9394 §3.2: only the qualifying messages at the positions asked for */
+	if (st->partial && (++st->pos < st->first || st->pos > st->last))
+		return 0;
 	bool flags_changed = false;
 	if (st->items.sets_seen && !s->readonly && !(info.flags.system & UIMAP_FLAG_SEEN) &&
 	    !info.expunged) {
@@ -297,7 +303,7 @@ static int fetch_continue(struct uimap_cmd *cmd)
 	uint32_t seq;
 	bool ok = true;
 	slice_begin(&sl);
-	while (ok && cursor_next(&st->cursor, &seq)) {
+	while (ok && !(st->partial && st->pos >= st->last) && cursor_next(&st->cursor, &seq)) {
 		fetch_one(cmd, st, seq, &ok);
 		enum cmd_wait wait = slice_check(&sl, cmd->s);
 		/* back-pressure (go on when the client has read this) or the slice's time */
@@ -327,6 +333,16 @@ static int fetch_modifiers(const struct imap_arg *list, struct fetch_state *st,
 		if (m[i].type == IMAP_ARG_ATOM && strcasecmp(m[i].u.str, "VANISHED") == 0 &&
 		    !st->vanished) {
 			st->vanished = true;
+			continue;
+		}
+		if (m[i].type == IMAP_ARG_ATOM && strcasecmp(m[i].u.str, "PARTIAL") == 0 &&
+		    !st->partial) {
+			if (++i >= list->len || m[i].type != IMAP_ARG_ATOM ||
+			    partial_range_parse(m[i].u.str, &st->range) < 0) {
+				*error_r = "PARTIAL takes a range (a:b or -a:-b)";
+				return -1;
+			}
+			st->partial = true;
 			continue;
 		}
 		if (m[i].type != IMAP_ARG_ATOM || strcasecmp(m[i].u.str, "CHANGEDSINCE") != 0 ||
@@ -359,6 +375,27 @@ static void fetch_vanished(struct uimap_cmd *cmd, const struct imap_arg *arg, ui
 	write_vanished_earlier(s, modseq, uids, set.n);
 }
 
+/* The positions PARTIAL selects among the messages of the set (those changed since
+   CHANGEDSINCE, counted first, when it is given). Returns false when none. */
+static bool fetch_partial_positions(struct session *s, struct fetch_state *st)
+{
+	uint64_t n = 0;
+	if (st->changedsince == 0) {
+		for (unsigned i = 0; i < st->n_ranges; i++)
+			n += (uint64_t)st->ranges[i].hi - st->ranges[i].lo + 1;
+	} else {
+		struct range_cursor c;
+		uint32_t seq;
+		struct uimap_msg_info info;
+		cursor_init(&c, st->ranges, st->n_ranges);
+		while (cursor_next(&c, &seq))
+			if (s->view->vt->view_msg(s->view, seq, &info) == 0 &&
+			    info.modseq > st->changedsince)
+				n++;
+	}
+	return partial_range_positions(&st->range, n, &st->first, &st->last);
+}
+
 int cmd_fetch(struct uimap_cmd *cmd)
 {
 	const char *error;
@@ -382,8 +419,19 @@ int cmd_fetch(struct uimap_cmd *cmd)
 		session_enable_condstore(cmd->s);  /* RFC 7162 §3.1: enabling commands */
 	if (st->vanished)
 		fetch_vanished(cmd, &cmd->c.args[0], st->changedsince);
-	if (!command_size_ok(cmd, st->ranges, st->n_ranges))
+	if (st->partial) {
+		if (!fetch_partial_positions(cmd->s, st)) {
+			cmd_reply(cmd, "OK", "%sFETCH completed (nothing in the range).",
+				  cmd->uid ? "UID " : "");
+			return CMD_DONE;
+		}
+		/* max-command-messages counts the page, not the set it is taken from */
+		struct uimap_range page = { 1, (uint32_t)(st->last - st->first + 1) };
+		if (!command_size_ok(cmd, &page, 1))
+			return CMD_DONE;
+	} else if (!command_size_ok(cmd, st->ranges, st->n_ranges)) {
 		return CMD_DONE;
+	}
 	cursor_init(&st->cursor, st->ranges, st->n_ranges);
 	cmd->ctx = st;
 	return fetch_continue(cmd);

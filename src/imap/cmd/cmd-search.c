@@ -19,6 +19,7 @@ enum search_return {
 	RET_ALL = 1 << 2,
 	RET_COUNT = 1 << 3,
 	RET_SAVE = 1 << 4,
+	RET_PARTIAL = 1 << 5,   /* RFC 9394 */
 };
 
 struct search_state {
@@ -34,6 +35,10 @@ struct search_state {
 	struct seqset_writer all_set;
 	struct uimap_range *saved;   /* SAVE: the matches' UIDs, ascending ranges */
 	unsigned n_saved, cap_saved;
+	struct partial_range partial;   /* PARTIAL: the positions asked for */
+	const char *partial_text;
+	uint32_t *found;             /* PARTIAL: every match's number, in order */
+	uint32_t n_found, cap_found;
 };
 
 static void search_cleanup(struct uimap_cmd *cmd)
@@ -42,6 +47,7 @@ static void search_cleanup(struct uimap_cmd *cmd)
 	search_free(st->prog);
 	buf_free(&st->all_set.text);
 	free(st->saved);
+	free(st->found);
 }
 
 static void saved_add(struct search_state *st, uint32_t uid)
@@ -69,7 +75,8 @@ static void searchres_set(struct session *s, struct uimap_range *uids, unsigned 
    minimum and/or maximum. */
 static bool save_min_max_only(unsigned ret)
 {
-	return (ret & (RET_MIN | RET_MAX)) != 0 && (ret & (RET_ALL | RET_COUNT)) == 0;
+	/* with PARTIAL the whole result is saved, as Dovecot does */
+	return (ret & (RET_MIN | RET_MAX)) != 0 && (ret & (RET_ALL | RET_COUNT | RET_PARTIAL)) == 0;
 }
 
 static void match(struct uimap_cmd *cmd, struct search_state *st, uint32_t seq,
@@ -94,6 +101,13 @@ static void match(struct uimap_cmd *cmd, struct search_state *st, uint32_t seq,
 	st->max_modseq_of_max = info->modseq;
 	if (st->ret & RET_ALL)
 		seqset_writer_add(&st->all_set, num);
+	if (st->ret & RET_PARTIAL) {
+		if (st->n_found == st->cap_found) {
+			st->cap_found = st->cap_found ? 2 * st->cap_found : 64;
+			st->found = xrealloc(st->found, st->cap_found * sizeof(*st->found));
+		}
+		st->found[st->n_found++] = num;
+	}
 	/* SAVE with only MIN and/or MAX saves just those (added at the end) */
 	if ((st->ret & RET_SAVE) && !save_min_max_only(st->ret))
 		saved_add(st, info->uid);
@@ -104,7 +118,7 @@ static void esearch_reply(struct uimap_cmd *cmd, struct search_state *st)
 {
 	struct session *s = cmd->s;
 	struct outq *q = s->out;
-	unsigned shown = st->ret & (RET_MIN | RET_MAX | RET_ALL | RET_COUNT);
+	unsigned shown = st->ret & (RET_MIN | RET_MAX | RET_ALL | RET_COUNT | RET_PARTIAL);
 	if ((st->ret & RET_SAVE) && save_min_max_only(st->ret)) {
 		/* RFC 5182 §2.1: SAVE with MIN/MAX only saves those messages */
 		if (st->count > 0 && (st->ret & RET_MIN))
@@ -127,6 +141,22 @@ static void esearch_reply(struct uimap_cmd *cmd, struct search_state *st)
 		outq_printf(q, " MAX %u", st->max);
 	if (st->ret & RET_COUNT)
 		outq_printf(q, " COUNT %u", st->count);
+	if (st->ret & RET_PARTIAL) {
+		/* RFC 9394 §3.1: PARTIAL (range set), NIL when the range holds no result */
+		uint64_t first, last;
+		outq_printf(q, " PARTIAL (%s ", st->partial_text);
+		if (partial_range_positions(&st->partial, st->n_found, &first, &last)) {
+			struct seqset_writer w = { 0 };
+			for (uint64_t i = first; i <= last; i++)
+				seqset_writer_add(&w, st->found[i - 1]);
+			seqset_writer_add(&w, 0);
+			outq_append(q, w.text.data, w.text.len);
+			buf_free(&w.text);
+		} else {
+			outq_puts(q, "NIL");
+		}
+		outq_puts(q, ")");
+	}
 	if (st->count > 0 && (st->ret & RET_ALL)) {
 		seqset_writer_add(&st->all_set, 0);
 		outq_puts(q, " ALL ");
@@ -178,9 +208,10 @@ static int search_continue(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
-/* RETURN (options) of RFC 4731 §3.1; an empty list means ALL. Returns the option
-   bits, or 0 with *error_r. */
-static unsigned parse_return(const struct imap_arg *list, const char **error_r)
+/* RETURN (options) of RFC 4731 §3.1 and PARTIAL (RFC 9394); an empty list means ALL.
+   Returns the option bits, or 0 with *error_r. */
+static unsigned parse_return(const struct imap_arg *list, struct search_state *st,
+			     const char **error_r)
 {
 	static const struct {
 		const char *name;
@@ -195,6 +226,18 @@ static unsigned parse_return(const struct imap_arg *list, const char **error_r)
 	for (unsigned i = 0; i < list->len; i++) {
 		const struct imap_arg *a = &list->u.list[i];
 		unsigned k = 0;
+		if (a->type == IMAP_ARG_ATOM && strcasecmp(a->u.str, "PARTIAL") == 0 &&
+		    !(ret & RET_PARTIAL)) {
+			const struct imap_arg *r = i + 1 < list->len ? &list->u.list[++i] : NULL;
+			if (r == NULL || r->type != IMAP_ARG_ATOM ||
+			    partial_range_parse(r->u.str, &st->partial) < 0) {
+				*error_r = "PARTIAL takes a range (a:b or -a:-b)";
+				return 0;
+			}
+			st->partial_text = r->u.str;
+			ret |= RET_PARTIAL;
+			continue;
+		}
 		for (; a->type == IMAP_ARG_ATOM && k < N_ELEMENTS(opts); k++)
 			if (strcasecmp(a->u.str, opts[k].name) == 0)
 				break;
@@ -203,6 +246,11 @@ static unsigned parse_return(const struct imap_arg *list, const char **error_r)
 			return 0;
 		}
 		ret |= opts[k].bit;
+	}
+	/* RFC 9394 §3.1: PARTIAL and ALL exclude each other */
+	if ((ret & RET_PARTIAL) && (ret & RET_ALL)) {
+		*error_r = "PARTIAL cannot go with ALL";
+		return 0;
 	}
 	return ret != 0 ? ret : RET_ALL;
 }
@@ -215,7 +263,7 @@ int cmd_search(struct uimap_cmd *cmd)
 	unsigned n = cmd->c.n_args;
 	const char *error;
 	if (n >= 1 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "RETURN") == 0) {
-		st->ret = n >= 2 ? parse_return(&args[1], &error) : 0;
+		st->ret = n >= 2 ? parse_return(&args[1], st, &error) : 0;
 		if (st->ret == 0) {
 			cmd_reply(cmd, "BAD", "%s.", n >= 2 ? error : "RETURN takes options");
 			return CMD_DONE;
