@@ -263,3 +263,36 @@ Test(seqset, writer_round_trip)
 		cr_assert(seqset_contains(&set, v[i]));
 	buf_free(&w.text);
 }
+
+/* RFC 9394 partial ranges: parse and map to positions. */
+Test(seqset, partial_ranges)
+{
+	struct partial_range r;
+	uint64_t first, last;
+	cr_assert_eq(partial_range_parse("1:100", &r), 0);
+	cr_assert(!r.from_end && r.lo == 1 && r.hi == 100);
+	cr_assert_eq(partial_range_parse("500:400", &r), 0, "either order");
+	cr_assert(r.lo == 400 && r.hi == 500);
+	cr_assert_eq(partial_range_parse("-1:-10", &r), 0);
+	cr_assert(r.from_end && r.lo == 1 && r.hi == 10);
+	cr_assert_eq(partial_range_parse("4294967295:1", &r), 0);
+	static const char *const bad[] = { "0:5", "1:0", "-1:5", "1:-5", "1:*", "1", "",
+					   "1:2:3", "4294967296:1", "-0:-1", "01:2x", "1: 2" };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		cr_assert_eq(partial_range_parse(bad[i], &r), -1, "%s", bad[i]);
+
+	partial_range_parse("3:5", &r);
+	cr_assert(partial_range_positions(&r, 10, &first, &last));
+	cr_assert(first == 3 && last == 5);
+	cr_assert(partial_range_positions(&r, 4, &first, &last), "cut at the end");
+	cr_assert(first == 3 && last == 4);
+	cr_assert(!partial_range_positions(&r, 2, &first, &last), "past the end");
+	cr_assert(!partial_range_positions(&r, 0, &first, &last));
+	partial_range_parse("-1:-3", &r);
+	cr_assert(partial_range_positions(&r, 10, &first, &last));
+	cr_assert(first == 8 && last == 10, "the last three");
+	partial_range_parse("-5:-30", &r);
+	cr_assert(partial_range_positions(&r, 10, &first, &last));
+	cr_assert(first == 1 && last == 6);
+	cr_assert(!partial_range_positions(&r, 4, &first, &last), "-5 of 4 does not exist");
+}
