@@ -32,6 +32,7 @@ static const struct opt options[] = {
 	O("allow-plaintext-auth", OPT_BOOL, allow_plaintext_auth),
 	O("log-level", OPT_LEVEL, log_level),
 	O("log-file", OPT_STR, log_file),
+	O("pid-file", OPT_STR, pid_file),
 	O("syslog", OPT_BOOL, syslog),
 	O("syslog-ident", OPT_STR, syslog_ident),
 	O("syslog-facility", OPT_STR, syslog_facility),

@@ -25,6 +25,7 @@ struct uimap_config {
 	bool allow_plaintext_auth;    /* allow LOGIN/AUTHENTICATE without TLS */
 	enum uimap_log_level log_level;
 	char *log_file;               /* instead of stderr; reopened on SIGHUP */
+	char *pid_file;               /* written after binding, removed at exit */
 	bool syslog;                  /* to the syslog daemon (instead of stderr) */
 	char *syslog_ident;           /* default "uimapd" */
 	char *syslog_facility;        /* default "mail" */

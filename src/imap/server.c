@@ -8,6 +8,7 @@
 #include "core/common.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/pidfile.h"
 #include "net/tls.h"
 #include "persist/persist.h"
 
@@ -257,11 +258,31 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 	srv->handle_signals = srv->signal_fd >= 0;
 }
 
+static int server_run(struct uimap_server *srv, int pid_fd, const char **error_r);
+
 UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r)
 {
 	log_use(&srv->log);
+	const char *pid_file = srv->cfg->pid_file;
+	int pid_fd = -1;
+	/* a second instance is refused before it binds anything */
+	if (pid_file != NULL && (pid_fd = pidfile_claim(pid_file, error_r)) < 0)
+		return -1;
+	int ret = server_run(srv, pid_fd, error_r);
+	pidfile_release(pid_file, pid_fd);
+	return ret;
+}
+
+static int server_run(struct uimap_server *srv, int pid_fd, const char **error_r)
+{
 	if (uimap_server_bind(srv, error_r) < 0 || net_server_ring(&srv->net, error_r) < 0)
 		return -1;
+	/* written once the listeners are bound: whoever reads it can connect */
+	if (pid_fd >= 0) {
+		int r = pidfile_write(pid_fd, getpid());
+		if (r < 0)
+			return set_error(error_r, "pid file %s: %s", srv->cfg->pid_file, strerror(-r));
+	}
 	if (srv->auth != NULL && srv->auth->init != NULL) {
 		const char *err;
 		if (srv->auth->init(srv->auth_ctx, &err) < 0)
