@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  --max-connections N           global connection limit (10000; 0 = none)\n"
 		"  --max-connections-per-ip N    per client address (0 = none)\n"
 		"  --max-unauth-connections-per-ip N  not yet logged in, per address (20; 0 = none)\n"
+		"  --max-connections-per-user N  logged-in sessions of one user (0 = none)\n"
 		"  --max-line BYTES              command line limit outside literals (64K)\n"
 		"  --max-literal BYTES           literal size limit (64M)\n"
 		"  --login-delay MS              first failed-login delay (1000)\n"

@@ -46,6 +46,7 @@ static const struct opt options[] = {
 	O("max-connections", OPT_UINT, max_connections),
 	O("max-connections-per-ip", OPT_UINT, max_connections_per_ip),
 	O("max-unauth-connections-per-ip", OPT_UINT, max_unauth_per_ip),
+	O("max-connections-per-user", OPT_UINT, max_connections_per_user),
 	O("max-line", OPT_SIZE, max_line),
 	O("max-literal", OPT_SIZE, max_literal),
 	O("login-delay", OPT_UINT, login_delay_ms),

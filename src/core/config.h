@@ -26,6 +26,7 @@ struct uimap_config {
 	enum uimap_log_level log_level;
 	char *log_file;               /* instead of stderr; reopened on SIGHUP */
 	char *pid_file;               /* written after binding, removed at exit */
+	unsigned max_connections_per_user; /* logged-in sessions of one user (0 = none) */
 	bool syslog;                  /* to the syslog daemon (instead of stderr) */
 	char *syslog_ident;           /* default "uimapd" */
 	char *syslog_facility;        /* default "mail" */

@@ -3,6 +3,7 @@
 #include "imap/server.h"
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/usercount.h"
 #include "auth/auth-worker.h"
 #include "auth/penalty.h"
 #include "core/common.h"
@@ -45,6 +46,7 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 	srv->net_ready = true;
 	srv->commands = cmd_registry_new();
 	srv->penalty = auth_penalty_new();
+	srv->users = usercount_new();
 	if (uimap_store_memory_new(NULL, &srv->store) < 0) {
 		uimap_server_free(&srv);
 		return set_error(error_r, "cannot create the mail store");
@@ -340,6 +342,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 		close(srv->signal_fd);
 	cmd_registry_free(&srv->commands);
 	auth_penalty_free(&srv->penalty);
+	usercount_free(&srv->users);
 	persist_close(&srv->persist);
 	tls_ctx_free(&srv->tls);
 	if (srv->store_owned)

@@ -11,6 +11,7 @@
 #include <sys/signalfd.h>
 
 struct auth_penalty;
+struct usercount;
 struct auth_worker;
 struct cmd_registry;
 struct persist;
@@ -32,6 +33,7 @@ struct uimap_server {
 
 	struct cmd_registry *commands; /* extra commands from the embedder */
 	struct auth_penalty *penalty;  /* failed-login delays per (address, user) */
+	struct usercount *users;       /* logged-in sessions per user */
 
 	struct uimap_store *store;
 	bool store_owned;             /* the default in-memory store */

@@ -1,5 +1,6 @@
 /* IMAP session: input assembly, command dispatch, suspension and resumption. */
 #include "imap/session.h"
+#include "imap/usercount.h"
 #include "core/alloc.h"
 #include "imap/server.h"
 #include "auth/auth-worker.h"
@@ -52,6 +53,8 @@ static void session_destroy(void *ctx)
 	if (s->auth_pending)
 		auth_worker_cancel(s->srv->auth_worker, s);
 	session_unselect(s);
+	if (s->state != SESSION_NOT_AUTH && s->user != NULL)
+		usercount_remove(s->srv->users, s->user);
 	uimap_store_user_close(&s->mail);
 	parser_deinit(&s->parser);
 	arena_free(&s->arena);

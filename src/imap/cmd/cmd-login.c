@@ -3,6 +3,7 @@
 #include "imap/cmd.h"
 #include "core/alloc.h"
 #include "imap/session.h"
+#include "imap/usercount.h"
 #include "auth/auth-worker.h"
 #include "auth/sasl.h"
 #include "core/base64.h"
@@ -64,6 +65,18 @@ static int login_resume(struct uimap_cmd *cmd)
 	ip_key(&c->peer, addr);
 	if (result > 0) {
 		struct uimap_store *store = s->srv->store;
+		unsigned limit = s->srv->cfg->max_connections_per_user;
+		/* the seed's concurrent_user_connections: refused at login, the session
+		   stays usable (another LOGIN, LOGOUT) */
+		if (limit != 0 && usercount_get(s->srv->users, s->user) >= limit) {
+			log_write(UIMAP_LOG_INFO, c->id, c->addr,
+				  "login refused: user=%s has %u sessions (max-connections-per-user)",
+				  s->user, limit);
+			free(s->user);
+			s->user = NULL;
+			cmd_reply(cmd, "NO", "[LIMIT] Too many connections for this user.");
+			return CMD_DONE;
+		}
 		int r = store->vt->user_open(store, s->user, &s->mail);
 		if (r < 0) {
 			log_write(UIMAP_LOG_ERROR, c->id, c->addr, "cannot open mail of %s: %d",
@@ -75,6 +88,7 @@ static int login_resume(struct uimap_cmd *cmd)
 		}
 		apply_user_limits(s);
 		s->state = SESSION_AUTH;
+		usercount_add(s->srv->users, s->user);
 		auth_penalty_success(s->srv->penalty, addr, s->user);
 		conn_set_authenticated(c);
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
