@@ -25,6 +25,10 @@ struct opt {
 static const struct opt options[] = {
 	O("listen", OPT_STR_LIST, listen),
 	O("tls-listen", OPT_STR_LIST, tls_listen),
+	O("allow", OPT_STR_LIST, allow),
+	O("deny", OPT_STR_LIST, deny),
+	O("cidr-allow", OPT_STR_LIST, cidr_allow),
+	O("cidr-deny", OPT_STR_LIST, cidr_deny),
 	O("cert", OPT_STR, cert_file),
 	O("key", OPT_STR, key_file),
 	O("passwd", OPT_STR, passwd_file),

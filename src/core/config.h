@@ -16,6 +16,8 @@ struct strlist {
 struct uimap_config {
 	struct strlist listen;        /* "HOST:PORT"; IPv6 hosts in brackets */
 	struct strlist tls_listen;
+	/* client address rules (the seed's allow/deny/cidr_allow/cidr_deny) */
+	struct strlist allow, deny, cidr_allow, cidr_deny;
 
 	char *cert_file;
 	char *key_file;

@@ -79,6 +79,24 @@ void conn_cache_free(void)
 	}
 }
 
+/* The client's address as text, without the port: IPv4 also when it came as an
+   IPv4-mapped IPv6 address (so rules written for IPv4 apply). Static buffer. */
+static const char *peer_ip(const struct sockaddr_storage *ss)
+{
+	static char ip[INET6_ADDRSTRLEN];
+	strcpy(ip, "?");
+	if (ss->ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
+	} else if (ss->ss_family == AF_INET6) {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a))
+			inet_ntop(AF_INET, &a->s6_addr[12], ip, sizeof(ip));
+		else
+			inet_ntop(AF_INET6, a, ip, sizeof(ip));
+	}
+	return ip;
+}
+
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
@@ -192,6 +210,8 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	const char *reject = NULL;
 	if (srv->stopping)
 		reject = "* BYE Server shutting down\r\n";
+	else if (access_any(&srv->access) && !access_allowed(&srv->access, key, peer_ip(peer)))
+		reject = "* BYE Access denied for your address\r\n";
 	else if (srv->cfg->max_connections != 0 && srv->n_conns > srv->cfg->max_connections)
 		reject = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
 	else if (srv->cfg->max_connections_per_ip != 0 &&

@@ -34,6 +34,9 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 	srv->cfg = cfg;
 	srv->handler = handler;
 	srv->handler_ctx = handler_ctx;
+	if (access_rules_init(&srv->access, &cfg->allow, &cfg->deny, &cfg->cidr_allow,
+			      &cfg->cidr_deny, error_r) < 0)
+		return -1;
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->wake_fd < 0)
 		return set_error(error_r, "eventfd: %s", strerror(errno));
@@ -383,6 +386,7 @@ void net_server_deinit(struct net_server *srv)
 			close(srv->listeners[i].fd);
 	free(srv->listeners);
 	srv->listeners = NULL;
+	access_rules_free(&srv->access);
 	srv->n_listeners = 0;
 	if (srv->ring_ready)
 		ring_deinit(&srv->ring);

@@ -7,6 +7,7 @@
 #include "loop/ring.h"
 #include "loop/timer.h"
 #include "net/conn.h"
+#include "net/access.h"
 #include "net/iptable.h"
 
 #include <signal.h>
@@ -52,6 +53,7 @@ struct net_server {
 	struct conn *reap;                /* closed connections to free at the end of the turn */
 	struct conn *wakes;               /* conn_wake_soon() for the next turn */
 	struct iptable ips;
+	struct access_rules access;       /* allow/deny rules on client addresses */
 
 	int wake_fd;                      /* uimap_server_stop() from any thread */
 	uint64_t wake_val;
