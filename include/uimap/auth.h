@@ -44,6 +44,12 @@ extern const struct uimap_auth_backend uimap_auth_passwd_file;
    *error_r (static storage) when the file cannot be read or a line is malformed. */
 void *uimap_auth_passwd_file_open(const char *path, const char **error_r);
 
+/* Read the file again (its path from uimap_auth_passwd_file_open()) and use it for
+   the next checks; checks under way finish with the old contents. Call it from the
+   thread that runs the server's loop (uimapd does on SIGHUP). Returns 0, or -1 with
+   *error_r when the file cannot be read or parsed: the old contents stay. */
+int uimap_auth_passwd_file_reload(void *ctx, const char **error_r);
+
 /* Free a context from uimap_auth_passwd_file_open(); NULL is allowed. */
 void uimap_auth_passwd_file_close(void *ctx);
 

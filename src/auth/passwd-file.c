@@ -9,6 +9,8 @@
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -62,6 +64,17 @@ struct passwd_file {
 	/* A real crypt hash from the file, run for unknown users so that they cost
 	   about as much as known ones. NULL when the file has no crypt hash. */
 	const char *dummy_hash;
+	atomic_uint refs;   /* the database's reference + one per check under way */
+};
+
+/* What uimap_auth_passwd_file_open() returns: the file's current contents, replaced
+   whole by a reload (SIGHUP). A worker checking a password holds a reference to the
+   contents it started with, so a reload never waits for a check nor frees what a
+   check still reads. */
+struct passwd_db {
+	pthread_mutex_t lock;   /* guards cur against a swap while a worker takes it */
+	struct passwd_file *cur;
+	char *path;
 };
 
 /* Error text with a line number (the library's error buffer: valid until the next
@@ -258,10 +271,8 @@ static int passwd_read_file(const char *path, char **data_r, size_t *size_r,
 	return 0;
 }
 
-UIMAP_EXPORT void uimap_auth_passwd_file_close(void *ctx)
+static void passwd_file_free(struct passwd_file *pf)
 {
-	struct passwd_file *pf = ctx;
-
 	if (pf == NULL)
 		return;
 	if (pf->data != NULL)
@@ -271,7 +282,68 @@ UIMAP_EXPORT void uimap_auth_passwd_file_close(void *ctx)
 	free(pf);
 }
 
+static void passwd_file_unref(struct passwd_file *pf)
+{
+	if (pf != NULL && atomic_fetch_sub(&pf->refs, 1) == 1)
+		passwd_file_free(pf);
+}
+
+/* The current contents with a reference taken (any thread). */
+static struct passwd_file *passwd_db_get(struct passwd_db *db)
+{
+	pthread_mutex_lock(&db->lock);
+	struct passwd_file *pf = db->cur;
+	atomic_fetch_add(&pf->refs, 1);
+	pthread_mutex_unlock(&db->lock);
+	return pf;
+}
+
+static struct passwd_file *passwd_file_load(const char *path, const char **error_r);
+
+UIMAP_EXPORT void uimap_auth_passwd_file_close(void *ctx)
+{
+	struct passwd_db *db = ctx;
+
+	if (db == NULL)
+		return;
+	passwd_file_unref(db->cur);
+	pthread_mutex_destroy(&db->lock);
+	free(db->path);
+	free(db);
+}
+
 UIMAP_EXPORT void *uimap_auth_passwd_file_open(const char *path, const char **error_r)
+{
+	struct passwd_file *pf = passwd_file_load(path, error_r);
+	if (pf == NULL)
+		return NULL;
+	struct passwd_db *db = calloc(1, sizeof(*db));
+	if (db == NULL || (db->path = strdup(path)) == NULL) {
+		free(db);
+		passwd_file_unref(pf);
+		*error_r = "passwd-file: out of memory";
+		return NULL;
+	}
+	pthread_mutex_init(&db->lock, NULL);
+	db->cur = pf;
+	return db;
+}
+
+UIMAP_EXPORT int uimap_auth_passwd_file_reload(void *ctx, const char **error_r)
+{
+	struct passwd_db *db = ctx;
+	struct passwd_file *pf = passwd_file_load(db->path, error_r);
+	if (pf == NULL)
+		return -1;
+	pthread_mutex_lock(&db->lock);
+	struct passwd_file *old = db->cur;
+	db->cur = pf;
+	pthread_mutex_unlock(&db->lock);
+	passwd_file_unref(old);
+	return 0;
+}
+
+static struct passwd_file *passwd_file_load(const char *path, const char **error_r)
 {
 	struct passwd_file *pf;
 	size_t cap = 0, data_len;
@@ -283,6 +355,7 @@ UIMAP_EXPORT void *uimap_auth_passwd_file_open(const char *path, const char **er
 		*error_r = "passwd-file: out of memory";
 		return NULL;
 	}
+	atomic_init(&pf->refs, 1);
 	if (passwd_read_file(path, &pf->data, &pf->data_size, &data_len, error_r) < 0) {
 		free(pf);
 		return NULL;
@@ -341,7 +414,7 @@ UIMAP_EXPORT void *uimap_auth_passwd_file_open(const char *path, const char **er
 	return pf;
 
 fail:
-	uimap_auth_passwd_file_close(pf);
+	passwd_file_free(pf);
 	return NULL;
 }
 
@@ -386,10 +459,9 @@ static const struct passwd_entry *passwd_find(const struct passwd_file *pf, cons
 	return bsearch(user, pf->entries, pf->count, sizeof(pf->entries[0]), passwd_user_cmp);
 }
 
-static int passwd_file_verify_plain(void *ctx, const char *user, const char *password,
-				    const char **error_r)
+static int passwd_file_check(const struct passwd_file *pf, const char *user,
+			     const char *password, const char **error_r)
 {
-	const struct passwd_file *pf = ctx;
 	const struct passwd_entry *e = passwd_find(pf, user);
 	size_t pass_len = strlen(password);
 
@@ -410,12 +482,22 @@ static int passwd_file_verify_plain(void *ctx, const char *user, const char *pas
 	return passwd_crypt_check(password, e->secret, e->secret_len, error_r);
 }
 
+static int passwd_file_verify_plain(void *ctx, const char *user, const char *password,
+				    const char **error_r)
+{
+	struct passwd_file *pf = passwd_db_get(ctx);
+	int r = passwd_file_check(pf, user, password, error_r);
+	passwd_file_unref(pf);
+	return r;
+}
+
 /* ctx is owned by whoever called uimap_auth_passwd_file_open(), which closes it
-   with uimap_auth_passwd_file_close(): no deinit. */
+   with uimap_auth_passwd_file_close(): no deinit. Called on the loop thread, the one
+   that reloads, so the contents stay while the caller copies the fields. */
 static const char *passwd_file_user_fields(void *ctx, const char *user)
 {
-	const struct passwd_file *pf = ctx;
-	const struct passwd_entry *e = passwd_find(pf, user);
+	const struct passwd_db *db = ctx;
+	const struct passwd_entry *e = passwd_find(db->cur, user);
 	return e != NULL ? e->extra : NULL;
 }
 

@@ -217,6 +217,14 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 			else if (srv->log.fd_owned)
 				log_info("log file reopened");
 		}
+		if (sig == SIGHUP && srv->auth_owned) {
+			const char *err;
+			/* users added or removed, passwords and quota rules changed */
+			if (uimap_auth_passwd_file_reload(srv->auth_ctx, &err) < 0)
+				log_error("passwd file reload failed, keeping the old one: %s", err);
+			else
+				log_info("passwd file reloaded");
+		}
 		if (sig == SIGHUP && srv->tls != NULL) {
 			const char *err;
 			if (tls_ctx_reload(srv->tls, srv->cfg->cert_file, srv->cfg->key_file, &err) < 0)
