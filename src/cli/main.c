@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		"  --allow-plaintext-auth        allow LOGIN/AUTHENTICATE without TLS\n"
 		"  --log-level LEVEL             error, warn, info (default) or debug\n"
 		"  --log-file FILE               log there instead of stderr (reopened on SIGHUP)\n"
+		"  --user USER, --group GROUP    drop root to them once listening (names or numbers)\n"
+		"  --chroot DIR                  and chroot there first\n"
 		"  --pid-file FILE               write the pid there once listening; removed at exit;\n"
 		"                                a second uimapd with the same file is refused\n"
 		"  --syslog                      log to syslog instead of stderr\n"

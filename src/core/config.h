@@ -28,6 +28,8 @@ struct uimap_config {
 	enum uimap_log_level log_level;
 	char *log_file;               /* instead of stderr; reopened on SIGHUP */
 	char *pid_file;               /* written after binding, removed at exit */
+	char *user, *group;           /* dropped to after binding */
+	char *chroot_dir;             /* entered after binding, before the drop */
 	unsigned max_connections_per_user; /* logged-in sessions of one user (0 = none) */
 	bool syslog;                  /* to the syslog daemon (instead of stderr) */
 	char *syslog_ident;           /* default "uimapd" */

@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/pidfile.h"
+#include "core/privdrop.h"
 #include "net/tls.h"
 #include "persist/persist.h"
 
@@ -268,30 +269,38 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 	srv->handle_signals = srv->signal_fd >= 0;
 }
 
-static int server_run(struct uimap_server *srv, int pid_fd, const char **error_r);
+static int server_run(struct uimap_server *srv, const struct pidfile *pf, const char **error_r);
 
 UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r)
 {
 	log_use(&srv->log);
-	const char *pid_file = srv->cfg->pid_file;
-	int pid_fd = -1;
+	struct pidfile pf = { -1, -1, NULL };
 	/* a second instance is refused before it binds anything */
-	if (pid_file != NULL && (pid_fd = pidfile_claim(pid_file, error_r)) < 0)
+	if (srv->cfg->pid_file != NULL && pidfile_claim(srv->cfg->pid_file, &pf, error_r) < 0)
 		return -1;
-	int ret = server_run(srv, pid_fd, error_r);
-	pidfile_release(pid_file, pid_fd);
+	int ret = server_run(srv, &pf, error_r);
+	pidfile_release(&pf);
 	return ret;
 }
 
-static int server_run(struct uimap_server *srv, int pid_fd, const char **error_r)
+static int server_run(struct uimap_server *srv, const struct pidfile *pf, const char **error_r)
 {
 	if (uimap_server_bind(srv, error_r) < 0 || net_server_ring(&srv->net, error_r) < 0)
 		return -1;
 	/* written once the listeners are bound: whoever reads it can connect */
-	if (pid_fd >= 0) {
-		int r = pidfile_write(pid_fd, getpid());
+	if (pf->fd >= 0) {
+		int r = pidfile_write(pf, getpid());
 		if (r < 0)
 			return set_error(error_r, "pid file %s: %s", srv->cfg->pid_file, strerror(-r));
+	}
+	/* bound, certificates and users read, data directory open: root is not needed
+	   any more */
+	const struct uimap_config *cfg = srv->cfg;
+	if (cfg->user != NULL || cfg->group != NULL || cfg->chroot_dir != NULL) {
+		if (privdrop(cfg->user, cfg->group, cfg->chroot_dir, error_r) < 0)
+			return -1;
+		log_info("running as uid %u gid %u%s%s", (unsigned)getuid(), (unsigned)getgid(),
+			 cfg->chroot_dir ? " in " : "", cfg->chroot_dir ? cfg->chroot_dir : "");
 	}
 	if (srv->auth != NULL && srv->auth->init != NULL) {
 		const char *err;
