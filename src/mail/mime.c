@@ -534,6 +534,7 @@ struct mail_structure *mail_structure_parse(const char *data, size_t size)
 			s->bytes = (uint32_t)bytes;
 			s->parts = parts;
 			s->envelopes = envs;
+			s->sortkeys = NULL;
 		}
 	}
 	free(p.parts);
@@ -546,13 +547,16 @@ void mail_structure_free(struct mail_structure **s)
 {
 	if (s == NULL)
 		return;
+	if (*s != NULL)
+		free((*s)->sortkeys);
 	free(*s);
 	*s = NULL;
 }
 
 static void structure_free_ext(void *ext)
 {
-	free(ext);
+	struct mail_structure *s = ext;
+	mail_structure_free(&s);
 }
 
 const struct mail_structure *mail_structure_get(struct uimap_blob *blob)

@@ -93,6 +93,8 @@ struct mail_envelope_spans {
 	uint32_t repeated;
 };
 
+struct mail_sortkeys;
+
 struct mail_structure {
 	uint32_t size;          /* message size in bytes */
 	uint16_t n_parts;
@@ -100,6 +102,7 @@ struct mail_structure {
 	uint32_t bytes;         /* size of this allocation */
 	const struct mail_part *parts;                  /* n_parts, in this allocation */
 	const struct mail_envelope_spans *envelopes;    /* n_envelopes */
+	struct mail_sortkeys *sortkeys; /* SORT keys, made on first use (sortkey.c) */
 };
 
 /* Parse size bytes of data. Returns the structure (free with mail_structure_free), or

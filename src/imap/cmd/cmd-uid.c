@@ -1,4 +1,5 @@
-/* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE (RFC 3501 §6.4.8, RFC 4315). */
+/* UID FETCH / STORE / COPY / MOVE / SEARCH / EXPUNGE / SORT (RFC 3501 §6.4.8, RFC 4315,
+   RFC 5256). */
 #include "imap/cmd.h"
 #include "imap/session.h"
 
@@ -12,6 +13,7 @@ int cmd_uid(struct uimap_cmd *cmd)
 	} subs[] = {
 		{ "FETCH", cmd_fetch }, { "STORE", cmd_store }, { "COPY", cmd_copy },
 		{ "MOVE", cmd_move }, { "SEARCH", cmd_search }, { "EXPUNGE", cmd_expunge },
+		{ "SORT", cmd_sort },
 	};
 	if (cmd->c.n_args < 1 || cmd->c.args[0].type != IMAP_ARG_ATOM) {
 		cmd_reply(cmd, "BAD", "UID needs a command.");

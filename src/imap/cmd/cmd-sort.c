@@ -1,0 +1,213 @@
+/* SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM / DISPLAYTO keys of RFC 5957.
+   The matches are gathered in slices, like SEARCH (the keys of a message are made on
+   first use and kept with its MIME structure), then sorted at once. */
+#include "imap/search.h"
+#include "imap/session.h"
+#include "imap/cursor.h"
+#include "core/alloc.h"
+#include "core/common.h"
+#include "mail/sortkey.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+enum sort_kind {
+	SORT_ARRIVAL, SORT_CC, SORT_DATE, SORT_FROM, SORT_SIZE, SORT_SUBJECT, SORT_TO,
+	SORT_DISPLAYFROM, SORT_DISPLAYTO,
+};
+
+#define SORT_MAX_KEYS 16
+
+struct sort_key {
+	enum sort_kind kind;
+	bool reverse;
+};
+
+struct sort_item {
+	uint32_t seq, uid;
+	uint64_t size, modseq;
+	int64_t arrival;                   /* INTERNALDATE */
+	const struct mail_sortkeys *k;     /* NULL when no header key is needed */
+};
+
+struct sort_state {
+	struct search_key *prog;
+	struct sort_key keys[SORT_MAX_KEYS];
+	unsigned n_keys;
+	bool need_headers;
+	struct sort_item *items;
+	uint32_t n, cap;
+	struct uimap_range all;
+	struct range_cursor cursor;
+};
+
+static void sort_cleanup(struct uimap_cmd *cmd)
+{
+	struct sort_state *st = cmd->ctx;
+	search_free(st->prog);
+	free(st->items);
+}
+
+static int cmp_str(const char *a, const char *b)
+{
+	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+	return a < b ? -1 : a > b;
+}
+
+/* RFC 5256 §2.2: the sent date, or INTERNALDATE when the Date: is missing or bad */
+static int64_t sent_date(const struct sort_item *it)
+{
+	return it->k != NULL && it->k->has_date ? it->k->date : it->arrival;
+}
+
+static int compare(const void *pa, const void *pb, void *ctx)
+{
+	const struct sort_state *st = ctx;
+	const struct sort_item *a = pa, *b = pb;
+	static const struct mail_sortkeys none = { 0 };
+	const struct mail_sortkeys *ka = a->k ? a->k : &none, *kb = b->k ? b->k : &none;
+	for (unsigned i = 0; i < st->n_keys; i++) {
+		int c = 0;
+		switch (st->keys[i].kind) {
+		case SORT_ARRIVAL: c = cmp_i64(a->arrival, b->arrival); break;
+		case SORT_DATE: c = cmp_i64(sent_date(a), sent_date(b)); break;
+		case SORT_SIZE: c = a->size < b->size ? -1 : a->size > b->size; break;
+		case SORT_SUBJECT: c = cmp_str(ka->subject, kb->subject); break;
+		case SORT_FROM: c = cmp_str(ka->from, kb->from); break;
+		case SORT_TO: c = cmp_str(ka->to, kb->to); break;
+		case SORT_CC: c = cmp_str(ka->cc, kb->cc); break;
+		case SORT_DISPLAYFROM: c = cmp_str(ka->display_from, kb->display_from); break;
+		case SORT_DISPLAYTO: c = cmp_str(ka->display_to, kb->display_to); break;
+		}
+		if (c != 0)
+			return st->keys[i].reverse ? -c : c;
+	}
+	/* RFC 5256 §3: equal by every key: by sequence number */
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+static int sort_finish(struct uimap_cmd *cmd)
+{
+	struct sort_state *st = cmd->ctx;
+	struct outq *q = cmd->s->out;
+	char num[16];
+	uint64_t max_modseq = 0;
+	if (st->n > 1)
+		qsort_r(st->items, st->n, sizeof(*st->items), compare, st);
+	outq_puts(q, "* SORT");
+	for (uint32_t i = 0; i < st->n; i++) {
+		int n = snprintf(num, sizeof(num), " %u", cmd->uid ? st->items[i].uid
+								   : st->items[i].seq);
+		outq_append(q, num, (size_t)n);
+		if (st->items[i].modseq > max_modseq)
+			max_modseq = st->items[i].modseq;
+	}
+	/* RFC 7162 §3.1.5: with a MODSEQ key, the highest mod-sequence found */
+	if (st->prog->uses_modseq && max_modseq != 0)
+		outq_printf(q, " (MODSEQ %" PRIu64 ")", max_modseq);
+	outq_puts(q, "\r\n");
+	cmd_reply(cmd, "OK", "%sSORT completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}
+
+static int sort_continue(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	struct sort_state *st = cmd->ctx;
+	struct uimap_store_view *v = s->view;
+	struct slice sl;
+	uint32_t seq;
+	slice_begin(&sl);
+	while (cursor_next(&st->cursor, &seq)) {
+		struct uimap_msg_info info;
+		if (v->vt->view_msg(v, seq, &info) == 0 && search_match(s, st->prog, seq, &info)) {
+			if (st->n == st->cap) {
+				st->cap = st->cap ? 2 * st->cap : 256;
+				st->items = xrealloc(st->items, st->cap * sizeof(*st->items));
+			}
+			st->items[st->n++] = (struct sort_item){
+				.seq = seq, .uid = info.uid, .size = info.size, .modseq = info.modseq,
+				.arrival = (int64_t)info.internaldate,
+				.k = st->need_headers ? mail_sortkeys_get(info.blob) : NULL,
+			};
+		}
+		enum cmd_wait wait = slice_check(&sl, s);
+		if (wait == CMD_WAIT_TURN && cursor_left(&st->cursor) > 0)
+			return cmd_block(cmd, wait, sort_continue);
+	}
+	return sort_finish(cmd);
+}
+
+/* RFC 5256 §3 sort-criteria, with RFC 5957's DISPLAYFROM and DISPLAYTO. */
+static int parse_keys(const struct imap_arg *list, struct sort_state *st)
+{
+	static const struct {
+		const char *name;
+		enum sort_kind kind;
+		bool header;
+	} names[] = {
+		{ "ARRIVAL", SORT_ARRIVAL, false }, { "CC", SORT_CC, true },
+		{ "DATE", SORT_DATE, true }, { "FROM", SORT_FROM, true },
+		{ "SIZE", SORT_SIZE, false }, { "SUBJECT", SORT_SUBJECT, true },
+		{ "TO", SORT_TO, true }, { "DISPLAYFROM", SORT_DISPLAYFROM, true },
+		{ "DISPLAYTO", SORT_DISPLAYTO, true },
+	};
+	bool reverse = false;
+	if (list->type != IMAP_ARG_LIST || list->len == 0)
+		return -1;
+	for (unsigned i = 0; i < list->len; i++) {
+		const struct imap_arg *a = &list->u.list[i];
+		if (a->type != IMAP_ARG_ATOM)
+			return -1;
+		if (strcasecmp(a->u.str, "REVERSE") == 0 && !reverse) {
+			reverse = true;
+			continue;
+		}
+		unsigned k = 0;
+		while (k < N_ELEMENTS(names) && strcasecmp(a->u.str, names[k].name) != 0)
+			k++;
+		if (k == N_ELEMENTS(names) || st->n_keys == SORT_MAX_KEYS)
+			return -1;
+		st->keys[st->n_keys++] = (struct sort_key){ names[k].kind, reverse };
+		st->need_headers |= names[k].header;
+		reverse = false;
+	}
+	return reverse ? -1 : 0;   /* REVERSE must come before a key */
+}
+
+int cmd_sort(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	const struct imap_arg *args = cmd->c.args;
+	struct sort_state *st = arena_zalloc(&s->arena, sizeof(*st));
+	const char *cs, *error;
+	size_t cs_len;
+	if (cmd->c.n_args < 3 || parse_keys(&args[0], st) < 0 ||
+	    !arg_string(&args[1], &cs, &cs_len)) {
+		cmd_reply(cmd, "BAD", "SORT takes (sort keys), a charset and search criteria.");
+		return CMD_DONE;
+	}
+	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
+		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+		return CMD_DONE;
+	}
+	int r = search_parse(cmd, &args[2], cmd->c.n_args - 2, &st->prog, &error);
+	if (r <= 0) {
+		cmd_reply(cmd, r == 0 ? "NO" : "BAD", "%s.", error);
+		return CMD_DONE;
+	}
+	cmd->ctx = st;
+	cmd->cleanup = sort_cleanup;
+	if (st->prog->uses_modseq)
+		session_enable_condstore(s);  /* RFC 7162 §3.1: an enabling command */
+	st->all = (struct uimap_range){ 1, s->view->vt->view_count(s->view) };
+	cursor_init(&st->cursor, &st->all, st->all.hi > 0 ? 1 : 0);
+	return sort_continue(cmd);
+}

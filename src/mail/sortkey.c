@@ -1,0 +1,237 @@
+/* SORT keys: the base subject of RFC 5256 §2.1, first addresses, the sent date. */
+#include "mail/sortkey.h"
+#include "mail/charset.h"
+#include "mail/envelope.h"
+#include "mail/mime.h"
+#include "mail/rfc822.h"
+#include "core/blob.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static bool is_wsp(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* [s, e) shrinks; the helpers return true when they removed something. */
+
+/* RFC 5256 §2.1 (2): subj-trailer = "(fwd)" / WSP, at the end */
+static bool strip_trailer(const char *s, size_t *e, size_t b)
+{
+	bool any = false;
+	for (;;) {
+		if (*e > b && is_wsp(s[*e - 1])) {
+			(*e)--;
+		} else if (*e - b >= 5 && strncasecmp(s + *e - 5, "(fwd)", 5) == 0) {
+			*e -= 5;
+		} else {
+			return any;
+		}
+		any = true;
+	}
+}
+
+/* subj-blob = "[" *BLOBCHAR "]" *WSP; returns the length, 0 when none at i */
+static size_t blob_at(const char *s, size_t i, size_t e)
+{
+	if (i >= e || s[i] != '[')
+		return 0;
+	size_t j = i + 1;
+	while (j < e && s[j] != '[' && s[j] != ']')
+		j++;
+	if (j >= e || s[j] != ']')
+		return 0;
+	j++;
+	while (j < e && is_wsp(s[j]))
+		j++;
+	return j - i;
+}
+
+/* subj-refwd = ("re" / ("fw" ["d"])) *WSP [subj-blob] ":"; length, or 0 */
+static size_t refwd_at(const char *s, size_t i, size_t e)
+{
+	size_t j = i;
+	if (e - j >= 2 && strncasecmp(s + j, "re", 2) == 0)
+		j += 2;
+	else if (e - j >= 3 && strncasecmp(s + j, "fwd", 3) == 0)
+		j += 3;
+	else if (e - j >= 2 && strncasecmp(s + j, "fw", 2) == 0)
+		j += 2;
+	else
+		return 0;
+	while (j < e && is_wsp(s[j]))
+		j++;
+	j += blob_at(s, j, e);
+	if (j >= e || s[j] != ':')
+		return 0;
+	return j + 1 - i;
+}
+
+/* (3) subj-leader = (*subj-blob subj-refwd) / WSP, at the start */
+static bool strip_leader(const char *s, size_t *b, size_t e)
+{
+	bool any = false;
+	for (;;) {
+		if (*b < e && is_wsp(s[*b])) {
+			(*b)++;
+			any = true;
+			continue;
+		}
+		size_t j = *b, n;
+		while ((n = blob_at(s, j, e)) > 0)
+			j += n;
+		n = refwd_at(s, j, e);
+		if (n == 0)
+			return any;
+		*b = j + n;
+		any = true;
+	}
+}
+
+void mail_base_subject(struct buf *out, const char *raw, size_t len)
+{
+	/* (1) decoded to UTF-8, tabs and folding to spaces, runs of spaces to one */
+	struct buf dec = { 0 };
+	mail_rfc2047_decode(&dec, raw, len);
+	char *s = dec.data;
+	size_t n = 0;
+	for (size_t i = 0; i < dec.len; i++) {
+		char c = s[i];
+		if (c == '\r' || c == '\n' || c == '\t')
+			c = ' ';
+		if (c == ' ' && n > 0 && s[n - 1] == ' ')
+			continue;
+		s[n++] = c;
+	}
+	size_t b = 0, e = n;
+	for (;;) {
+		strip_trailer(s, &e, b);                          /* (2) */
+		for (bool again = true; again;) {                  /* (5): (3) and (4) */
+			again = strip_leader(s, &b, e);            /* (3) */
+			size_t blob = blob_at(s, b, e);            /* (4) */
+			if (blob > 0 && b + blob < e) {
+				b += blob;
+				again = true;
+			}
+		}
+		/* (6) "[fwd:" ... "]" around the whole: off, and again from (2) */
+		if (e - b >= 6 && strncasecmp(s + b, "[fwd:", 5) == 0 && s[e - 1] == ']') {
+			b += 5;
+			e--;
+			continue;
+		}
+		break;
+	}
+	buf_append(out, s + b, e - b);
+	buf_free(&dec);
+}
+
+/* Append s (len bytes) upper-cased (ASCII) and a NUL; returns its offset in out. */
+static size_t put_key(struct buf *out, const char *s, size_t len)
+{
+	size_t off = out->len;
+	for (size_t i = 0; i < len; i++) {
+		char c = (char)toupper((unsigned char)s[i]);
+		buf_append(out, &c, 1);
+	}
+	buf_append(out, "", 1);
+	return off;
+}
+
+/* The first address of a header span: its mailbox (addr-mailbox) and, for DISPLAY,
+   its display name (decoded) or else mailbox@domain. */
+static void first_address(struct buf *out, const char *data, struct mail_span span,
+			  size_t *mailbox_r, size_t *display_r)
+{
+	struct mail_address_list list = { 0 };
+	const struct mail_address *a = NULL;
+	if (span.off != MAIL_SPAN_NONE) {
+		char *unfolded = malloc(span.len + 1);
+		size_t n = unfolded != NULL ? mail_span_unfold(data, span, unfolded) : 0;
+		mail_address_parse(&list, unfolded != NULL ? unfolded : "", n);
+		free(unfolded);
+		/* the first real address (not a group's start or end marker) */
+		for (size_t i = 0; i < list.n && a == NULL; i++)
+			if (list.addrs[i].mailbox >= 0 && list.addrs[i].domain >= 0)
+				a = &list.addrs[i];
+	}
+	if (a == NULL) {
+		*mailbox_r = put_key(out, "", 0);
+		if (display_r != NULL)
+			*display_r = put_key(out, "", 0);
+		mail_address_list_free(&list);
+		return;
+	}
+	const char *mbox = mail_address_str(&list, a->mailbox);
+	*mailbox_r = put_key(out, mbox, strlen(mbox));
+	if (display_r != NULL) {
+		struct buf d = { 0 };
+		if (a->name >= 0) {
+			const char *name = mail_address_str(&list, a->name);
+			mail_rfc2047_decode(&d, name, strlen(name));
+		}
+		if (d.len == 0) {   /* RFC 5957 §2: no display name: the addr-spec */
+			const char *dom = mail_address_str(&list, a->domain);
+			buf_append(&d, mbox, strlen(mbox));
+			buf_append(&d, "@", 1);
+			buf_append(&d, dom, strlen(dom));
+		}
+		*display_r = put_key(out, d.data, d.len);
+		buf_free(&d);
+	}
+	mail_address_list_free(&list);
+}
+
+const struct mail_sortkeys *mail_sortkeys_get(struct uimap_blob *blob)
+{
+	struct mail_structure *st = (struct mail_structure *)mail_structure_get(blob);
+	if (st == NULL)
+		return NULL;
+	if (st->sortkeys != NULL)
+		return st->sortkeys;
+	struct mail_span none = { MAIL_SPAN_NONE, 0 };
+	const struct mail_envelope_spans *env =
+		st->n_parts > 0 && st->parts[0].env != MAIL_NONE ? &st->envelopes[st->parts[0].env]
+								  : NULL;
+	struct mail_span subj = env ? env->field[MAIL_ENV_SUBJECT] : none;
+	struct mail_span date = env ? env->field[MAIL_ENV_DATE] : none;
+	struct buf text = { 0 };
+	size_t o_subject, o_from, o_to, o_cc, o_dfrom, o_dto;
+	{
+		struct buf base = { 0 };
+		if (subj.off != MAIL_SPAN_NONE)
+			mail_base_subject(&base, blob->data + subj.off, subj.len);
+		o_subject = put_key(&text, base.data ? base.data : "", base.len);
+		buf_free(&base);
+	}
+	first_address(&text, blob->data, env ? env->field[MAIL_ENV_FROM] : none, &o_from, &o_dfrom);
+	first_address(&text, blob->data, env ? env->field[MAIL_ENV_TO] : none, &o_to, &o_dto);
+	first_address(&text, blob->data, env ? env->field[MAIL_ENV_CC] : none, &o_cc, NULL);
+	struct mail_sortkeys *k = malloc(sizeof(*k) + text.len);
+	if (k == NULL) {
+		buf_free(&text);
+		return NULL;
+	}
+	char *strs = (char *)(k + 1);
+	memcpy(strs, text.data, text.len);
+	time_t t;
+	int tz;
+	const char *error;
+	/* RFC 5256 §2.2: the sent date in UTC; without a valid Date: the caller uses
+	   INTERNALDATE */
+	k->has_date = date.off != MAIL_SPAN_NONE &&
+		      rfc822_date_parse(blob->data + date.off, date.len, &t, &tz, &error) > 0;
+	k->date = k->has_date ? (int64_t)t : 0;
+	k->subject = strs + o_subject;
+	k->from = strs + o_from;
+	k->to = strs + o_to;
+	k->cc = strs + o_cc;
+	k->display_from = strs + o_dfrom;
+	k->display_to = strs + o_dto;
+	buf_free(&text);
+	st->sortkeys = k;
+	return k;
+}

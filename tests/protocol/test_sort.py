@@ -1,0 +1,100 @@
+"""SORT / UID SORT (RFC 5256 §3) with every key (ARRIVAL CC DATE FROM REVERSE SIZE
+SUBJECT TO) and SORT=DISPLAY (RFC 5957: DISPLAYFROM DISPLAYTO): base subjects, first
+addresses, sent dates falling back to INTERNALDATE, ties by sequence number, search
+criteria, charsets and errors."""
+
+import re
+
+from harness import capabilities
+from mailhelpers import MailTestCase, append, texts
+
+MSGS = [
+    # subject, from, to, cc, date, internaldate
+    ("Re: [list] Hello world", "Bob <bob@x.org>", "zoe@x.org", "c2@x.org",
+     "Mon, 2 Jan 2023 10:00:00 +0000", "01-Feb-2023 10:00:00 +0000"),
+    ("hello WORLD (fwd)", "alice@x.org", "yan@x.org", None,
+     "Sun, 1 Jan 2023 10:00:00 +0000", "03-Feb-2023 10:00:00 +0000"),
+    ("[fwd: apples]", "\"Zed\" <zed@y.org>", "\"Al\" <xavier@x.org>", "c1@x.org",
+     "not a date", "02-Jan-2023 12:00:00 +0000"),
+    ("Fwd: Re: Re[2]: bananas", "carol@z.org", "wes@x.org", "c3@x.org",
+     "Tue, 3 Jan 2023 10:00:00 -0500", "02-Feb-2023 10:00:00 +0000"),
+    ("=?utf-8?q?Apples?=", "=?utf-8?q?Ann?= <ann@a.org>", None, None,
+     "Tue, 3 Jan 2023 14:00:00 +0000", "04-Feb-2023 10:00:00 +0000"),
+]
+
+
+def sort_numbers(untagged):
+    for t in texts(untagged):
+        if t == "* SORT" or t.startswith("* SORT "):
+            return [int(x) for x in re.sub(r"\(MODSEQ \d+\)", "", t[6:]).split()]
+    return None
+
+
+class Sort(MailTestCase):
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        for i, (subj, frm, to, cc, date, idate) in enumerate(MSGS):
+            lines = [f"Subject: {subj}", f"From: {frm}", f"Date: {date}"]
+            if to:
+                lines.append(f"To: {to}")
+            if cc:
+                lines.append(f"Cc: {cc}")
+            body = "x" * (1000 * (5 - i))   # sizes descend with the sequence number
+            self.append_ok(self.c, "INBOX", ("\r\n".join(lines) + "\r\n\r\n" + body + "\r\n")
+                           .encode(), date=idate)
+        self.ok(self.c, "s", "SELECT INBOX")
+
+    def sort(self, text, tag="so"):
+        return sort_numbers(self.ok(self.c, tag, text))
+
+    def test_capability(self):
+        caps = capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0])
+        self.assertIn("SORT", caps)
+        self.assertIn("SORT=DISPLAY", caps)
+
+    def test_subject(self):
+        # APPLES (3, 5), BANANAS (4), HELLO WORLD (1, 2): ties by sequence number
+        self.assertEqual(self.sort("SORT (SUBJECT) UTF-8 ALL"), [3, 5, 4, 1, 2])
+        self.assertEqual(self.sort("SORT (REVERSE SUBJECT) UTF-8 ALL"), [1, 2, 4, 3, 5])
+
+    def test_addresses(self):
+        self.assertEqual(self.sort("SORT (FROM) UTF-8 ALL"), [2, 5, 1, 4, 3])  # mailboxes
+        self.assertEqual(self.sort("SORT (TO) UTF-8 ALL"), [5, 4, 3, 2, 1])    # none first
+        self.assertEqual(self.sort("SORT (CC) UTF-8 ALL"), [2, 5, 3, 1, 4])
+        # RFC 5957: the display name, or the addr-spec when there is none
+        self.assertEqual(self.sort("SORT (DISPLAYFROM) UTF-8 ALL"), [2, 5, 1, 4, 3])
+        self.assertEqual(self.sort("SORT (DISPLAYTO) UTF-8 ALL"), [5, 3, 4, 2, 1])
+
+    def test_dates_and_size(self):
+        # sent dates in UTC; message 3 has none that parses: its INTERNALDATE (2 Jan 12:00)
+        self.assertEqual(self.sort("SORT (DATE) UTF-8 ALL"), [2, 1, 3, 5, 4])
+        self.assertEqual(self.sort("SORT (ARRIVAL) UTF-8 ALL"), [3, 1, 4, 2, 5])
+        self.assertEqual(self.sort("SORT (SIZE) UTF-8 ALL"), [5, 4, 3, 2, 1])
+        self.assertEqual(self.sort("SORT (REVERSE DATE) UTF-8 ALL"), [4, 5, 3, 1, 2])
+
+    def test_several_keys_search_and_uid(self):
+        self.assertEqual(self.sort("SORT (SUBJECT REVERSE DATE) UTF-8 ALL"), [5, 3, 4, 1, 2])
+        self.assertEqual(self.sort("SORT (SUBJECT) US-ASCII 2:4"), [3, 4, 2])
+        self.assertEqual(self.sort("SORT (SUBJECT) UTF-8 FROM zed"), [3])
+        self.assertEqual(self.sort("SORT (SUBJECT) UTF-8 SUBJECT nothing-like-this"), [])
+        self.ok(self.c, "d", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.ok(self.c, "x", "EXPUNGE")     # UIDs 2..5 at sequence numbers 1..4
+        self.assertEqual(self.sort("UID SORT (SUBJECT) UTF-8 ALL"), [3, 5, 4, 2])
+        self.assertEqual(self.sort("SORT (SUBJECT) UTF-8 ALL"), [2, 4, 3, 1])
+
+    def test_modseq(self):
+        u = self.ok(self.c, "m", "SORT (SIZE) UTF-8 MODSEQ 1")
+        self.assertRegex(texts(u)[-1], r"^\* SORT 5 4 3 2 1 \(MODSEQ \d+\)$")
+
+    def test_errors(self):
+        for tag, text in (("a", "SORT (BOGUS) UTF-8 ALL"), ("b", "SORT (REVERSE) UTF-8 ALL"),
+                          ("c", "SORT () UTF-8 ALL"), ("d", "SORT SUBJECT UTF-8 ALL"),
+                          ("e", "SORT (SUBJECT) UTF-8"), ("f", "SORT (SUBJECT)"),
+                          ("g", "SORT (REVERSE REVERSE SUBJECT) UTF-8 ALL"),
+                          ("h", "SORT (SUBJECT) UTF-8 NOSUCHKEY")):
+            self.status_of(self.c, tag, text, "BAD")
+        _, t = self.status_of(self.c, "i", "SORT (SUBJECT) KOI8-R ALL", "NO")
+        self.assertIn("[BADCHARSET", t)
+        c = self.session()
+        self.status_of(c, "j", "SORT (SUBJECT) UTF-8 ALL", "BAD")   # nothing selected
