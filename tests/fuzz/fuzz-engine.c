@@ -19,6 +19,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "auth/penalty.h"
+#include "imap/usercount.h"
 #include "imap/cmd.h"
 #include "imap/server.h"
 #include "imap/session.h"
@@ -142,6 +143,7 @@ static void setup(void)
 	log_use(&logger);
 	srv.commands = cmd_registry_new();
 	srv.penalty = auth_penalty_new();
+	srv.users = usercount_new();
 	srv.auth = &uimap_auth_passwd_file;
 	srv.auth_ctx = uimap_auth_passwd_file_open(path, &err);
 	unlink(path);
