@@ -98,3 +98,54 @@ class Sort(MailTestCase):
         self.assertIn("[BADCHARSET", t)
         c = self.session()
         self.status_of(c, "j", "SORT (SUBJECT) UTF-8 ALL", "BAD")   # nothing selected
+
+
+class ThreadOrderedSubject(MailTestCase):
+    """RFC 5256 §4 ORDEREDSUBJECT: same base subject = one thread, the earliest the
+    parent of the others in date order; threads in the order of their first dates."""
+
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        msgs = [("Apples", "Tue, 3 Jan 2023 10:00:00 +0000"),      # 1
+                ("Re: apples", "Thu, 5 Jan 2023 10:00:00 +0000"),  # 2
+                ("Bananas", "Mon, 2 Jan 2023 10:00:00 +0000"),     # 3
+                ("Cherries", "Sun, 1 Jan 2023 10:00:00 +0000"),    # 4
+                ("Fwd: APPLES", "Wed, 4 Jan 2023 10:00:00 +0000"), # 5
+                ("Re: Bananas", "Fri, 6 Jan 2023 10:00:00 +0000")]  # 6
+        for subj, date in msgs:
+            self.append_ok(self.c, "INBOX", f"Subject: {subj}\r\nDate: {date}\r\n\r\nx\r\n"
+                           .encode())
+        self.ok(self.c, "s", "SELECT INBOX")
+
+    def thread(self, text, tag="t"):
+        u = self.ok(self.c, tag, text)
+        lines = [t for t in texts(u) if t.startswith("* THREAD")]
+        self.assertEqual(len(lines), 1, u)
+        return lines[0]
+
+    def test_capability(self):
+        self.assertIn("THREAD=ORDEREDSUBJECT",
+                      capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0]))
+
+    def test_threads(self):
+        # Cherries (1 Jan), Bananas (2 Jan) with its reply, Apples (3 Jan) with two
+        self.assertEqual(self.thread("THREAD ORDEREDSUBJECT UTF-8 ALL"),
+                         "* THREAD (4)(3 6)(1 (5)(2))")
+        self.ok(self.c, "d", "STORE 4 +FLAGS.SILENT (\\Deleted)")
+        self.ok(self.c, "x", "EXPUNGE")      # UIDs stay, sequence numbers shift
+        self.assertEqual(self.thread("UID THREAD ORDEREDSUBJECT UTF-8 ALL"),
+                         "* THREAD (3 6)(1 (5)(2))")
+        self.assertEqual(self.thread("THREAD ORDEREDSUBJECT UTF-8 ALL"),
+                         "* THREAD (3 5)(1 (4)(2))")
+        self.assertEqual(self.thread("THREAD ORDEREDSUBJECT US-ASCII SUBJECT bananas"),
+                         "* THREAD (3 5)")
+        self.assertEqual(self.thread("THREAD ORDEREDSUBJECT UTF-8 SUBJECT nothing"),
+                         "* THREAD")
+
+    def test_errors(self):
+        for tag, text in (("a", "THREAD REFERENCES2 UTF-8 ALL"), ("b", "THREAD ORDEREDSUBJECT"),
+                          ("c", "THREAD ORDEREDSUBJECT UTF-8"), ("d", "THREAD (X) UTF-8 ALL")):
+            self.status_of(self.c, tag, text, "BAD")
+        _, t = self.status_of(self.c, "e", "THREAD ORDEREDSUBJECT KOI8-R ALL", "NO")
+        self.assertIn("[BADCHARSET", t)

@@ -1,6 +1,7 @@
-/* SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM / DISPLAYTO keys of RFC 5957.
-   The matches are gathered in slices, like SEARCH (the keys of a message are made on
-   first use and kept with its MIME structure), then sorted at once. */
+/* SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM / DISPLAYTO keys of RFC 5957,
+   and THREAD=ORDEREDSUBJECT (RFC 5256 §4). The matches are gathered in slices, like
+   SEARCH (the keys of a message are made on first use and kept with its MIME
+   structure), then sorted or threaded at once. */
 #include "imap/search.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
@@ -42,6 +43,7 @@ struct sort_state {
 	uint32_t n, cap;
 	struct uimap_range all;
 	struct range_cursor cursor;
+	int (*finish)(struct uimap_cmd *cmd);   /* SORT or THREAD, once gathered */
 };
 
 static void sort_cleanup(struct uimap_cmd *cmd)
@@ -142,7 +144,7 @@ static int sort_continue(struct uimap_cmd *cmd)
 		if (wait == CMD_WAIT_TURN && cursor_left(&st->cursor) > 0)
 			return cmd_block(cmd, wait, sort_continue);
 	}
-	return sort_finish(cmd);
+	return st->finish(cmd);
 }
 
 /* RFC 5256 §3 sort-criteria, with RFC 5957's DISPLAYFROM and DISPLAYTO. */
@@ -182,12 +184,15 @@ static int parse_keys(const struct imap_arg *list, struct sort_state *st)
 	return reverse ? -1 : 0;   /* REVERSE must come before a key */
 }
 
+static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
+		  unsigned n);
+
 int cmd_sort(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
 	const struct imap_arg *args = cmd->c.args;
 	struct sort_state *st = arena_zalloc(&s->arena, sizeof(*st));
-	const char *cs, *error;
+	const char *cs;
 	size_t cs_len;
 	if (cmd->c.n_args < 3 || parse_keys(&args[0], st) < 0 ||
 	    !arg_string(&args[1], &cs, &cs_len)) {
@@ -198,7 +203,17 @@ int cmd_sort(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
 		return CMD_DONE;
 	}
-	int r = search_parse(cmd, &args[2], cmd->c.n_args - 2, &st->prog, &error);
+	st->finish = sort_finish;
+	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
+}
+
+/* Parse the criteria (after the charset) and gather the matches in slices. */
+static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
+		  unsigned n)
+{
+	struct session *s = cmd->s;
+	const char *error;
+	int r = search_parse(cmd, args, n, &st->prog, &error);
 	if (r <= 0) {
 		cmd_reply(cmd, r == 0 ? "NO" : "BAD", "%s.", error);
 		return CMD_DONE;
@@ -210,4 +225,95 @@ int cmd_sort(struct uimap_cmd *cmd)
 	st->all = (struct uimap_range){ 1, s->view->vt->view_count(s->view) };
 	cursor_init(&st->cursor, &st->all, st->all.hi > 0 ? 1 : 0);
 	return sort_continue(cmd);
+}
+
+/* ---- THREAD=ORDEREDSUBJECT (RFC 5256 §4) ---- */
+
+static int thread_date_cmp(const void *pa, const void *pb, void *ctx)
+{
+	(void)ctx;
+	const struct sort_item *a = pa, *b = pb;
+	int c = cmp_i64(sent_date(a), sent_date(b));
+	return c != 0 ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
+}
+
+struct thread_span {
+	uint32_t first, n;   /* items [first, first + n) */
+};
+
+static int span_cmp(const void *pa, const void *pb, void *ctx)
+{
+	const struct sort_state *st = ctx;
+	const struct thread_span *a = pa, *b = pb;
+	return thread_date_cmp(&st->items[a->first], &st->items[b->first], NULL);
+}
+
+/* Messages with the same base subject form one thread: the earliest is the parent
+   of all the others, in date order; threads go by their first message's date. */
+static int thread_finish(struct uimap_cmd *cmd)
+{
+	struct sort_state *st = cmd->ctx;
+	struct outq *q = cmd->s->out;
+	if (st->n > 1)
+		qsort_r(st->items, st->n, sizeof(*st->items), compare, st);  /* SUBJECT DATE */
+	struct thread_span *spans = xmalloc((st->n + 1) * sizeof(*spans));
+	uint32_t n_spans = 0;
+	for (uint32_t i = 0; i < st->n; i++) {
+		if (n_spans > 0 && cmp_str(st->items[i].k ? st->items[i].k->subject : "",
+					   st->items[spans[n_spans - 1].first].k ?
+					   st->items[spans[n_spans - 1].first].k->subject : "") == 0)
+			spans[n_spans - 1].n++;
+		else
+			spans[n_spans++] = (struct thread_span){ i, 1 };
+	}
+	if (n_spans > 1)
+		qsort_r(spans, n_spans, sizeof(*spans), span_cmp, st);
+	outq_puts(q, "* THREAD");
+	char num[16];
+	for (uint32_t t = 0; t < n_spans; t++) {
+		const struct sort_item *it = &st->items[spans[t].first];
+		outq_puts(q, t == 0 ? " (" : "(");
+		for (uint32_t j = 0; j < spans[t].n; j++) {
+			uint32_t v = cmd->uid ? it[j].uid : it[j].seq;
+			/* one child: "(a b)"; several: "(a (b)(c))" (RFC 5256 §4 grammar) */
+			bool nest = spans[t].n > 2 && j > 0;
+			int len = snprintf(num, sizeof(num), "%s%s%u%s",
+					   j == 1 ? " " : "", nest ? "(" : "", v, nest ? ")" : "");
+			outq_append(q, num, (size_t)len);
+		}
+		outq_puts(q, ")");
+	}
+	outq_puts(q, "\r\n");
+	free(spans);
+	cmd_reply(cmd, "OK", "%sTHREAD completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}
+
+int cmd_thread(struct uimap_cmd *cmd)
+{
+	struct session *s = cmd->s;
+	const struct imap_arg *args = cmd->c.args;
+	struct sort_state *st = arena_zalloc(&s->arena, sizeof(*st));
+	const char *cs;
+	size_t cs_len;
+	if (cmd->c.n_args < 3 || args[0].type != IMAP_ARG_ATOM ||
+	    !arg_string(&args[1], &cs, &cs_len)) {
+		cmd_reply(cmd, "BAD", "THREAD takes an algorithm, a charset and search criteria.");
+		return CMD_DONE;
+	}
+	if (strcasecmp(args[0].u.str, "ORDEREDSUBJECT") != 0) {
+		cmd_reply(cmd, "BAD", "Unknown THREAD algorithm (ORDEREDSUBJECT is supported).");
+		return CMD_DONE;
+	}
+	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
+		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+		return CMD_DONE;
+	}
+	/* RFC 5256 §4: by base subject, then by sent date */
+	st->keys[0] = (struct sort_key){ SORT_SUBJECT, false };
+	st->keys[1] = (struct sort_key){ SORT_DATE, false };
+	st->n_keys = 2;
+	st->need_headers = true;
+	st->finish = thread_finish;
+	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
 }

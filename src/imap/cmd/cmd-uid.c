@@ -13,7 +13,7 @@ int cmd_uid(struct uimap_cmd *cmd)
 	} subs[] = {
 		{ "FETCH", cmd_fetch }, { "STORE", cmd_store }, { "COPY", cmd_copy },
 		{ "MOVE", cmd_move }, { "SEARCH", cmd_search }, { "EXPUNGE", cmd_expunge },
-		{ "SORT", cmd_sort },
+		{ "SORT", cmd_sort }, { "THREAD", cmd_thread },
 	};
 	if (cmd->c.n_args < 1 || cmd->c.args[0].type != IMAP_ARG_ATOM) {
 		cmd_reply(cmd, "BAD", "UID needs a command.");
