@@ -19,7 +19,7 @@ static bool is_wsp(char c)
 /* [s, e) shrinks; the helpers return true when they removed something. */
 
 /* RFC 5256 §2.1 (2): subj-trailer = "(fwd)" / WSP, at the end */
-static bool strip_trailer(const char *s, size_t *e, size_t b)
+static bool strip_trailer(const char *s, size_t *e, size_t b, bool *reply)
 {
 	bool any = false;
 	for (;;) {
@@ -27,6 +27,7 @@ static bool strip_trailer(const char *s, size_t *e, size_t b)
 			(*e)--;
 		} else if (*e - b >= 5 && strncasecmp(s + *e - 5, "(fwd)", 5) == 0) {
 			*e -= 5;
+			*reply = true;
 		} else {
 			return any;
 		}
@@ -70,8 +71,9 @@ static size_t refwd_at(const char *s, size_t i, size_t e)
 	return j + 1 - i;
 }
 
-/* (3) subj-leader = (*subj-blob subj-refwd) / WSP, at the start */
-static bool strip_leader(const char *s, size_t *b, size_t e)
+/* (3) subj-leader = (*subj-blob subj-refwd) / WSP, at the start; *reply set when a
+   subj-refwd went */
+static bool strip_leader(const char *s, size_t *b, size_t e, bool *reply)
 {
 	bool any = false;
 	for (;;) {
@@ -87,12 +89,14 @@ static bool strip_leader(const char *s, size_t *b, size_t e)
 		if (n == 0)
 			return any;
 		*b = j + n;
+		*reply = true;
 		any = true;
 	}
 }
 
-void mail_base_subject(struct buf *out, const char *raw, size_t len)
+void mail_base_subject(struct buf *out, const char *raw, size_t len, bool *reply_r)
 {
+	bool reply = false;
 	/* (1) decoded to UTF-8, tabs and folding to spaces, runs of spaces to one */
 	struct buf dec = { 0 };
 	mail_rfc2047_decode(&dec, raw, len);
@@ -108,9 +112,9 @@ void mail_base_subject(struct buf *out, const char *raw, size_t len)
 	}
 	size_t b = 0, e = n;
 	for (;;) {
-		strip_trailer(s, &e, b);                          /* (2) */
+		strip_trailer(s, &e, b, &reply);                  /* (2) */
 		for (bool again = true; again;) {                  /* (5): (3) and (4) */
-			again = strip_leader(s, &b, e);            /* (3) */
+			again = strip_leader(s, &b, e, &reply);    /* (3) */
 			size_t blob = blob_at(s, b, e);            /* (4) */
 			if (blob > 0 && b + blob < e) {
 				b += blob;
@@ -121,12 +125,56 @@ void mail_base_subject(struct buf *out, const char *raw, size_t len)
 		if (e - b >= 6 && strncasecmp(s + b, "[fwd:", 5) == 0 && s[e - 1] == ']') {
 			b += 5;
 			e--;
+			reply = true;
 			continue;
 		}
 		break;
 	}
 	buf_append(out, s + b, e - b);
 	buf_free(&dec);
+	if (reply_r != NULL)
+		*reply_r = reply;
+}
+
+/* Append every "<...>" message id of a header value (folded or not) to out, each
+   followed by a space. */
+static void msg_ids(struct buf *out, const char *data, struct mail_span span, bool first_only)
+{
+	if (span.off == MAIL_SPAN_NONE)
+		return;
+	const char *s = data + span.off, *end = s + span.len;
+	while (s < end) {
+		const char *lt = memchr(s, '<', (size_t)(end - s));
+		if (lt == NULL)
+			return;
+		const char *gt = memchr(lt, '>', (size_t)(end - lt));
+		if (gt == NULL)
+			return;
+		bool clean = true;
+		for (const char *p = lt + 1; p < gt; p++)
+			clean &= *p != '<' && *p != ' ' && *p != '\t' && *p != '\r' && *p != '\n';
+		if (clean && gt > lt + 1) {
+			buf_append(out, lt, (size_t)(gt - lt + 1));
+			buf_append(out, " ", 1);
+			if (first_only)
+				return;
+		}
+		s = clean ? gt + 1 : lt + 1;
+	}
+}
+
+/* The References: field of the top-level header (not among the envelope's). */
+static struct mail_span references_span(const struct mail_structure *st, const char *data)
+{
+	struct mail_span none = { MAIL_SPAN_NONE, 0 }, v, found = none;
+	const char *name;
+	size_t name_len;
+	uint32_t pos = st->parts[0].hdr_off, line_end;
+	while (mail_header_next(data, &pos, st->parts[0].body_off, &name, &name_len, &v,
+				&line_end) > 0)
+		if (name_len == 10 && strncasecmp(name, "References", 10) == 0)
+			found = v;
+	return found;
 }
 
 /* Append s (len bytes) upper-cased (ASCII) and a NUL; returns its offset in out. */
@@ -199,17 +247,30 @@ const struct mail_sortkeys *mail_sortkeys_get(struct uimap_blob *blob)
 	struct mail_span subj = env ? env->field[MAIL_ENV_SUBJECT] : none;
 	struct mail_span date = env ? env->field[MAIL_ENV_DATE] : none;
 	struct buf text = { 0 };
-	size_t o_subject, o_from, o_to, o_cc, o_dfrom, o_dto;
+	size_t o_subject, o_from, o_to, o_cc, o_dfrom, o_dto, o_id, o_refs;
+	bool reply = false;
 	{
 		struct buf base = { 0 };
 		if (subj.off != MAIL_SPAN_NONE)
-			mail_base_subject(&base, blob->data + subj.off, subj.len);
+			mail_base_subject(&base, blob->data + subj.off, subj.len, &reply);
 		o_subject = put_key(&text, base.data ? base.data : "", base.len);
 		buf_free(&base);
 	}
 	first_address(&text, blob->data, env ? env->field[MAIL_ENV_FROM] : none, &o_from, &o_dfrom);
 	first_address(&text, blob->data, env ? env->field[MAIL_ENV_TO] : none, &o_to, &o_dto);
 	first_address(&text, blob->data, env ? env->field[MAIL_ENV_CC] : none, &o_cc, NULL);
+	/* THREAD=REFERENCES (RFC 5256 §4): the message's id, its References (or the first
+	   id of In-Reply-To), each "<...>" followed by a space */
+	o_id = text.len;
+	msg_ids(&text, blob->data, env ? env->field[MAIL_ENV_MESSAGE_ID] : none, true);
+	buf_append(&text, "", 1);
+	o_refs = text.len;
+	size_t before = text.len;
+	if (st->n_parts > 0)
+		msg_ids(&text, blob->data, references_span(st, blob->data), false);
+	if (text.len == before)
+		msg_ids(&text, blob->data, env ? env->field[MAIL_ENV_IN_REPLY_TO] : none, true);
+	buf_append(&text, "", 1);
 	struct mail_sortkeys *k = malloc(sizeof(*k) + text.len);
 	if (k == NULL) {
 		buf_free(&text);
@@ -231,6 +292,9 @@ const struct mail_sortkeys *mail_sortkeys_get(struct uimap_blob *blob)
 	k->cc = strs + o_cc;
 	k->display_from = strs + o_dfrom;
 	k->display_to = strs + o_dto;
+	k->message_id = strs + o_id;
+	k->references = strs + o_refs;
+	k->subject_reply = reply;
 	buf_free(&text);
 	st->sortkeys = k;
 	return k;

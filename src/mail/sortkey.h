@@ -17,6 +17,10 @@ struct mail_sortkeys {
 	const char *subject;    /* the base subject (RFC 5256 §2.1), decoded to UTF-8 */
 	const char *from, *to, *cc;     /* addr-mailbox of the first address */
 	const char *display_from, *display_to; /* RFC 5957: display name, or addr-spec */
+	/* THREAD=REFERENCES (RFC 5256 §4), compared as octets: */
+	const char *message_id;    /* "<id> ", or "" */
+	const char *references;    /* "<a> <b> " from References (or In-Reply-To), or "" */
+	bool subject_reply;        /* the base subject lost a Re:/Fwd:/(fwd)/[fwd:] */
 };
 
 /* The keys of blob's message, made and cached on first call; NULL when the message
@@ -24,7 +28,8 @@ struct mail_sortkeys {
 const struct mail_sortkeys *mail_sortkeys_get(struct uimap_blob *blob);
 
 /* Append the base subject (RFC 5256 §2.1) of the raw Subject value s (len bytes,
-   maybe folded, RFC 2047 words encoded) to out, not upper-cased, no NUL added. */
-void mail_base_subject(struct buf *out, const char *s, size_t len);
+   maybe folded, RFC 2047 words encoded) to out, not upper-cased, no NUL added.
+   *reply_r (may be NULL): whether a reply/forward marker was removed. */
+void mail_base_subject(struct buf *out, const char *s, size_t len, bool *reply_r);
 
 #endif

@@ -149,3 +149,59 @@ class ThreadOrderedSubject(MailTestCase):
             self.status_of(self.c, tag, text, "BAD")
         _, t = self.status_of(self.c, "e", "THREAD ORDEREDSUBJECT KOI8-R ALL", "NO")
         self.assertIn("[BADCHARSET", t)
+
+
+class ThreadReferences(MailTestCase):
+    """RFC 5256 §4 REFERENCES: links from References (or In-Reply-To), a missing parent
+    pruned, a duplicate Message-ID a thread of its own, roots grouped by base subject (a
+    reply under the original), siblings and threads by sent date."""
+
+    MSGS = [  # message-id, subject, date (January 2023), extra header
+        ("<a@x>", "Party", 1, None),
+        ("<b@x>", "Re: Party", 2, "References: <a@x>"),
+        ("<c@x>", "Re: Party", 3, "References: <a@x>\r\n <b@x>"),
+        ("<d@x>", "Lunch", 4, None),
+        ("<e@x>", "Re: Party", 5, "References: <a@x>"),
+        ("<f@x>", "Re: Lunch", 6, "In-Reply-To: <d@x> (Dan's message)"),
+        ("<g@x>", "Re: Lost", 7, "References: <missing@x>"),
+        ("<h@x>", "Lost", 0, None),
+        ("<a@x>", "Party again", 9, None),       # a Message-ID seen before
+    ]
+
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        for mid, subj, day, extra in self.MSGS:
+            date = f"{day + 1:d} Jan 2023 10:00:00 +0000"
+            head = f"Message-ID: {mid}\r\nSubject: {subj}\r\nDate: {date}\r\n"
+            if extra:
+                head += extra + "\r\n"
+            self.append_ok(self.c, "INBOX", (head + "\r\nbody\r\n").encode())
+        self.ok(self.c, "s", "SELECT INBOX")
+
+    def thread(self, text, tag="t"):
+        return [t for t in texts(self.ok(self.c, tag, text)) if t.startswith("* THREAD")][0]
+
+    def test_capability(self):
+        self.assertIn("THREAD=REFERENCES",
+                      capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0]))
+
+    def test_threads(self):
+        self.assertEqual(self.thread("THREAD REFERENCES UTF-8 ALL"),
+                         "* THREAD (8 7)(1 (2 3)(5))(4 6)(9)")
+
+    def test_subset_and_uid(self):
+        # without message 1, message 9 is the one with Message-ID <a@x>: the replies
+        # hang under it (threads by their first message's date: 9 comes last)
+        self.assertEqual(self.thread("THREAD REFERENCES UTF-8 2:9"),
+                         "* THREAD (8 7)(4 6)(9 (2 3)(5))")
+        # and without it too, the replies lose their parent: a dummy at the root with
+        # two children is kept, as "((2 3)(5))"
+        self.assertEqual(self.thread("THREAD REFERENCES UTF-8 2:8"),
+                         "* THREAD (8 7)((2 3)(5))(4 6)")
+        self.ok(self.c, "d", "STORE 8 +FLAGS.SILENT (\\Deleted)")
+        self.ok(self.c, "x", "EXPUNGE")
+        # "Re: Lost" alone now; UIDs unchanged, sequence numbers shifted
+        self.assertEqual(self.thread("UID THREAD REFERENCES UTF-8 ALL"),
+                         "* THREAD (1 (2 3)(5))(4 6)(7)(9)")
+        self.assertEqual(self.thread("THREAD REFERENCES UTF-8 SUBJECT nothing"), "* THREAD")

@@ -1,10 +1,11 @@
 /* SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM / DISPLAYTO keys of RFC 5957,
-   and THREAD=ORDEREDSUBJECT (RFC 5256 §4). The matches are gathered in slices, like
+   and THREAD=ORDEREDSUBJECT / THREAD=REFERENCES (RFC 5256 §4, thread.c). The matches are gathered in slices, like
    SEARCH (the keys of a message are made on first use and kept with its MIME
    structure), then sorted or threaded at once. */
 #include "imap/search.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
+#include "imap/thread.h"
 #include "core/alloc.h"
 #include "core/common.h"
 #include "mail/sortkey.h"
@@ -289,6 +290,31 @@ static int thread_finish(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
+/* THREAD=REFERENCES: the matches in mailbox order, handed to thread.c. */
+static int thread_refs_finish(struct uimap_cmd *cmd)
+{
+	struct sort_state *st = cmd->ctx;
+	struct thread_msg *m = xmalloc((st->n + 1) * sizeof(*m));
+	for (uint32_t i = 0; i < st->n; i++) {
+		const struct sort_item *it = &st->items[i];
+		const struct mail_sortkeys *k = it->k;
+		m[i] = (struct thread_msg){
+			.num = cmd->uid ? it->uid : it->seq, .seq = it->seq, .date = sent_date(it),
+			.message_id = k ? k->message_id : "", .references = k ? k->references : "",
+			.subject = k ? k->subject : "", .reply = k ? k->subject_reply : false,
+		};
+	}
+	struct buf out = { 0 };
+	thread_references(m, st->n, &out);
+	outq_puts(cmd->s->out, st->n > 0 ? "* THREAD " : "* THREAD");
+	outq_append(cmd->s->out, out.data, out.len);
+	outq_puts(cmd->s->out, "\r\n");
+	buf_free(&out);
+	free(m);
+	cmd_reply(cmd, "OK", "%sTHREAD completed.", cmd->uid ? "UID " : "");
+	return CMD_DONE;
+}
+
 int cmd_thread(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
@@ -301,19 +327,24 @@ int cmd_thread(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "THREAD takes an algorithm, a charset and search criteria.");
 		return CMD_DONE;
 	}
-	if (strcasecmp(args[0].u.str, "ORDEREDSUBJECT") != 0) {
-		cmd_reply(cmd, "BAD", "Unknown THREAD algorithm (ORDEREDSUBJECT is supported).");
+	bool references = strcasecmp(args[0].u.str, "REFERENCES") == 0;
+	if (!references && strcasecmp(args[0].u.str, "ORDEREDSUBJECT") != 0) {
+		cmd_reply(cmd, "BAD", "Unknown THREAD algorithm (ORDEREDSUBJECT, REFERENCES).");
 		return CMD_DONE;
 	}
 	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
 		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
 		return CMD_DONE;
 	}
-	/* RFC 5256 §4: by base subject, then by sent date */
-	st->keys[0] = (struct sort_key){ SORT_SUBJECT, false };
-	st->keys[1] = (struct sort_key){ SORT_DATE, false };
-	st->n_keys = 2;
 	st->need_headers = true;
-	st->finish = thread_finish;
+	if (references) {
+		st->finish = thread_refs_finish;
+	} else {
+		/* RFC 5256 §4: by base subject, then by sent date */
+		st->keys[0] = (struct sort_key){ SORT_SUBJECT, false };
+		st->keys[1] = (struct sort_key){ SORT_DATE, false };
+		st->n_keys = 2;
+		st->finish = thread_finish;
+	}
 	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
 }

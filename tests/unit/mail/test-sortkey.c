@@ -10,7 +10,7 @@ static const char *base(const char *subject)
 {
 	static char out[512];
 	struct buf b = { 0 };
-	mail_base_subject(&b, subject, strlen(subject));
+	mail_base_subject(&b, subject, strlen(subject), NULL);
 	cr_assert_lt(b.len, sizeof(out));
 	memcpy(out, b.data ? b.data : "", b.len);
 	out[b.len] = '\0';
