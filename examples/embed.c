@@ -1,4 +1,5 @@
-/* Embedding example: a uimap server with a custom auth callback and a custom command. */
+/* Embedding example: a uimap server with a custom auth callback and custom commands
+   (XHELLO, and XWHO listing the connections as the seed's connections methods did). */
 #include <uimap/uimap.h>
 
 #include <stdio.h>
@@ -30,6 +31,31 @@ static int xhello(struct uimap_cmd *cmd, void *ctx)
 	return 0;
 }
 
+/* XWHO: "* XWHO id user mailbox" per connection, then the counts of the seed's
+   concurrent_user_connections / concurrent_mailbox_connections for the caller. */
+static int xwho_line(void *ctx, const struct uimap_connection_info *info)
+{
+	char line[256];
+	snprintf(line, sizeof(line), "XWHO c%lu %s %s%s%s", info->id,
+		 info->user ? info->user : "-", info->mailbox ? info->mailbox : "-",
+		 info->tls ? " tls" : "", info->idling ? " idle" : "");
+	uimap_cmd_untagged(ctx, line);
+	return 0;
+}
+
+static int xwho(struct uimap_cmd *cmd, void *ctx)
+{
+	struct uimap_server *srv = ctx;
+	char line[128];
+	uimap_server_foreach_connection(srv, xwho_line, cmd);
+	snprintf(line, sizeof(line), "XWHO-COUNT user %u inbox %u",
+		 uimap_server_user_connections(srv, uimap_cmd_user(cmd)),
+		 uimap_server_mailbox_connections(srv, uimap_cmd_user(cmd), "INBOX"));
+	uimap_cmd_untagged(cmd, line);
+	uimap_cmd_reply(cmd, "OK", "Who is there.");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *err;
@@ -50,6 +76,11 @@ int main(int argc, char **argv)
 		.capability = "XHELLO", .handler = xhello,
 	};
 	uimap_server_add_command(srv, &hello);
+	struct uimap_command who = {
+		.name = "XWHO", .states = UIMAP_STATE_AUTH | UIMAP_STATE_SELECTED,
+		.capability = NULL, .handler = xwho, .ctx = srv,
+	};
+	uimap_server_add_command(srv, &who);
 	uimap_server_handle_signals(srv);
 	int ret = uimap_server_run(srv, &err) < 0 ? 1 : 0;
 	if (ret)

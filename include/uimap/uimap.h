@@ -77,6 +77,34 @@ void uimap_server_stop(struct uimap_server *server);
    port 0), or -1 when there is no such bound listener. */
 int uimap_server_port(const struct uimap_server *server, unsigned listener);
 
+/* One connection, as uimap_server_foreach_connection() shows it (the strings are
+   valid during the callback only). */
+struct uimap_connection_info {
+	unsigned long id;           /* as in the log lines ("c42") */
+	const char *addr;           /* the client's "ip:port" */
+	const char *user;           /* NULL before login */
+	const char *mailbox;        /* the selected mailbox, or NULL */
+	bool tls;                   /* TLS (implicit or after STARTTLS) */
+	bool idling;                /* in IDLE */
+};
+
+/* The seed's connections / concurrent_user_connections /
+   concurrent_mailbox_connections, for command handlers and other code on the server's
+   thread (not thread-safe). */
+
+/* Call fn for every open connection (in no particular order) until it returns
+   non-zero; returns that value, or 0. */
+int uimap_server_foreach_connection(struct uimap_server *server,
+				    int (*fn)(void *ctx, const struct uimap_connection_info *info),
+				    void *ctx);
+
+/* Logged-in connections of user (O(1)). */
+unsigned uimap_server_user_connections(const struct uimap_server *server, const char *user);
+
+/* Connections of user that have mailbox selected (INBOX in any case). */
+unsigned uimap_server_mailbox_connections(struct uimap_server *server, const char *user,
+					  const char *mailbox);
+
 /* Free the server and NULL *server; NULL is allowed. */
 void uimap_server_free(struct uimap_server **server);
 

@@ -12,6 +12,7 @@
 #include "core/pidfile.h"
 #include "core/privdrop.h"
 #include "net/tls.h"
+#include "net/transport.h"
 #include "persist/persist.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 UIMAP_EXPORT const char *uimap_version(void)
@@ -370,4 +372,55 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	if (srv->log_ready)
 		log_close(&srv->log);
 	free(srv);
+}
+
+UIMAP_EXPORT int uimap_server_foreach_connection(struct uimap_server *srv,
+						 int (*fn)(void *ctx,
+							   const struct uimap_connection_info *info),
+						 void *ctx)
+{
+	for (struct conn *c = srv->net.conns; c != NULL; c = c->next) {
+		const struct session *s = c->proto;
+		if (s == NULL)
+			continue;   /* refused at accept, closing */
+		struct uimap_connection_info info = {
+			.id = c->id, .addr = c->addr,
+			.user = s->state != SESSION_NOT_AUTH ? s->user : NULL,
+			.mailbox = s->selected, .tls = c->tv != &transport_plain,
+			.idling = s->idling,
+		};
+		int r = fn(ctx, &info);
+		if (r != 0)
+			return r;
+	}
+	return 0;
+}
+
+UIMAP_EXPORT unsigned uimap_server_user_connections(const struct uimap_server *srv,
+						    const char *user)
+{
+	return usercount_get(srv->users, user);
+}
+
+struct mailbox_count {
+	const char *user, *mailbox;
+	unsigned n;
+};
+
+static int count_mailbox(void *ctx, const struct uimap_connection_info *info)
+{
+	struct mailbox_count *mc = ctx;
+	if (info->user != NULL && info->mailbox != NULL && strcmp(info->user, mc->user) == 0 &&
+	    (strcmp(info->mailbox, mc->mailbox) == 0 ||
+	     (strcasecmp(info->mailbox, "INBOX") == 0 && strcasecmp(mc->mailbox, "INBOX") == 0)))
+		mc->n++;
+	return 0;
+}
+
+UIMAP_EXPORT unsigned uimap_server_mailbox_connections(struct uimap_server *srv,
+						       const char *user, const char *mailbox)
+{
+	struct mailbox_count mc = { user, mailbox, 0 };
+	uimap_server_foreach_connection(srv, count_mailbox, &mc);
+	return mc.n;
 }

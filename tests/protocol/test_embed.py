@@ -9,7 +9,7 @@ import unittest
 from harness import EMBED_EXAMPLE, UimapTestCase, capabilities, free_port, sasl_plain
 
 
-class EmbedExample(UimapTestCase):
+class EmbedBase(UimapTestCase):
     def setUp(self):
         super().setUp()
         if not os.access(EMBED_EXAMPLE, os.X_OK):
@@ -26,6 +26,8 @@ class EmbedExample(UimapTestCase):
                     raise
         self.assertEqual(self.srv.port, port)
 
+
+class EmbedExample(EmbedBase):
     def test_login_and_xhello(self):
         c = self.connect(self.srv)
         caps = capabilities(c.greeting)
@@ -88,3 +90,33 @@ class EmbedExample(UimapTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class EmbedConnections(EmbedBase):
+    """The embedding API's connection list and counts (the seed's connections,
+    concurrent_user_connections, concurrent_mailbox_connections), through XWHO."""
+
+    def test_xwho(self):
+        a = self.connect(self.srv)
+        a.login("demo", "demo", tag="a")
+        b = self.connect(self.srv)
+        b.login("demo", "demo", tag="b")
+        _, t = b.command("s", "SELECT inbox")
+        self.assertTagged(t, "s", "OK")
+        anon = self.connect(self.srv)
+        untagged, t = a.command("w", "XWHO")
+        self.assertTagged(t, "w", "OK")
+        rows = [u for u in untagged if u.startswith("* XWHO c")]
+        self.assertEqual(len(rows), 3, untagged)
+        self.assertEqual(sorted(r.split(" ", 3)[3] for r in rows),
+                         ["- -", "demo -", "demo inbox"])
+        self.assertIn("* XWHO-COUNT user 2 inbox 1", untagged)
+        b.close()
+        anon.close()
+        deadline = time.monotonic() + 10
+        while True:
+            untagged, _ = a.command("x", "XWHO")
+            if "* XWHO-COUNT user 1 inbox 0" in untagged or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertIn("* XWHO-COUNT user 1 inbox 0", untagged)
