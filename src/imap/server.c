@@ -23,6 +23,9 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#ifdef UIMAP_HAVE_SYSTEMD
+#include <systemd/sd-daemon.h>
+#endif
 
 UIMAP_EXPORT const char *uimap_version(void)
 {
@@ -203,6 +206,15 @@ static void log_store_stats(struct uimap_server *srv)
 		 (unsigned long long)st.metadata_bytes, (unsigned long long)st.metadata_per_message);
 }
 
+static void notify_systemd(const char *state)
+{
+#ifdef UIMAP_HAVE_SYSTEMD
+	(void)sd_notify(0, state);
+#else
+	(void)state;
+#endif
+}
+
 static void signal_received(struct ring_handler *h, int res, unsigned flags)
 {
 	struct uimap_server *srv = container_of(h, struct uimap_server, signal_h);
@@ -210,8 +222,12 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 	if (res == (int)sizeof(srv->siginfo)) {
 		unsigned sig = srv->siginfo.ssi_signo;
 		log_info("signal %u received", sig);
-		if (sig == SIGINT || sig == SIGTERM)
+		if (sig == SIGINT || sig == SIGTERM) {
+			notify_systemd("STOPPING=1");
 			net_server_stop(&srv->net);
+		}
+		if (sig == SIGHUP)
+			notify_systemd("RELOADING=1");
 		if (sig == SIGHUP) {
 			const char *err;
 			/* logrotate moved the file: write to a new one */
@@ -235,6 +251,8 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 			else
 				log_info("TLS certificate reloaded");
 		}
+		if (sig == SIGHUP)
+			notify_systemd("READY=1");
 		if (sig == SIGUSR2)
 			log_store_stats(srv);
 		if (sig == SIGUSR1 && srv->persist != NULL)
@@ -273,6 +291,7 @@ UIMAP_EXPORT void uimap_server_handle_signals(struct uimap_server *srv)
 
 static int server_run(struct uimap_server *srv, const struct pidfile *pf, const char **error_r);
 
+
 UIMAP_EXPORT int uimap_server_run(struct uimap_server *srv, const char **error_r)
 {
 	log_use(&srv->log);
@@ -304,6 +323,8 @@ static int server_run(struct uimap_server *srv, const struct pidfile *pf, const 
 		log_info("running as uid %u gid %u%s%s", (unsigned)getuid(), (unsigned)getgid(),
 			 cfg->chroot_dir ? " in " : "", cfg->chroot_dir ? cfg->chroot_dir : "");
 	}
+	/* systemd (Type=notify): serving from here on; nothing without NOTIFY_SOCKET */
+	notify_systemd("READY=1\nSTATUS=serving");
 	if (srv->auth != NULL && srv->auth->init != NULL) {
 		const char *err;
 		if (srv->auth->init(srv->auth_ctx, &err) < 0)
