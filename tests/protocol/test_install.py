@@ -50,12 +50,12 @@ class Install(UimapTestCase):
             files += [os.path.relpath(os.path.join(root, n), dest) for n in names]
         def has(pattern):
             return any(re.search(pattern, f) for f in files)
-        for pattern in (r"sbin/uimapd$", r"lib/.*libuimap\.so", r"include/uimap/uimap\.h$",
+        for pattern in (r"sbin/uimapd$", r"sbin/uimapctl$", r"lib/.*libuimap\.so", r"include/uimap/uimap\.h$",
                         r"include/uimap/store\.h$", r"pkgconfig/uimap\.pc$",
                         r"lib/systemd/system/uimapd\.service$"):
             self.assertTrue(has(pattern), f"{pattern} not installed: {files}")
         if subprocess.run(["which", "scdoc"], capture_output=True).returncode == 0:
-            self.assertTrue(has(r"man8/uimapd\.8$"), files)
+            self.assertTrue(has(r"man8/uimapd\.8$") and has(r"man8/uimapctl\.8$"), files)
         pc_dir = os.path.dirname(os.path.join(dest, next(f for f in files
                                                           if f.endswith("uimap.pc"))))
         env = dict(os.environ, PKG_CONFIG_PATH=pc_dir, PKG_CONFIG_SYSROOT_DIR=dest)

@@ -1,0 +1,260 @@
+/* uimapctl: administration of a uimapd installation — password hashes and the users
+   of a passwd-file (edited safely: a temporary file renamed over the old one). */
+#include <crypt.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: uimapctl COMMAND ...\n"
+		"  passwd [--scheme yescrypt|sha512|bcrypt]\n"
+		"        read a password (twice on a terminal, once from a pipe) and print\n"
+		"        its {CRYPT} hash for a passwd-file (yescrypt by default)\n"
+		"  user add FILE USER [--scheme S] [--field KEY=VALUE]...\n"
+		"        add USER to the passwd-file FILE (created when missing) with a\n"
+		"        password read as above; fields such as userdb_quota_rule=*:storage=1G\n"
+		"  user del FILE USER      remove USER\n"
+		"  user list FILE          print the users, one per line\n"
+		"uimapd reads the file again on SIGHUP.\n");
+}
+
+static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int fail(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "uimapctl: ");
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return 1;
+}
+
+/* One line from stdin without echo on a terminal; NULL at EOF. */
+static char *read_password(const char *prompt)
+{
+	static char buf[1024];
+	bool tty = isatty(STDIN_FILENO);
+	struct termios old, quiet;
+	if (tty) {
+		fputs(prompt, stderr);
+		tcgetattr(STDIN_FILENO, &old);
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)ECHO;
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+	}
+	char *r = fgets(buf, sizeof(buf), stdin);
+	if (tty) {
+		tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+		fputc('\n', stderr);
+	}
+	if (r == NULL)
+		return NULL;
+	buf[strcspn(buf, "\r\n")] = '\0';
+	return buf;
+}
+
+/* The hash of a password read from stdin, as "{CRYPT}$y$...", or NULL. */
+static char *hash_password(const char *scheme)
+{
+	const char *prefix = strcmp(scheme, "yescrypt") == 0 ? "$y$" :
+			     strcmp(scheme, "sha512") == 0 ? "$6$" :
+			     strcmp(scheme, "bcrypt") == 0 ? "$2b$" : NULL;
+	if (prefix == NULL) {
+		fail("unknown scheme '%s' (yescrypt, sha512, bcrypt)", scheme);
+		return NULL;
+	}
+	char *pw = read_password("Password: ");
+	if (pw == NULL || pw[0] == '\0') {
+		fail("%s", "no password given");
+		return NULL;
+	}
+	char *first = strdup(pw);
+	if (isatty(STDIN_FILENO)) {
+		char *again = read_password("Again: ");
+		if (again == NULL || strcmp(again, first) != 0) {
+			free(first);
+			fail("%s", "the passwords differ");
+			return NULL;
+		}
+	}
+	char setting[CRYPT_GENSALT_OUTPUT_SIZE];
+	struct crypt_data *cd = calloc(1, sizeof(*cd));
+	char *out = NULL;
+	if (cd != NULL && crypt_gensalt_rn(prefix, 0, NULL, 0, setting, sizeof(setting)) != NULL &&
+	    crypt_r(first, setting, cd) != NULL && cd->output[0] != '*') {
+		size_t n = strlen(cd->output) + 8;
+		out = malloc(n);
+		if (out != NULL)
+			snprintf(out, n, "{CRYPT}%s", cd->output);
+	}
+	explicit_bzero(first, strlen(first));
+	free(first);
+	if (cd != NULL)
+		explicit_bzero(cd, sizeof(*cd));
+	free(cd);
+	if (out == NULL)
+		fail("%s", "crypt(3) failed");
+	return out;
+}
+
+static bool valid_user(const char *u)
+{
+	if (u[0] == '\0' || strlen(u) > 255)
+		return false;
+	for (const char *p = u; *p; p++)
+		if (*p == ':' || *p == '\n' || *p == '\r' || *p == ' ' || *p == '\t' || *p == '#')
+			return false;
+	return true;
+}
+
+/* Whether line (one passwd-file line) is USER's. */
+static bool line_is(const char *line, const char *user)
+{
+	size_t n = strlen(user);
+	return strncmp(line, user, n) == 0 && line[n] == ':';
+}
+
+/* Copy path to a new temporary file beside it leaving out user's line, add extra (a
+   line or NULL), rename over path. found_r: whether user's line was there. */
+static int rewrite(const char *path, const char *user, const char *extra, bool *found_r)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmpXXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0)
+		return fail("cannot create a file beside %s", path);
+	struct stat st;
+	mode_t mode = 0640;
+	FILE *in = fopen(path, "r");
+	if (in != NULL && fstat(fileno(in), &st) == 0)
+		mode = st.st_mode & 07777;
+	fchmod(fd, mode);
+	FILE *out = fdopen(fd, "w");
+	char *line = NULL;
+	size_t cap = 0;
+	*found_r = false;
+	while (in != NULL && getline(&line, &cap, in) > 0) {
+		if (line_is(line, user)) {
+			*found_r = true;
+			continue;
+		}
+		fputs(line, out);
+		if (line[strlen(line) - 1] != '\n')
+			fputc('\n', out);
+	}
+	free(line);
+	if (in != NULL)
+		fclose(in);
+	if (extra != NULL)
+		fprintf(out, "%s\n", extra);
+	if (fflush(out) != 0 || fsync(fileno(out)) != 0 || fclose(out) != 0 ||
+	    rename(tmp, path) != 0) {
+		unlink(tmp);
+		return fail("cannot write %s", path);
+	}
+	return 0;
+}
+
+static int user_add(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(stderr), 2;
+	const char *path = argv[0], *user = argv[1], *scheme = "yescrypt";
+	char fields[2048] = "";
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--scheme") == 0 && i + 1 < argc) {
+			scheme = argv[++i];
+		} else if (strcmp(argv[i], "--field") == 0 && i + 1 < argc &&
+			   strchr(argv[i + 1], '=') != NULL && strpbrk(argv[i + 1], " \t\r\n") == NULL) {
+			size_t len = strlen(fields);
+			snprintf(fields + len, sizeof(fields) - len, "%s%s", len ? " " : "", argv[++i]);
+		} else {
+			return fail("bad argument '%s' (see uimapctl --help)", argv[i]);
+		}
+	}
+	if (!valid_user(user))
+		return fail("invalid user name '%s'", user);
+	FILE *f = fopen(path, "r");
+	if (f != NULL) {
+		char *line = NULL;
+		size_t cap = 0;
+		bool exists = false;
+		while (getline(&line, &cap, f) > 0)
+			exists |= line_is(line, user);
+		free(line);
+		fclose(f);
+		if (exists)
+			return fail("user '%s' exists already (user del first)", user);
+	}
+	char *hash = hash_password(scheme);
+	if (hash == NULL)
+		return 1;
+	char entry[4096];
+	/* user:{CRYPT}hash:uid:gid:gecos:home:shell:extra fields (Dovecot's layout) */
+	snprintf(entry, sizeof(entry), "%s:%s%s%s", user, hash, fields[0] ? "::::::" : "",
+		 fields);
+	free(hash);
+	bool found;
+	return rewrite(path, user, entry, &found);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	if (strcmp(argv[1], "passwd") == 0) {
+		const char *scheme = "yescrypt";
+		if (argc == 4 && strcmp(argv[2], "--scheme") == 0)
+			scheme = argv[3];
+		else if (argc != 2)
+			return usage(stderr), 2;
+		char *hash = hash_password(scheme);
+		if (hash == NULL)
+			return 1;
+		printf("%s\n", hash);
+		free(hash);
+		return 0;
+	}
+	if (strcmp(argv[1], "user") == 0 && argc >= 3) {
+		if (strcmp(argv[2], "add") == 0)
+			return user_add(argc - 3, argv + 3);
+		if (strcmp(argv[2], "del") == 0 && argc == 5) {
+			bool found;
+			if (access(argv[3], R_OK) != 0)
+				return fail("cannot read %s", argv[3]);
+			if (rewrite(argv[3], argv[4], NULL, &found) != 0)
+				return 1;
+			return found ? 0 : fail("no user '%s'", argv[4]);
+		}
+		if (strcmp(argv[2], "list") == 0 && argc == 4) {
+			FILE *f = fopen(argv[3], "r");
+			if (f == NULL)
+				return fail("cannot read %s", argv[3]);
+			char *line = NULL;
+			size_t cap = 0;
+			while (getline(&line, &cap, f) > 0) {
+				size_t n = strcspn(line, ":\n");
+				if (n > 0 && line[0] != '#' && line[n] == ':')
+					printf("%.*s\n", (int)n, line);
+			}
+			free(line);
+			fclose(f);
+			return 0;
+		}
+	}
+	usage(stderr);
+	return 2;
+}
