@@ -1,5 +1,7 @@
 /* uimapctl: administration of a uimapd installation — password hashes and the users
    of a passwd-file (edited safely: a temporary file renamed over the old one). */
+#include "cli/import.h"
+
 #include <crypt.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,11 @@ static void usage(FILE *f)
 		"        password read as above; fields such as userdb_quota_rule=*:storage=1G\n"
 		"  user del FILE USER      remove USER\n"
 		"  user list FILE          print the users, one per line\n"
-		"uimapd reads the file again on SIGHUP.\n");
+		"uimapd reads the file again on SIGHUP.\n"
+		"  import SOURCE MAILBOX --user USER [--host H] [--port P]\n"
+		"        append an mbox file or a Maildir to MAILBOX of USER on a running\n"
+		"        uimapd (default 127.0.0.1:1430; the password is read as above),\n"
+		"        keeping flags and dates\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -227,6 +233,27 @@ int main(int argc, char **argv)
 		printf("%s\n", hash);
 		free(hash);
 		return 0;
+	}
+	if (strcmp(argv[1], "import") == 0 && argc >= 4) {
+		struct import_args a = { .source = argv[2], .mailbox = argv[3],
+					 .host = "127.0.0.1", .port = "1430" };
+		for (int i = 4; i + 1 < argc; i += 2) {
+			if (strcmp(argv[i], "--user") == 0)
+				a.user = argv[i + 1];
+			else if (strcmp(argv[i], "--host") == 0)
+				a.host = argv[i + 1];
+			else if (strcmp(argv[i], "--port") == 0)
+				a.port = argv[i + 1];
+			else
+				return fail("bad argument '%s' (see uimapctl --help)", argv[i]);
+		}
+		if (a.user == NULL || (argc - 4) % 2 != 0)
+			return fail("%s", "import needs --user USER");
+		char *pw = read_password("Password: ");
+		if (pw == NULL)
+			return fail("%s", "no password given");
+		a.password = pw;
+		return import_run(&a);
 	}
 	if (strcmp(argv[1], "user") == 0 && argc >= 3) {
 		if (strcmp(argv[2], "add") == 0)

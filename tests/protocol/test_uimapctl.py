@@ -56,3 +56,85 @@ class Uimapctl(UimapTestCase):
         d = self.connect(srv)
         _, t = d.command("L", "LOGIN carol carolpw")
         self.assertTagged(t, "L", "NO")
+
+
+MBOX = (b"From alice@example.org Mon Jan  2 10:00:00 2023\n"
+        b"From: alice@example.org\nSubject: one\nStatus: RO\n\nfirst body\n"
+        b">From the quoted line\n\n"
+        b"From bob@example.org Tue Jan  3 11:30:00 2023\n"
+        b"From: bob@example.org\nSubject: two\nX-Status: AF\n\nsecond body\n\n"
+        b"From carol@example.org Wed Jan  4 09:15:00 2023\n"
+        b"From: carol@example.org\nSubject: three\n\nthird\n")
+
+
+class Import(UimapTestCase):
+    def fetch_all(self, srv, box):
+        import imaplib
+        m = imaplib.IMAP4("127.0.0.1", srv.port)
+        m.login("alice", "secret")
+        m.select(box)
+        _, data = m.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
+        m.logout()
+        return [d for d in data if isinstance(d, tuple)]
+
+    def test_mbox(self):
+        srv = self.start_server()
+        path = os.path.join(self.tmpdir, "in.mbox")
+        with open(path, "wb") as f:
+            f.write(MBOX)
+        p = ctl("import", path, "Old/Mail", "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("3 message(s) imported into Old/Mail", p.stdout)
+        msgs = self.fetch_all(srv, "Old/Mail")
+        self.assertEqual(len(msgs), 3)
+        meta = [m[0].decode() for m in msgs]
+        self.assertIn("\\Seen", meta[0])
+        self.assertIn("\\Answered", meta[1])
+        self.assertIn("\\Flagged", meta[1])
+        self.assertIn('"02-Jan-2023 10:00:00 +0000"', meta[0])
+        self.assertIn('"04-Jan-2023 09:15:00 +0000"', meta[2])
+        self.assertTrue(msgs[0][1].endswith(b"first body\r\nFrom the quoted line\r\n"),
+                        msgs[0][1])
+        self.assertNotIn(b"\n\n\n", msgs[1][1])
+        self.assertTrue(all(b"\r\n" in m[1] and b"\n\n" not in m[1].replace(b"\r\n", b"")
+                            for m in msgs))
+
+    def test_maildir(self):
+        srv = self.start_server()
+        md = os.path.join(self.tmpdir, "Maildir")
+        for sub in ("cur", "new", "tmp"):
+            os.makedirs(os.path.join(md, sub))
+        files = {"cur/1672653600.1.host:2,FS": b"Subject: a\n\nA\n",
+                 "cur/1672740000.2.host:2,": b"Subject: b\n\nB\n",
+                 "new/1672826400.3.host": b"Subject: c\n\nC\n"}
+        for name, body in files.items():
+            full = os.path.join(md, name)
+            with open(full, "wb") as f:
+                f.write(body)
+            t = int(os.path.basename(name).split(".")[0])
+            os.utime(full, (t, t))
+        p = ctl("import", md, "INBOX", "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        msgs = self.fetch_all(srv, "INBOX")
+        self.assertEqual([m[1].split(b"\r\n")[0] for m in msgs],
+                         [b"Subject: a", b"Subject: b", b"Subject: c"])
+        self.assertIn("\\Flagged", msgs[0][0].decode())
+        self.assertIn("\\Seen", msgs[0][0].decode())
+        self.assertIn('"02-Jan-2023 10:00:00 +0000"', msgs[0][0].decode())
+
+    def test_errors(self):
+        srv = self.start_server()
+        bad = os.path.join(self.tmpdir, "not.mbox")
+        with open(bad, "wb") as f:
+            f.write(b"Subject: no From line\n\nx\n")
+        p = ctl("import", bad, "X", "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertEqual(p.returncode, 1)
+        self.assertIn("not an mbox", p.stderr)
+        p = ctl("import", bad, "X", "--user", "alice", "--port", str(srv.port),
+                stdin="wrong\n")
+        self.assertIn("login failed", p.stderr)
+        p = ctl("import", "/no/such", "X", "--user", "alice", stdin="x\n")
+        self.assertIn("cannot read /no/such", p.stderr)
