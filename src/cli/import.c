@@ -1,5 +1,5 @@
-/* uimapctl import: mbox files and Maildirs into a running server, through IMAP APPEND
-   (LITERAL+), keeping flags and INTERNALDATE. */
+/* uimapctl import / export: mbox files and Maildirs into a running server, through IMAP
+   APPEND (LITERAL+), and back out through FETCH, keeping flags and INTERNALDATE. */
 #include "cli/import.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -288,8 +289,10 @@ static int import_mbox(struct imap *c, const char *path, const char *mailbox, un
 			q = e ? e + 1 : stop;
 		}
 		size_t mlen = (size_t)(o - msg);
-		if (next != NULL && mlen > 0 && msg[mlen - 1] == '\n')
-			mlen--;   /* the blank line before the next "From " */
+		/* the blank line before the next "From " (or at the end, when there is one) */
+		if (mlen > 0 && msg[mlen - 1] == '\n' &&
+		    (next != NULL || (mlen > 1 && msg[mlen - 2] == '\n')))
+			mlen--;
 		if (mlen > 0 && msg[mlen - 1] == '\r')
 			mlen--;
 		char flags[128];
@@ -413,5 +416,199 @@ int import_run(const struct import_args *a)
 		return 1;
 	}
 	printf("%u message(s) imported into %s\n", count, a->mailbox);
+	return 0;
+}
+
+/* ---- export ---- */
+
+/* Read exactly n bytes of a literal into out. */
+static int read_bytes(struct imap *c, char *out, size_t n)
+{
+	size_t have = c->len < n ? c->len : n;
+	memcpy(out, c->buf, have);
+	memmove(c->buf, c->buf + have, c->len - have);
+	c->len -= have;
+	while (have < n) {
+		ssize_t r = recv(c->fd, out + have, n - have, 0);
+		if (r <= 0)
+			return -1;
+		have += (size_t)r;
+	}
+	return 0;
+}
+
+/* The letters for flags ("(\Seen \Flagged)"): Maildir's in its order, or mbox's. */
+static void flag_letters(const char *flags, bool maildir, char *out, size_t size)
+{
+	static const struct {
+		const char *name;
+		char maildir, mbox;   /* mbox: 'R' in Status, the others in X-Status */
+	} map[] = { { "\\Draft", 'D', 'T' }, { "\\Flagged", 'F', 'F' },
+		    { "\\Answered", 'R', 'A' }, { "\\Seen", 'S', 'R' },
+		    { "\\Deleted", 'T', 'D' } };
+	size_t o = 0;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]) && o + 1 < size; i++)
+		if (strstr(flags, map[i].name) != NULL)
+			out[o++] = maildir ? map[i].maildir : map[i].mbox;
+	out[o] = '\0';
+}
+
+static int write_maildir(const char *dir, unsigned n, const char *flags, time_t when,
+			 const char *msg, size_t len)
+{
+	char letters[16], path[4096];
+	flag_letters(flags, true, letters, sizeof(letters));
+	snprintf(path, sizeof(path), "%s/cur/%ld.%u.uimapctl:2,%s", dir, (long)when, n, letters);
+	FILE *f = fopen(path, "wb");
+	if (f == NULL)
+		return -1;
+	/* Maildir keeps LF lines */
+	for (size_t i = 0; i < len; i++)
+		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
+			fputc(msg[i], f);
+	if (fclose(f) != 0)
+		return -1;
+	struct timeval tv[2] = { { when, 0 }, { when, 0 } };
+	utimes(path, tv);
+	return 0;
+}
+
+static void write_mbox(FILE *f, const char *flags, time_t when, const char *msg, size_t len)
+{
+	struct tm tm;
+	char date[64], letters[16];
+	gmtime_r(&when, &tm);
+	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
+	fprintf(f, "From MAILER-DAEMON %s\n", date);
+	bool in_header = true;
+	for (size_t i = 0; i < len;) {
+		const char *e = memchr(msg + i, '\n', len - i);
+		size_t ln = e ? (size_t)(e - (msg + i)) : len - i;
+		size_t text = ln > 0 && msg[i + ln - 1] == '\r' ? ln - 1 : ln;
+		if (in_header && text == 0) {
+			/* the flags as mutt and Thunderbird keep them, before the body */
+			flag_letters(flags, false, letters, sizeof(letters));
+			char status[4] = "", xstatus[8] = "";
+			for (const char *p = letters; *p; p++) {
+				if (*p == 'R')
+					strcat(status, "R");
+				else if (strlen(xstatus) < sizeof(xstatus) - 1)
+					strncat(xstatus, p, 1);
+			}
+			fprintf(f, "Status: %sO\n", status);
+			if (xstatus[0])
+				fprintf(f, "X-Status: %s\n", xstatus);
+			in_header = false;
+		}
+		/* mboxrd: a line ">*From " gets one more '>' */
+		size_t k = 0;
+		while (k < text && msg[i + k] == '>')
+			k++;
+		if (text - k >= 5 && strncmp(msg + i + k, "From ", 5) == 0)
+			fputc('>', f);
+		fwrite(msg + i, 1, text, f);
+		fputc('\n', f);
+		i += ln + (e ? 1 : 0);
+	}
+	fputc('\n', f);
+}
+
+int export_run(const struct import_args *a, bool maildir)
+{
+	struct imap c = { .fd = -1 };
+	char err[1024] = "", line[65536];
+	unsigned count = 0;
+	FILE *mbox = NULL;
+	if (maildir) {
+		char sub[4096];
+		mkdir(a->source, 0700);
+		for (int i = 0; i < 3; i++) {
+			snprintf(sub, sizeof(sub), "%s/%s", a->source, i == 0 ? "cur" : i == 1 ? "new" : "tmp");
+			if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
+				fprintf(stderr, "uimapctl: cannot create %s: %s\n", sub, strerror(errno));
+				return 1;
+			}
+		}
+	} else if ((mbox = fopen(a->source, "wx")) == NULL) {
+		fprintf(stderr, "uimapctl: cannot create %s: %s\n", a->source, strerror(errno));
+		return 1;
+	}
+	int ret = 1;
+	if (imap_connect(&c, a->host, a->port, a->user, a->password, err, sizeof(err)) < 0)
+		goto out;
+	char qm[1100], cmd[1300];
+	quote(qm, sizeof(qm), a->mailbox);
+	int n = snprintf(cmd, sizeof(cmd), "u%u EXAMINE %s\r\n", ++c.tag, qm);
+	if (send_all(&c, cmd, (size_t)n) < 0 || tagged(&c, c.tag, line, sizeof(line)) < 0) {
+		snprintf(err, sizeof(err), "EXAMINE %.200s: %.500s", a->mailbox, line);
+		goto out;
+	}
+	n = snprintf(cmd, sizeof(cmd), "u%u UID FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])\r\n",
+		     ++c.tag);
+	if (send_all(&c, cmd, (size_t)n) < 0)
+		goto out;
+	char want[16];
+	int wn = snprintf(want, sizeof(want), "u%u ", c.tag);
+	for (;;) {
+		if (read_line(&c, line, sizeof(line)) < 0) {
+			snprintf(err, sizeof(err), "connection closed");
+			goto out;
+		}
+		if (strncmp(line, want, (size_t)wn) == 0) {
+			/* an empty mailbox answers its "1:*" with BAD or NO: nothing to export */
+			ret = 0;
+			break;
+		}
+		char *lit = strrchr(line, '{');
+		if (strncmp(line, "* ", 2) != 0 || strstr(line, " FETCH (") == NULL || lit == NULL)
+			continue;
+		size_t len = strtoul(lit + 1, NULL, 10);
+		char *msg = malloc(len + 1);
+		if (msg == NULL || read_bytes(&c, msg, len) < 0) {
+			free(msg);
+			snprintf(err, sizeof(err), "short literal");
+			goto out;
+		}
+		char flags[512] = "";
+		char *fl = strstr(line, "FLAGS (");
+		if (fl != NULL) {
+			size_t fn = strcspn(fl + 7, ")");
+			snprintf(flags, sizeof(flags), "%.*s", (int)fn, fl + 7);
+		}
+		time_t when = 0;
+		char *id = strstr(line, "INTERNALDATE \"");
+		struct tm tm = { 0 };
+		if (id != NULL && strptime(id + 14, "%d-%b-%Y %H:%M:%S", &tm) != NULL) {
+			when = timegm(&tm);
+			int sign = id[35] == '-' ? 1 : -1;   /* "+hhmm" after the time */
+			if (strlen(id) > 39)
+				when += sign * ((id[36] - '0') * 600 + (id[37] - '0') * 60 +
+						(id[38] - '0') * 10 + (id[39] - '0')) * 60;
+		}
+		if (maildir ? write_maildir(a->source, count, flags, when, msg, len) < 0
+			    : (write_mbox(mbox, flags, when, msg, len), ferror(mbox) != 0)) {
+			free(msg);
+			snprintf(err, sizeof(err), "cannot write into %s", a->source);
+			goto out;
+		}
+		free(msg);
+		count++;
+		(void)read_line(&c, line, sizeof(line));   /* the ")" after the literal */
+	}
+out:
+	if (c.fd >= 0) {
+		n = snprintf(cmd, sizeof(cmd), "u%u LOGOUT\r\n", ++c.tag);
+		(void)send_all(&c, cmd, (size_t)n);
+		close(c.fd);
+	}
+	if (mbox != NULL && fclose(mbox) != 0 && ret == 0) {
+		snprintf(err, sizeof(err), "cannot write %s", a->source);
+		ret = 1;
+	}
+	if (ret != 0) {
+		fprintf(stderr, "uimapctl: %s (%u message(s) exported before)\n", err, count);
+		return 1;
+	}
+	printf("%u message(s) exported from %s\n", count, a->mailbox);
 	return 0;
 }

@@ -30,7 +30,10 @@ static void usage(FILE *f)
 		"  import SOURCE MAILBOX --user USER [--host H] [--port P]\n"
 		"        append an mbox file or a Maildir to MAILBOX of USER on a running\n"
 		"        uimapd (default 127.0.0.1:1430; the password is read as above),\n"
-		"        keeping flags and dates\n");
+		"        keeping flags and dates\n"
+		"  export MAILBOX DEST --user USER [--maildir] [--host H] [--port P]\n"
+		"        write MAILBOX of USER to a new mbox file DEST (or a Maildir with\n"
+		"        --maildir), keeping flags and dates\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -234,10 +237,21 @@ int main(int argc, char **argv)
 		free(hash);
 		return 0;
 	}
-	if (strcmp(argv[1], "import") == 0 && argc >= 4) {
-		struct import_args a = { .source = argv[2], .mailbox = argv[3],
+	bool export = strcmp(argv[1], "export") == 0;
+	if ((export || strcmp(argv[1], "import") == 0) && argc >= 4) {
+		/* import SOURCE MAILBOX / export MAILBOX DEST */
+		struct import_args a = { .source = argv[export ? 3 : 2],
+					 .mailbox = argv[export ? 2 : 3],
 					 .host = "127.0.0.1", .port = "1430" };
-		for (int i = 4; i + 1 < argc; i += 2) {
+		bool maildir = false;
+		for (int i = 4; i < argc; i += 2) {
+			if (export && strcmp(argv[i], "--maildir") == 0) {
+				maildir = true;
+				i--;   /* a flag without a value */
+				continue;
+			}
+			if (i + 1 >= argc)
+				return fail("option '%s' needs a value", argv[i]);
 			if (strcmp(argv[i], "--user") == 0)
 				a.user = argv[i + 1];
 			else if (strcmp(argv[i], "--host") == 0)
@@ -247,13 +261,13 @@ int main(int argc, char **argv)
 			else
 				return fail("bad argument '%s' (see uimapctl --help)", argv[i]);
 		}
-		if (a.user == NULL || (argc - 4) % 2 != 0)
-			return fail("%s", "import needs --user USER");
+		if (a.user == NULL)
+			return fail("%s needs --user USER", argv[1]);
 		char *pw = read_password("Password: ");
 		if (pw == NULL)
 			return fail("%s", "no password given");
 		a.password = pw;
-		return import_run(&a);
+		return export ? export_run(&a, maildir) : import_run(&a);
 	}
 	if (strcmp(argv[1], "user") == 0 && argc >= 3) {
 		if (strcmp(argv[2], "add") == 0)

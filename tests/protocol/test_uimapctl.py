@@ -3,6 +3,7 @@ users — add (with extra fields such as a quota rule), del, list — edited by 
 a reader never sees half a file; uimapd logs the users in and rereads the file on SIGHUP."""
 
 import os
+import re
 import signal
 import subprocess
 
@@ -67,15 +68,17 @@ MBOX = (b"From alice@example.org Mon Jan  2 10:00:00 2023\n"
         b"From: carol@example.org\nSubject: three\n\nthird\n")
 
 
+def fetch_all(srv, box):
+    import imaplib
+    m = imaplib.IMAP4("127.0.0.1", srv.port)
+    m.login("alice", "secret")
+    m.select(box)
+    _, data = m.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
+    m.logout()
+    return [d for d in data if isinstance(d, tuple)]
+
+
 class Import(UimapTestCase):
-    def fetch_all(self, srv, box):
-        import imaplib
-        m = imaplib.IMAP4("127.0.0.1", srv.port)
-        m.login("alice", "secret")
-        m.select(box)
-        _, data = m.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
-        m.logout()
-        return [d for d in data if isinstance(d, tuple)]
 
     def test_mbox(self):
         srv = self.start_server()
@@ -86,7 +89,7 @@ class Import(UimapTestCase):
                 stdin="secret\n")
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertIn("3 message(s) imported into Old/Mail", p.stdout)
-        msgs = self.fetch_all(srv, "Old/Mail")
+        msgs = fetch_all(srv, "Old/Mail")
         self.assertEqual(len(msgs), 3)
         meta = [m[0].decode() for m in msgs]
         self.assertIn("\\Seen", meta[0])
@@ -117,7 +120,7 @@ class Import(UimapTestCase):
         p = ctl("import", md, "INBOX", "--user", "alice", "--port", str(srv.port),
                 stdin="secret\n")
         self.assertEqual(p.returncode, 0, p.stderr)
-        msgs = self.fetch_all(srv, "INBOX")
+        msgs = fetch_all(srv, "INBOX")
         self.assertEqual([m[1].split(b"\r\n")[0] for m in msgs],
                          [b"Subject: a", b"Subject: b", b"Subject: c"])
         self.assertIn("\\Flagged", msgs[0][0].decode())
@@ -138,3 +141,54 @@ class Import(UimapTestCase):
         self.assertIn("login failed", p.stderr)
         p = ctl("import", "/no/such", "X", "--user", "alice", stdin="x\n")
         self.assertIn("cannot read /no/such", p.stderr)
+
+
+class Export(UimapTestCase):
+
+    def test_mbox_round_trip(self):
+        srv = self.start_server()
+        src = os.path.join(self.tmpdir, "in.mbox")
+        with open(src, "wb") as f:
+            f.write(MBOX)
+        self.assertEqual(ctl("import", src, "Box", "--user", "alice", "--port", str(srv.port),
+                             stdin="secret\n").returncode, 0)
+        out = os.path.join(self.tmpdir, "out.mbox")
+        p = ctl("export", "Box", out, "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("3 message(s) exported from Box", p.stdout)
+        with open(out, "rb") as f:
+            text = f.read()
+        self.assertEqual(text.count(b"\nFrom MAILER-DAEMON ") + text.startswith(b"From "), 3)
+        self.assertIn(b">From the quoted line", text, "quoted again (mboxrd)")
+        self.assertIn(b"From MAILER-DAEMON Mon Jan  2 10:00:00 2023", text)
+        self.assertIn(b"Status: RO", text)
+        self.assertIn(b"X-Status: FA", text)
+        self.assertNotIn(b"\r\n", text)
+        # and back in: the same messages, flags and dates
+        self.assertEqual(ctl("import", out, "Again", "--user", "alice", "--port", str(srv.port),
+                             stdin="secret\n").returncode, 0)
+        a, b = fetch_all(srv, "Box"), fetch_all(srv, "Again")
+        strip = lambda m: (re.sub(rb"^\d+ \(|BODY\[\] \{\d+\}", b"", m[0]),
+                           re.sub(rb"(Status|X-Status): \w+\r\n", b"", m[1]))
+        self.assertEqual([strip(m) for m in a], [strip(m) for m in b])
+        p = ctl("export", "Box", out, "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertNotEqual(p.returncode, 0, "an existing file is not overwritten")
+
+    def test_maildir(self):
+        srv = self.start_server()
+        src = os.path.join(self.tmpdir, "in.mbox")
+        with open(src, "wb") as f:
+            f.write(MBOX)
+        ctl("import", src, "Box", "--user", "alice", "--port", str(srv.port), stdin="secret\n")
+        md = os.path.join(self.tmpdir, "exported")
+        p = ctl("export", "Box", md, "--maildir", "--user", "alice", "--port", str(srv.port),
+                stdin="secret\n")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        names = sorted(os.listdir(os.path.join(md, "cur")))
+        self.assertEqual(len(names), 3)
+        self.assertTrue(names[0].endswith(":2,S"), names)
+        self.assertTrue(names[1].endswith(":2,FR"), names)
+        self.assertEqual(int(os.stat(os.path.join(md, "cur", names[0])).st_mtime), 1672653600)
+        self.assertTrue(os.path.isdir(os.path.join(md, "new")))
