@@ -17,7 +17,7 @@ command -v valgrind >/dev/null || { echo "valgrind not installed" >&2; exit 2; }
 if [ ! -f "$BUILD/build.ninja" ]; then
 	meson setup "$BUILD" "$ROOT" --buildtype=debug -Dtests=false >/dev/null
 fi
-ninja -C "$BUILD" uimapd >/dev/null
+ninja -C "$BUILD" uimapd uimapctl >/dev/null
 
 LOGS=$(mktemp -d /tmp/uimap-valgrind.XXXXXX)
 cat >"$LOGS/uimapd" <<EOF
@@ -34,7 +34,8 @@ chmod +x "$LOGS/uimapd"
 # valgrind the workers' completions never reached the ring (every LOGIN hung).
 set +e
 UIMAP_TEST_TIMEOUT=${UIMAP_TEST_TIMEOUT:-30} UIMAP_TEST_TIME_SCALE=${UIMAP_TEST_TIME_SCALE:-5} \
-	UIMAPD=$LOGS/uimapd python3 "$ROOT/tests/protocol/run.py" "$@" >"$LOGS/suite.log" 2>&1
+	UIMAPD=$LOGS/uimapd UIMAPCTL="$BUILD/uimapctl" python3 "$ROOT/tests/protocol/run.py" "$@" \
+	>"$LOGS/suite.log" 2>&1
 suite=$?
 set -e
 tail -n 1 "$LOGS/suite.log" | sed 's/^/suite under valgrind: /'

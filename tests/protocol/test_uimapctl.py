@@ -9,7 +9,7 @@ import subprocess
 
 from harness import UIMAPD, UimapTestCase, uimapd_argv
 
-CTL = os.path.join(os.path.dirname(UIMAPD), "uimapctl")
+CTL = os.environ.get("UIMAPCTL") or os.path.join(os.path.dirname(UIMAPD), "uimapctl")
 
 
 def ctl(*args, stdin=""):
