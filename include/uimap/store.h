@@ -427,6 +427,9 @@ struct uimap_store_vtable {
 	int (*view_vanished)(struct uimap_store_view *view, uint64_t modseq,
 			     const struct uimap_range *uids, size_t n,
 			     void (*cb)(void *ctx, uint32_t lo, uint32_t hi), void *ctx);
+	/* Optional. The HIGHESTMODSEQ of the view's mailbox now, in O(1) (else the server
+	   asks mailbox_status(), which may count \Recent messages). */
+	uint64_t (*view_highest_modseq)(struct uimap_store_view *view);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

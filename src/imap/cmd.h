@@ -185,6 +185,9 @@ bool command_size_ok(struct uimap_cmd *cmd, const struct uimap_range *ranges, un
    UID and MODSEQ. */
 void session_enable_condstore(struct session *s);
 
+/* The selected mailbox's HIGHESTMODSEQ now (O(1) with the memory store). */
+uint64_t session_highest_modseq(struct session *s);
+
 /* Whether the store reports a user's usage (QUOTA, RFC 9208). */
 bool session_quota_offered(const struct session *s);
 

@@ -16,11 +16,17 @@ void session_enable_condstore(struct session *s)
 	   mailbox's HIGHESTMODSEQ at once (a later SELECT tells it anyway) */
 	if (s->view == NULL)
 		return;
+	uint64_t hms = session_highest_modseq(s);
+	session_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest", hms);
+	s->hms_told = hms;
+}
+
+uint64_t session_highest_modseq(struct session *s)
+{
 	struct uimap_status st;
-	if (s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0) {
-		session_untagged(s, "OK [HIGHESTMODSEQ %" PRIu64 "] Highest", st.highest_modseq);
-		s->hms_told = st.highest_modseq;
-	}
+	if (s->view->vt->view_highest_modseq != NULL)
+		return s->view->vt->view_highest_modseq(s->view);
+	return s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0 ? st.highest_modseq : 0;
 }
 
 bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r)

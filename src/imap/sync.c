@@ -161,15 +161,15 @@ int session_sync(struct session *s, bool expunges)
 	flush_vanished(s);
 	s->vanished = NULL;
 	buf_free(&vanished.text);
-	struct uimap_status st;
 	/* With QRESYNC, after a sync that told every expunge and flag change, the new
 	   HIGHESTMODSEQ (as Dovecot sends it): VANISHED carry no mod-sequence, and a
 	   client such as interimap resumes from this value (RFC 7162 §3.2.10, §3.1.2.1) */
-	if (r == 0 && s->qresync && expunges && s->view != NULL &&
-	    s->mail->vt->mailbox_status(s->mail, s->selected, &st) == 0 &&
-	    st.highest_modseq > s->hms_told) {
-		s->hms_told = st.highest_modseq;
-		outq_printf(s->out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n", st.highest_modseq);
+	if (r == 0 && s->qresync && expunges && s->view != NULL) {
+		uint64_t hms = session_highest_modseq(s);
+		if (hms > s->hms_told) {
+			s->hms_told = hms;
+			outq_printf(s->out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n", hms);
+		}
 	}
 	conn_mark_dirty(s->conn);
 	if (r == -ENOENT) {

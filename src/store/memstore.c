@@ -201,6 +201,7 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.view_expunge = store_view_expunge,
 	.view_copy = store_view_copy,
 	.view_vanished = store_view_vanished,
+	.view_highest_modseq = store_view_highest_modseq,
 	.reserve = store_user_reserve,
 	.set_limits = store_user_set_limits,
 	.usage = store_user_usage,

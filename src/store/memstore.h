@@ -434,6 +434,7 @@ int store_view_store_flags(struct uimap_store_view *view, uint32_t seq,
 			   uint64_t unchangedsince, struct uimap_msg_info *info_r);
 int store_view_expunge(struct uimap_store_view *view, const struct uimap_range *uids,
 		       size_t n);
+uint64_t store_view_highest_modseq(struct uimap_store_view *view);
 int store_view_vanished(struct uimap_store_view *view, uint64_t modseq,
 			const struct uimap_range *uids, size_t n,
 			void (*cb)(void *ctx, uint32_t lo, uint32_t hi), void *ctx);

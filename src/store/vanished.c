@@ -120,3 +120,8 @@ int store_view_vanished(struct uimap_store_view *pub, uint64_t modseq,
 	}
 	return 0;
 }
+
+uint64_t store_view_highest_modseq(struct uimap_store_view *pub)
+{
+	return ((struct store_view *)pub)->box->modseq;
+}

@@ -61,13 +61,11 @@ static int expunge_continue(struct uimap_cmd *cmd)
 	if (st->seq <= st->count)
 		return cmd_block(cmd, CMD_WAIT_TURN, expunge_continue);
 	/* the EXPUNGE responses come from the sync before the tagged reply */
-	struct uimap_status status;
 	/* RFC 7162 §3.1.10 (§3.2.10 example): with CONDSTORE the client learns the new
 	   HIGHESTMODSEQ along */
-	if (cmd->s->condstore &&
-	    cmd->s->mail->vt->mailbox_status(cmd->s->mail, cmd->s->selected, &status) == 0)
+	if (cmd->s->condstore)
 		cmd_reply(cmd, "OK", "[HIGHESTMODSEQ %" PRIu64 "] %sEXPUNGE completed.",
-			  status.highest_modseq, cmd->uid ? "UID " : "");
+			  session_highest_modseq(cmd->s), cmd->uid ? "UID " : "");
 	else
 		cmd_reply(cmd, "OK", "%sEXPUNGE completed.", cmd->uid ? "UID " : "");
 	return CMD_DONE;
