@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import unittest
 
 from harness import REPO_ROOT, UIMAPD, UimapTestCase, free_port, run_uimapd
 
@@ -38,8 +37,6 @@ class Install(UimapTestCase):
         missing = sorted(o for o in opts if f"*{o}*" not in man)
         self.assertEqual(missing, [], "options missing from docs/uimapd.8.scd")
 
-    @unittest.skipUnless(build_option("b_sanitize") in ("none", None),
-                         "a sanitizer build: its library needs the sanitizer runtime to link")
     def test_install_and_build_an_embedder(self):
         dest = os.path.join(self.tmpdir, "dest")
         p = subprocess.run(["meson", "install", "-C", BUILD, "--destdir", dest, "--no-rebuild",
@@ -56,6 +53,8 @@ class Install(UimapTestCase):
             self.assertTrue(has(pattern), f"{pattern} not installed: {files}")
         if subprocess.run(["which", "scdoc"], capture_output=True).returncode == 0:
             self.assertTrue(has(r"man8/uimapd\.8$") and has(r"man8/uimapctl\.8$"), files)
+        if build_option("b_sanitize") not in ("none", None):
+            return   # a sanitizer build's library needs the sanitizer runtime to link
         pc_dir = os.path.dirname(os.path.join(dest, next(f for f in files
                                                           if f.endswith("uimap.pc"))))
         env = dict(os.environ, PKG_CONFIG_PATH=pc_dir, PKG_CONFIG_SYSROOT_DIR=dest)
