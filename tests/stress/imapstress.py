@@ -542,15 +542,18 @@ def _fetch_uid(cl, r):
 
 
 @untagged_rule("condstore-modseq-missing", ["FETCH"], "once CONDSTORE is enabled, FETCH "
-               "responses with FLAGS that no FETCH asked for carry UID and MODSEQ "
-               "(RFC 7162 §3.1)")
+               "responses with FLAGS that no FETCH asked for carry MODSEQ, and with QRESYNC "
+               "the UID too (RFC 7162 §3.1, §3.2)")
 def r_condstore_missing(cl, r, cmd):
     if not cl.condstore or "FLAGS" not in r.data:
         return None
     if any(c.kind in FETCH_KINDS for c in cl.outstanding):
         return None
     cl.world.checked["condstore-modseq-missing"] += 1
-    missing = [a for a in ("UID", "MODSEQ") if a not in r.data]
+    # MODSEQ once CONDSTORE is on; UID too once QRESYNC is (Dovecot, the reference,
+    # sends flag FETCHes without UID to a CONDSTORE-only session; uimapd sends both)
+    missing = [a for a in (("UID", "MODSEQ") if cl.qresync else ("MODSEQ",))
+               if a not in r.data]
     if missing:
         return f"{' and '.join(missing)} missing from a flag change after CONDSTORE"
 
