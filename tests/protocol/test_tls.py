@@ -687,7 +687,14 @@ class StartTLSInjection(TLSTestCase):
         c = self.plain_connect(self.srv)
         c.send("a STARTTLS\r\n")
         c.send("b CAPABILITY\r\n")
-        ok = c.readline()
+        try:
+            ok = c.readline()
+        except ConnectionClosed:
+            # on a loaded machine both lines can reach the server in one loop turn: the
+            # second is then a broken ClientHello and the connection ends before the
+            # OK goes out; what matters holds: nothing after STARTTLS was executed
+            self.assertFalse(any(l.startswith("b ") for l in c.received), c.received)
+            return
         self.assertTagged(ok, "a", "OK")
         if not c.quiet_for(0.3):
             # the server took "b CAPABILITY" as a broken ClientHello and closed (a TLS
