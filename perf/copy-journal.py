@@ -7,6 +7,9 @@ reported per command. A benchmark, not a test.
 """
 import argparse, os, re, shutil, socket, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapclient import start_uimapd  # noqa: E402
+
 def journal_bytes(d):
     return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d)
                if f.startswith("journal."))
@@ -20,20 +23,9 @@ def main():
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="uimap-copyj.")
     data = os.path.join(tmp, "data")
-    pw = os.path.join(tmp, "passwd")
-    with open(pw, "w") as f:
-        f.write("u:{PLAIN}p\n")
-    srv = subprocess.Popen([a.uimapd, "--listen", "127.0.0.1:0", "--passwd", pw,
-                            "--allow-plaintext-auth", "--data-dir", data,
-                            "--snapshot-changes", "0", "--snapshot-interval", "0"],
-                           stderr=subprocess.PIPE, text=True)
+    srv, port = start_uimapd(a.uimapd, tmp, "--data-dir", data, "--snapshot-changes", "0",
+                             "--snapshot-interval", "0")
     try:
-        port = None
-        for line in srv.stderr:
-            m = re.search(r"listening on \S+ port (\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
         s = socket.create_connection(("127.0.0.1", port))
         f = s.makefile("rb")
         f.readline()

@@ -18,54 +18,13 @@ import argparse
 import os
 import random
 import re
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 
-
-class Conn:
-    """A minimal client: reads with large recv()s and splits lines by offset, so the
-    client does not cost more than the server on 100,000-line answers."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
-        self.pos = 0
-        self.received = 0
-        self.line()
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n", self.pos)
-            if i >= 0:
-                out = self.buf[self.pos:i]
-                self.pos = i + 2
-                return out
-            d = self.s.recv(1 << 20)
-            if not d:
-                raise EOFError
-            self.received += len(d)
-            self.buf = self.buf[self.pos:] + d
-            self.pos = 0
-
-    def cmd(self, tag, text):
-        """Send a command, return the untagged lines; fails unless tagged OK."""
-        self.s.sendall(f"{tag} {text}\r\n".encode())
-        lines = []
-        t = tag.encode() + b" "
-        while True:
-            ln = self.line()
-            if ln.startswith(t):
-                if not ln.startswith(t + b"OK"):
-                    raise RuntimeError(f"{text[:60]!r}: {ln[:200]!r}")
-                return lines
-            lines.append(ln)
-
-    def close(self):
-        self.s.close()
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapclient import Conn, default_uimapd, start_uimapd  # noqa: E402
 
 
 def login(port):
@@ -116,26 +75,14 @@ def run(port, way, uv, modseq):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--uimapd", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                     "..", "build", "uimapd"))
+    ap.add_argument("--uimapd", default=default_uimapd())
     ap.add_argument("-n", type=int, default=100000)
     ap.add_argument("--changes", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=5)
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="uimap-resync.")
-    pw = os.path.join(tmp, "passwd")
-    with open(pw, "w") as f:
-        f.write("u:{PLAIN}p\n")
-    srv = subprocess.Popen([a.uimapd, "--listen", "127.0.0.1:0", "--passwd", pw,
-                            "--allow-plaintext-auth", "--max-command-messages", "0"],
-                           stderr=subprocess.PIPE, text=True)
+    srv, port = start_uimapd(a.uimapd, tmp, "--max-command-messages", "0")
     try:
-        port = None
-        for line in srv.stderr:
-            m = re.search(r"listening on \S+ port (\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
         t0 = time.perf_counter()
         populate(port, a.n)
         print(f"populated {a.n} messages in {time.perf_counter() - t0:.1f} s", flush=True)

@@ -11,7 +11,6 @@ ratio Dovecot / uimapd. A benchmark, not a test: loopback, one client.
 import argparse
 import os
 import random
-import re
 import shutil
 import socket
 import statistics
@@ -20,41 +19,11 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from imapclient import Conn, default_uimapd, start_uimapd  # noqa: E402
+
 COMMANDS = ["SORT (SUBJECT) UTF-8 ALL", "SORT (DATE) UTF-8 ALL",
             "SORT (REVERSE ARRIVAL) UTF-8 ALL", "THREAD REFERENCES UTF-8 ALL"]
-
-
-class Conn:
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port))
-        self.buf = b""
-        self.pos = 0
-        self.line()
-
-    def line(self):
-        while True:
-            i = self.buf.find(b"\r\n", self.pos)
-            if i >= 0:
-                out = self.buf[self.pos:i]
-                self.pos = i + 2
-                return out
-            d = self.s.recv(1 << 20)
-            if not d:
-                raise EOFError
-            self.buf = self.buf[self.pos:] + d
-            self.pos = 0
-
-    def cmd(self, tag, text):
-        self.s.sendall(f"{tag} {text}\r\n".encode())
-        t = tag.encode() + b" "
-        lines = []
-        while True:
-            ln = self.line()
-            if ln.startswith(t):
-                if not ln.startswith(t + b"OK"):
-                    raise RuntimeError(f"{text[:60]!r}: {ln[:200]!r}")
-                return lines
-            lines.append(ln)
 
 
 def messages(n, seed=1):
@@ -175,27 +144,15 @@ service imap-login {{
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--uimapd", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                                                     "..", "build", "uimapd"))
+    ap.add_argument("--uimapd", default=default_uimapd())
     ap.add_argument("-n", type=int, default=100000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--dovecot", action="store_true")
     a = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="uimap-sort.")
-    pw = os.path.join(tmp, "passwd")
-    with open(pw, "w") as f:
-        f.write("u:{PLAIN}p\n")
-    srv = subprocess.Popen([a.uimapd, "--listen", "127.0.0.1:0", "--passwd", pw,
-                            "--allow-plaintext-auth", "--max-command-messages", "0"],
-                           stderr=subprocess.PIPE, text=True)
+    srv, port = start_uimapd(a.uimapd, tmp, "--max-command-messages", "0")
     dove_conf = None
     try:
-        port = None
-        for line in srv.stderr:
-            m = re.search(r"listening on \S+ port (\d+)", line)
-            if m:
-                port = int(m.group(1))
-                break
         results = {}
         t0 = time.perf_counter()
         c = populate(port, "u", "p", a.n)
