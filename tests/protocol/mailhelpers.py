@@ -262,6 +262,16 @@ def resp_code(line, name):
     return m.group(1) if m.group(1) is not None else ""
 
 
+def highestmodseq(untagged):
+    """The [HIGHESTMODSEQ n] of the last untagged OK that has one (None when none)."""
+    found = None
+    for t in texts(untagged):
+        m = re.match(r"^\* OK \[HIGHESTMODSEQ (\d+)\]", t)
+        if m:
+            found = int(m.group(1))
+    return found
+
+
 def flags_of(value):
     """A FLAGS value (list of str) as a set."""
     return set(value or [])

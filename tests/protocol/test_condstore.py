@@ -8,8 +8,8 @@ import re
 import signal
 
 from harness import capabilities
-from mailhelpers import (MailTestCase, command_raw, fetch_by_seq, fetches, resp_code,
-                         search_numbers, status_items, texts)
+from mailhelpers import (MailTestCase, command_raw, fetch_by_seq, fetches, highestmodseq,
+                         resp_code, search_numbers, status_items, texts)
 
 MODSEQ_MAX = (1 << 63) - 1
 
@@ -18,16 +18,6 @@ def modseq_of(items):
     v = items.get("MODSEQ")
     assert isinstance(v, list) and len(v) == 1, f"MODSEQ is not '(n)': {v!r}"
     return int(v[0])
-
-
-def highestmodseq(untagged):
-    """The [HIGHESTMODSEQ n] of untagged OK responses (None when there is none)."""
-    found = None
-    for t in texts(untagged):
-        m = re.match(r"^\* OK \[HIGHESTMODSEQ (\d+)\]", t)
-        if m:
-            found = int(m.group(1))
-    return found
 
 
 def search_modseq(untagged):

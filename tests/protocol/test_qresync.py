@@ -8,8 +8,8 @@ import re
 import signal
 
 from harness import capabilities
-from mailhelpers import (MailTestCase, expand_uidset, fetch_by_seq, fetches, select_info,
-                         texts, untagged_numbers)
+from mailhelpers import (MailTestCase, expand_uidset, fetch_by_seq, fetches, highestmodseq,
+                         select_info, texts, untagged_numbers)
 
 
 def vanished(untagged, earlier):
@@ -21,14 +21,6 @@ def vanished(untagged, earlier):
         if m:
             out.extend(expand_uidset(m.group(1)))
     return sorted(out)
-
-
-def highestmodseq(untagged):
-    for t in texts(untagged):
-        m = re.match(r"^\* OK \[HIGHESTMODSEQ (\d+)\]", t)
-        if m:
-            return int(m.group(1))
-    return None
 
 
 class Qresync(MailTestCase):
