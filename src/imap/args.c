@@ -145,10 +145,10 @@ void reply_store_error(struct uimap_cmd *cmd, int err, const char *what)
 	}
 }
 
-void searchres_seqset(struct session *s, struct seqset *set_r)
+void searchres_seqset(struct session *s, struct arena *a, struct seqset *set_r)
 {
 	set_r->n = s->n_searchres;
-	set_r->r = arena_alloc(&s->arena, (set_r->n + 1) * sizeof(*set_r->r));
+	set_r->r = arena_alloc(a, (set_r->n + 1) * sizeof(*set_r->r));
 	for (unsigned i = 0; i < set_r->n; i++)
 		set_r->r[i] = (struct seq_range){ s->searchres[i].lo, s->searchres[i].hi };
 }
@@ -173,7 +173,7 @@ int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		/* RFC 5182 §2.1: "$" is the saved SEARCH result, kept as UIDs (so messages
 		   expunged since simply drop out), in UID and sequence-number commands */
 		uid = true;
-		searchres_seqset(s, &set);
+		searchres_seqset(s, &s->arena, &set);
 	} else if (seqset_parse(&s->arena, arg->u.str, star, &set, error_r) < 0) {
 		return -1;
 	}

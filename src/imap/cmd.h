@@ -131,6 +131,10 @@ bool session_auth_allowed(const struct session *s);
    mailbox was deleted. Returns 0, or -1 when the session is over. */
 int session_sync(struct session *s, bool expunges);
 
+/* During a sync with QRESYNC: write the expunges gathered so far as "* VANISHED" (so
+   a sequence number told next is the one the client has). */
+void session_flush_vanished(struct session *s);
+
 /* Ask to be woken (IDLE push) when the selected mailbox changes. */
 void session_watch_view(struct session *s);
 
@@ -171,9 +175,9 @@ bool session_output_full(const struct session *s);
 int arg_seq_ranges(struct uimap_cmd *cmd, const struct imap_arg *arg, bool uid,
 		   struct uimap_range **ranges_r, unsigned *n_r, const char **error_r);
 
-/* The saved SEARCH result "$" (RFC 5182) as a set of UIDs, in the command arena. */
+/* The saved SEARCH result "$" (RFC 5182) as a set of UIDs, allocated from a. */
 struct seqset;
-void searchres_seqset(struct session *s, struct seqset *set_r);
+void searchres_seqset(struct session *s, struct arena *a, struct seqset *set_r);
 
 /* max-command-messages: when the ranges name more messages than one command may,
    reply NO [LIMIT] and return false. */

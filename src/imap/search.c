@@ -56,6 +56,7 @@ int64_t search_parse_date(const char *s)
 
 struct parse {
 	struct uimap_cmd *cmd;
+	struct arena *arena;          /* where the program goes (it may outlive the command) */
 	const struct imap_arg *a;
 	unsigned n, i;
 	const char *error;
@@ -65,7 +66,7 @@ struct parse {
 
 static struct search_key *key_new(struct parse *p, enum search_op op)
 {
-	struct search_key *k = arena_zalloc(&p->cmd->s->arena, sizeof(*k));
+	struct search_key *k = arena_zalloc(p->arena, sizeof(*k));
 	k->op = op;
 	k->keyword = -1;
 	return k;
@@ -139,7 +140,11 @@ static struct search_key *parse_and(struct parse *p, int depth)
 
 static void prepare_text(struct parse *p, struct search_key *k)
 {
-	k->text = arena_alloc(&p->cmd->s->arena, sizeof(*k->text));
+	/* the needle is copied: the program may outlive the command's arguments */
+	k->value = arena_strndup(p->arena, k->value, k->value_len);
+	if (k->field != NULL)
+		k->field = arena_strndup(p->arena, k->field, strlen(k->field));
+	k->text = arena_alloc(p->arena, sizeof(*k->text));
 	mail_search_key_init(k->text, k->value, k->value_len);
 	k->next_text = p->texts;
 	p->texts = k;
@@ -247,7 +252,8 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	const struct imap_arg *a = &p->a[p->i++];
 	struct session *s = p->cmd->s;
 	if (a->type == IMAP_ARG_LIST) {
-		struct parse sub = { p->cmd, a->u.list, a->len, 0, NULL, p->texts, false };
+		struct parse sub = { .cmd = p->cmd, .arena = p->arena, .a = a->u.list, .n = a->len,
+				     .texts = p->texts };
 		struct search_key *k = parse_and(&sub, depth + 1);
 		p->texts = sub.texts;
 		p->uses_modseq |= sub.uses_modseq;
@@ -263,13 +269,13 @@ static struct search_key *parse_key(struct parse *p, int depth)
 	if (strcmp(name, "$") == 0) {
 		/* RFC 5182 §2.1: the saved result, as a set of UIDs */
 		struct search_key *k = key_new(p, SEARCH_UIDSET);
-		searchres_seqset(s, &k->set);
+		searchres_seqset(s, p->arena, &k->set);
 		return k;
 	}
 	if (isdigit((unsigned char)name[0]) || name[0] == '*') {
 		struct search_key *k = key_new(p, SEARCH_SEQSET);
 		uint32_t count = s->view->vt->view_count(s->view);
-		if (seqset_parse(&s->arena, name, count, &k->set, &p->error) < 0)
+		if (seqset_parse(p->arena, name, count, &k->set, &p->error) < 0)
 			return NULL;
 		return k;
 	}
@@ -301,19 +307,21 @@ static struct search_key *parse_key(struct parse *p, int depth)
 		if (!next_string(p, &str, &len))
 			return NULL;
 		k->keyword = s->view->vt->view_keyword_index(s->view, str, false);
+		/* kept so a search context can find it once it exists */
+		k->value = arena_strndup(p->arena, str, len);
 		return k;
 	case ARG_UIDSET: {
 		if (!next_string(p, &str, &len))
 			return NULL;
 		if (strcmp(str, "$") == 0) {
-			searchres_seqset(s, &k->set);
+			searchres_seqset(s, p->arena, &k->set);
 			return k;
 		}
 		uint32_t count = s->view->vt->view_count(s->view), star = 0;
 		struct uimap_msg_info last;
 		if (count > 0 && s->view->vt->view_msg(s->view, count, &last) == 0)
 			star = last.uid;
-		return seqset_parse(&s->arena, str, star, &k->set, &p->error) < 0 ? NULL : k;
+		return seqset_parse(p->arena, str, star, &k->set, &p->error) < 0 ? NULL : k;
 	}
 	case ARG_FIELD_STRING:
 		if (!next_string(p, &k->field, &len))
@@ -357,7 +365,13 @@ static struct search_key *parse_key(struct parse *p, int depth)
 int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		 struct search_key **program_r, const char **error_r)
 {
-	struct parse p = { cmd, args, n, 0, NULL, NULL, false };
+	return search_parse_in(cmd, &cmd->s->arena, args, n, program_r, error_r);
+}
+
+int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct imap_arg *args,
+		    unsigned n, struct search_key **program_r, const char **error_r)
+{
+	struct parse p = { .cmd = cmd, .arena = arena, .a = args, .n = n };
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;
@@ -464,5 +478,38 @@ void search_free(struct search_key *program)
 			k->text = NULL;
 		}
 		k = next;
+	}
+}
+
+void search_refresh_keywords(struct search_key *k, struct uimap_store_view *v)
+{
+	for (; k != NULL; k = k->next) {
+		if ((k->op == SEARCH_KEYWORD || k->op == SEARCH_UNKEYWORD) && k->keyword < 0 &&
+		    k->value != NULL)
+			k->keyword = v->vt->view_keyword_index(v, k->value, false);
+		search_refresh_keywords(k->child, v);
+	}
+}
+
+void search_seqsets_to_uids(struct search_key *k, struct uimap_store_view *v)
+{
+	uint32_t count = v->vt->view_count(v);
+	for (; k != NULL; k = k->next) {
+		search_seqsets_to_uids(k->child, v);
+		if (k->op != SEARCH_SEQSET)
+			continue;
+		/* UIDs ascend with sequence numbers and new messages get higher UIDs, so the
+		   messages lo..hi are exactly those with UIDs uid(lo)..uid(hi), for good */
+		unsigned o = 0;
+		for (unsigned i = 0; i < k->set.n; i++) {
+			struct uimap_msg_info lo, hi;
+			uint32_t last = k->set.r[i].hi < count ? k->set.r[i].hi : count;
+			if (k->set.r[i].lo > last || v->vt->view_msg(v, k->set.r[i].lo, &lo) != 0 ||
+			    v->vt->view_msg(v, last, &hi) != 0)
+				continue;
+			k->set.r[o++] = (struct seq_range){ lo.uid, hi.uid };
+		}
+		k->set.n = o;
+		k->op = SEARCH_UIDSET;
 	}
 }

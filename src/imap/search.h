@@ -54,6 +54,19 @@ struct search_key {
 int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 		 struct search_key **program_r, const char **error_r);
 
+/* search_parse() into the given arena (for a program that outlives the command: the
+   strings it needs are copied there too). */
+int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct imap_arg *args,
+		    unsigned n, struct search_key **program_r, const char **error_r);
+
+/* Resolve KEYWORD/UNKEYWORD keys whose keyword did not exist when parsed (a kept
+   program: the keyword may have been created since). */
+void search_refresh_keywords(struct search_key *program, struct uimap_store_view *v);
+
+/* Turn message-number keys into the UIDs they stand for now (RFC 5267 §4.3: the
+   numbers of a kept search are those of when the command ran). */
+void search_seqsets_to_uids(struct search_key *program, struct uimap_store_view *v);
+
 /* Days since the epoch of a civil date (m 0-11). */
 int64_t search_days_from_civil(int y, int m, int d);
 

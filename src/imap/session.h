@@ -51,6 +51,8 @@ struct session {
 					     ascending ranges (malloc'd); cleared when
 					     the mailbox is left */
 	unsigned n_searchres;
+	struct search_context *contexts;  /* RETURN (UPDATE) searches (RFC 5267), while
+					     the mailbox stays selected */
 	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
 	uint64_t last_sync_ms;
 

@@ -1,5 +1,6 @@
 /* Mailbox synchronisation: untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS, IDLE push. */
 #include "imap/cmd.h"
+#include "imap/context.h"
 #include "imap/session.h"
 #include "imap/seqset.h"
 #include "net/conn.h"
@@ -84,7 +85,7 @@ void session_announce_keywords(struct session *s, uint64_t keywords)
 
 /* RFC 7162 §3.2.10: with QRESYNC the expunges of a sync go out as one
    "* VANISHED uid-set", before whatever follows them. */
-static void flush_vanished(struct session *s)
+void session_flush_vanished(struct session *s)
 {
 	struct seqset_writer *w = s->vanished;
 	if (w == NULL || w->lo == 0)
@@ -99,6 +100,8 @@ static void flush_vanished(struct session *s)
 static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 {
 	struct session *s = ctx;
+	if (s->contexts != NULL)
+		context_expunged(s, seq, uid);
 	if (s->vanished != NULL) {
 		seqset_writer_add(s->vanished, uid);
 		return;
@@ -109,7 +112,7 @@ static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 static void cb_keywords(void *ctx)
 {
 	struct session *s = ctx;
-	flush_vanished(s);
+	session_flush_vanished(s);
 	unsigned n = 0;
 	while (s->view->vt->view_keyword_name(s->view, n) != NULL)
 		n++;
@@ -121,14 +124,16 @@ static void cb_keywords(void *ctx)
 static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
 {
 	struct session *s = ctx;
-	flush_vanished(s);
+	session_flush_vanished(s);
 	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", exists, recent);
+	if (s->contexts != NULL)
+		context_new_messages(s);
 }
 
 static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 {
 	struct session *s = ctx;
-	flush_vanished(s);
+	session_flush_vanished(s);
 	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
 	write_flags(s->out, s->view, &info->flags, true);
@@ -139,6 +144,8 @@ static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 		write_modseq(s->out, info->modseq);
 	}
 	outq_puts(s->out, ")\r\n");
+	if (s->contexts != NULL)
+		context_flags_changed(s, info);
 }
 
 static const struct uimap_sync_callbacks sync_callbacks = {
@@ -158,7 +165,7 @@ int session_sync(struct session *s, bool expunges)
 	s->vanished = s->qresync ? &vanished : NULL;
 	int r = s->view->vt->view_sync(s->view, expunges ? UIMAP_SYNC_EXPUNGES : 0,
 				       &sync_callbacks, s);
-	flush_vanished(s);
+	session_flush_vanished(s);
 	s->vanished = NULL;
 	buf_free(&vanished.text);
 	/* With QRESYNC, after a sync that told every expunge and flag change, the new
@@ -200,6 +207,8 @@ void session_unselect(struct session *s)
 	}
 	free(s->selected);
 	s->selected = NULL;
+	/* RFC 5267 §4.3: updates cease when the mailbox is no longer selected */
+	context_free_all(s);
 	/* RFC 5182 §2.1: "$" belongs to the selected mailbox */
 	free(s->searchres);
 	s->searchres = NULL;

@@ -2,6 +2,7 @@
    bodies sent by reference; MODSEQ and CHANGEDSINCE of CONDSTORE (RFC 7162 §3.1). */
 #include "imap/fetch.h"
 #include "imap/session.h"
+#include "imap/context.h"
 #include "imap/cursor.h"
 #include "imap/datetime.h"
 #include "imap/seqset.h"
@@ -292,6 +293,8 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 		write_modseq(q, info.modseq);
 	}
 	outq_puts(q, ")\r\n");
+	if (flags_changed && s->contexts != NULL)
+		context_flags_changed(s, &info);   /* RFC 5267 §4.3: \Seen may change results */
 	arena_reset(&s->scratch);
 	return 0;
 }
@@ -366,7 +369,7 @@ static void fetch_vanished(struct uimap_cmd *cmd, const struct imap_arg *arg, ui
 	struct seqset set;
 	const char *error;
 	if (strcmp(arg->u.str, "$") == 0)
-		searchres_seqset(s, &set);
+		searchres_seqset(s, &s->arena, &set);
 	else if (seqset_parse(&s->arena, arg->u.str, UINT32_MAX, &set, &error) < 0)
 		return;
 	struct uimap_range *uids = arena_alloc(&s->arena, (set.n + 1) * sizeof(*uids));

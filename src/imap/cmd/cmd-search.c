@@ -1,7 +1,9 @@
 /* SEARCH and UID SEARCH (RFC 3501 §6.4.4), evaluated in slices so a long search over a
-   large mailbox does not stall other connections; ESEARCH's RETURN options (RFC 4731)
-   and SEARCHRES's SAVE (RFC 5182). */
+   large mailbox does not stall other connections; ESEARCH's RETURN options (RFC 4731),
+   SEARCHRES's SAVE (RFC 5182), and CONTEXT=SEARCH's UPDATE with CANCELUPDATE
+   (RFC 5267 §4.3, the updates themselves in imap/context.c). */
 #include "imap/search.h"
+#include "imap/context.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
 #include "imap/seqset.h"
@@ -20,6 +22,8 @@ enum search_return {
 	RET_COUNT = 1 << 3,
 	RET_SAVE = 1 << 4,
 	RET_PARTIAL = 1 << 5,   /* RFC 9394 */
+	RET_UPDATE = 1 << 6,    /* RFC 5267 §4.3 */
+	RET_CONTEXT = 1 << 7,   /* RFC 5267 §4.2: a hint, nothing to do */
 };
 
 struct search_state {
@@ -39,12 +43,16 @@ struct search_state {
 	const char *partial_text;
 	uint32_t *found;             /* PARTIAL: every match's number, in order */
 	uint32_t n_found, cap_found;
+	struct search_context *context; /* UPDATE: owns prog until attached at the end */
 };
 
 static void search_cleanup(struct uimap_cmd *cmd)
 {
 	struct search_state *st = cmd->ctx;
-	search_free(st->prog);
+	if (st->context != NULL)
+		context_free(st->context);   /* with the program */
+	else
+		search_free(st->prog);
 	buf_free(&st->all_set.text);
 	free(st->saved);
 	free(st->found);
@@ -85,6 +93,8 @@ static void match(struct uimap_cmd *cmd, struct search_state *st, uint32_t seq,
 	uint32_t num = cmd->uid ? info->uid : seq;
 	if (info->modseq > st->max_modseq)
 		st->max_modseq = info->modseq;
+	if (st->context != NULL)
+		context_add(st->context, info->uid);
 	if (st->ret == 0) {
 		char text[16];
 		int n = snprintf(text, sizeof(text), " %u", num);
@@ -118,7 +128,8 @@ static void esearch_reply(struct uimap_cmd *cmd, struct search_state *st)
 {
 	struct session *s = cmd->s;
 	struct outq *q = s->out;
-	unsigned shown = st->ret & (RET_MIN | RET_MAX | RET_ALL | RET_COUNT | RET_PARTIAL);
+	unsigned shown = st->ret & (RET_MIN | RET_MAX | RET_ALL | RET_COUNT | RET_PARTIAL |
+				    RET_UPDATE);
 	if ((st->ret & RET_SAVE) && save_min_max_only(st->ret)) {
 		/* RFC 5182 §2.1: SAVE with MIN/MAX only saves those messages */
 		if (st->count > 0 && (st->ret & RET_MIN))
@@ -131,7 +142,8 @@ static void esearch_reply(struct uimap_cmd *cmd, struct search_state *st)
 		st->saved = NULL;
 		st->n_saved = st->cap_saved = 0;
 	}
-	/* RFC 5182 §2.1: SAVE alone answers no ESEARCH */
+	/* RFC 5182 §2.1: SAVE alone answers no ESEARCH; UPDATE alone answers one with no
+	   data (as Dovecot: the client asks for ALL to get the initial result) */
 	if (shown == 0)
 		return;
 	outq_printf(q, "* ESEARCH (TAG \"%s\")%s", cmd->c.tag, cmd->uid ? " UID" : "");
@@ -198,6 +210,14 @@ static int search_continue(struct uimap_cmd *cmd)
 	}
 	if (st->ret != 0) {
 		esearch_reply(cmd, st);
+		if (st->context != NULL) {
+			struct uimap_msg_info last;
+			uint32_t max_uid = st->all.hi > 0 && v->vt->view_msg(v, st->all.hi, &last) == 0 ?
+						   last.uid : 0;
+			context_attach(s, st->context, max_uid);
+			st->context = NULL;
+			st->prog = NULL;
+		}
 	} else {
 		/* RFC 7162 §3.1.5: a search with MODSEQ tells the highest mod-sequence found */
 		if (st->prog->uses_modseq && st->max_modseq != 0)
@@ -217,7 +237,8 @@ static unsigned parse_return(const struct imap_arg *list, struct search_state *s
 		const char *name;
 		unsigned bit;
 	} opts[] = { { "MIN", RET_MIN }, { "MAX", RET_MAX }, { "ALL", RET_ALL },
-		     { "COUNT", RET_COUNT }, { "SAVE", RET_SAVE } };
+		     { "COUNT", RET_COUNT }, { "SAVE", RET_SAVE }, { "UPDATE", RET_UPDATE },
+		     { "CONTEXT", RET_CONTEXT } };
 	unsigned ret = 0;
 	if (list->type != IMAP_ARG_LIST) {
 		*error_r = "RETURN takes a list of options";
@@ -252,6 +273,7 @@ static unsigned parse_return(const struct imap_arg *list, struct search_state *s
 		*error_r = "PARTIAL cannot go with ALL";
 		return 0;
 	}
+	/* RFC 4731 §3.1: an empty list means ALL */
 	return ret != 0 ? ret : RET_ALL;
 }
 
@@ -271,7 +293,25 @@ int cmd_search(struct uimap_cmd *cmd)
 		args += 2;
 		n -= 2;
 	}
-	int r = search_parse(cmd, args, n, &st->prog, &error);
+	struct arena *arena = &s->arena;
+	if (st->ret & RET_UPDATE) {
+		/* RFC 5267 §4.3: the tag names the context; reusing a live one is BAD */
+		if (context_exists(s, cmd->c.tag)) {
+			cmd_reply(cmd, "BAD", "Tag %s already names a search context.", cmd->c.tag);
+			return CMD_DONE;
+		}
+		if (context_count(s) >= SEARCH_CONTEXTS_MAX) {
+			/* RFC 5267 §4.3.1: answered, but not updated */
+			outq_printf(s->out, "* NO [NOUPDATE \"%s\"] Too many search contexts\r\n",
+				    cmd->c.tag);
+		} else {
+			st->context = context_new(cmd->c.tag, cmd->uid);
+			arena = context_arena(st->context);
+		}
+	}
+	cmd->ctx = st;
+	cmd->cleanup = search_cleanup;
+	int r = search_parse_in(cmd, arena, args, n, &st->prog, &error);
 	if (r <= 0) {
 		/* RFC 5182 §2.1: a failed SEARCH ... RETURN (SAVE) empties $ */
 		if (st->ret & RET_SAVE)
@@ -279,8 +319,8 @@ int cmd_search(struct uimap_cmd *cmd)
 		cmd_reply(cmd, r == 0 ? "NO" : "BAD", "%s.", error);
 		return CMD_DONE;
 	}
-	cmd->ctx = st;
-	cmd->cleanup = search_cleanup;
+	if (st->context != NULL)
+		context_set_program(st->context, s, st->prog);
 	if (st->prog->uses_modseq)
 		session_enable_condstore(s);  /* RFC 7162 §3.1: an enabling command */
 	st->all = (struct uimap_range){ 1, s->view->vt->view_count(s->view) };
@@ -288,4 +328,30 @@ int cmd_search(struct uimap_cmd *cmd)
 	if (st->ret == 0)
 		outq_puts(s->out, "* SEARCH");
 	return search_continue(cmd);
+}
+
+/* CANCELUPDATE "tag" ... (RFC 5267 §4.3.5): every tag must name a context (else NO, as
+   Dovecot, and none is cancelled). */
+int cmd_cancelupdate(struct uimap_cmd *cmd)
+{
+	const struct imap_arg *args = cmd->c.args;
+	unsigned n = cmd->c.n_args;
+	if (n == 0) {
+		cmd_reply(cmd, "BAD", "CANCELUPDATE needs the tags of search contexts.");
+		return CMD_DONE;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (args[i].type != IMAP_ARG_STRING && args[i].type != IMAP_ARG_LITERAL) {
+			cmd_reply(cmd, "BAD", "CANCELUPDATE takes quoted tags.");
+			return CMD_DONE;
+		}
+		if (!context_exists(cmd->s, args[i].u.str)) {
+			cmd_reply(cmd, "NO", "Unknown search context tag.");
+			return CMD_DONE;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		context_cancel(cmd->s, args[i].u.str);
+	cmd_reply(cmd, "OK", "Updates cancelled.");
+	return CMD_DONE;
 }

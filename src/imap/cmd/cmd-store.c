@@ -2,6 +2,7 @@
    CONDSTORE's UNCHANGEDSINCE (RFC 7162 §3.1.3). */
 #include "imap/cmd.h"
 #include "imap/session.h"
+#include "imap/context.h"
 #include "imap/cursor.h"
 #include "imap/seqset.h"
 
@@ -91,6 +92,9 @@ static int store_continue(struct uimap_cmd *cmd)
 			return CMD_DONE;
 		} else {
 			store_fetch_reply(cmd, st, seq, &info, r > 0);
+			/* RFC 5267 §4.3: this session's own changes update its contexts too */
+			if (r > 0 && s->contexts != NULL)
+				context_flags_changed(s, &info);
 		}
 		enum cmd_wait wait = slice_check(&sl, s);
 		if (wait != CMD_WAIT_NONE && cursor_left(&st->cursor) > 0)

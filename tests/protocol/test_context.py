@@ -1,0 +1,237 @@
+"""CONTEXT=SEARCH (RFC 5267 §4.3): SEARCH RETURN (UPDATE) keeps the result up to date with
+"* ESEARCH (TAG t) [UID] ADDTO/REMOVEFROM (0 set)" as the mailbox changes (other sessions,
+this session's own STORE and implicit \\Seen, new messages, expunges), CANCELUPDATE,
+NOUPDATE beyond the limit, contexts ending with the selection; a randomized model check."""
+
+import random
+import re
+import time
+
+from harness import capabilities
+from mailhelpers import MailTestCase, expand_uidset, make_message, texts
+
+UPDATE_RE = re.compile(r'^\* ESEARCH \(TAG "([^"]*)"\)( UID)? (ADDTO|REMOVEFROM) \(0 ([0-9:,]+)\)$')
+PUSH_BOUND = 10.0
+
+
+def updates(untagged):
+    """[(tag, uid, 'ADDTO'|'REMOVEFROM', [numbers])] of the update responses, in order."""
+    out = []
+    for t in texts(untagged):
+        if t.startswith("* ESEARCH") and ("ADDTO" in t or "REMOVEFROM" in t):
+            m = UPDATE_RE.match(t)
+            assert m, f"malformed update: {t!r}"
+            out.append((m.group(1), bool(m.group(2)), m.group(3), expand_uidset(m.group(4))))
+    return out
+
+
+def esearch_all(untagged, tag):
+    """The ALL set of '* ESEARCH (TAG tag)' as a list (empty when it has none)."""
+    for t in texts(untagged):
+        if t.startswith(f'* ESEARCH (TAG "{tag}")') and "ADDTO" not in t and "REMOVEFROM" not in t:
+            m = re.search(r" ALL ([0-9:,]+)", t)
+            return expand_uidset(m.group(1)) if m else []
+    raise AssertionError(f"no ESEARCH for {tag}: {untagged!r}")
+
+
+class Context(MailTestCase):
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        self.other = self.session()
+        self.fill(self.c, "INBOX", 6)
+        self.ok(self.c, "s", "SELECT INBOX")
+        self.ok(self.other, "s", "SELECT INBOX")
+
+    def test_capability_and_state(self):
+        caps = capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0])
+        self.assertIn("CONTEXT=SEARCH", caps)
+        self.assertIn("ESEARCH", caps)
+        c = self.session()
+        self.status_of(c, "a", 'CANCELUPDATE "x"', "BAD")   # not selected
+
+    def test_update_alone_answers_no_data(self):
+        """As Dovecot: UPDATE without ALL/MIN/MAX/COUNT answers an ESEARCH with no data."""
+        u = self.ok(self.c, "t1", "UID SEARCH RETURN (UPDATE) FLAGGED")
+        self.assertEqual(texts(u), ['* ESEARCH (TAG "t1") UID'])
+
+    def test_rfc_example_flow(self):
+        """RFC 5267 §4.3 example B01: COUNT, then ADDTO as others flag messages, tag reuse
+        is BAD, REMOVEFROM before the EXPUNGE, CANCELUPDATE stops it."""
+        self.ok(self.other, "k", "STORE 1 +FLAGS.SILENT (\\Deleted $Junk)")
+        u = self.ok(self.c, "B01", "UID SEARCH RETURN (UPDATE COUNT) DELETED KEYWORD $Junk")
+        self.assertIn('* ESEARCH (TAG "B01") UID COUNT 1', texts(u))
+        self.status_of(self.c, "B01", "SEARCH RETURN (UPDATE) FLAGGED", "BAD")
+        self.ok(self.other, "k2", "STORE 3:4 +FLAGS.SILENT (\\Deleted $Junk)")
+        u = texts(self.ok(self.c, "n1", "NOOP"))
+        self.assertEqual(updates(u), [("B01", True, "ADDTO", [3]), ("B01", True, "ADDTO", [4])])
+        # RFC 5465 §5.1 ordering: the FETCH that told the change comes first
+        self.assertEqual([t.split(" (")[0] for t in u],
+                         ["* 3 FETCH", "* ESEARCH", "* 4 FETCH", "* ESEARCH"], u)
+        self.ok(self.other, "x", "EXPUNGE")
+        u = texts(self.ok(self.c, "n2", "NOOP"))
+        ups = updates(u)
+        self.assertEqual(sorted(n for _, _, w, ns in ups for n in ns if w == "REMOVEFROM"),
+                         [1, 3, 4])
+        self.assertLess(u.index('* ESEARCH (TAG "B01") UID REMOVEFROM (0 1)'),
+                        u.index("* 1 EXPUNGE"))
+        self.assertEqual(texts(self.ok(self.c, "B04", 'CANCELUPDATE "B01"')), [])
+        self.append_ok(self.other, "INBOX", make_message(), flags=["\\Deleted", "$Junk"])
+        self.assertEqual(updates(self.ok(self.c, "n3", "NOOP")), [])
+
+    def test_own_store_updates_after_fetch(self):
+        """This session's own STORE changes its results (sequence numbers for SEARCH)."""
+        self.ok(self.c, "t", "SEARCH RETURN (ALL UPDATE) UNFLAGGED")
+        u = texts(self.ok(self.c, "a", "STORE 2 +FLAGS (\\Flagged)"))
+        self.assertEqual(len(u), 2, u)
+        self.assertRegex(u[0], r"^\* 2 FETCH \(FLAGS \(\\Flagged( \\Recent)?\)\)$")
+        self.assertEqual(u[1], '* ESEARCH (TAG "t") REMOVEFROM (0 2)')
+        u = texts(self.ok(self.c, "b", "STORE 2 -FLAGS.SILENT (\\Flagged)"))
+        self.assertEqual(updates(u), [("t", False, "ADDTO", [2])])
+        # no change of membership, no update
+        self.assertEqual(updates(self.ok(self.c, "c", "STORE 3 +FLAGS (\\Seen)")), [])
+
+    def test_implicit_seen(self):
+        """FETCH BODY[] sets \\Seen (RFC 3501 §6.4.5): an UNSEEN context loses the message."""
+        self.ok(self.c, "t", "UID SEARCH RETURN (UPDATE) UNSEEN")
+        u = texts(self.ok(self.c, "f", "FETCH 4 BODY[]"))
+        self.assertEqual(updates(u), [("t", True, "REMOVEFROM", [4])])
+        self.assertTrue(u[0].startswith("* 4 FETCH"), u)
+
+    def test_new_messages_after_exists(self):
+        """RFC 5267 §4.3.3: ADDTO with sequence numbers comes after the EXISTS."""
+        self.ok(self.c, "t", "SEARCH RETURN (UPDATE) SUBJECT new")
+        self.ok(self.c, "v", "UID SEARCH RETURN (UPDATE) ALL")
+        self.append_ok(self.other, "INBOX", make_message(subject="old one"))
+        self.append_ok(self.other, "INBOX", make_message(subject="new one"))
+        self.append_ok(self.other, "INBOX", make_message(subject="new two"))
+        u = texts(self.ok(self.c, "n", "NOOP"))
+        self.assertLess(u.index("* 9 EXISTS"), u.index('* ESEARCH (TAG "t") ADDTO (0 8:9)'))
+        self.assertIn('* ESEARCH (TAG "v") UID ADDTO (0 7:9)', u)
+
+    def test_sequence_numbers_fixed_at_command_time(self):
+        """RFC 5267 §4.3: numbers in the program are those of when the command ran."""
+        self.ok(self.c, "t", "UID SEARCH RETURN (ALL UPDATE) 2:3 FLAGGED")
+        self.ok(self.other, "e", "STORE 1 +FLAGS.SILENT (\\Deleted)")
+        self.ok(self.other, "x", "EXPUNGE")
+        self.ok(self.c, "n", "NOOP")        # message UID 2 is now number 1
+        self.append_ok(self.other, "INBOX", make_message(), flags=["\\Flagged"])  # not in 2:3
+        self.ok(self.other, "f", "STORE 1:* +FLAGS.SILENT (\\Flagged)")
+        u = self.ok(self.c, "m", "NOOP")
+        self.assertEqual(sorted(n for _, _, _, ns in updates(u) for n in ns), [2, 3])
+
+    def test_keyword_created_later(self):
+        """A keyword that did not exist when the context was made still matches later."""
+        self.ok(self.c, "t", "UID SEARCH RETURN (UPDATE) KEYWORD $Later")
+        self.ok(self.other, "k", "STORE 5 +FLAGS.SILENT ($Later)")
+        self.assertEqual(updates(self.ok(self.c, "n", "NOOP")), [("t", True, "ADDTO", [5])])
+
+    def test_noupdate_beyond_limit(self):
+        """RFC 5267 §4.3.1: the 11th context is refused with NOUPDATE but still answered."""
+        for i in range(10):
+            self.assertEqual(texts(self.ok(self.c, f"x{i}", "UID SEARCH RETURN (UPDATE) ALL")),
+                             [f'* ESEARCH (TAG "x{i}") UID'])
+        u = texts(self.ok(self.c, "y", "UID SEARCH RETURN (UPDATE COUNT) ALL"))
+        self.assertEqual(u, ['* NO [NOUPDATE "y"] Too many search contexts',
+                             '* ESEARCH (TAG "y") UID COUNT 6'])
+        self.status_of(self.c, "z", 'CANCELUPDATE "y"', "NO")
+        self.ok(self.c, "z2", 'CANCELUPDATE "x3" "x4"')
+        self.ok(self.c, "y2", "UID SEARCH RETURN (UPDATE) ALL")
+        self.fill(self.other, "INBOX", 1)
+        tags = sorted(t for t, _, _, _ in updates(self.ok(self.c, "n", "NOOP")))
+        self.assertEqual(tags, sorted([f"x{i}" for i in range(10) if i not in (3, 4)] + ["y2"]))
+
+    def test_cancelupdate_errors(self):
+        self.ok(self.c, "t", "SEARCH RETURN (UPDATE) ALL")
+        self.status_of(self.c, "a", "CANCELUPDATE", "BAD")
+        self.status_of(self.c, "b", "CANCELUPDATE t", "BAD")          # not quoted
+        self.status_of(self.c, "c", 'CANCELUPDATE "nope"', "NO")
+        self.status_of(self.c, "d", 'CANCELUPDATE "t" "nope"', "NO")   # none cancelled
+        self.ok(self.c, "e", 'CANCELUPDATE "t"')
+        self.status_of(self.c, "f", 'CANCELUPDATE "t"', "NO")
+
+    def test_contexts_end_with_the_selection(self):
+        self.ok(self.c, "t", "UID SEARCH RETURN (UPDATE) ALL")
+        self.ok(self.c, "s2", "SELECT INBOX")
+        self.fill(self.other, "INBOX", 1)
+        self.assertEqual(updates(self.ok(self.c, "n", "NOOP")), [])
+        self.status_of(self.c, "c", 'CANCELUPDATE "t"', "NO")
+        # the tag may be used again for a new context
+        self.ok(self.c, "t", "UID SEARCH RETURN (UPDATE) ALL")
+        self.ok(self.c, "u", "UNSELECT")
+        self.ok(self.c, "s3", "SELECT INBOX")
+        self.status_of(self.c, "c2", 'CANCELUPDATE "t"', "NO")
+
+    def test_qresync_sequence_numbers_stay_right(self):
+        """With QRESYNC the expunges go out as VANISHED: a REMOVEFROM with a sequence
+        number comes after the VANISHED of the messages before it."""
+        self.ok(self.c, "e", "ENABLE QRESYNC")
+        self.ok(self.c, "t", "SEARCH RETURN (UPDATE) ALL")
+        self.ok(self.other, "d", "STORE 2,4 +FLAGS.SILENT (\\Deleted)")
+        self.ok(self.other, "x", "EXPUNGE")
+        u = texts(self.ok(self.c, "n", "NOOP"))
+        self.assertEqual(u[:4], ['* ESEARCH (TAG "t") REMOVEFROM (0 2)', "* VANISHED 2",
+                                 '* ESEARCH (TAG "t") REMOVEFROM (0 3)', "* VANISHED 4"])
+
+    def test_idle_pushes_updates(self):
+        self.ok(self.c, "t", "UID SEARCH RETURN (UPDATE) FLAGGED")
+        self.c.send("i IDLE\r\n")
+        self.assertTrue(self.c.readline().startswith("+"))
+        self.ok(self.other, "f", "STORE 6 +FLAGS.SILENT (\\Flagged)")
+        deadline = time.monotonic() + PUSH_BOUND
+        seen = []
+        while '* ESEARCH (TAG "t") UID ADDTO (0 6)' not in seen:
+            left = deadline - time.monotonic()
+            self.assertGreater(left, 0, f"no update pushed: {seen!r}")
+            seen.append(self.c.readline(left))
+        self.c.send("DONE\r\n")
+        _, t = self.c.read_tagged("i")
+        self.assertTagged(t, "i", "OK")
+
+    def test_randomized_against_fresh_search(self):
+        """Random flag changes, appends and expunges by both sessions: the result kept from
+        the updates always equals a fresh UID SEARCH of the same criteria."""
+        rng = random.Random(5267)
+        criteria = ["FLAGGED", "UNSEEN NOT DELETED", "OR KEYWORD $A SUBJECT \"msg 2\"",
+                    "NOT KEYWORD $B"]
+        kept = {}
+        for i, crit in enumerate(criteria):
+            kept[f"q{i}"] = set(esearch_all(
+                self.ok(self.c, f"q{i}", f"UID SEARCH RETURN (ALL UPDATE) {crit}"), f"q{i}"))
+        flags = ["\\Flagged", "\\Seen", "\\Deleted", "$A", "$B"]
+
+        def run(c, tag, text):
+            """A command; updates reaching this session (any response) are applied."""
+            u = self.ok(c, tag, text)
+            if c is not self.c:
+                return
+            for t, uid, what, nums in updates(u):
+                self.assertTrue(uid)
+                for n in nums:
+                    if what == "ADDTO":
+                        self.assertNotIn(n, kept[t], f"step {step}: ADDTO of a member {n}")
+                        kept[t].add(n)
+                    else:
+                        self.assertIn(n, kept[t], f"step {step}: REMOVEFROM of a non-member {n}")
+                        kept[t].discard(n)
+
+        for step in range(60):
+            who = self.c if rng.random() < 0.4 else self.other
+            op = rng.random()
+            if op < 0.6:
+                sign = rng.choice("+-")
+                fl = " ".join(rng.sample(flags, rng.randint(1, 2)))
+                lo = rng.randint(1, 6 + step)
+                silent = ".SILENT" if who is self.other else ""
+                run(who, "st", f"UID STORE {lo}:{lo + rng.randint(0, 4)} {sign}FLAGS{silent} ({fl})")
+            elif op < 0.8:
+                self.append_ok(self.other, "INBOX", make_message(subject=f"msg {step}"),
+                               flags=rng.choice([[], ["\\Flagged"], ["$A"]]))
+            else:
+                run(self.other, "d", f"UID STORE {rng.randint(1, 6 + step)} +FLAGS.SILENT (\\Deleted)")
+                run(self.other, "x", "EXPUNGE")
+            run(self.c, "n", "NOOP")
+            for i, crit in enumerate(criteria):
+                fresh = set(esearch_all(self.ok(self.c, "chk", f"UID SEARCH RETURN (ALL) {crit}"),
+                                        "chk"))
+                self.assertEqual(kept[f"q{i}"], fresh, f"step {step}: {crit}")
