@@ -260,6 +260,30 @@ struct uimap_sync_callbacks {
 typedef int uimap_list_cb(void *ctx, const char *name, unsigned attrs,
 			  unsigned special_use);
 
+/* Changes to a user's mailboxes, for NOTIFY (RFC 5465): see user_watch. */
+enum uimap_store_event_type {
+	UIMAP_EVENT_MAILBOX_CREATE,     /* name (also each missing parent created) */
+	UIMAP_EVENT_MAILBOX_DELETE,     /* name */
+	UIMAP_EVENT_MAILBOX_RENAME,     /* name -> new_name (inferiors move along,
+					   not reported one by one) */
+	UIMAP_EVENT_SUBSCRIBE,          /* name */
+	UIMAP_EVENT_UNSUBSCRIBE,        /* name */
+	UIMAP_EVENT_MESSAGE_NEW,        /* name: APPEND, COPY or MOVE into it */
+	UIMAP_EVENT_MESSAGE_EXPUNGE,    /* name */
+	UIMAP_EVENT_FLAGS,              /* name; seen_changed: \Seen was set or cleared */
+};
+
+struct uimap_store_event {
+	enum uimap_store_event_type type;
+	const char *name;
+	const char *new_name;
+	bool seen_changed;
+};
+
+/* Called inside the mutating call (the strings are valid only then): it must only
+   record the event and must not call into the store. */
+typedef void uimap_store_watch_fn(void *ctx, const struct uimap_store_event *event);
+
 /* ---- the backend vtable ------------------------------------------------------ */
 
 struct uimap_store_vtable;
@@ -430,6 +454,13 @@ struct uimap_store_vtable {
 	/* Optional. The HIGHESTMODSEQ of the view's mailbox now, in O(1) (else the server
 	   asks mailbox_status(), which may count \Recent messages). */
 	uint64_t (*view_highest_modseq)(struct uimap_store_view *view);
+
+	/* Optional (NOTIFY, RFC 5465; without it NOTIFY is not offered). Call fn(ctx,
+	   event) for every change to the user's mailboxes and subscriptions, made by
+	   any session of the user, from now on; fn NULL stops the watcher registered
+	   with ctx. A user may have many watchers (one per session). Returns 0 or
+	   -errno. */
+	int (*user_watch)(struct uimap_store_user *user, uimap_store_watch_fn *fn, void *ctx);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

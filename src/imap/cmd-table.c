@@ -138,6 +138,9 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 		     " THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 	if (session_qresync_offered(s))
 		outq_puts(q, " QRESYNC");
+	/* RFC 5465: when the store tells changes to watchers */
+	if (s->srv->store->vt->user_watch != NULL)
+		outq_puts(q, " NOTIFY");
 	if (session_quota_offered(s))
 		outq_puts(q, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 7889: the largest message APPEND takes (one literal) */

@@ -211,7 +211,13 @@ bool arg_modseq(const struct imap_arg *arg, bool zero_ok, uint64_t *v_r);
 /* Write "MODSEQ (n)" (a FETCH data item). */
 void write_modseq(struct outq *q, uint64_t modseq);
 
-/* STATUS items (RFC 3501 §6.3.10 and extensions), for STATUS and LIST-STATUS. */
+/* STATUS items (RFC 3501 §6.3.10 and extensions), for STATUS and LIST-STATUS (and
+   NOTIFY's unsolicited STATUS). */
+enum status_item {
+	ST_MESSAGES, ST_RECENT, ST_UIDNEXT, ST_UIDVALIDITY, ST_UNSEEN, ST_HIGHESTMODSEQ,
+	ST_SIZE, ST_DELETED, ST_DELETED_STORAGE, ST_APPENDLIMIT,
+};
+
 struct status_items {
 	unsigned *which;
 	unsigned n;
@@ -225,6 +231,13 @@ int status_items_parse(struct uimap_cmd *cmd, const struct imap_arg *list,
 /* Write "* STATUS name (...)" for mailbox name. Returns 0, or the store's -errno
    (nothing written). */
 int status_write(struct session *s, const char *name, const struct status_items *items);
+
+/* Write an unsolicited "* LIST (attrs) "/" name" for name as it is now (NOTIFY
+   MailboxName and SubscriptionChange, RFC 5465 §5.4-5.5): \NonExistent when no
+   mailbox has it, \Subscribed when subscribed, ("OLDNAME" (oldname)) when oldname is
+   not NULL. Scratch memory comes from a. */
+void list_write_event(struct session *s, struct arena *a, const char *name,
+		      const char *oldname);
 
 /* A special-use attribute name ("\\Trash", RFC 6154 §2) to its enum uimap_special_use
    bit, or 0 when it is not one. */

@@ -40,9 +40,9 @@ static void write_slice(struct session *s, const struct fetch_item *it, struct u
 		outq_append_ref(s->out, blob->data + off, len, blob_release, uimap_blob_ref(blob));
 }
 
-int fetch_section_prepare(struct session *s, struct fetch_item *item, const char **error_r)
+int fetch_section_prepare(struct arena *a, struct fetch_item *item, const char **error_r)
 {
-	item->sec = arena_alloc(&s->arena, sizeof(*item->sec));
+	item->sec = arena_alloc(a, sizeof(*item->sec));
 	if (mail_section_parse(item->section, strlen(item->section), item->sec, error_r) < 0)
 		return -1;
 	return 0;

@@ -47,9 +47,17 @@ struct fetch_items {
    *error_r (unknown items are errors, RFC 3501 §6.4.5). */
 int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
 		      struct fetch_items *items_r, const char **error_r);
+/* The same, allocating from a (items kept beyond the command: NOTIFY's MessageNew). */
+int fetch_items_parse_in(struct arena *a, const struct imap_arg *arg,
+			 struct fetch_items *items_r, const char **error_r);
 
-/* Parse item->section into item->sec (arena). Returns 0, or -1 with *error_r. */
-int fetch_section_prepare(struct session *s, struct fetch_item *item, const char **error_r);
+/* Parse item->section into item->sec (from a). Returns 0, or -1 with *error_r. */
+int fetch_section_prepare(struct arena *a, struct fetch_item *item, const char **error_r);
+
+/* NOTIFY MessageNew (RFC 5465 §5.2): write "* seq FETCH (UID n items)" for message seq
+   of the selected mailbox. Body items are sent as if PEEKed (a notification never
+   sets \Seen). */
+void fetch_write_notify(struct session *s, const struct fetch_items *items, uint32_t seq);
 
 /* Write the value of a body section item (the literal or NIL) for one message:
    slices of the message go out by reference, never copied. Returns 0, or -1 with

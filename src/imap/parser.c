@@ -580,7 +580,8 @@ int parser_command(struct parser *p, struct imap_command *cmd, const char **erro
 	cmd->name = arena_strndup(p->arena, s + name_start, i - name_start);
 	cmd->tail = i < end ? s + i + 1 : "";
 	struct tok t = { .p = p, .s = s, .pos = i, .end = end, .lit = 0, .error = NULL };
-	t.fetch = strcasecmp(cmd->name, "FETCH") == 0 ||
+	/* FETCH and NOTIFY (MessageNew's fetch attributes, RFC 5465 §8) */
+	t.fetch = strcasecmp(cmd->name, "FETCH") == 0 || strcasecmp(cmd->name, "NOTIFY") == 0 ||
 		  (strcasecmp(cmd->name, "UID") == 0 && end - i > 6 &&
 		   strncasecmp(s + i + 1, "FETCH ", 6) == 0);
 	if (i < end) {

@@ -16,6 +16,7 @@ struct auth_worker;
 struct cmd_registry;
 struct persist;
 struct tls_ctx;
+struct session;
 
 struct uimap_server {
 	struct uimap_config *cfg;     /* the server's own copy */
@@ -35,6 +36,8 @@ struct uimap_server {
 	struct auth_penalty *penalty;  /* failed-login delays per (address, user) */
 	struct usercount *users;       /* logged-in sessions per user */
 
+	struct session *acting;       /* the session whose command runs now (its own
+					 changes are not NOTIFY events to it) */
 	struct uimap_store *store;
 	bool store_owned;             /* the default in-memory store */
 	struct persist *persist;      /* snapshot + journal, NULL without data_dir */

@@ -1,5 +1,6 @@
 /* IMAP session: input assembly, command dispatch, suspension and resumption. */
 #include "imap/session.h"
+#include "imap/notify.h"
 #include "imap/usercount.h"
 #include "core/alloc.h"
 #include "imap/server.h"
@@ -53,6 +54,7 @@ static void session_destroy(void *ctx)
 	if (s->auth_pending)
 		auth_worker_cancel(s->srv->auth_worker, s);
 	session_unselect(s);
+	(void)notify_install(s, NULL);
 	if (s->state != SESSION_NOT_AUTH && s->user != NULL)
 		usercount_remove(s->srv->users, s->user);
 	uimap_store_user_close(&s->mail);
@@ -111,6 +113,9 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 	    (s->srv->cfg->poll_every == 0 ||
 	     clock_ms() - s->last_sync_ms >= (uint64_t)s->srv->cfg->poll_every * 1000u))
 		session_sync(s, !(cmd->def->flags & CMD_FLAG_NO_EXPUNGE));
+	/* RFC 5465: what other mailboxes did goes out before the reply too */
+	if (notify_pending(s))
+		notify_flush(s);
 	struct outq *q = s->out;
 	outq_puts(q, cmd->c.tag != NULL ? cmd->c.tag : "*");
 	outq_puts(q, " ");
@@ -258,7 +263,11 @@ bool session_unblock(struct session *s, enum cmd_wait wait)
 	cmd->resume = NULL;
 	if (wait == CMD_WAIT_LINE)
 		parser_set_line_mode(&s->parser, false);
-	if (resume(cmd) == CMD_DONE)
+	struct session *acting = s->srv->acting;
+	s->srv->acting = s;
+	int r = resume(cmd);
+	s->srv->acting = acting;
+	if (r == CMD_DONE)
 		resume_done(s);
 	return true;
 }
@@ -310,7 +319,11 @@ static void run_command(struct session *s)
 	if (s->srv->persist != NULL)
 		s->cmd_journal_seq = persist_journal_seq(s->srv->persist);
 	PROBE1(cmd__start, def->name);
-	if (def->handler(cmd) == CMD_DONE)
+	struct session *acting = s->srv->acting;
+	s->srv->acting = s;
+	int r = def->handler(cmd);
+	s->srv->acting = acting;
+	if (r == CMD_DONE)
 		command_done(s);
 }
 
@@ -429,6 +442,8 @@ bool session_output_full(const struct session *s)
 	return s->out->bytes > CONN_OUT_HIGH_WATER;
 }
 
+static void push_notifications(struct session *s);
+
 static void session_drained(void *ctx)
 {
 	struct session *s = ctx;
@@ -436,6 +451,22 @@ static void session_drained(void *ctx)
 		return;
 	if (s->stash.len > 0)
 		drain_stash(s);
+	/* NOTIFY's pushes wait while the client does not read */
+	push_notifications(s);
+}
+
+/* RFC 5465 §3.1: with NOTIFY the client listens between commands (and in IDLE):
+   changes of the selected mailbox under SELECTED(-DELAYED), then the other
+   mailboxes' STATUS / LIST. Nothing while a command runs or the output is full. */
+static void push_notifications(struct session *s)
+{
+	if (s->notify == NULL || s->conn->closing || (s->cmd_active && !s->idling) ||
+	    session_output_full(s))
+		return;
+	if (s->view_changed && !s->idling && notify_push_selected(s))
+		session_sync(s, notify_push_expunges(s));
+	if (!s->conn->closing && s->notify != NULL && notify_pending(s))
+		notify_flush(s);
 }
 
 /* The connection's wake-up: a time slice (TURN), a deadline (TIME), or the
@@ -459,6 +490,7 @@ static void session_wake(void *ctx)
 		session_unblock(s, CMD_WAIT_TURN);
 	if (s->view_changed && s->idling && !s->conn->closing)
 		session_sync(s, true);
+	push_notifications(s);
 	if (!s->conn->closing)
 		arm_timer(s);
 }

@@ -53,6 +53,9 @@ struct session {
 	unsigned n_searchres;
 	struct search_context *contexts;  /* RETURN (UPDATE) searches (RFC 5267), while
 					     the mailbox stays selected */
+	struct notify *notify;            /* NOTIFY SET (RFC 5465), NULL: none */
+	uint32_t sync_known;              /* during a sync: the messages the client
+					     knows (after the expunges told so far) */
 	unsigned kw_announced;            /* keywords told by the last "* FLAGS" */
 	uint64_t last_sync_ms;
 

@@ -1,6 +1,7 @@
 /* Mailbox synchronisation: untagged EXPUNGE / EXISTS / RECENT / FETCH FLAGS, IDLE push. */
 #include "imap/cmd.h"
 #include "imap/context.h"
+#include "imap/notify.h"
 #include "imap/session.h"
 #include "imap/seqset.h"
 #include "net/conn.h"
@@ -102,6 +103,8 @@ static void cb_expunge(void *ctx, uint32_t seq, uint32_t uid)
 	struct session *s = ctx;
 	if (s->contexts != NULL)
 		context_expunged(s, seq, uid);
+	if (s->sync_known > 0)
+		s->sync_known--;
 	if (s->vanished != NULL) {
 		seqset_writer_add(s->vanished, uid);
 		return;
@@ -128,11 +131,22 @@ static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
 	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", exists, recent);
 	if (s->contexts != NULL)
 		context_new_messages(s);
+	/* RFC 5465 §5.2: MessageNew's FETCH after the EXISTS and any ESEARCH ADDTO */
+	if (s->notify != NULL)
+		notify_new_messages(s, s->sync_known + 1, exists);
+	s->sync_known = exists;
 }
 
 static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 {
 	struct session *s = ctx;
+	/* RFC 5465 §5.1: under SELECTED without FlagChange others' flag changes are not
+	   told (search contexts still follow them) */
+	if (!notify_tell_flags(s)) {
+		if (s->contexts != NULL)
+			context_flags_changed(s, info);
+		return;
+	}
 	session_flush_vanished(s);
 	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
@@ -163,6 +177,7 @@ int session_sync(struct session *s, bool expunges)
 	s->view_changed = false;
 	struct seqset_writer vanished = { 0 };
 	s->vanished = s->qresync ? &vanished : NULL;
+	s->sync_known = s->view->vt->view_count(s->view);
 	int r = s->view->vt->view_sync(s->view, expunges ? UIMAP_SYNC_EXPUNGES : 0,
 				       &sync_callbacks, s);
 	session_flush_vanished(s);
@@ -194,8 +209,9 @@ static void view_woken(void *ctx)
 {
 	struct session *s = ctx;
 	s->view_changed = true;
-	/* RFC 2177: an idling client is told at once; others on their next command */
-	if (s->idling)
+	/* RFC 2177: an idling client is told at once; others on their next command, or
+	   at once too under NOTIFY SELECTED (RFC 5465 §6.1) when no command runs */
+	if (s->idling || (!s->cmd_active && notify_push_selected(s)))
 		conn_wake_soon(s->conn);
 }
 

@@ -261,6 +261,8 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 		box->flag_log = mailbox_grow(box->flag_log, &box->flag_cap, box->flag_n,
 					     sizeof(*box->flag_log));
 	}
+	bool seen_changed = ((nflags ^ msg->flags) & UIMAP_FLAG_SEEN) != 0;
+
 	mailbox_count(box, msg, -1);
 	msg->flags = nflags;
 	msg->keywords = nkw;
@@ -283,7 +285,7 @@ int mailbox_update_flags(struct mailbox *box, uint32_t idx, enum uimap_flags_mod
 	store_change_emit(box->user->store, &(struct store_change){
 		.type = STORE_CHANGE_FLAGS, .user = box->user->name, .mailbox = box->name,
 		.uidvalidity = box->uidvalidity, .uid = msg->uid, .modseq = msg->modseq,
-		.msg = msg });
+		.msg = msg, .seen_changed = seen_changed });
 	return 1;
 }
 

@@ -49,6 +49,8 @@ void store_change_emit(struct memstore *ms, const struct store_change *change)
 {
 	if (ms->hook != NULL && ms->hook_muted == 0)
 		ms->hook(ms->hook_ctx, change);
+	if (ms->n_watchers > 0)
+		store_watch_dispatch(ms, change);
 }
 
 uint32_t store_next_uidvalidity(struct memstore *ms)
@@ -205,6 +207,7 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.reserve = store_user_reserve,
 	.set_limits = store_user_set_limits,
 	.usage = store_user_usage,
+	.user_watch = store_user_watch,
 };
 
 UIMAP_EXPORT int uimap_store_memory_new(const struct uimap_store_memory_settings *settings,

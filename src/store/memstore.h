@@ -147,6 +147,8 @@ struct store_user {
 	size_t n_subs, cap_subs;
 	uint64_t n_messages, n_bytes; /* live messages of all mailboxes, their sizes */
 	struct uimap_store_limits limits;
+	struct store_watcher *watchers;  /* NOTIFY sessions (user_watch) */
+	size_t n_watchers, cap_watchers;
 };
 
 /* ---- change hook (the single place every mutation passes through) ---------- */
@@ -182,6 +184,7 @@ struct store_change {
 	const char *src_mailbox;     /* COPY: the message the bytes come from */
 	uint32_t src_uidvalidity, src_uid;
 	uint64_t src_size;           /* COPY: its size (a check on replay) */
+	bool seen_changed;           /* FLAGS: \Seen was set or cleared */
 };
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
@@ -207,6 +210,7 @@ struct memstore {
 	store_reserve_fn *reserve;
 	void *hook_ctx;
 	unsigned hook_muted;        /* >0 inside compound changes emitted as one */
+	size_t n_watchers;          /* over all users: 0 keeps changes off watch.c */
 	uint64_t n_views;
 	/* Big mailboxes no one refers to any more, freed a slice per loop turn
 	   (store_collect) once a loop drives the store, rather than in one go. */
@@ -363,6 +367,15 @@ int store_apply_subscribe(struct store_user *user, const char *name, bool subscr
    Returns 1, or 0 when it does not apply to the store (*why_r says why). */
 int store_change_apply(struct memstore *ms, const struct store_change *change,
 		       const char **why_r);
+
+/* watch.c */
+/* user_watch (see uimap/store.h). */
+int store_user_watch(struct uimap_store_user *user, uimap_store_watch_fn *fn, void *ctx);
+/* Drop the user's watchers (the user is being freed). */
+void store_watch_free(struct store_user *user);
+/* Tell the change to the watchers of its user (store_change_emit calls it while
+   anyone watches). */
+void store_watch_dispatch(struct memstore *ms, const struct store_change *change);
 
 /* user.c */
 /* The user's mailbox with canonical name, or NULL. */

@@ -575,6 +575,7 @@ void store_user_free(struct store_user **userp)
 		mailbox_unref(&user->boxes[i]);
 	for (size_t i = 0; i < user->n_subs; i++)
 		free(user->subs[i]);
+	store_watch_free(user);
 	free(user->boxes);
 	free(user->subs);
 	free(user->name);

@@ -60,7 +60,7 @@ static int parse_u32(const char *s, size_t n, uint32_t *v_r)
 }
 
 /* BODY[section]<o.l> / BODY.PEEK[section]<o.l> */
-static int parse_section_item(struct uimap_cmd *cmd, const char *atom, struct fetch_item *it,
+static int parse_section_item(struct arena *a, const char *atom, struct fetch_item *it,
 			      const char **error_r)
 {
 	const char *open = strchr(atom, '[');
@@ -75,8 +75,8 @@ static int parse_section_item(struct uimap_cmd *cmd, const char *atom, struct fe
 	if (close == NULL || close < open)
 		goto bad;
 	it->kind = FETCH_SECTION;
-	it->section = arena_strndup(&cmd->s->arena, open + 1, (size_t)(close - open - 1));
-	if (fetch_section_prepare(cmd->s, it, error_r) < 0)
+	it->section = arena_strndup(a, open + 1, (size_t)(close - open - 1));
+	if (fetch_section_prepare(a, it, error_r) < 0)
 		return -1;
 	const char *rest = close + 1;
 	if (*rest == '<') {
@@ -91,11 +91,11 @@ static int parse_section_item(struct uimap_cmd *cmd, const char *atom, struct fe
 		goto bad;
 	}
 	/* the response names the section as asked, partial with its origin only */
-	char *label = arena_printf(&cmd->s->arena, "BODY[%s]", it->section);
+	char *label = arena_printf(a, "BODY[%s]", it->section);
 	for (char *p = label; *p && *p != '['; p++)
 		*p = (char)toupper((unsigned char)*p);
 	if (it->partial)
-		label = arena_printf(&cmd->s->arena, "%s<%u>", label, it->origin);
+		label = arena_printf(a, "%s<%u>", label, it->origin);
 	it->label = label;
 	return 0;
 bad:
@@ -103,7 +103,7 @@ bad:
 	return -1;
 }
 
-static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fetch_items *items,
+static int parse_one(struct arena *arena, const struct imap_arg *a, struct fetch_items *items,
 		     const char **error_r)
 {
 	if (a->type != IMAP_ARG_ATOM) {
@@ -113,7 +113,7 @@ static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fet
 	struct fetch_item *it = &items->v[items->n];
 	memset(it, 0, sizeof(*it));
 	if (strchr(a->u.str, '[') != NULL) {
-		if (parse_section_item(cmd, a->u.str, it, error_r) < 0)
+		if (parse_section_item(arena, a->u.str, it, error_r) < 0)
 			return -1;
 		if (!it->peek)
 			items->sets_seen = true;
@@ -129,7 +129,7 @@ static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fet
 				/* = BODY[], BODY.PEEK[HEADER], BODY[TEXT]: parsed once here */
 				it->section = it->kind == FETCH_RFC822 ? "" :
 					      it->kind == FETCH_RFC822_HEADER ? "HEADER" : "TEXT";
-				if (fetch_section_prepare(cmd->s, it, error_r) < 0)
+				if (fetch_section_prepare(arena, it, error_r) < 0)
 					return -1;
 			}
 			if (it->kind == FETCH_RFC822 || it->kind == FETCH_RFC822_TEXT)
@@ -155,6 +155,12 @@ static int parse_one(struct uimap_cmd *cmd, const struct imap_arg *a, struct fet
 int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
 		      struct fetch_items *items_r, const char **error_r)
 {
+	return fetch_items_parse_in(&cmd->s->arena, arg, items_r, error_r);
+}
+
+int fetch_items_parse_in(struct arena *a, const struct imap_arg *arg,
+			 struct fetch_items *items_r, const char **error_r)
+{
 	static const char *const macro_all[] = { "FLAGS", "INTERNALDATE", "RFC822.SIZE",
 						 "ENVELOPE", "BODY" };
 	memset(items_r, 0, sizeof(*items_r));
@@ -176,7 +182,7 @@ int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
 		else if (strcasecmp(arg->u.str, "FULL") == 0)
 			m = 5;
 		if (m != 0) {
-			struct imap_arg *v = arena_alloc(&cmd->s->arena, m * sizeof(*v));
+			struct imap_arg *v = arena_alloc(a, m * sizeof(*v));
 			for (unsigned i = 0; i < m; i++) {
 				v[i].type = IMAP_ARG_ATOM;
 				v[i].u.str = macro_all[i];
@@ -186,9 +192,9 @@ int fetch_items_parse(struct uimap_cmd *cmd, const struct imap_arg *arg,
 			n = m;
 		}
 	}
-	items_r->v = arena_alloc(&cmd->s->arena, (n + 1) * sizeof(struct fetch_item));
+	items_r->v = arena_alloc(a, (n + 1) * sizeof(struct fetch_item));
 	for (unsigned i = 0; i < n; i++)
-		if (parse_one(cmd, &list[i], items_r, error_r) < 0)
+		if (parse_one(a, &list[i], items_r, error_r) < 0)
 			return -1;
 	return 1;
 }
@@ -438,4 +444,32 @@ int cmd_fetch(struct uimap_cmd *cmd)
 	cursor_init(&st->cursor, st->ranges, st->n_ranges);
 	cmd->ctx = st;
 	return fetch_continue(cmd);
+}
+
+void fetch_write_notify(struct session *s, const struct fetch_items *items, uint32_t seq)
+{
+	struct uimap_store_view *v = s->view;
+	struct uimap_msg_info info;
+	bool ok = true;
+	if (v->vt->view_msg(v, seq, &info) < 0)
+		return;
+	if (items->has_flags)
+		session_announce_keywords(s, info.flags.keywords);
+	struct outq *q = s->out;
+	outq_printf(q, "* %u FETCH (", seq);
+	/* the UID always, so that the client can tell the message by it (RFC 5465 §5.2's
+	   example) */
+	bool first = true;
+	if (!items->has_uid) {
+		outq_printf(q, "UID %u", info.uid);
+		first = false;
+	}
+	for (unsigned i = 0; i < items->n; i++) {
+		if (!first)
+			outq_append(q, " ", 1);
+		first = false;
+		write_item(s, &items->v[i], &info, &ok);
+	}
+	outq_puts(q, ")\r\n");
+	arena_reset(&s->scratch);
 }

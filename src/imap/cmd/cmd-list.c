@@ -30,10 +30,12 @@ struct list_entry {
 	unsigned attrs;         /* enum uimap_list_attr of the mailbox (0: none exists) */
 	unsigned special_use;
 	bool exists, subscribed;
+	const char *oldname;    /* NOTIFY MailboxName after RENAME (RFC 5465 §5.4) */
 };
 
 struct list_ctx {
 	struct session *s;
+	struct arena *arena;    /* the entries' memory (NULL: the command's) */
 	struct list_entry *v;
 	unsigned n, cap;
 	bool from_lsub;         /* entries come from the subscription list */
@@ -63,16 +65,17 @@ unsigned special_use_parse(const char *name)
 static int collect(void *ctx, const char *name, unsigned attrs, unsigned special_use)
 {
 	struct list_ctx *lc = ctx;
+	struct arena *a = lc->arena != NULL ? lc->arena : &lc->s->arena;
 	if (lc->n == lc->cap) {
 		unsigned cap = lc->cap ? 2 * lc->cap : 32;
-		struct list_entry *v = arena_alloc(&lc->s->arena, cap * sizeof(*v));
+		struct list_entry *v = arena_alloc(a, cap * sizeof(*v));
 		if (lc->n > 0)
 			memcpy(v, lc->v, lc->n * sizeof(*v));
 		lc->v = v;
 		lc->cap = cap;
 	}
 	struct list_entry *e = &lc->v[lc->n++];
-	e->name = arena_strndup(&lc->s->arena, name, strlen(name));
+	e->name = arena_strndup(a, name, strlen(name));
 	e->attrs = attrs;
 	e->special_use = special_use;
 	/* from the subscriptions: a subscribed name (existing or not), or with '%' an
@@ -210,6 +213,11 @@ static void write_entry(struct session *s, const char *verb, const struct list_e
 		}
 		if (sel & SEL_SPECIAL_USE)
 			outq_printf(q, "%s\"SPECIAL-USE\"", sep);
+		outq_puts(q, "))");
+	}
+	if (e->oldname != NULL) {
+		outq_puts(q, " (\"OLDNAME\" (");
+		imapstr_astring(q, e->oldname, strlen(e->oldname));
 		outq_puts(q, "))");
 	}
 	outq_puts(q, "\r\n");
@@ -382,4 +390,28 @@ int cmd_list(struct uimap_cmd *cmd)
 int cmd_lsub(struct uimap_cmd *cmd)
 {
 	return list_common(cmd, true);
+}
+
+void list_write_event(struct session *s, struct arena *a, const char *name, const char *oldname)
+{
+	struct uimap_store_user *u = s->mail;
+	struct list_ctx lc = { .s = s, .arena = a };
+	struct list_entry e = { .name = name, .oldname = oldname };
+	/* the name as it is now: \NonExistent when gone (RFC 5465 §5.4), every attribute
+	   computed as LIST would (§5.5) */
+	if (u->vt->mailbox_list(u, "", name, 0, collect, &lc) == 0) {
+		for (unsigned i = 0; i < lc.n; i++) {
+			if (strcmp(lc.v[i].name, name) == 0) {
+				e = lc.v[i];
+				e.oldname = oldname;
+			}
+		}
+	}
+	lc.n = 0;
+	lc.from_lsub = true;
+	if (u->vt->mailbox_list(u, "", name, UIMAP_LIST_F_SUBSCRIBED, collect, &lc) == 0)
+		for (unsigned i = 0; i < lc.n; i++)
+			if (strcmp(lc.v[i].name, name) == 0)
+				e.subscribed = true;
+	write_entry(s, "LIST", &e, 0, RET_SUBSCRIBED, false, true);
 }

@@ -12,11 +12,6 @@
 #include <string.h>
 #include <strings.h>
 
-enum status_item {
-	ST_MESSAGES, ST_RECENT, ST_UIDNEXT, ST_UIDVALIDITY, ST_UNSEEN, ST_HIGHESTMODSEQ,
-	ST_SIZE, ST_DELETED, ST_DELETED_STORAGE, ST_APPENDLIMIT,
-};
-
 static const char *const status_names[] = { "MESSAGES", "RECENT", "UIDNEXT", "UIDVALIDITY",
 					    "UNSEEN", "HIGHESTMODSEQ", "SIZE", "DELETED",
 					    "DELETED-STORAGE", "APPENDLIMIT" };
