@@ -7,7 +7,8 @@
    most inputs reach the selected state), bits 1-3 choose the size of the chunks the
    rest arrives in, bit 4 lets the client read nothing until the end (the output
    queue fills: back-pressure), bit 5 opens a second session that idles on INBOX
-   and sees the first one's changes. */
+   and sees the first one's changes, bit 6 has that session ask for every NOTIFY
+   event first (RFC 5465: pushes of the first one's changes to all mailboxes). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -258,7 +259,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (mode & 32) {
 		f2 = open_session(&s2);
 		static const char idle[] = "i LOGIN alice secret\r\ni2 SELECT INBOX\r\ni3 IDLE\r\n";
-		session_handler.input(s2, (const unsigned char *)idle, sizeof(idle) - 1);
+		static const char notify[] =
+			"i LOGIN alice secret\r\ni2 SELECT INBOX\r\n"
+			"i3 NOTIFY SET STATUS (SELECTED (MessageNew (UID FLAGS ENVELOPE "
+			"BODY.PEEK[HEADER.FIELDS (Subject)]) MessageExpunge FlagChange)) "
+			"(PERSONAL (MessageNew MessageExpunge FlagChange MailboxName "
+			"SubscriptionChange))\r\n";
+		if (mode & 64)
+			session_handler.input(s2, (const unsigned char *)notify, sizeof(notify) - 1);
+		else
+			session_handler.input(s2, (const unsigned char *)idle, sizeof(idle) - 1);
 		settle(f2, s2, true);
 	}
 	if (mode & 1) {

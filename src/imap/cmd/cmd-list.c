@@ -76,6 +76,7 @@ static int collect(void *ctx, const char *name, unsigned attrs, unsigned special
 	}
 	struct list_entry *e = &lc->v[lc->n++];
 	e->name = arena_strndup(a, name, strlen(name));
+	e->oldname = NULL;
 	e->attrs = attrs;
 	e->special_use = special_use;
 	/* from the subscriptions: a subscribed name (existing or not), or with '%' an
