@@ -304,7 +304,8 @@ bool notify_pending(const struct session *s)
 void notify_flush(struct session *s)
 {
 	struct notify *n = s->notify;
-	if (n == NULL || s->mail == NULL)
+	/* nothing after LOGOUT's BYE (RFC 3501 §6.1.3) */
+	if (n == NULL || s->mail == NULL || s->state == SESSION_LOGOUT)
 		return;
 	if (n->overflow) {
 		/* RFC 5465 §5.8: say so, then as after NOTIFY NONE */

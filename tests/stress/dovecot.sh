@@ -11,6 +11,12 @@
 #   KEEP=1 tests/stress/dovecot.sh          # keep the temp dir (config, log, maildirs)
 #
 # The exit status is the checker's (1 when it found violations).
+#
+# NOTIFY stays off here (--notify-share 0, unless given after --): the checker's NOTIFY
+# clients ask for events of other mailboxes only, and Dovecot, reading RFC 5465 §3.1
+# literally, then stops telling them anything about the selected mailbox (no EXISTS even
+# at NOOP), which the RFC 3501 model reports. uimapd keeps those updates (see
+# docs/extensions.md, NOTIFY).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
@@ -120,7 +126,7 @@ P=$PORT
 [ -n "$TLS" ] && P=$TLSPORT
 set +e
 python3 "$HERE/imapstress.py" --host 127.0.0.1 --port "$P" $TLS --user-prefix u \
-	--password pw --users "$USERS" "$@"
+	--password pw --users "$USERS" --notify-share 0 "$@"
 st=$?
 set -e
 if grep -qiE 'panic|fatal' "$DIR/dovecot.log"; then

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """imapstress: many concurrent simulated IMAP clients against one server, every response
 checked against a model of RFC 3501 (plus RFC 2180 practice, UIDPLUS, MOVE, IDLE,
-UNSELECT, LITERAL+, CONDSTORE, QRESYNC, ESEARCH). Every violation is reported with the command it answered.
+UNSELECT, LITERAL+, CONDSTORE, QRESYNC, ESEARCH, NOTIFY). Every violation is reported with the command it answered.
 
     python3 tests/stress/imapstress.py --host 127.0.0.1 --port 1430 \\
         --user-prefix u --password pw --users 5 --clients 50 --seconds 20 --seed 1
@@ -263,6 +263,7 @@ class World:
         self.printed = collections.Counter()
         self.tolerated = collections.Counter()
         self.checked = collections.Counter()      # rule -> evaluations that could fail
+        self.notified = collections.Counter()     # NOTIFY responses received, by name
         self.commands = 0
         self.kinds = collections.Counter()
         self.start = time.monotonic()
@@ -364,7 +365,10 @@ DEEP_RULES = frozenset(["store-result", "flags-lost", "search-flags", "expunge-i
 ALL_KINDS = ["LOGIN", "CAPABILITY", "ENABLE", "SELECT", "EXAMINE", "CREATE", "FETCH", "UID FETCH",
              "STORE", "UID STORE", "EXPUNGE", "UID EXPUNGE", "APPEND", "COPY", "UID COPY",
              "MOVE", "UID MOVE", "SEARCH", "UID SEARCH", "NOOP", "CHECK", "STATUS", "IDLE",
-             "CLOSE", "UNSELECT", "LOGOUT"]
+             "CLOSE", "UNSELECT", "LOGOUT", "NOTIFY"]
+# commands after which the server may still tell about the previously selected mailbox
+SELECTION_KINDS = frozenset(["SELECT", "EXAMINE", "CLOSE", "UNSELECT", "LOGOUT"])
+NOTIFY_SET = "NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))"
 
 # rules applied by the reader itself (not per response name)
 RULE_DOCS.update({
@@ -375,7 +379,8 @@ RULE_DOCS.update({
     "connection-closed": "the server closes the connection only after LOGOUT (or a BYE)",
     "timeout": "every command is answered within --timeout seconds",
     "greeting": "the greeting is '* OK' (or PREAUTH)",
-    "unexpected-response": "SEARCH/STATUS data only in answer to SEARCH/STATUS",
+    "unexpected-response": "SEARCH/STATUS data only in answer to SEARCH/STATUS (or, for "
+                           "STATUS, NOTIFY)",
 })
 
 
@@ -399,6 +404,9 @@ def r_unexpected_bye(cl, r, cmd):
                "§6.1.3); '* BYE' is there")
 def r_logout_reply(cl, r, cmd):
     if cmd is not None and cmd.kind == "LOGOUT":
+        # RFC 5465: a NOTIFY event may have been sent before the server read the LOGOUT
+        if cl.notify and r.name in ("STATUS", "LIST") and not cl.bye_seen:
+            return None
         return f"untagged {r.name} in the answer to LOGOUT"
 
 
@@ -921,10 +929,10 @@ def _status_cmd(cl):
                "was certainly known before the command (RFC 3501 §7.2.4, §2.3.1.1)")
 def r_status(cl, r, cmd):
     c = _status_cmd(cl)
-    if c is None:
-        return None
     mbox, items = r.data
     name = mbox.decode("latin-1")
+    if c is None or (cl.notify and not _same_box(name, c.meta["box"])):
+        return _notify_status(cl, name, items)
     want = c.meta["box"]
     if name != want and not (name.upper() == "INBOX" and want.upper() == "INBOX"):
         return f"STATUS for {name!r}, asked for {want!r}"
@@ -942,6 +950,49 @@ def r_status(cl, r, cmd):
         out.append(f"UIDNEXT {items['UIDNEXT']} < {c.meta['lb']}, known before the "
                    f"command ({c.meta['lb_why']})")
     return out
+
+
+def _same_box(a, b):
+    return a == b or (a.upper() == "INBOX" and b.upper() == "INBOX")
+
+
+def _notify_status(cl, name, items):
+    """An unsolicited STATUS (RFC 5465 §5.2, §5.3: another session added or expunged
+    messages in a mailbox the NOTIFY setting watches)."""
+    if not cl.notify:
+        return f"STATUS for {name!r} without a STATUS command or NOTIFY"
+    out = []
+    if not any(_same_box(name, b) for b in ["INBOX"] + list(cl.mailboxes)):
+        out.append(f"STATUS for {name!r}, a mailbox no client changes")
+    msgs = items.get("MESSAGES")
+    if msgs is None or "UIDNEXT" not in items:
+        out.append("a NOTIFY STATUS without MESSAGES and UIDNEXT (RFC 5465 §5.2)")
+    if msgs is not None and items.get("UNSEEN", 0) > msgs:
+        out.append(f"UNSEEN {items['UNSEEN']} > MESSAGES {msgs}")
+    key = "INBOX" if name.upper() == "INBOX" else name
+    box = cl.world.box(cl.user, key)
+    uv = items.get("UIDVALIDITY") or None
+    if uv is not None and box.uidvalidity is not None and uv != box.uidvalidity:
+        out.append(f"UIDVALIDITY {uv} != {box.uidvalidity} seen before")
+    last = cl.notify_uidnext.get(key)
+    if "UIDNEXT" in items and last is not None and items["UIDNEXT"] < last:
+        out.append(f"UIDNEXT {items['UIDNEXT']} after {last} in an earlier notification")
+    # §3.1: the selected mailbox's events follow SELECTED (none asked for here)
+    if cl.selected is not None and _same_box(cl.selected, name) and \
+            not any(c.kind in SELECTION_KINDS for c in cl.outstanding):
+        out.append(f"STATUS for the selected mailbox {name!r} (RFC 5465 §3.1)")
+    return out
+
+
+@untagged_rule("notify-list", ["LIST"], "LIST data only from NOTIFY MailboxName or "
+               "SubscriptionChange after a mailbox was created, deleted, renamed or "
+               "(un)subscribed (none is during the run: RFC 5465 §5.4, §5.5)")
+def r_notify_list(cl, r, cmd):
+    flags, delim, mbox, ext = r.data
+    name = mbox.decode("latin-1")
+    if not cl.notify:
+        return f"LIST for {name!r} without a LIST command or NOTIFY"
+    return f"LIST for {name!r} though no mailbox name or subscription changed"
 
 
 # ---- done rules (run after the tagged response was applied)
@@ -1321,6 +1372,9 @@ class Client:
         self.caps = set()
         self.condstore = False        # CONDSTORE enabled (an enabling command completed)
         self.qresync = False          # QRESYNC enabled
+        self.notify = False           # NOTIFY SET sent (events may come from then on)
+        self.notify_uidnext = {}      # mailbox -> UIDNEXT of the last NOTIFY STATUS
+        self.bye_seen = False
         self.logout_sent = False
         self.closed = False
         self.eof_reported = False
@@ -1712,6 +1766,7 @@ class Client:
         pass
 
     def apply_BYE(self, r, cmd):
+        self.bye_seen = True
         if not self.logout_sent:
             self.bye_reported = True
 
@@ -1898,9 +1953,14 @@ class Client:
 
     def apply_STATUS(self, r, cmd):
         c = _status_cmd(self)
-        if c is None:
-            return
         mbox, items = r.data
+        if c is None or (self.notify and not _same_box(mbox.decode("latin-1"), c.meta["box"])):
+            if self.notify and "UIDNEXT" in items:
+                name = mbox.decode("latin-1")
+                self.notify_uidnext["INBOX" if name.upper() == "INBOX" else name] = \
+                    items["UIDNEXT"]
+                self.world.notified["STATUS"] += 1
+            return
         box = self.world.box(self.user, c.meta["box"])
         # RFC 3501 allows UIDVALIDITY 0 in STATUS (number); Dovecot sends it for a new
         # mailbox never selected: "not assigned yet", not a value to remember
@@ -2012,6 +2072,9 @@ class Client:
             await self.run_cmd("CAPABILITY", "CAPABILITY")
         if "QRESYNC" in self.caps and self.rng.random() < 0.5:
             await self.run_cmd("ENABLE QRESYNC", "ENABLE", qresync=True)
+        if "NOTIFY" in self.caps and self.rng.random() < self.args.notify_share:
+            self.notify = True
+            await self.run_cmd(NOTIFY_SET, "NOTIFY")
         budget = self.rng.randint(10, 150)
         while budget > 0 and not self.world.stopping:
             budget -= 1
@@ -2519,6 +2582,9 @@ async def amain(args):
           f"connections {world.connections}, tls {'yes' if args.tls else 'no'}")
     print("commands: " + ", ".join(f"{k} {v}" for k, v in world.kinds.most_common()))
     print("checks: " + ", ".join(f"{k} {v}" for k, v in sorted(world.checked.items())))
+    if world.notified:
+        print("received through NOTIFY: " +
+              ", ".join(f"{k} {v}" for k, v in world.notified.most_common()))
     if world.tolerated:
         print("not reported (allowed by RFC 2180, or not confirmable): " +
               ", ".join(f"{k} {v}" for k, v in world.tolerated.most_common()))
@@ -2550,6 +2616,9 @@ def main(argv=None):
                     help="mailboxes per user: INBOX, Stress1, ... (default 3)")
     ap.add_argument("--seconds", type=float, default=20.0, help="run time (default 20)")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--notify-share", type=float, default=0.25,
+                    help="fraction of sessions that ask for NOTIFY (PERSONAL: STATUS of other "
+                         "mailboxes; checked) when the server offers it (default 0.25)")
     ap.add_argument("--timeout", type=float, default=30.0,
                     help="seconds to wait for any one response (default 30)")
     ap.add_argument("--max-report", type=int, default=25,
