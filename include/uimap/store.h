@@ -299,6 +299,9 @@ struct uimap_store_view {
 	const struct uimap_store_vtable *vt;
 };
 
+/* Optional members are appended at the end as the library grows (tests/abi keeps the
+   exported ABI): a backend is compiled against the headers of the library it runs with,
+   and leaves the members it does not implement NULL (designated initializers). */
 struct uimap_store_vtable {
 	const char *name;
 
