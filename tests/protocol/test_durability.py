@@ -242,7 +242,9 @@ class Durability(UimapTestCase):
         untagged, _ = command_raw(c, "t2", "STATUS Trash (MESSAGES)")
         self.assertIn(b"MESSAGES 0", b" ".join(
             x if isinstance(x, bytes) else x.encode() for x in untagged))
-        # the failure was logged once, with errno and the journal file
+        # the failure was logged once, with errno and the journal file (the log reader
+        # runs beside the test: wait for the line rather than read what arrived so far)
+        self.assertIsNotNone(srv.wait_log(r"reservation failed", timeout=20), srv.stderr())
         lines = [l for l in srv.lines() if "reservation failed" in l]
         self.assertEqual(len(lines), 1, lines)
         self.assertRegex(lines[0], r"journal\.[0-9a-f]+\.uimap: journal space reservation "

@@ -1,7 +1,8 @@
 """SORT / UID SORT (RFC 5256 §3) with every key (ARRIVAL CC DATE FROM REVERSE SIZE
 SUBJECT TO) and SORT=DISPLAY (RFC 5957: DISPLAYFROM DISPLAYTO): base subjects, first
 addresses, sent dates falling back to INTERNALDATE, ties by sequence number, search
-criteria, charsets and errors."""
+criteria, charsets and errors; ESORT (RFC 5267 §3: SORT RETURN (MIN MAX ALL COUNT) in
+sort order, with SAVE and PARTIAL)."""
 
 import re
 
@@ -98,6 +99,101 @@ class Sort(MailTestCase):
         self.assertIn("[BADCHARSET", t)
         c = self.session()
         self.status_of(c, "j", "SORT (SUBJECT) UTF-8 ALL", "BAD")   # nothing selected
+
+
+class ESort(Sort):
+    """ESORT: the ESEARCH answer in sort order (checked against plain SORT)."""
+
+    def esort(self, text, tag="e"):
+        u = texts(self.ok(self.c, tag, text))
+        lines = [t for t in u if t.startswith(f'* ESEARCH (TAG "{tag}")')]
+        self.assertEqual(len(lines), 1, u)
+        return lines[0][len(f'* ESEARCH (TAG "{tag}")'):]
+
+    @staticmethod
+    def ordered(text):
+        """A sequence-set in sort order as a list (ranges ascend: 3:5 is 3,4,5)."""
+        out = []
+        for part in text.split(","):
+            if ":" in part:
+                a, b = (int(x) for x in part.split(":"))
+                assert a < b, part
+                out += list(range(a, b + 1))
+            else:
+                out.append(int(part))
+        return out
+
+    def test_capability(self):
+        caps = capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0])
+        self.assertIn("ESORT", caps)
+        self.assertNotIn("CONTEXT=SORT", caps)
+
+    def test_all_min_max_count_in_sort_order(self):
+        for keys in ("SUBJECT", "REVERSE SUBJECT", "SIZE", "REVERSE DATE", "FROM", "ARRIVAL"):
+            with self.subTest(keys=keys):
+                want = self.sort(f"SORT ({keys}) UTF-8 ALL")
+                r = self.esort(f"SORT RETURN (MIN MAX ALL COUNT) ({keys}) UTF-8 ALL")
+                m = re.fullmatch(r" MIN (\d+) MAX (\d+) COUNT (\d+) ALL (\S+)", r)
+                self.assertIsNotNone(m, r)
+                self.assertEqual(int(m.group(1)), want[0])
+                self.assertEqual(int(m.group(2)), want[-1])
+                self.assertEqual(int(m.group(3)), len(want))
+                self.assertEqual(self.ordered(m.group(4)), want)
+        # an ascending run is a range; RETURN () means ALL
+        self.assertEqual(self.esort("SORT RETURN () (ARRIVAL) UTF-8 ALL"), " ALL 3,1,4,2,5")
+        self.assertEqual(self.esort("SORT RETURN () (REVERSE SIZE) UTF-8 ALL"), " ALL 1:5")
+
+    def test_uid_and_search_criteria(self):
+        want = self.sort("UID SORT (SUBJECT) UTF-8 2:5")
+        r = self.esort("UID SORT RETURN (ALL COUNT) (SUBJECT) UTF-8 2:5")
+        m = re.fullmatch(r" UID COUNT 4 ALL (\S+)", r)
+        self.assertIsNotNone(m, r)
+        self.assertEqual(self.ordered(m.group(1)), want)
+
+    def test_no_match(self):
+        """MIN/MAX/ALL are left out when nothing matches; COUNT 0 is told."""
+        self.assertEqual(self.esort("SORT RETURN (MIN MAX ALL COUNT) (SUBJECT) UTF-8 "
+                                    "SUBJECT nosuchthing"), " COUNT 0")
+        self.assertEqual(self.esort("SORT RETURN (MIN MAX) (SUBJECT) UTF-8 SUBJECT zz"), "")
+
+    def test_partial(self):
+        want = self.sort("SORT (SUBJECT) UTF-8 ALL")
+        r = self.esort("SORT RETURN (PARTIAL 2:4) (SUBJECT) UTF-8 ALL")
+        m = re.fullmatch(r" PARTIAL \(2:4 (\S+)\)", r)
+        self.assertIsNotNone(m, r)
+        self.assertEqual(self.ordered(m.group(1)), want[1:4])
+        r = self.esort("SORT RETURN (PARTIAL -1:-2) (SUBJECT) UTF-8 ALL")
+        self.assertEqual(self.ordered(re.fullmatch(r" PARTIAL \(-1:-2 (\S+)\)", r).group(1)),
+                         want[-2:])
+        self.assertEqual(self.esort("SORT RETURN (PARTIAL 9:10) (SUBJECT) UTF-8 ALL"),
+                         " PARTIAL (9:10 NIL)")
+        self.status_of(self.c, "p", "SORT RETURN (PARTIAL 1:2 ALL) (SUBJECT) UTF-8 ALL", "BAD")
+
+    def test_save(self):
+        """SAVE (RFC 5182): $ is the result as a set; with MIN/MAX alone just those;
+        SAVE alone answers no ESEARCH."""
+        u = self.ok(self.c, "s1", "SORT RETURN (SAVE) (SUBJECT) UTF-8 2:4")
+        self.assertEqual([t for t in texts(u) if "ESEARCH" in t], [])
+        self.assertEqual(sort_numbers(self.ok(self.c, "s2", "SORT (SIZE) UTF-8 $")), [4, 3, 2])
+        want = self.sort("SORT (SUBJECT) UTF-8 ALL")
+        self.esort("SORT RETURN (SAVE MIN MAX) (SUBJECT) UTF-8 ALL", tag="s3")
+        u = self.ok(self.c, "s4", "SEARCH $")
+        self.assertEqual(texts(u)[0], "* SEARCH " + " ".join(str(x) for x in sorted(
+            [want[0], want[-1]])))
+        # a failed command with SAVE empties $
+        self.status_of(self.c, "s5", "SORT RETURN (SAVE) (SUBJECT) UTF-8 NOSUCHKEY", "BAD")
+        self.assertEqual(texts(self.ok(self.c, "s6", "SEARCH $"))[0], "* SEARCH")
+
+    def test_modseq(self):
+        r = self.esort("SORT RETURN (ALL) (SIZE) UTF-8 MODSEQ 1")
+        self.assertRegex(r, r"^ ALL 5,4,3,2,1 MODSEQ \d+$")
+
+    def test_errors(self):
+        for tag, text in (("a", "SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL"),
+                          ("b", "SORT RETURN (BOGUS) (SUBJECT) UTF-8 ALL"),
+                          ("c", "SORT RETURN ALL (SUBJECT) UTF-8 ALL"),
+                          ("d", "SORT RETURN (MIN)"), ("e", "SORT RETURN")):
+            self.status_of(self.c, tag, text, "BAD")
 
 
 class ThreadOrderedSubject(MailTestCase):

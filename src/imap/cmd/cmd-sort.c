@@ -1,10 +1,13 @@
 /* SORT and UID SORT (RFC 5256 §3) with the DISPLAYFROM / DISPLAYTO keys of RFC 5957,
+   ESORT's RETURN options (RFC 5267 §3: MIN MAX ALL COUNT, with SAVE of RFC 5182 and
+   PARTIAL of RFC 9394),
    and THREAD=ORDEREDSUBJECT / THREAD=REFERENCES (RFC 5256 §4, thread.c). The matches are gathered in slices, like
    SEARCH (the keys of a message are made on first use and kept with its MIME
    structure), then sorted or threaded at once. */
 #include "imap/search.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
+#include "imap/seqset.h"
 #include "imap/thread.h"
 #include "core/alloc.h"
 #include "core/common.h"
@@ -35,8 +38,21 @@ struct sort_item {
 	const struct mail_sortkeys *k;     /* NULL when no header key is needed */
 };
 
+/* ESORT's RETURN options (RFC 5267 §3.1). */
+enum sort_return {
+	SRET_MIN = 1 << 0,
+	SRET_MAX = 1 << 1,
+	SRET_ALL = 1 << 2,
+	SRET_COUNT = 1 << 3,
+	SRET_SAVE = 1 << 4,
+	SRET_PARTIAL = 1 << 5,
+};
+
 struct sort_state {
 	struct search_key *prog;
+	unsigned ret;                      /* enum sort_return; 0: a classic SORT */
+	struct partial_range partial;
+	const char *partial_text;
 	struct sort_key keys[SORT_MAX_KEYS];
 	unsigned n_keys;
 	bool need_headers;
@@ -57,6 +73,12 @@ static void sort_cleanup(struct uimap_cmd *cmd)
 static int cmp_str(const char *a, const char *b)
 {
 	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
+}
+
+static int cmp_u32(const void *pa, const void *pb)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	return a < b ? -1 : a > b;
 }
 
 static int cmp_i64(int64_t a, int64_t b)
@@ -96,6 +118,111 @@ static int compare(const void *pa, const void *pb, void *ctx)
 	return a->seq < b->seq ? -1 : a->seq > b->seq;
 }
 
+/* Numbers in sort order as a sequence-set: a range only for an ascending run
+   (RFC 5267 §3.2: the set is read in order; "3:5" is 3,4,5 either way). */
+static void write_ordered_set(struct outq *q, const struct sort_item *items, uint32_t n,
+			      bool uid)
+{
+	uint32_t i = 0;
+	while (i < n) {
+		uint32_t first = uid ? items[i].uid : items[i].seq, last = first, j = i + 1;
+		while (j < n && (uid ? items[j].uid : items[j].seq) == last + 1) {
+			last++;
+			j++;
+		}
+		if (last != first)
+			outq_printf(q, "%s%u:%u", i ? "," : "", first, last);
+		else
+			outq_printf(q, "%s%u", i ? "," : "", first);
+		i = j;
+	}
+}
+
+/* RFC 5182 §2.1 (SAVE): "$" is the result as a set of UIDs; with MIN and/or MAX but
+   neither ALL, COUNT nor PARTIAL, only those messages. */
+static void esort_save(struct session *s, const struct sort_state *st)
+{
+	uint32_t *uids = xmalloc((st->n + 1) * sizeof(*uids));
+	uint32_t n = 0;
+	bool min_max_only = (st->ret & (SRET_MIN | SRET_MAX)) &&
+			    !(st->ret & (SRET_ALL | SRET_COUNT | SRET_PARTIAL));
+	for (uint32_t i = 0; i < st->n; i++)
+		if (!min_max_only || ((st->ret & SRET_MIN) && i == 0) ||
+		    ((st->ret & SRET_MAX) && i == st->n - 1))
+			uids[n++] = st->items[i].uid;
+	qsort(uids, n, sizeof(*uids), cmp_u32);
+	struct uimap_range *r = xmalloc((n + 1) * sizeof(*r));
+	unsigned nr = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (nr > 0 && r[nr - 1].hi + 1 >= uids[i])
+			r[nr - 1].hi = uids[i];
+		else
+			r[nr++] = (struct uimap_range){ uids[i], uids[i] };
+	}
+	free(uids);
+	free(s->searchres);
+	s->searchres = r;
+	s->n_searchres = nr;
+}
+
+/* "* ESEARCH (TAG "t") [UID] MIN MAX COUNT PARTIAL ALL [MODSEQ]" in sort order
+   (RFC 5267 §3.1: MIN and MAX are the first and last in that order). */
+static void esort_reply(struct uimap_cmd *cmd, struct sort_state *st)
+{
+	struct session *s = cmd->s;
+	struct outq *q = s->out;
+	bool u = cmd->uid;
+	uint64_t modseq = 0;
+	if (st->ret & SRET_SAVE)
+		esort_save(s, st);
+	if (!(st->ret & ~(unsigned)SRET_SAVE))
+		return;   /* RFC 5182 §2.1: SAVE alone answers no ESEARCH */
+	outq_printf(q, "* ESEARCH (TAG \"%s\")%s", cmd->c.tag, u ? " UID" : "");
+	const struct sort_item *first = st->n ? &st->items[0] : NULL;
+	const struct sort_item *last = st->n ? &st->items[st->n - 1] : NULL;
+	if (first != NULL && (st->ret & SRET_MIN)) {
+		outq_printf(q, " MIN %u", u ? first->uid : first->seq);
+		modseq = first->modseq;
+	}
+	if (last != NULL && (st->ret & SRET_MAX)) {
+		outq_printf(q, " MAX %u", u ? last->uid : last->seq);
+		if (last->modseq > modseq)
+			modseq = last->modseq;
+	}
+	if (st->ret & SRET_COUNT)
+		outq_printf(q, " COUNT %u", st->n);
+	uint64_t lo = 1, hi = st->n;
+	if (st->ret & SRET_PARTIAL) {
+		/* RFC 9394 §3.1: positions in the sorted result; NIL when none */
+		outq_printf(q, " PARTIAL (%s ", st->partial_text);
+		if (partial_range_positions(&st->partial, st->n, &lo, &hi))
+			write_ordered_set(q, st->items + lo - 1, (uint32_t)(hi - lo + 1), u);
+		else
+			outq_puts(q, "NIL");
+		outq_puts(q, ")");
+	}
+	if (st->n > 0 && (st->ret & SRET_ALL)) {
+		outq_puts(q, " ALL ");
+		write_ordered_set(q, st->items, st->n, u);
+	}
+	if (st->prog->uses_modseq && st->n > 0) {
+		/* RFC 7162 §3.1.5: the highest mod-sequence of what is returned */
+		if (st->ret & (SRET_ALL | SRET_COUNT | SRET_PARTIAL)) {
+			uint32_t a = 0, b = st->n;
+			if (!(st->ret & (SRET_ALL | SRET_COUNT))) {
+				a = (uint32_t)lo - 1;
+				b = (uint32_t)hi;
+			}
+			for (uint32_t i = a; i < b && i < st->n; i++)
+				if (st->items[i].modseq > modseq)
+					modseq = st->items[i].modseq;
+		}
+		if (modseq != 0)
+			outq_printf(q, " MODSEQ %" PRIu64, modseq);
+	}
+	outq_puts(q, "\r\n");
+}
+
 static int sort_finish(struct uimap_cmd *cmd)
 {
 	struct sort_state *st = cmd->ctx;
@@ -104,6 +231,11 @@ static int sort_finish(struct uimap_cmd *cmd)
 	uint64_t max_modseq = 0;
 	if (st->n > 1)
 		qsort_r(st->items, st->n, sizeof(*st->items), compare, st);
+	if (st->ret != 0) {
+		esort_reply(cmd, st);
+		cmd_reply(cmd, "OK", "%sSORT completed.", cmd->uid ? "UID " : "");
+		return CMD_DONE;
+	}
 	outq_puts(q, "* SORT");
 	for (uint32_t i = 0; i < st->n; i++) {
 		int n = snprintf(num, sizeof(num), " %u", cmd->uid ? st->items[i].uid
@@ -188,14 +320,74 @@ static int parse_keys(const struct imap_arg *list, struct sort_state *st)
 static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
 		  unsigned n);
 
+/* RETURN (options) of RFC 5267 §3.1 (an empty list means ALL), SAVE (RFC 5182) and
+   PARTIAL (RFC 9394). Returns the bits, or 0 with *error_r. */
+static unsigned parse_return(const struct imap_arg *list, struct sort_state *st,
+			     const char **error_r)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} opts[] = { { "MIN", SRET_MIN }, { "MAX", SRET_MAX }, { "ALL", SRET_ALL },
+		     { "COUNT", SRET_COUNT }, { "SAVE", SRET_SAVE } };
+	unsigned ret = 0;
+	if (list->type != IMAP_ARG_LIST) {
+		*error_r = "RETURN takes a list of options";
+		return 0;
+	}
+	for (unsigned i = 0; i < list->len; i++) {
+		const struct imap_arg *a = &list->u.list[i];
+		if (a->type != IMAP_ARG_ATOM) {
+			*error_r = "Unknown SORT RETURN option";
+			return 0;
+		}
+		if (strcasecmp(a->u.str, "PARTIAL") == 0 && !(ret & SRET_PARTIAL)) {
+			const struct imap_arg *r = i + 1 < list->len ? &list->u.list[++i] : NULL;
+			if (r == NULL || r->type != IMAP_ARG_ATOM ||
+			    partial_range_parse(r->u.str, &st->partial) < 0) {
+				*error_r = "PARTIAL takes a range (a:b or -a:-b)";
+				return 0;
+			}
+			st->partial_text = r->u.str;
+			ret |= SRET_PARTIAL;
+			continue;
+		}
+		unsigned k = 0;
+		while (k < N_ELEMENTS(opts) && strcasecmp(a->u.str, opts[k].name) != 0)
+			k++;
+		if (k == N_ELEMENTS(opts)) {
+			/* UPDATE would be CONTEXT=SORT, which is not offered */
+			*error_r = "Unknown SORT RETURN option";
+			return 0;
+		}
+		ret |= opts[k].bit;
+	}
+	if ((ret & SRET_PARTIAL) && (ret & SRET_ALL)) {
+		*error_r = "PARTIAL cannot go with ALL";   /* RFC 9394 §3.1 */
+		return 0;
+	}
+	return ret != 0 ? ret : SRET_ALL;
+}
+
 int cmd_sort(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
 	const struct imap_arg *args = cmd->c.args;
+	unsigned n_args = cmd->c.n_args;
 	struct sort_state *st = arena_zalloc(&s->arena, sizeof(*st));
 	const char *cs;
 	size_t cs_len;
-	if (cmd->c.n_args < 3 || parse_keys(&args[0], st) < 0 ||
+	if (n_args >= 1 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "RETURN") == 0) {
+		const char *error = "RETURN takes options";
+		st->ret = n_args >= 2 ? parse_return(&args[1], st, &error) : 0;
+		if (st->ret == 0) {
+			cmd_reply(cmd, "BAD", "%s.", error);
+			return CMD_DONE;
+		}
+		args += 2;
+		n_args -= 2;
+	}
+	if (n_args < 3 || parse_keys(&args[0], st) < 0 ||
 	    !arg_string(&args[1], &cs, &cs_len)) {
 		cmd_reply(cmd, "BAD", "SORT takes (sort keys), a charset and search criteria.");
 		return CMD_DONE;
@@ -205,7 +397,7 @@ int cmd_sort(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	st->finish = sort_finish;
-	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
+	return gather(cmd, st, &args[2], n_args - 2);
 }
 
 /* Parse the criteria (after the charset) and gather the matches in slices. */
@@ -216,6 +408,12 @@ static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct ima
 	const char *error;
 	int r = search_parse(cmd, args, n, &st->prog, &error);
 	if (r <= 0) {
+		if (st->ret & SRET_SAVE) {
+			/* RFC 5182 §2.1: a failed command with SAVE empties $ */
+			free(s->searchres);
+			s->searchres = NULL;
+			s->n_searchres = 0;
+		}
 		cmd_reply(cmd, r == 0 ? "NO" : "BAD", "%s.", error);
 		return CMD_DONE;
 	}
