@@ -130,7 +130,8 @@ void mail_base_subject(struct buf *out, const char *raw, size_t len, bool *reply
 		}
 		break;
 	}
-	buf_append(out, s + b, e - b);
+	if (e > b)   /* an empty subject has no buffer at all (s NULL) */
+		buf_append(out, s + b, e - b);
 	buf_free(&dec);
 	if (reply_r != NULL)
 		*reply_r = reply;

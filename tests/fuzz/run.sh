@@ -99,9 +99,11 @@ for h in $HARNESSES; do
 	fi
 	log="$WORK/$h/log"
 	status=0
+	# (no comment line may sit inside this command: it would end it before the
+	# harness, and the harness would run without these options)
+	# shellcheck disable=SC2086
 	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-	# shellcheck disable=SC2086
 	"$BUILD/tests/fuzz/fuzz-$h" $limit -max_len="$(max_len "$h")" \
 		-timeout=10 -rss_limit_mb=2048 -print_final_stats=1 ${FUZZ_ARGS:-} \
 		-artifact_prefix="$WORK/$h/artifacts/" "$corpus" >"$log" 2>&1 || status=$?
