@@ -26,7 +26,7 @@ STRESS = os.path.join(REPO_ROOT, "tests", "stress", "imapstress.py")
 MUTPROXY = os.path.join(REPO_ROOT, "tests", "stress", "mutproxy.py")
 INJECTED = {"uid": "uid-changed", "flags": "flags-lost", "exists": "exists-shrink",
             "body": "content-mismatch", "expunge": "expunge-forbidden", "garble": "parse",
-            "modseq": "modseq-decreased", "vanished": "vanished"}
+            "modseq": "modseq-decreased", "vanished": "vanished", "notify": "notify-list"}
 TLS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
 CERT = os.path.join(TLS_DIR, "cert-a.pem")
 KEY = os.path.join(TLS_DIR, "key-a.pem")

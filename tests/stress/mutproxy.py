@@ -60,6 +60,9 @@ class Mutator:
         elif raw.startswith(b"* VANISHED ") and not raw.startswith(b"* VANISHED (") and \
                 self.hit("vanished", 10):
             raw += b",4000000000"
+        elif raw.startswith(b"* STATUS ") and self.hit("notify", 5):
+            # a mailbox-name event that never happened (no mailbox changes name)
+            pre = b'* LIST () "/" Ghost\r\n'
         elif raw.startswith(b"* ") and raw.endswith(b" EXISTS") and self.hit("exists", 5):
             n = int(raw.split()[1])
             if n > 2:       # usually one more than the client knew: now one less
@@ -129,6 +132,7 @@ async def main():
     ap.add_argument("--target-port", type=int, required=True)
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--modes", default="uid,flags,exists,body,expunge,garble")
+    # also: modseq, vanished, notify (a LIST no mailbox change caused, before a STATUS)
     ap.add_argument("--rate", type=float, default=0.01)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
