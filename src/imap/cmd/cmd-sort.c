@@ -8,6 +8,7 @@
 #include "imap/session.h"
 #include "imap/cursor.h"
 #include "imap/seqset.h"
+#include "imap/sortorder.h"
 #include "imap/thread.h"
 #include "core/alloc.h"
 #include "core/common.h"
@@ -18,25 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-
-enum sort_kind {
-	SORT_ARRIVAL, SORT_CC, SORT_DATE, SORT_FROM, SORT_SIZE, SORT_SUBJECT, SORT_TO,
-	SORT_DISPLAYFROM, SORT_DISPLAYTO,
-};
-
-#define SORT_MAX_KEYS 16
-
-struct sort_key {
-	enum sort_kind kind;
-	bool reverse;
-};
-
-struct sort_item {
-	uint32_t seq, uid;
-	uint64_t size, modseq;
-	int64_t arrival;                   /* INTERNALDATE */
-	const struct mail_sortkeys *k;     /* NULL when no header key is needed */
-};
 
 /* ESORT's RETURN options (RFC 5267 §3.1). */
 enum sort_return {
@@ -53,9 +35,7 @@ struct sort_state {
 	unsigned ret;                      /* enum sort_return; 0: a classic SORT */
 	struct partial_range partial;
 	const char *partial_text;
-	struct sort_key keys[SORT_MAX_KEYS];
-	unsigned n_keys;
-	bool need_headers;
+	struct sort_spec spec;
 	struct sort_item *items;
 	uint32_t n, cap;
 	struct uimap_range all;
@@ -70,56 +50,20 @@ static void sort_cleanup(struct uimap_cmd *cmd)
 	free(st->items);
 }
 
-static int cmp_str(const char *a, const char *b)
-{
-	return strcmp(a != NULL ? a : "", b != NULL ? b : "");
-}
-
 static int cmp_u32(const void *pa, const void *pb)
 {
 	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
 	return a < b ? -1 : a > b;
 }
 
-static int cmp_i64(int64_t a, int64_t b)
-{
-	return a < b ? -1 : a > b;
-}
-
-/* RFC 5256 §2.2: the sent date, or INTERNALDATE when the Date: is missing or bad */
-static int64_t sent_date(const struct sort_item *it)
-{
-	return it->k != NULL && it->k->has_date ? it->k->date : it->arrival;
-}
-
 static int compare(const void *pa, const void *pb, void *ctx)
 {
 	const struct sort_state *st = ctx;
-	const struct sort_item *a = pa, *b = pb;
-	static const struct mail_sortkeys none = { 0 };
-	const struct mail_sortkeys *ka = a->k ? a->k : &none, *kb = b->k ? b->k : &none;
-	for (unsigned i = 0; i < st->n_keys; i++) {
-		int c = 0;
-		switch (st->keys[i].kind) {
-		case SORT_ARRIVAL: c = cmp_i64(a->arrival, b->arrival); break;
-		case SORT_DATE: c = cmp_i64(sent_date(a), sent_date(b)); break;
-		case SORT_SIZE: c = a->size < b->size ? -1 : a->size > b->size; break;
-		case SORT_SUBJECT: c = cmp_str(ka->subject, kb->subject); break;
-		case SORT_FROM: c = cmp_str(ka->from, kb->from); break;
-		case SORT_TO: c = cmp_str(ka->to, kb->to); break;
-		case SORT_CC: c = cmp_str(ka->cc, kb->cc); break;
-		case SORT_DISPLAYFROM: c = cmp_str(ka->display_from, kb->display_from); break;
-		case SORT_DISPLAYTO: c = cmp_str(ka->display_to, kb->display_to); break;
-		}
-		if (c != 0)
-			return st->keys[i].reverse ? -c : c;
-	}
-	/* RFC 5256 §3: equal by every key: by sequence number */
-	return a->seq < b->seq ? -1 : a->seq > b->seq;
+	return sort_compare(&st->spec, pa, pb);
 }
 
 /* Numbers in sort order as a sequence-set: a range only for an ascending run
-   (RFC 5267 §3.2: the set is read in order; "3:5" is 3,4,5 either way). */
+   (RFC 5267 §3.2: every range expands in increasing order). */
 static void write_ordered_set(struct outq *q, const struct sort_item *items, uint32_t n,
 			      bool uid)
 {
@@ -267,54 +211,13 @@ static int sort_continue(struct uimap_cmd *cmd)
 				st->cap = st->cap ? 2 * st->cap : 256;
 				st->items = xrealloc(st->items, st->cap * sizeof(*st->items));
 			}
-			st->items[st->n++] = (struct sort_item){
-				.seq = seq, .uid = info.uid, .size = info.size, .modseq = info.modseq,
-				.arrival = (int64_t)info.internaldate,
-				.k = st->need_headers ? mail_sortkeys_get(info.blob) : NULL,
-			};
+			sort_item_init(&st->items[st->n++], &st->spec, seq, &info);
 		}
 		enum cmd_wait wait = slice_check(&sl, s);
 		if (wait == CMD_WAIT_TURN && cursor_left(&st->cursor) > 0)
 			return cmd_block(cmd, wait, sort_continue);
 	}
 	return st->finish(cmd);
-}
-
-/* RFC 5256 §3 sort-criteria, with RFC 5957's DISPLAYFROM and DISPLAYTO. */
-static int parse_keys(const struct imap_arg *list, struct sort_state *st)
-{
-	static const struct {
-		const char *name;
-		enum sort_kind kind;
-		bool header;
-	} names[] = {
-		{ "ARRIVAL", SORT_ARRIVAL, false }, { "CC", SORT_CC, true },
-		{ "DATE", SORT_DATE, true }, { "FROM", SORT_FROM, true },
-		{ "SIZE", SORT_SIZE, false }, { "SUBJECT", SORT_SUBJECT, true },
-		{ "TO", SORT_TO, true }, { "DISPLAYFROM", SORT_DISPLAYFROM, true },
-		{ "DISPLAYTO", SORT_DISPLAYTO, true },
-	};
-	bool reverse = false;
-	if (list->type != IMAP_ARG_LIST || list->len == 0)
-		return -1;
-	for (unsigned i = 0; i < list->len; i++) {
-		const struct imap_arg *a = &list->u.list[i];
-		if (a->type != IMAP_ARG_ATOM)
-			return -1;
-		if (strcasecmp(a->u.str, "REVERSE") == 0 && !reverse) {
-			reverse = true;
-			continue;
-		}
-		unsigned k = 0;
-		while (k < N_ELEMENTS(names) && strcasecmp(a->u.str, names[k].name) != 0)
-			k++;
-		if (k == N_ELEMENTS(names) || st->n_keys == SORT_MAX_KEYS)
-			return -1;
-		st->keys[st->n_keys++] = (struct sort_key){ names[k].kind, reverse };
-		st->need_headers |= names[k].header;
-		reverse = false;
-	}
-	return reverse ? -1 : 0;   /* REVERSE must come before a key */
 }
 
 static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
@@ -387,7 +290,7 @@ int cmd_sort(struct uimap_cmd *cmd)
 		args += 2;
 		n_args -= 2;
 	}
-	if (n_args < 3 || parse_keys(&args[0], st) < 0 ||
+	if (n_args < 3 || sort_spec_parse(&args[0], &st->spec) < 0 ||
 	    !arg_string(&args[1], &cs, &cs_len)) {
 		cmd_reply(cmd, "BAD", "SORT takes (sort keys), a charset and search criteria.");
 		return CMD_DONE;
@@ -432,7 +335,8 @@ static int thread_date_cmp(const void *pa, const void *pb, void *ctx)
 {
 	(void)ctx;
 	const struct sort_item *a = pa, *b = pb;
-	int c = cmp_i64(sent_date(a), sent_date(b));
+	int64_t da = sort_sent_date(a), db = sort_sent_date(b);
+	int c = da < db ? -1 : da > db;
 	return c != 0 ? c : (a->seq < b->seq ? -1 : a->seq > b->seq);
 }
 
@@ -458,7 +362,7 @@ static int thread_finish(struct uimap_cmd *cmd)
 	struct thread_span *spans = xmalloc((st->n + 1) * sizeof(*spans));
 	uint32_t n_spans = 0;
 	for (uint32_t i = 0; i < st->n; i++) {
-		if (n_spans > 0 && cmp_str(st->items[i].k ? st->items[i].k->subject : "",
+		if (n_spans > 0 && sort_cmp_str(st->items[i].k ? st->items[i].k->subject : "",
 					   st->items[spans[n_spans - 1].first].k ?
 					   st->items[spans[n_spans - 1].first].k->subject : "") == 0)
 			spans[n_spans - 1].n++;
@@ -497,7 +401,7 @@ static int thread_refs_finish(struct uimap_cmd *cmd)
 		const struct sort_item *it = &st->items[i];
 		const struct mail_sortkeys *k = it->k;
 		m[i] = (struct thread_msg){
-			.num = cmd->uid ? it->uid : it->seq, .seq = it->seq, .date = sent_date(it),
+			.num = cmd->uid ? it->uid : it->seq, .seq = it->seq, .date = sort_sent_date(it),
 			.message_id = k ? k->message_id : "", .references = k ? k->references : "",
 			.subject = k ? k->subject : "", .reply = k ? k->subject_reply : false,
 		};
@@ -534,14 +438,14 @@ int cmd_thread(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
 		return CMD_DONE;
 	}
-	st->need_headers = true;
+	st->spec.need_headers = true;
 	if (references) {
 		st->finish = thread_refs_finish;
 	} else {
 		/* RFC 5256 §4: by base subject, then by sent date */
-		st->keys[0] = (struct sort_key){ SORT_SUBJECT, false };
-		st->keys[1] = (struct sort_key){ SORT_DATE, false };
-		st->n_keys = 2;
+		st->spec.keys[0] = (struct sort_key){ SORT_SUBJECT, false };
+		st->spec.keys[1] = (struct sort_key){ SORT_DATE, false };
+		st->spec.n_keys = 2;
 		st->finish = thread_finish;
 	}
 	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
