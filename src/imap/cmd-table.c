@@ -134,7 +134,7 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 		}
 	/* extensions of existing commands (advertised only when complete) */
 	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES PARTIAL STATUS=SIZE LIST-EXTENDED"
-		     " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE SORT SORT=DISPLAY ESORT"
+		     " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE SORT SORT=DISPLAY ESORT CONTEXT=SORT"
 		     " THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 	if (session_qresync_offered(s))
 		outq_puts(q, " QRESYNC");

@@ -41,6 +41,16 @@ void context_set_program(struct search_context *ctx, struct session *s,
 /* A message of the initial result, in ascending UID order. */
 void context_add(struct search_context *ctx, uint32_t uid);
 
+/* SORT RETURN (UPDATE) (RFC 5267 §4, CONTEXT=SORT): the context keeps its result in
+   spec's order and tells changes as (position number) pairs; call before adding. */
+struct sort_spec;
+struct sort_item;
+void context_set_sort(struct search_context *ctx, const struct sort_spec *spec);
+
+/* A message of a sort context's initial result, in sort order (its blob is
+   referenced while the context holds the message). */
+void context_add_sorted(struct search_context *ctx, const struct sort_item *it);
+
 /* The initial search is done over the messages up to max_uid: from now on the
    session keeps the context (and frees it). */
 void context_attach(struct session *s, struct search_context *ctx, uint32_t max_uid);

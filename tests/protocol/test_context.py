@@ -235,3 +235,166 @@ class Context(MailTestCase):
                 fresh = set(esearch_all(self.ok(self.c, "chk", f"UID SEARCH RETURN (ALL) {crit}"),
                                         "chk"))
                 self.assertEqual(kept[f"q{i}"], fresh, f"step {step}: {crit}")
+
+
+PAIRS_RE = re.compile(r'^\* ESEARCH \(TAG "([^"]*)"\)( UID)? (ADDTO|REMOVEFROM) \(([0-9 ,:]+)\)$')
+
+
+def sort_updates(untagged):
+    """[(tag, uid, what, [(position, [numbers])])] of sort-context updates, in order."""
+    out = []
+    for t in texts(untagged):
+        if t.startswith("* ESEARCH") and ("ADDTO" in t or "REMOVEFROM" in t):
+            m = PAIRS_RE.match(t)
+            assert m, f"malformed update: {t!r}"
+            v = m.group(4).split()
+            assert len(v) % 2 == 0, t
+            pairs = [(int(v[i]), expand_uidset(v[i + 1])) for i in range(0, len(v), 2)]
+            out.append((m.group(1), bool(m.group(2)), m.group(3), pairs))
+    return out
+
+
+def apply_sort_update(result, what, pairs):
+    """RFC 5267 §4.3.3/§4.3.4: each (position, set) in turn; ADDTO inserts the set so its
+    first number lands at the position, REMOVEFROM removes it from the position on."""
+    for pos, nums in pairs:
+        assert pos >= 1, f"position {pos} in a sort context"
+        if what == "ADDTO":
+            assert pos <= len(result) + 1, (pos, result)
+            result[pos - 1:pos - 1] = nums
+        else:
+            assert result[pos - 1:pos - 1 + len(nums)] == nums, (pos, nums, result)
+            del result[pos - 1:pos - 1 + len(nums)]
+
+
+def esort_all(untagged, tag):
+    for t in texts(untagged):
+        if t.startswith(f'* ESEARCH (TAG "{tag}")') and "ADDTO" not in t and "REMOVEFROM" not in t:
+            m = re.search(r" ALL ([0-9:,]+)", t)
+            if not m:
+                return []
+            out = []
+            for part in m.group(1).split(","):
+                if ":" in part:
+                    a, b = (int(x) for x in part.split(":"))
+                    out += list(range(a, b + 1))
+                else:
+                    out.append(int(part))
+            return out
+    raise AssertionError(f"no ESEARCH for {tag}: {untagged!r}")
+
+
+class SortContext(MailTestCase):
+    """CONTEXT=SORT (RFC 5267 §4): SORT RETURN (UPDATE) keeps a sorted result and tells
+    changes as (position number) pairs."""
+
+    def setUp(self):
+        super().setUp()
+        self.c = self.session()
+        self.other = self.session()
+        for subj in ("delta", "bravo", "echo", "alpha", "charlie", "bravo"):
+            self.append_ok(self.c, "INBOX", make_message(subject=subj))
+        self.ok(self.c, "s", "SELECT INBOX")
+        self.ok(self.other, "s", "SELECT INBOX")
+
+    def test_capability(self):
+        caps = capabilities(texts(self.ok(self.c, "c", "CAPABILITY"))[0])
+        self.assertIn("CONTEXT=SORT", caps)
+        self.assertIn("ESORT", caps)
+
+    def test_positions(self):
+        # subjects: 1 delta, 2 bravo, 3 echo, 4 alpha, 5 charlie, 6 bravo
+        u = self.ok(self.c, "t", "UID SORT RETURN (UPDATE ALL) (SUBJECT) UTF-8 FLAGGED")
+        self.assertEqual(esort_all(u, "t"), [])
+        self.ok(self.other, "f", "UID STORE 3,5 +FLAGS (\\Flagged)")
+        u = self.ok(self.c, "n", "NOOP")
+        self.assertEqual(sort_updates(u), [("t", True, "ADDTO", [(1, [3])]),
+                                           ("t", True, "ADDTO", [(1, [5])])])
+        self.ok(self.other, "f", "UID STORE 2,4 +FLAGS (\\Flagged)")
+        u = self.ok(self.c, "n", "NOOP")
+        # [5 charlie, 3 echo]: bravo (2) before charlie, then alpha (4) first:
+        # [4, 2, 5, 3]
+        self.assertEqual(sort_updates(u), [("t", True, "ADDTO", [(1, [2])]),
+                                           ("t", True, "ADDTO", [(1, [4])])])
+        self.ok(self.other, "f", "UID STORE 5 -FLAGS (\\Flagged)")
+        u = self.ok(self.c, "n", "NOOP")
+        self.assertEqual(sort_updates(u), [("t", True, "REMOVEFROM", [(3, [5])])])
+        # an expunge: REMOVEFROM before the EXPUNGE; new mail: ADDTO after the EXISTS
+        self.ok(self.other, "d", "UID STORE 2 +FLAGS (\\Deleted)")
+        self.ok(self.other, "x", "EXPUNGE")
+        self.append_ok(self.other, "INBOX", make_message(subject="beta"), flags=["\\Flagged"])
+        u = texts(self.ok(self.c, "n", "NOOP"))
+        rm = u.index('* ESEARCH (TAG "t") UID REMOVEFROM (2 2)')
+        self.assertLess(rm, u.index("* 2 EXPUNGE"))
+        add = u.index('* ESEARCH (TAG "t") UID ADDTO (2 7)')
+        self.assertLess(u.index("* 6 EXISTS"), add)
+        # the same by a fresh ESORT: [4 alpha, 7 beta, 3 echo]
+        self.assertEqual(esort_all(self.ok(self.c, "e", "UID SORT RETURN (ALL) (SUBJECT) "
+                                                        "UTF-8 FLAGGED"), "e"), [4, 7, 3])
+
+    def test_sequence_numbers(self):
+        """SORT (not UID SORT): the numbers are sequence numbers, as the client has them."""
+        self.ok(self.c, "t", "SORT RETURN (UPDATE) (REVERSE SUBJECT) UTF-8 UNSEEN")
+        self.ok(self.other, "d", "STORE 1 +FLAGS (\\Deleted \\Seen)")
+        self.ok(self.other, "x", "EXPUNGE")
+        u = texts(self.ok(self.c, "n", "NOOP"))
+        # REVERSE SUBJECT: echo(3) delta(1) charlie(5) bravo(6) bravo(2) alpha(4), delta
+        # was at position 2 when it went, with its number 1
+        self.assertIn('* ESEARCH (TAG "t") REMOVEFROM (2 1)', u)
+        self.assertLess(u.index('* ESEARCH (TAG "t") REMOVEFROM (2 1)'), u.index("* 1 EXPUNGE"))
+
+    def test_tag_reuse_limit_and_cancel(self):
+        self.ok(self.c, "t1", "SORT RETURN (UPDATE) (SUBJECT) UTF-8 ALL")
+        self.status_of(self.c, "t1", "UID SORT RETURN (UPDATE) (DATE) UTF-8 ALL", "BAD")
+        self.status_of(self.c, "t1", "SEARCH RETURN (UPDATE) ALL", "BAD")
+        for i in range(2, 11):
+            self.ok(self.c, f"t{i}", "UID SEARCH RETURN (UPDATE) ALL")
+        u = self.ok(self.c, "t11", "UID SORT RETURN (UPDATE COUNT) (SUBJECT) UTF-8 ALL")
+        self.assertIn('* NO [NOUPDATE "t11"] Too many search contexts', texts(u))
+        self.ok(self.c, "c", 'CANCELUPDATE "t1"')
+        self.ok(self.other, "f", "STORE 1 +FLAGS (\\Flagged)")
+        u = self.ok(self.c, "n", "NOOP")
+        self.assertNotIn("t1", [x[0] for x in sort_updates(u)])
+
+    def test_randomized_against_fresh_sort(self):
+        """Random flag changes, appends and expunges by both sessions: the sorted result
+        kept from the (position, number) updates always equals a fresh UID SORT."""
+        rng = random.Random(52672)
+        queries = [("SUBJECT", "FLAGGED"), ("REVERSE ARRIVAL", "UNSEEN NOT DELETED"),
+                   ("SIZE SUBJECT", "OR KEYWORD $A SUBJECT alpha"), ("REVERSE SUBJECT", "ALL")]
+        kept = {}
+        for i, (keys, crit) in enumerate(queries):
+            kept[f"q{i}"] = esort_all(self.ok(
+                self.c, f"q{i}", f"UID SORT RETURN (ALL UPDATE) ({keys}) UTF-8 {crit}"), f"q{i}")
+        flags = ["\\Flagged", "\\Seen", "\\Deleted", "$A"]
+        subjects = ["alpha", "bravo", "charlie", "delta", "echo", "Re: alpha"]
+
+        def run(c, tag, text):
+            u = self.ok(c, tag, text)
+            if c is not self.c:
+                return
+            for t, uid, what, pairs in sort_updates(u):
+                self.assertTrue(uid)
+                apply_sort_update(kept[t], what, pairs)
+
+        for step in range(50):
+            who = self.c if rng.random() < 0.4 else self.other
+            op = rng.random()
+            if op < 0.55:
+                sign = rng.choice("+-")
+                fl = " ".join(rng.sample(flags, rng.randint(1, 2)))
+                lo = rng.randint(1, 6 + step)
+                run(who, "st", f"UID STORE {lo}:{lo + rng.randint(0, 4)} {sign}FLAGS ({fl})")
+            elif op < 0.8:
+                self.append_ok(self.other, "INBOX",
+                               make_message(subject=rng.choice(subjects),
+                                            body="x" * rng.randint(1, 400) + "\r\n"),
+                               flags=rng.choice([[], ["\\Flagged"], ["$A"], ["\\Seen"]]))
+            else:
+                run(self.other, "d", f"UID STORE {rng.randint(1, 6 + step)} +FLAGS (\\Deleted)")
+                run(self.other, "x", "EXPUNGE")
+            run(self.c, "n", "NOOP")
+            for i, (keys, crit) in enumerate(queries):
+                fresh = esort_all(self.ok(self.c, "chk", f"UID SORT RETURN (ALL) ({keys}) UTF-8 "
+                                                         f"{crit}"), "chk")
+                self.assertEqual(kept[f"q{i}"], fresh, f"step {step}: ({keys}) {crit}")

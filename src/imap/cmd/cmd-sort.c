@@ -5,6 +5,7 @@
    SEARCH (the keys of a message are made on first use and kept with its MIME
    structure), then sorted or threaded at once. */
 #include "imap/search.h"
+#include "imap/context.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
 #include "imap/seqset.h"
@@ -28,6 +29,8 @@ enum sort_return {
 	SRET_COUNT = 1 << 3,
 	SRET_SAVE = 1 << 4,
 	SRET_PARTIAL = 1 << 5,
+	SRET_UPDATE = 1 << 6,   /* CONTEXT=SORT (RFC 5267 §4.3) */
+	SRET_CONTEXT = 1 << 7,  /* RFC 5267 §4.2: a hint, nothing to do */
 };
 
 struct sort_state {
@@ -36,6 +39,7 @@ struct sort_state {
 	struct partial_range partial;
 	const char *partial_text;
 	struct sort_spec spec;
+	struct search_context *context;    /* UPDATE: owns prog until attached */
 	struct sort_item *items;
 	uint32_t n, cap;
 	struct uimap_range all;
@@ -46,7 +50,10 @@ struct sort_state {
 static void sort_cleanup(struct uimap_cmd *cmd)
 {
 	struct sort_state *st = cmd->ctx;
-	search_free(st->prog);
+	if (st->context != NULL)
+		context_free(st->context);   /* with the program */
+	else
+		search_free(st->prog);
 	free(st->items);
 }
 
@@ -177,6 +184,18 @@ static int sort_finish(struct uimap_cmd *cmd)
 		qsort_r(st->items, st->n, sizeof(*st->items), compare, st);
 	if (st->ret != 0) {
 		esort_reply(cmd, st);
+		if (st->context != NULL) {
+			/* CONTEXT=SORT: the result in its order from now on (RFC 5267 §4.3) */
+			struct session *s = cmd->s;
+			struct uimap_store_view *v = s->view;
+			struct uimap_msg_info last;
+			for (uint32_t i = 0; i < st->n; i++)
+				context_add_sorted(st->context, &st->items[i]);
+			context_attach(s, st->context, st->all.hi > 0 &&
+					v->vt->view_msg(v, st->all.hi, &last) == 0 ? last.uid : 0);
+			st->context = NULL;
+			st->prog = NULL;
+		}
 		cmd_reply(cmd, "OK", "%sSORT completed.", cmd->uid ? "UID " : "");
 		return CMD_DONE;
 	}
@@ -232,7 +251,8 @@ static unsigned parse_return(const struct imap_arg *list, struct sort_state *st,
 		const char *name;
 		unsigned bit;
 	} opts[] = { { "MIN", SRET_MIN }, { "MAX", SRET_MAX }, { "ALL", SRET_ALL },
-		     { "COUNT", SRET_COUNT }, { "SAVE", SRET_SAVE } };
+		     { "COUNT", SRET_COUNT }, { "SAVE", SRET_SAVE }, { "UPDATE", SRET_UPDATE },
+		     { "CONTEXT", SRET_CONTEXT } };
 	unsigned ret = 0;
 	if (list->type != IMAP_ARG_LIST) {
 		*error_r = "RETURN takes a list of options";
@@ -259,7 +279,6 @@ static unsigned parse_return(const struct imap_arg *list, struct sort_state *st,
 		while (k < N_ELEMENTS(opts) && strcasecmp(a->u.str, opts[k].name) != 0)
 			k++;
 		if (k == N_ELEMENTS(opts)) {
-			/* UPDATE would be CONTEXT=SORT, which is not offered */
 			*error_r = "Unknown SORT RETURN option";
 			return 0;
 		}
@@ -269,7 +288,8 @@ static unsigned parse_return(const struct imap_arg *list, struct sort_state *st,
 		*error_r = "PARTIAL cannot go with ALL";   /* RFC 9394 §3.1 */
 		return 0;
 	}
-	return ret != 0 ? ret : SRET_ALL;
+	/* RFC 5267 §3.1 (an empty list, or only the CONTEXT hint): ALL */
+	return (ret & ~(unsigned)SRET_CONTEXT) != 0 ? ret : ret | SRET_ALL;
 }
 
 int cmd_sort(struct uimap_cmd *cmd)
@@ -300,6 +320,21 @@ int cmd_sort(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	st->finish = sort_finish;
+	if (st->ret & SRET_UPDATE) {
+		/* RFC 5267 §4.3: the tag names the context; reusing a live one is BAD */
+		if (context_exists(s, cmd->c.tag)) {
+			cmd_reply(cmd, "BAD", "Tag %s already names a search context.", cmd->c.tag);
+			return CMD_DONE;
+		}
+		if (context_count(s) >= SEARCH_CONTEXTS_MAX) {
+			/* RFC 5267 §4.3.1: answered, but not updated */
+			outq_printf(s->out, "* NO [NOUPDATE \"%s\"] Too many search contexts\r\n",
+				    cmd->c.tag);
+		} else {
+			st->context = context_new(cmd->c.tag, cmd->uid);
+			context_set_sort(st->context, &st->spec);
+		}
+	}
 	return gather(cmd, st, &args[2], n_args - 2);
 }
 
@@ -309,7 +344,10 @@ static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct ima
 {
 	struct session *s = cmd->s;
 	const char *error;
-	int r = search_parse(cmd, args, n, &st->prog, &error);
+	cmd->ctx = st;
+	cmd->cleanup = sort_cleanup;
+	struct arena *arena = st->context != NULL ? context_arena(st->context) : &s->arena;
+	int r = search_parse_in(cmd, arena, args, n, &st->prog, &error);
 	if (r <= 0) {
 		if (st->ret & SRET_SAVE) {
 			/* RFC 5182 §2.1: a failed command with SAVE empties $ */
@@ -320,8 +358,8 @@ static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct ima
 		cmd_reply(cmd, r == 0 ? "NO" : "BAD", "%s.", error);
 		return CMD_DONE;
 	}
-	cmd->ctx = st;
-	cmd->cleanup = sort_cleanup;
+	if (st->context != NULL)
+		context_set_program(st->context, s, st->prog);
 	if (st->prog->uses_modseq)
 		session_enable_condstore(s);  /* RFC 7162 §3.1: an enabling command */
 	st->all = (struct uimap_range){ 1, s->view->vt->view_count(s->view) };
