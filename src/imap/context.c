@@ -1,6 +1,7 @@
 /* Search and sort contexts: RFC 5267 §4.3 (CONTEXT=SEARCH, CONTEXT=SORT), see context.h. */
 #include "imap/context.h"
 #include "imap/cmd.h"
+#include "imap/fetch.h"
 #include "imap/search.h"
 #include "imap/seqset.h"
 #include "imap/session.h"
@@ -27,6 +28,8 @@ struct search_context {
 	uint32_t *uids;             /* the result, ascending */
 	uint32_t n, cap;
 	uint32_t max_uid;           /* messages up to this UID were evaluated */
+	bool has_fetch;             /* UPDATE (fetch-att ...) of RFC 5465 §7 */
+	struct fetch_items fetch;
 	/* CONTEXT=SORT: the same result in sort order */
 	bool sorted;
 	struct sort_spec spec;
@@ -169,6 +172,15 @@ static uint32_t sorted_remove(struct search_context *c, uint32_t i)
 	return pos + 1;
 }
 
+int context_set_fetch(struct search_context *ctx, const struct imap_arg *list,
+		      const char **error_r)
+{
+	if (fetch_items_parse_in(&ctx->arena, list, &ctx->fetch, error_r) < 0)
+		return -1;
+	ctx->has_fetch = true;
+	return 0;
+}
+
 void context_set_sort(struct search_context *ctx, const struct sort_spec *spec)
 {
 	ctx->sorted = true;
@@ -307,6 +319,10 @@ void context_new_messages(struct session *s)
 			if (!search_match(s, c->prog, seq, &info))
 				continue;
 			uint32_t num = c->uid ? info.uid : seq;
+			/* RFC 5465 §7: UPDATE's fetch attributes for a new member, after the
+			   EXISTS and before the ESEARCH */
+			if (c->has_fetch)
+				fetch_write_notify(s, &c->fetch, seq);
 			if (c->sorted) {
 				/* one (position number) pair each, applied in order (§4.3.3) */
 				struct sort_item it;

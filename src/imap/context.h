@@ -41,6 +41,13 @@ void context_set_program(struct search_context *ctx, struct session *s,
 /* A message of the initial result, in ascending UID order. */
 void context_add(struct search_context *ctx, uint32_t uid);
 
+/* UPDATE (fetch-att ...) (RFC 5465 §7): a FETCH with these attributes for each new
+   message that joins the result. Parses list into the context. Returns 0, or -1 with
+   *error_r. */
+struct imap_arg;
+int context_set_fetch(struct search_context *ctx, const struct imap_arg *list,
+		      const char **error_r);
+
 /* SORT RETURN (UPDATE) (RFC 5267 §4, CONTEXT=SORT): the context keeps its result in
    spec's order and tells changes as (position number) pairs; call before adding. */
 struct sort_spec;

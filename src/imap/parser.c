@@ -580,10 +580,14 @@ int parser_command(struct parser *p, struct imap_command *cmd, const char **erro
 	cmd->name = arena_strndup(p->arena, s + name_start, i - name_start);
 	cmd->tail = i < end ? s + i + 1 : "";
 	struct tok t = { .p = p, .s = s, .pos = i, .end = end, .lit = 0, .error = NULL };
-	/* FETCH and NOTIFY (MessageNew's fetch attributes, RFC 5465 §8) */
+	/* FETCH, and the commands that take fetch attributes elsewhere: NOTIFY's MessageNew
+	   and SEARCH / SORT RETURN (UPDATE (...)) (RFC 5465 §8, §7) */
 	t.fetch = strcasecmp(cmd->name, "FETCH") == 0 || strcasecmp(cmd->name, "NOTIFY") == 0 ||
+		  strcasecmp(cmd->name, "SEARCH") == 0 || strcasecmp(cmd->name, "SORT") == 0 ||
 		  (strcasecmp(cmd->name, "UID") == 0 && end - i > 6 &&
-		   strncasecmp(s + i + 1, "FETCH ", 6) == 0);
+		   (strncasecmp(s + i + 1, "FETCH ", 6) == 0 ||
+		    strncasecmp(s + i + 1, "SEARCH ", 7) == 0 ||
+		    strncasecmp(s + i + 1, "SORT ", 5) == 0));
 	if (i < end) {
 		t.pos++; /* the space after the name */
 		if (t.pos >= end || s[t.pos] == ' ') {

@@ -188,6 +188,42 @@ class Context(MailTestCase):
         _, t = self.c.read_tagged("i")
         self.assertTagged(t, "i", "OK")
 
+    def test_update_with_fetch_attributes(self):
+        """RFC 5465 §7: UPDATE (fetch-att ...) sends a FETCH for each new message that
+        joins the result, after the EXISTS and before the ADDTO; none for a message that
+        joins by a flag change."""
+        u = self.ok(self.c, "a00", "SEARCH RETURN (COUNT UPDATE (UID BODY.PEEK[HEADER.FIELDS "
+                                   "(TO FROM SUBJECT)])) FROM \"boss\"")
+        self.assertEqual(texts(u), ['* ESEARCH (TAG "a00") COUNT 0'])
+        self.append_ok(self.other, "INBOX", make_message(subject="Re: good morning",
+                                                         from_="boss@example.org"))
+        self.append_ok(self.other, "INBOX", make_message(subject="not from the boss"))
+        u = self.ok(self.c, "n", "NOOP")
+        t = texts(u)
+        fetch = [i for i, x in enumerate(t) if x.startswith("* 7 FETCH")]
+        self.assertEqual(len(fetch), 1, t)
+        self.assertLess(t.index("* 8 EXISTS"), fetch[0])
+        self.assertLess(fetch[0], t.index('* ESEARCH (TAG "a00") ADDTO (0 7)'))
+        self.assertFalse(any(x.startswith("* 8 FETCH") for x in t), t)
+        raw = b"".join(x if isinstance(x, bytes) else x.encode() for x in u)
+        self.assertIn(b"Subject: Re: good morning", raw)
+        self.assertIn(b"UID 7", raw)
+        # a member by a flag change: ADDTO without a FETCH
+        self.ok(self.c, "a01", "UID SEARCH RETURN (UPDATE (UID FLAGS)) FLAGGED")
+        self.ok(self.other, "f", "STORE 1 +FLAGS (\\Flagged)")
+        t = texts(self.ok(self.c, "n", "NOOP"))
+        self.assertIn('* ESEARCH (TAG "a01") UID ADDTO (0 1)', t)
+        self.assertEqual([x for x in t if "FETCH" in x and "UID 1" in x and "MODSEQ" not in x
+                          and not x.startswith("* 1 FETCH (FLAGS")], [])
+        self.status_of(self.c, "a02", "SEARCH RETURN (UPDATE (NOSUCHITEM)) ALL", "BAD")
+        # and for a sort context
+        self.ok(self.c, "a03", "UID SORT RETURN (UPDATE (UID)) (SUBJECT) UTF-8 SUBJECT zulu")
+        self.append_ok(self.other, "INBOX", make_message(subject="zulu"))
+        t = texts(self.ok(self.c, "n", "NOOP"))
+        self.assertIn("* 9 FETCH (UID 9)", t)
+        self.assertLess(t.index("* 9 FETCH (UID 9)"),
+                        t.index('* ESEARCH (TAG "a03") UID ADDTO (1 9)'))
+
     def test_randomized_against_fresh_search(self):
         """Random flag changes, appends and expunges by both sessions: the result kept from
         the updates always equals a fresh UID SEARCH of the same criteria."""

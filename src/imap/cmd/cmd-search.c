@@ -3,6 +3,7 @@
    SEARCHRES's SAVE (RFC 5182), and CONTEXT=SEARCH's UPDATE with CANCELUPDATE
    (RFC 5267 §4.3, the updates themselves in imap/context.c). */
 #include "imap/search.h"
+#include "imap/fetch.h"
 #include "imap/context.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
@@ -44,6 +45,7 @@ struct search_state {
 	uint32_t *found;             /* PARTIAL: every match's number, in order */
 	uint32_t n_found, cap_found;
 	struct search_context *context; /* UPDATE: owns prog until attached at the end */
+	const struct imap_arg *update_fetch; /* UPDATE (fetch-att ...), RFC 5465 §7 */
 };
 
 static void search_cleanup(struct uimap_cmd *cmd)
@@ -267,6 +269,9 @@ static unsigned parse_return(const struct imap_arg *list, struct search_state *s
 			return 0;
 		}
 		ret |= opts[k].bit;
+		if (opts[k].bit == RET_UPDATE && i + 1 < list->len &&
+		    list->u.list[i + 1].type == IMAP_ARG_LIST)
+			st->update_fetch = &list->u.list[++i];
 	}
 	/* RFC 9394 §3.1: PARTIAL and ALL exclude each other */
 	if ((ret & RET_PARTIAL) && (ret & RET_ALL)) {
@@ -307,6 +312,19 @@ int cmd_search(struct uimap_cmd *cmd)
 		} else {
 			st->context = context_new(cmd->c.tag, cmd->uid);
 			arena = context_arena(st->context);
+		}
+		if (st->update_fetch != NULL) {
+			const char *ferror;
+			struct fetch_items check;
+			int fr = st->context != NULL ?
+				 context_set_fetch(st->context, st->update_fetch, &ferror) :
+				 fetch_items_parse_in(&s->arena, st->update_fetch, &check, &ferror);
+			if (fr < 0) {
+				context_free(st->context);
+				st->context = NULL;
+				cmd_reply(cmd, "BAD", "UPDATE: %s.", ferror);
+				return CMD_DONE;
+			}
 		}
 	}
 	cmd->ctx = st;

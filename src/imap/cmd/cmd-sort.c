@@ -5,6 +5,7 @@
    SEARCH (the keys of a message are made on first use and kept with its MIME
    structure), then sorted or threaded at once. */
 #include "imap/search.h"
+#include "imap/fetch.h"
 #include "imap/context.h"
 #include "imap/session.h"
 #include "imap/cursor.h"
@@ -40,6 +41,7 @@ struct sort_state {
 	const char *partial_text;
 	struct sort_spec spec;
 	struct search_context *context;    /* UPDATE: owns prog until attached */
+	const struct imap_arg *update_fetch; /* UPDATE (fetch-att ...), RFC 5465 §7 */
 	struct sort_item *items;
 	uint32_t n, cap;
 	struct uimap_range all;
@@ -283,6 +285,9 @@ static unsigned parse_return(const struct imap_arg *list, struct sort_state *st,
 			return 0;
 		}
 		ret |= opts[k].bit;
+		if (opts[k].bit == SRET_UPDATE && i + 1 < list->len &&
+		    list->u.list[i + 1].type == IMAP_ARG_LIST)
+			st->update_fetch = &list->u.list[++i];
 	}
 	if ((ret & SRET_PARTIAL) && (ret & SRET_ALL)) {
 		*error_r = "PARTIAL cannot go with ALL";   /* RFC 9394 §3.1 */
@@ -333,6 +338,19 @@ int cmd_sort(struct uimap_cmd *cmd)
 		} else {
 			st->context = context_new(cmd->c.tag, cmd->uid);
 			context_set_sort(st->context, &st->spec);
+		}
+		if (st->update_fetch != NULL) {
+			const char *ferror;
+			struct fetch_items check;
+			int fr = st->context != NULL ?
+				 context_set_fetch(st->context, st->update_fetch, &ferror) :
+				 fetch_items_parse_in(&s->arena, st->update_fetch, &check, &ferror);
+			if (fr < 0) {
+				context_free(st->context);
+				st->context = NULL;
+				cmd_reply(cmd, "BAD", "UPDATE: %s.", ferror);
+				return CMD_DONE;
+			}
 		}
 	}
 	return gather(cmd, st, &args[2], n_args - 2);
