@@ -327,6 +327,9 @@ void notify_flush(struct session *s)
 		free(v[i].old);
 	}
 	free(v);
+	/* an idle session keeps no scratch memory */
+	if (s->notify != NULL)
+		arena_free(&s->notify->scratch);
 	conn_mark_dirty(s->conn);
 }
 
@@ -377,7 +380,7 @@ void notify_initial_status(struct session *s)
 		write_status(s, l.v[i], which,
 			     (ev & NOTIFY_FLAG_CHANGE) || s->condstore || s->qresync ? 5 : 4);
 	}
-	arena_reset(&n->scratch);
+	arena_free(&n->scratch);
 }
 
 /* ---- the selected mailbox ---------------------------------------------------------- */
