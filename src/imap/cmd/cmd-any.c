@@ -33,8 +33,9 @@ int cmd_logout(struct uimap_cmd *cmd)
 	/* RFC 3501 §6.1.3: untagged BYE, then the tagged OK, then close; no mailbox
 	   updates (CMD_FLAG_NO_SYNC): the client is tearing its view down */
 	session_untagged(s, "BYE Logging out.");
-	cmd_reply(cmd, "OK", "Logout completed.");
+	/* from the BYE on nothing else is told (a NOTIFY event waiting, RFC 5465) */
 	s->state = SESSION_LOGOUT;
+	cmd_reply(cmd, "OK", "Logout completed.");
 	conn_close(s->conn, true);
 	return CMD_DONE;
 }
