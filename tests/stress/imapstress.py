@@ -369,6 +369,11 @@ ALL_KINDS = ["LOGIN", "CAPABILITY", "ENABLE", "SELECT", "EXAMINE", "CREATE", "FE
 # commands after which the server may still tell about the previously selected mailbox
 SELECTION_KINDS = frozenset(["SELECT", "EXAMINE", "CLOSE", "UNSELECT", "LOGOUT"])
 NOTIFY_SET = "NOTIFY SET (PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))"
+# half of the NOTIFY sessions also have the selected mailbox pushed between commands
+# (new messages and flag changes at once, expunges at the next command: RFC 5465 §6.1.2)
+NOTIFY_SET_SELECTED = ("NOTIFY SET (SELECTED-DELAYED (MessageNew MessageExpunge FlagChange)) "
+                       "(PERSONAL (MessageNew MessageExpunge MailboxName SubscriptionChange))")
+MESSAGE_DATA = frozenset(["EXISTS", "RECENT", "FETCH", "EXPUNGE", "VANISHED"])
 
 # rules applied by the reader itself (not per response name)
 RULE_DOCS.update({
@@ -1373,6 +1378,7 @@ class Client:
         self.condstore = False        # CONDSTORE enabled (an enabling command completed)
         self.qresync = False          # QRESYNC enabled
         self.notify = False           # NOTIFY SET sent (events may come from then on)
+        self.notify_selected = False  # ... with SELECTED-DELAYED: pushes between commands
         self.notify_uidnext = {}      # mailbox -> UIDNEXT of the last NOTIFY STATUS
         self.bye_seen = False
         self.logout_sent = False
@@ -1739,6 +1745,13 @@ class Client:
         if cmd is not None and cmd.kind == "GREETING":
             self.on_greeting(cmd, r)
             return
+        if self.notify_selected and r.name in MESSAGE_DATA and self.old_mailbox_push():
+            # RFC 5465 §6.1: pushed about the mailbox selected before the SELECT, CLOSE,
+            # UNSELECT or LOGOUT the server had not read yet: not this model's mailbox
+            self.world.tolerated["NOTIFY pushes about the previous mailbox"] += 1
+            return
+        if self.notify_selected and r.name in MESSAGE_DATA and not self.outstanding:
+            self.world.notified[f"{r.name} between commands"] += 1
         for c in self.outstanding:
             c.untagged.append(r)
         for fn in UNTAGGED_RULES.get(r.name, ()):
@@ -1746,6 +1759,17 @@ class Client:
                 self.world.checked[fn.rule] += 1
             self._run_rule(fn, cmd, r, fn(self, r, cmd))
         getattr(self, "apply_" + r.name, self.apply_other)(r, cmd)
+
+    def old_mailbox_push(self):
+        """Whether message data now can be a push sent before the server read a command
+        that leaves the mailbox: SELECT/EXAMINE until their first own response (FLAGS, or
+        OK [CLOSED]), CLOSE/UNSELECT until their tagged reply, LOGOUT until its BYE."""
+        for c in self.outstanding:
+            if c.kind in ("CLOSE", "UNSELECT") or (c.kind == "LOGOUT" and not self.bye_seen):
+                return True
+            if c.kind in ("SELECT", "EXAMINE") and not c.meta.get("own_started"):
+                return True
+        return False
 
     def on_greeting(self, cmd, r):
         self.outstanding.remove(cmd)
@@ -1821,6 +1845,9 @@ class Client:
                 return
 
     def apply_FLAGS(self, r, cmd):
+        for c in self.outstanding:
+            if c.kind in ("SELECT", "EXAMINE"):
+                c.meta["own_started"] = True
         if not self.in_mailbox():
             return
         if self.selecting is not None:
@@ -2074,7 +2101,9 @@ class Client:
             await self.run_cmd("ENABLE QRESYNC", "ENABLE", qresync=True)
         if "NOTIFY" in self.caps and self.rng.random() < self.args.notify_share:
             self.notify = True
-            await self.run_cmd(NOTIFY_SET, "NOTIFY")
+            self.notify_selected = self.rng.random() < 0.5
+            await self.run_cmd(NOTIFY_SET_SELECTED if self.notify_selected else NOTIFY_SET,
+                               "NOTIFY")
         budget = self.rng.randint(10, 150)
         while budget > 0 and not self.world.stopping:
             budget -= 1
