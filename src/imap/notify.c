@@ -108,6 +108,18 @@ static void watch_event(void *ctx, const struct uimap_store_event *ev)
 	struct notify *n = s->notify;
 	if (n == NULL || n->overflow)
 		return;
+	/* the selected mailbox renamed (by anyone): the view goes on under the new name,
+	   and so must the name the filters compare with */
+	if (ev->type == UIMAP_EVENT_MAILBOX_RENAME && ev->new_name != NULL && s->selected != NULL) {
+		size_t len = strlen(ev->name);
+		if (strncmp(s->selected, ev->name, len) == 0 &&
+		    (s->selected[len] == '\0' || s->selected[len] == '/') &&
+		    strcmp(ev->name, "INBOX") != 0) {
+			char *renamed = xasprintf("%s%s", ev->new_name, s->selected + len);
+			free(s->selected);
+			s->selected = renamed;
+		}
+	}
 	/* RFC 5465 §5: not the events this client caused itself */
 	if (s->srv->acting == s)
 		return;

@@ -358,6 +358,21 @@ class Notify(MailTestCase):
         self.append_b("Other")
         self.pushed(self.a, r"^\* STATUS Other ")
 
+    def test_selected_mailbox_renamed_by_another_session(self):
+        """The selected mailbox keeps being the selected one under its new name: no STATUS
+        for it (§3.1), while the SELECTED pushes go on."""
+        self.ok(self.b, "c", "CREATE Foo")
+        self.ok(self.a, "s", "SELECT Foo")
+        self.ok(self.a, "n", "NOTIFY SET (SELECTED (MessageNew MessageExpunge)) "
+                             "(PERSONAL (MessageNew MessageExpunge))")
+        self.ok(self.b, "r", "RENAME Foo Bar")
+        self.append_b("Bar")
+        seen = self.pushed(self.a, r"^\* 1 RECENT$")
+        self.assertFalse(any(l.startswith("* STATUS") for l in seen), seen)
+        self.quiet(self.a, "no STATUS for the renamed selected mailbox")
+        self.append_b("Other")
+        self.pushed(self.a, r"^\* STATUS Other ")
+
     def test_rfc_example(self):
         """The RFC 5465 §3.1 example (its events lists written as the grammar asks)."""
         for name in ("Lists", "Lists/Lemonade", "Lists/Im2000"):
