@@ -405,8 +405,9 @@ class Notify(MailTestCase):
         self.ok(self.a, "s", "SELECT Other")
         self.ok(self.a, "n", "NOTIFY SET (PERSONAL (SubscriptionChange))")
         # A asks for more than the output queue holds and does not read: its FETCH waits
+        # (its first line shows it runs: no sleep that a busy machine could outlast)
         self.a.send("f FETCH 1:* BODY.PEEK[]\r\n")
-        time.sleep(0.3)
+        self.assertRegex(self.a.readline(timeout=30), r"^\* 1 FETCH ")
         cmds = "".join(f"s{i} SUBSCRIBE n{i}\r\n" for i in range(1100))
         self.b.send(cmds)
         _, t = self.b.read_tagged("s1099", timeout=60)
