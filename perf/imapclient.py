@@ -56,8 +56,12 @@ def start_uimapd(binary, tmp, *extra):
     pw = os.path.join(tmp, "passwd")
     with open(pw, "w") as f:
         f.write("u:{PLAIN}p\n")
+    root = []
+    if os.geteuid() == 0 and "--allow-root" in subprocess.run(
+            [binary, "--help"], capture_output=True, text=True).stdout:
+        root = ["--allow-root"]   # uimapd refuses root otherwise
     srv = subprocess.Popen([binary, "--listen", "127.0.0.1:0", "--passwd", pw,
-                            "--allow-plaintext-auth", *extra],
+                            "--allow-plaintext-auth", *root, *extra],
                            stderr=subprocess.PIPE, text=True)
     for line in srv.stderr:
         m = re.search(r"listening on \S+ port (\d+)", line)

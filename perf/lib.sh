@@ -169,6 +169,9 @@ perf_start_uimapd() { # extra args...
 	local cap=()
 	"$bin" --help 2>/dev/null | grep -q -- --max-unauth-connections-per-ip &&
 		cap=(--max-unauth-connections-per-ip 0)
+	# benchmarks run as root here: say so (binaries from before the option do not ask)
+	[ "$(id -u)" = 0 ] && "$bin" --help 2>/dev/null | grep -q -- --allow-root &&
+		cap+=(--allow-root)
 	${UIMAP_WRAPPER:-} "$bin" --listen "127.0.0.1:$UIMAP_PORT" "${tls[@]}" --passwd "$PERF_TMP/uimap-passwd" \
 		--data-dir "$PERF_TMP/$name-data" --allow-plaintext-auth --login-delay 0 \
 		--max-connections 0 --unauth-commands 0 --log-level warn "${cap[@]}" ${UIMAP_EXTRA_ARGS:-} "$@" \

@@ -36,6 +36,10 @@ uimapd is starting: STARTTLS on 127.0.0.1:1430, implicit TLS on 127.0.0.1:9930 (
    or:  openssl s_client -starttls imap -connect 127.0.0.1:1430
 Add --allow-plaintext-auth to allow logins without TLS.
 MSG
-exec $BUILD/uimapd --listen 127.0.0.1:1430 --tls-listen 127.0.0.1:9930 \
+# uimapd refuses to serve as root unless told: the demo says so when run as root (a real
+# installation drops to its own user with --user; README, "Running it for real")
+root=()
+[ "$(id -u)" = 0 ] && root=(--allow-root)
+exec $BUILD/uimapd "${root[@]}" --listen 127.0.0.1:1430 --tls-listen 127.0.0.1:9930 \
 	--cert .demo/cert.pem --key .demo/key.pem \
 	--passwd .demo/passwd --data-dir .demo/data "$@"

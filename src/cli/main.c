@@ -5,6 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "core/config.h"
 #include "net/tls.h"
 
 static void usage(FILE *f)
@@ -22,6 +25,7 @@ static void usage(FILE *f)
 		"  --log-file FILE               log there instead of stderr (reopened on SIGHUP)\n"
 		"  --user USER, --group GROUP    drop root to them once listening (names or numbers)\n"
 		"  --chroot DIR                  and chroot there first\n"
+		"  --allow-root                  serve as root (refused without --user otherwise)\n"
 		"  --pid-file FILE               write the pid there once listening; removed at exit;\n"
 		"                                a second uimapd with the same file is refused\n"
 		"  --syslog                      log to syslog instead of stderr\n"
@@ -140,6 +144,14 @@ int main(int argc, char **argv)
 			uimap_config_free(&cfg);
 			return 2;
 		}
+	}
+
+	/* a server reachable from the network keeps no root powers unless told to */
+	if (geteuid() == 0 && cfg->user == NULL && !cfg->allow_root) {
+		fprintf(stderr, "uimapd: refusing to serve as root: give --user (and --group) "
+				"to drop privileges once listening, or --allow-root\n");
+		uimap_config_free(&cfg);
+		return 2;
 	}
 
 	struct uimap_server *srv;

@@ -40,6 +40,7 @@ static const struct opt options[] = {
 	O("user", OPT_STR, user),
 	O("group", OPT_STR, group),
 	O("chroot", OPT_STR, chroot_dir),
+	O("allow-root", OPT_BOOL, allow_root),
 	O("syslog", OPT_BOOL, syslog),
 	O("syslog-ident", OPT_STR, syslog_ident),
 	O("syslog-facility", OPT_STR, syslog_facility),

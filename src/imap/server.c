@@ -323,6 +323,9 @@ static int server_run(struct uimap_server *srv, const struct pidfile *pf, const 
 		log_info("running as uid %u gid %u%s%s", (unsigned)getuid(), (unsigned)getgid(),
 			 cfg->chroot_dir ? " in " : "", cfg->chroot_dir ? cfg->chroot_dir : "");
 	}
+	if (geteuid() == 0)
+		log_warn("serving as root: every client bug would run with root's powers "
+			 "(use --user)");
 	/* systemd (Type=notify): serving from here on; nothing without NOTIFY_SOCKET */
 	notify_systemd("READY=1\nSTATUS=serving");
 	if (srv->auth != NULL && srv->auth->init != NULL) {

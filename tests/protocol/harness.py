@@ -268,9 +268,14 @@ class Server:
         return None
 
 
+# the suite runs as root in CI: uimapd refuses that unless told (tests/protocol/test_privdrop.py
+# checks the refusal itself)
+ROOT_OPTS = ["--allow-root"] if os.geteuid() == 0 else []
+
+
 def uimapd_argv(listen="127.0.0.1:0", passwd=None, plaintext=True, login_delay=0,
                 extra=(), binary=None):
-    argv = [binary or UIMAPD]
+    argv = [binary or UIMAPD] + ROOT_OPTS
     if listen is not None:
         for spec in ([listen] if isinstance(listen, str) else listen):
             argv += ["--listen", spec]
@@ -286,7 +291,7 @@ def uimapd_argv(listen="127.0.0.1:0", passwd=None, plaintext=True, login_delay=0
 
 def run_uimapd(args, timeout=10):
     """Run uimapd to completion (option errors, --help, ...)."""
-    return subprocess.run([UIMAPD] + list(args), stdin=subprocess.DEVNULL,
+    return subprocess.run([UIMAPD] + ROOT_OPTS + list(args), stdin=subprocess.DEVNULL,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -4,7 +4,7 @@ import socket
 import time
 import unittest
 
-from harness import UIMAPD, UimapTestCase, capabilities, run_uimapd
+from harness import ROOT_OPTS, UIMAPD, UimapTestCase, capabilities, run_uimapd
 
 
 class ConfigFile(UimapTestCase):
@@ -19,7 +19,7 @@ allow-plaintext-auth = yes
 unauth_commands = 2
 login-delay = 0
 """)
-        srv = self.start_process([UIMAPD, "--config", conf])
+        srv = self.start_process([UIMAPD] + ROOT_OPTS + ["--config", conf])
         c = self.connect(srv)
         self.assertIn("AUTH=PLAIN", capabilities(c.greeting))
         for i in range(2):
@@ -40,7 +40,7 @@ unauth-commands = 1
 login-delay = 0
 """)
         # flags win whether they come before or after --config
-        srv = self.start_process([UIMAPD, "--unauth-commands", "3", "--config", conf,
+        srv = self.start_process([UIMAPD] + ROOT_OPTS + ["--unauth-commands", "3", "--config", conf,
                                   "--listen", "127.0.0.1:0", "--allow-plaintext-auth"])
         self.assertIsNone(srv.wait_log(r"listening on 127\.0\.0\.1:1 ", timeout=0.2),
                           "the file's listen address should be replaced by --listen")
@@ -56,7 +56,7 @@ login-delay = 0
     def test_config_equals_form(self):
         passwd = self.passwd_file()
         conf = self.write_file("c.conf", f"passwd={passwd}\nlogin_delay=0\n")
-        srv = self.start_process([UIMAPD, f"--config={conf}", "--listen=127.0.0.1:0",
+        srv = self.start_process([UIMAPD] + ROOT_OPTS + [f"--config={conf}", "--listen=127.0.0.1:0",
                                   "--allow-plaintext-auth=yes"])
         self.connect(srv).login()
 

@@ -8,7 +8,7 @@ import signal
 import socket
 import time
 
-from harness import UIMAPD, Client, UimapTestCase, free_port, uimapd_argv
+from harness import ROOT_OPTS, UIMAPD, Client, UimapTestCase, free_port, uimapd_argv
 
 
 def wait_for(pred, timeout=10.0, what="condition"):
@@ -47,7 +47,7 @@ class LogFile(UimapTestCase):
         c.login()
         local = "127.0.0.1:%d" % c.sock.getsockname()[1]
         wait_for(lambda: local + "] login: user=alice" in file_text(log), what="login line")
-        self.assertRegex(file_text(log), r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ")
+        self.assertRegex(file_text(log), r"(?m)^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO ")
         self.assertEqual([l for l in srv.lines() if "login:" in l], [], "nothing on stderr")
         self.assertEqual(os.stat(log).st_mode & 0o777, 0o640)
 
@@ -74,7 +74,7 @@ class LogFile(UimapTestCase):
 
     def run_and_wait(self, args):
         import subprocess
-        return subprocess.run([UIMAPD] + args, stdin=subprocess.DEVNULL,
+        return subprocess.run([UIMAPD] + ROOT_OPTS + args, stdin=subprocess.DEVNULL,
                               capture_output=True, text=True, timeout=10)
 
 
@@ -139,7 +139,7 @@ class Syslog(UimapTestCase):
         for extra, msg in ((["--syslog-facility", "kernel-ish"], "facility"),
                            (["--syslog-options", "pid,frobnicate"], "option"),
                            (["--syslog-socket", "/nonexistent/sock"], "/nonexistent/sock")):
-            r = subprocess.run([UIMAPD, "--listen", "127.0.0.1:0", "--syslog"] + extra,
+            r = subprocess.run([UIMAPD] + ROOT_OPTS + ["--listen", "127.0.0.1:0", "--syslog"] + extra,
                                stdin=subprocess.DEVNULL, capture_output=True, text=True,
                                timeout=10)
             self.assertNotEqual(r.returncode, 0, extra)

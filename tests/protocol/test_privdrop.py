@@ -8,7 +8,7 @@ import shutil
 import signal
 import unittest
 
-from harness import UimapTestCase, run_uimapd
+from harness import UimapTestCase, free_port, run_uimapd
 
 ROOT = os.geteuid() == 0
 
@@ -89,3 +89,26 @@ class PrivDrop(UimapTestCase):
             p = run_uimapd(["--listen", "127.0.0.1:0"] + args)
             self.assertEqual(p.returncode, 1, p.stderr)
             self.assertIn(text, p.stderr)
+
+    def test_refuses_root_unless_asked(self):
+        import subprocess
+        from harness import UIMAPD
+        # without --user or --allow-root: refused before binding anything
+        port = free_port()
+        p = subprocess.run([UIMAPD, "--listen", f"127.0.0.1:{port}"], stdin=subprocess.DEVNULL,
+                           capture_output=True, text=True, timeout=10)
+        self.assertEqual(p.returncode, 2, p.stderr)
+        self.assertIn("refusing to serve as root", p.stderr)
+        self.assertIn("--user", p.stderr)
+        # the config file can ask too; serving as root is then logged as a warning
+        conf = self.write_file("root.conf", "allow-root = yes\n")
+        srv = self.start_process([UIMAPD, "--config", conf, "--listen", "127.0.0.1:0",
+                                  "--passwd", self.passwd_file(), "--allow-plaintext-auth",
+                                  "--login-delay", "0"])
+        self.assertTrue(srv.wait_log(r"WARN serving as root"))
+        self.connect(srv).login()
+        # with --user it starts without the flag and without the warning
+        srv2 = self.start_process([UIMAPD, "--listen", "127.0.0.1:0", "--user", "nobody",
+                                   "--passwd", self.passwd_file()])
+        self.assertTrue(srv2.wait_log(r"running as uid 65534"))
+        self.assertFalse(any("serving as root" in l for l in srv2.lines()))
