@@ -23,9 +23,6 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-#ifdef UIMAP_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#endif
 
 UIMAP_EXPORT const char *uimap_version(void)
 {
@@ -160,6 +157,10 @@ UIMAP_EXPORT int uimap_server_bind(struct uimap_server *srv, const char **error_
 			return set_error(error_r, "%s", err);
 	}
 	srv->net.tls = srv->tls;
+	/* started by a systemd socket unit: its sockets replace listen/tls-listen */
+	int adopted = systemd_adopt_listeners(&srv->net, error_r);
+	if (adopted != 0)
+		return adopted < 0 ? -1 : 0;
 	return net_server_bind(&srv->net, error_r);
 }
 
@@ -206,15 +207,6 @@ static void log_store_stats(struct uimap_server *srv)
 		 (unsigned long long)st.metadata_bytes, (unsigned long long)st.metadata_per_message);
 }
 
-static void notify_systemd(const char *state)
-{
-#ifdef UIMAP_HAVE_SYSTEMD
-	(void)sd_notify(0, state);
-#else
-	(void)state;
-#endif
-}
-
 static void signal_received(struct ring_handler *h, int res, unsigned flags)
 {
 	struct uimap_server *srv = container_of(h, struct uimap_server, signal_h);
@@ -223,11 +215,11 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 		unsigned sig = srv->siginfo.ssi_signo;
 		log_info("signal %u received", sig);
 		if (sig == SIGINT || sig == SIGTERM) {
-			notify_systemd("STOPPING=1");
+			systemd_notify("STOPPING=1");
 			net_server_stop(&srv->net);
 		}
 		if (sig == SIGHUP)
-			notify_systemd("RELOADING=1");
+			systemd_notify("RELOADING=1");
 		if (sig == SIGHUP) {
 			const char *err;
 			/* logrotate moved the file: write to a new one */
@@ -252,7 +244,7 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 				log_info("TLS certificate reloaded");
 		}
 		if (sig == SIGHUP)
-			notify_systemd("READY=1");
+			systemd_notify("READY=1");
 		if (sig == SIGUSR2)
 			log_store_stats(srv);
 		if (sig == SIGUSR1 && srv->persist != NULL)
@@ -327,7 +319,7 @@ static int server_run(struct uimap_server *srv, const struct pidfile *pf, const 
 		log_warn("serving as root: every client bug would run with root's powers "
 			 "(use --user)");
 	/* systemd (Type=notify): serving from here on; nothing without NOTIFY_SOCKET */
-	notify_systemd("READY=1\nSTATUS=serving");
+	systemd_notify("READY=1\nSTATUS=serving");
 	if (srv->auth != NULL && srv->auth->init != NULL) {
 		const char *err;
 		if (srv->auth->init(srv->auth_ctx, &err) < 0)
@@ -353,7 +345,9 @@ static int server_run(struct uimap_server *srv, const struct pidfile *pf, const 
 		persist_attach(srv->persist, ring, &srv->net.timers);
 	srv->net.before_wait = server_before_wait;
 	srv->net.before_wait_ctx = srv;
+	systemd_watchdog_start(&srv->watchdog, &srv->net.timers);
 	int ret = net_server_run(&srv->net, error_r);
+	systemd_watchdog_stop(&srv->watchdog);
 	srv->net.before_wait = NULL;
 	if (srv->persist != NULL)
 		persist_detach(srv->persist);

@@ -5,6 +5,7 @@
 
 #include "uimap/uimap.h"
 #include "net/server.h"
+#include "imap/systemd.h"
 #include "core/log.h"
 
 #include <stdbool.h>
@@ -43,6 +44,8 @@ struct uimap_server {
 	struct persist *persist;      /* snapshot + journal, NULL without data_dir */
 
 	struct tls_ctx *tls;          /* NULL without cert/key */
+
+	struct systemd_watchdog watchdog; /* WATCHDOG=1 pings from the loop */
 
 	bool handle_signals;
 	int signal_fd;

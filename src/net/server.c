@@ -143,6 +143,38 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 	return 0;
 }
 
+int net_server_adopt(struct net_server *srv, const int *fds, const bool *tls, unsigned n,
+		     const char **error_r)
+{
+	if (srv->bound)
+		return set_error(error_r, "listeners are bound already");
+	srv->listeners = aligned_alloc(16, n * sizeof(struct listener));
+	if (srv->listeners == NULL)
+		return set_error(error_r, "out of memory");
+	memset(srv->listeners, 0, n * sizeof(struct listener));
+	for (unsigned i = 0; i < n; i++) {
+		struct listener *l = &srv->listeners[i];
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char host[INET6_ADDRSTRLEN] = "?", port[8] = "0";
+		if (tls[i] && srv->tls == NULL)
+			return set_error(error_r, "a TLS socket was passed without --cert and --key");
+		l->srv = srv;
+		l->fd = fds[i];
+		l->tls = tls[i];
+		if (getsockname(fds[i], (struct sockaddr *)&ss, &sl) == 0)
+			(void)getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port,
+					  sizeof(port), NI_NUMERICHOST | NI_NUMERICSERV);
+		l->port = atoi(port);
+		snprintf(l->name, sizeof(l->name), "%s%s%s:%s (systemd%s)",
+			 strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "", port,
+			 tls[i] ? ", tls" : "");
+		srv->n_listeners = i + 1;
+	}
+	srv->bound = true;
+	return 0;
+}
+
 static void arm_accept(struct listener *l)
 {
 	struct io_uring_sqe *sqe = ring_sqe(&l->srv->ring);

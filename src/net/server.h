@@ -72,6 +72,13 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
    already bound), or -1 with *error_r. */
 int net_server_bind(struct net_server *srv, const char **error_r);
 
+/* Serve on n sockets that already listen (systemd socket activation) instead of
+   cfg's listeners: fds[i] serves implicit TLS when tls[i] (srv->tls must be set
+   then). The server owns the descriptors from then on. Call instead of
+   net_server_bind(). Returns 0, or -1 with *error_r. */
+int net_server_adopt(struct net_server *srv, const int *fds, const bool *tls, unsigned n,
+		     const char **error_r);
+
 /* Create the ring on the calling thread, which must be the one that runs the loop
    (IORING_SETUP_SINGLE_ISSUER). Returns 0 (also when done already), or -1 with
    *error_r. net_server_run() does it; call it earlier to arm operations first. */

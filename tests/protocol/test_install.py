@@ -49,7 +49,8 @@ class Install(UimapTestCase):
             return any(re.search(pattern, f) for f in files)
         for pattern in (r"sbin/uimapd$", r"sbin/uimapctl$", r"lib/.*libuimap\.so", r"include/uimap/uimap\.h$",
                         r"include/uimap/store\.h$", r"pkgconfig/uimap\.pc$",
-                        r"lib/systemd/system/uimapd\.service$"):
+                        r"lib/systemd/system/uimapd\.service$",
+                        r"lib/systemd/system/uimapd\.socket$", r"lib/systemd/system/uimapd-tls\.socket$"):
             self.assertTrue(has(pattern), f"{pattern} not installed: {files}")
         if subprocess.run(["which", "scdoc"], capture_output=True).returncode == 0:
             self.assertTrue(has(r"man8/uimapd\.8$") and has(r"man8/uimapctl\.8$"), files)

@@ -59,3 +59,131 @@ class Notify(UimapTestCase):
         p = subprocess.run(["systemd-analyze", "verify", "--man=no", path],
                            capture_output=True, text=True, timeout=60)
         self.assertIn("NoSuchKey", p.stdout + p.stderr)
+
+
+class Watchdog(UimapTestCase):
+    def notify_socket(self):
+        path = os.path.join(self.tmpdir, "notify.sock")
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sock.bind(path)
+        self.addCleanup(sock.close)
+        return sock, path
+
+    def test_pings_from_the_loop(self):
+        sock, path = self.notify_socket()
+        sock.settimeout(10)
+        # WATCHDOG_USEC 200 ms: a ping every 100 ms
+        srv = self.start_server(env=dict(os.environ, NOTIFY_SOCKET=path,
+                                         WATCHDOG_USEC="200000"))
+        self.assertTrue(srv.wait_log(r"systemd watchdog: a ping every 100 ms"))
+        pings = 0
+        while pings < 4:
+            if sock.recv(4096).decode() == "WATCHDOG=1":
+                pings += 1
+        # a loop that does not turn does not ping: stopped, nothing arrives
+        srv.signal(signal.SIGSTOP)
+        try:
+            time.sleep(0.15)    # a ping already in the socket's queue
+            sock.settimeout(0)
+            while True:
+                try:
+                    sock.recv(4096)
+                except BlockingIOError:
+                    break
+            sock.settimeout(0.5)
+            with self.assertRaises(socket.timeout):
+                sock.recv(4096)
+        finally:
+            srv.signal(signal.SIGCONT)
+        sock.settimeout(10)
+        self.assertEqual(sock.recv(4096).decode(), "WATCHDOG=1")
+
+    def test_not_for_another_process(self):
+        sock, path = self.notify_socket()
+        sock.settimeout(10)
+        # WATCHDOG_PID names another process: the watchdog is not ours
+        srv = self.start_server(env=dict(os.environ, NOTIFY_SOCKET=path,
+                                         WATCHDOG_USEC="100000", WATCHDOG_PID="1"))
+        self.assertIn("READY=1", sock.recv(4096).decode())
+        sock.settimeout(0.5)
+        with self.assertRaises(socket.timeout):
+            sock.recv(4096)
+        self.assertFalse(any("watchdog" in l for l in srv.lines()))
+
+
+@unittest.skipUnless(shutil.which("systemd-socket-activate"), "systemd-socket-activate missing")
+class SocketActivation(UimapTestCase):
+    def test_sockets_from_systemd(self):
+        import ssl
+        from harness import Client, ROOT_OPTS, free_port
+        tls_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "tls")
+        plain, tls = free_port(), free_port()
+        argv = ["systemd-socket-activate", "-l", f"127.0.0.1:{plain}", "-l",
+                f"127.0.0.1:{tls}", "--fdname=imap:imaps", UIMAPD] + ROOT_OPTS + [
+                "--passwd", self.passwd_file(), "--login-delay", "0",
+                "--cert", os.path.join(tls_dir, "cert-a.pem"),
+                "--key", os.path.join(tls_dir, "key-a.pem"),
+                "--listen", "127.0.0.1:1"]      # replaced by systemd's sockets
+        srv = self.start_process(argv, wait_listening=False)
+        deadline = time.monotonic() + 10
+        while True:     # systemd-socket-activate binds, then execs on the first client
+            try:
+                c = Client(plain)
+                break
+            except OSError:
+                self.assertLess(time.monotonic(), deadline, "no listener")
+                time.sleep(0.05)
+        self.addCleanup(c.close)
+        greeting = c.readline()
+        self.assertTrue(greeting.startswith("* OK"), greeting)
+        self.assertIn("STARTTLS", greeting)
+        self.assertIn("LOGINDISABLED", greeting)     # plain socket: no plaintext login
+        self.assertTrue(srv.wait_log(rf"listening on 127\.0\.0\.1:{plain} \(systemd\) port"))
+        self.assertTrue(srv.wait_log(rf"listening on 127\.0\.0\.1:{tls} \(systemd, tls\) port"))
+        self.assertFalse(any("127.0.0.1:1 " in l for l in srv.lines()))
+        ctx = ssl._create_unverified_context()
+        with ctx.wrap_socket(socket.create_connection(("127.0.0.1", tls), timeout=5)) as t:
+            t.settimeout(5)
+            self.assertTrue(t.recv(4096).startswith(b"* OK"))
+            t.sendall(b"L LOGIN alice secret\r\n")
+            buf = b""
+            while b"L OK" not in buf and b"L NO" not in buf:
+                chunk = t.recv(4096)
+                self.assertTrue(chunk, buf)
+                buf += chunk
+            self.assertIn(b"L OK", buf)
+
+    def test_tls_socket_without_certificate_refused(self):
+        from harness import ROOT_OPTS, free_port
+        import subprocess as sp
+        port = free_port()
+        p = sp.Popen(["systemd-socket-activate", "-l", f"127.0.0.1:{port}", "--fdname=imaps",
+                      UIMAPD] + ROOT_OPTS, stdin=sp.DEVNULL, stdout=sp.DEVNULL, stderr=sp.PIPE,
+                     text=True)
+        self.addCleanup(p.kill)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=5).close()
+                break
+            except OSError:
+                self.assertLess(time.monotonic(), deadline, "no listener")
+                time.sleep(0.05)
+        _, err = p.communicate(timeout=10)
+        self.assertEqual(p.returncode, 1, err)
+        self.assertIn("TLS socket was passed without --cert", err)
+
+    @unittest.skipUnless(shutil.which("systemd-analyze"), "systemd-analyze not installed")
+    def test_socket_units_verify(self):
+        with open(os.path.join(REPO_ROOT, "dist", "uimapd.service")) as f:
+            unit = f.read().replace("/usr/sbin/uimapd", UIMAPD)
+        with open(os.path.join(self.tmpdir, "uimapd.service"), "w") as f:
+            f.write(unit)
+        paths = []
+        for name in ("uimapd.socket", "uimapd-tls.socket"):
+            shutil.copy(os.path.join(REPO_ROOT, "dist", name), self.tmpdir)
+            paths.append(os.path.join(self.tmpdir, name))
+        p = subprocess.run(["systemd-analyze", "verify", "--man=no"] + paths,
+                           capture_output=True, text=True, timeout=60, cwd=self.tmpdir)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertEqual((p.stdout + p.stderr).strip(), "", "systemd-analyze complained")
