@@ -37,6 +37,26 @@ class Install(UimapTestCase):
         missing = sorted(o for o in opts if f"*{o}*" not in man)
         self.assertEqual(missing, [], "options missing from docs/uimapd.8.scd")
 
+    def test_config_manual_lists_every_key(self):
+        """uimap.conf(5) is made from docs/configuration.md's option table: every option
+        of --help is a key there, and the page built from it (when scdoc is installed)
+        has every key as an entry."""
+        opts = set(re.findall(r"--([a-z0-9-]+)", run_uimapd(["--help"]).stdout))
+        opts -= {"help", "version", "config"}
+        with open(os.path.join(REPO_ROOT, "docs", "configuration.md")) as f:
+            keys = set()
+            for line in f:
+                if line.startswith("| `"):
+                    keys |= set(re.findall(r"`([a-z0-9-]+)`", line.split("|")[1]))
+        self.assertEqual(sorted(opts - keys), [], "options missing from docs/configuration.md")
+        page = os.path.join(BUILD, "uimap.conf.5")
+        if not os.path.exists(page):
+            self.skipTest("scdoc not installed: no uimap.conf.5 built")
+        with open(page) as f:
+            roff = f.read()
+        entries = set(re.findall(r"(?:^|, )\\fB([a-z0-9-]+)\\fR", roff.replace("\\&", ""), re.M))
+        self.assertEqual(sorted(opts - entries), [], "keys missing from uimap.conf(5)")
+
     def test_install_and_build_an_embedder(self):
         dest = os.path.join(self.tmpdir, "dest")
         p = subprocess.run(["meson", "install", "-C", BUILD, "--destdir", dest, "--no-rebuild",
@@ -54,6 +74,7 @@ class Install(UimapTestCase):
             self.assertTrue(has(pattern), f"{pattern} not installed: {files}")
         if subprocess.run(["which", "scdoc"], capture_output=True).returncode == 0:
             self.assertTrue(has(r"man8/uimapd\.8$") and has(r"man8/uimapctl\.8$"), files)
+            self.assertTrue(has(r"man5/uimap\.conf\.5$"), files)
         if build_option("b_sanitize") not in ("none", None):
             return   # a sanitizer build's library needs the sanitizer runtime to link
         pc_dir = os.path.dirname(os.path.join(dest, next(f for f in files
