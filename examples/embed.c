@@ -1,5 +1,6 @@
-/* Embedding example: a uimap server with a custom auth callback and custom commands
-   (XHELLO, and XWHO listing the connections as the seed's connections methods did). */
+/* Embedding example: a uimap server with a custom auth callback, custom commands
+   (XHELLO; XWHO listing the connections as the seed's connections methods did; XCAPS
+   showing the capability lists) and its own ID response. */
 #include <uimap/uimap.h>
 
 #include <stdio.h>
@@ -56,6 +57,24 @@ static int xwho(struct uimap_cmd *cmd, void *ctx)
 	return 0;
 }
 
+/* XCAPS: "* XCAPS BEFORE <list>" and "* XCAPS AFTER <list>": the capability lists
+   of a plain connection before and after login, as the library computes them. */
+static int xcaps(struct uimap_cmd *cmd, void *ctx)
+{
+	struct uimap_server *srv = ctx;
+	char list[2048], line[2100];
+	for (int after = 0; after <= 1; after++) {
+		if (uimap_server_capability(srv, after, false, list, sizeof(list)) >= sizeof(list)) {
+			uimap_cmd_reply(cmd, "NO", "Capability list too long.");
+			return 0;
+		}
+		snprintf(line, sizeof(line), "XCAPS %s %s", after ? "AFTER" : "BEFORE", list);
+		uimap_cmd_untagged(cmd, line);
+	}
+	uimap_cmd_reply(cmd, "OK", "Capabilities.");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const char *err;
@@ -81,6 +100,15 @@ int main(int argc, char **argv)
 		.capability = NULL, .handler = xwho, .ctx = srv,
 	};
 	uimap_server_add_command(srv, &who);
+	struct uimap_command caps = {
+		.name = "XCAPS", .states = UIMAP_STATE_ANY, .capability = NULL,
+		.handler = xcaps, .ctx = srv,
+	};
+	uimap_server_add_command(srv, &caps);
+	/* what ID tells clients: our product, not the library's name */
+	uimap_server_set_id(srv, "name", "embed-example", NULL);
+	uimap_server_set_id(srv, "vendor", "Example Appliances", NULL);
+	uimap_server_set_id(srv, "support-url", "mailto:support@example.com", NULL);
 	uimap_server_handle_signals(srv);
 	int ret = uimap_server_run(srv, &err) < 0 ? 1 : 0;
 	if (ret)

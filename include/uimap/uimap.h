@@ -53,6 +53,23 @@ void uimap_server_set_log_callback(struct uimap_server *server,
    already taken. Call before uimap_server_run(). */
 int uimap_server_add_command(struct uimap_server *server, const struct uimap_command *cmd);
 
+/* Set a field of the server's ID response (RFC 2971; the seed's id method): "name"
+   and "version" are "uimap" and its version by default; "vendor", "support-url",
+   "os", ... may be added. A NULL value removes the field (no fields: ID answers NIL).
+   Fields are at most 30 octets (30 of them), values at most 1024, on one line.
+   Returns 0, or -1 with *error_r (error_r may be NULL). Call before
+   uimap_server_run(). */
+int uimap_server_set_id(struct uimap_server *server, const char *field, const char *value,
+			const char **error_r);
+
+/* The CAPABILITY list the server announces (the seed's capability method) to a
+   client before login (authenticated false) or after, on a TLS connection or not:
+   written to buf as a NUL-terminated string, truncated to size - 1 bytes. Returns
+   the full length (as snprintf does), so a return >= size means buf was too small.
+   Custom commands' capabilities are included once added. */
+size_t uimap_server_capability(struct uimap_server *server, bool authenticated, bool tls,
+			       char *buf, size_t size);
+
 /* Bind every listener without serving yet, so the caller can read the ports or
    drop privileges. Returns 0, or -1 with *error_r. Optional: uimap_server_run()
    binds when this was not called. The server may then run on another thread: the

@@ -114,15 +114,18 @@ const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *nam
 	return NULL;
 }
 
-void cmd_write_capabilities(struct session *s, struct outq *q)
+/* The capability list of srv for a connection: before login (not_auth), where
+   STARTTLS is possible, where plaintext authentication is allowed. */
+static void write_capability_list(const struct uimap_server *srv, bool not_auth,
+				  bool starttls, bool auth_allowed, struct outq *q)
 {
 	outq_puts(q, "IMAP4rev1 LITERAL+");
 	/* RFC 3501 §6.2.1: STARTTLS only before TLS and before login */
-	if (s->state == SESSION_NOT_AUTH && conn_can_starttls(s->conn))
+	if (not_auth && starttls)
 		outq_puts(q, " STARTTLS");
-	if (s->state == SESSION_NOT_AUTH) {
+	if (not_auth) {
 		/* RFC 3501 §6.2.3 / RFC 2595: no plaintext auth on an insecure link */
-		if (session_auth_allowed(s))
+		if (auth_allowed)
 			outq_puts(q, " SASL-IR AUTH=PLAIN");
 		else
 			outq_puts(q, " LOGINDISABLED");
@@ -136,21 +139,57 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 	outq_puts(q, " CONDSTORE ESEARCH SEARCHRES PARTIAL STATUS=SIZE LIST-EXTENDED"
 		     " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE SORT SORT=DISPLAY ESORT CONTEXT=SORT"
 		     " THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
-	if (session_qresync_offered(s))
+	/* QRESYNC when the store keeps expunged UIDs (view_vanished) */
+	if (srv->store->vt->view_vanished != NULL)
 		outq_puts(q, " QRESYNC");
 	/* RFC 5465: when the store tells changes to watchers */
-	if (s->srv->store->vt->user_watch != NULL)
+	if (srv->store->vt->user_watch != NULL)
 		outq_puts(q, " NOTIFY");
-	if (session_quota_offered(s))
+	/* RFC 9208: when the store counts usage */
+	if (srv->store->vt->usage != NULL)
 		outq_puts(q, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
 	/* RFC 7889: the largest message APPEND takes (one literal) */
-	outq_printf(q, " APPENDLIMIT=%zu", s->srv->cfg->max_literal);
-	const struct cmd_registry *r = s->srv->commands;
+	outq_printf(q, " APPENDLIMIT=%zu", srv->cfg->max_literal);
+	const struct cmd_registry *r = srv->commands;
 	for (unsigned i = 0; r != NULL && i < r->n; i++)
 		if (r->defs[i].capability != NULL) {
 			outq_puts(q, " ");
 			outq_puts(q, r->defs[i].capability);
 		}
+}
+
+void cmd_write_capabilities(struct session *s, struct outq *q)
+{
+	bool not_auth = s->state == SESSION_NOT_AUTH;
+	write_capability_list(s->srv, not_auth, conn_can_starttls(s->conn),
+			      session_auth_allowed(s), q);
+}
+
+UIMAP_EXPORT size_t uimap_server_capability(struct uimap_server *srv, bool authenticated,
+					    bool tls, char *buf, size_t size)
+{
+	struct outq q = { 0 };
+	write_capability_list(srv, !authenticated, !tls && srv->cfg->cert_file != NULL,
+			      tls || srv->cfg->allow_plaintext_auth, &q);
+	size_t len = q.bytes, o = 0;
+	struct iovec iov[16];
+	int n;
+	while (o < len && size > 0 && (n = outq_iov(&q, iov, 16)) > 0) {
+		size_t took = 0;
+		for (int i = 0; i < n && o + 1 < size; i++) {
+			size_t k = MIN(iov[i].iov_len, size - 1 - o);
+			memcpy(buf + o, iov[i].iov_base, k);
+			o += k;
+			took += k;
+		}
+		if (took == 0)
+			break;
+		outq_consume(&q, took);
+	}
+	if (size > 0)
+		buf[o] = '\0';
+	outq_clear(&q);
+	return len;
 }
 
 /* ---- public API for embedders' command handlers ---- */

@@ -48,6 +48,9 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 	}
 	srv->net_ready = true;
 	srv->commands = cmd_registry_new();
+	/* the ID response's defaults; embedders change them with uimap_server_set_id() */
+	(void)uimap_server_set_id(srv, "name", "uimap", NULL);
+	(void)uimap_server_set_id(srv, "version", UIMAP_VERSION, NULL);
 	srv->penalty = auth_penalty_new();
 	srv->users = usercount_new();
 	if (uimap_store_memory_new(NULL, &srv->store) < 0) {
@@ -378,6 +381,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 	if (srv->signal_fd >= 0)
 		close(srv->signal_fd);
 	cmd_registry_free(&srv->commands);
+	server_id_free(srv);
 	auth_penalty_free(&srv->penalty);
 	usercount_free(&srv->users);
 	persist_close(&srv->persist);

@@ -45,6 +45,11 @@ struct uimap_server {
 
 	struct tls_ctx *tls;          /* NULL without cert/key */
 
+	struct {                      /* the ID response (uimap_server_set_id) */
+		char *field, *value;
+	} id[30];
+	unsigned n_id;
+
 	struct systemd_watchdog watchdog; /* WATCHDOG=1 pings from the loop */
 
 	bool handle_signals;
@@ -52,5 +57,8 @@ struct uimap_server {
 	struct signalfd_siginfo siginfo;
 	struct ring_handler signal_h;
 };
+
+/* Free the ID fields (uimap_server_free). */
+void server_id_free(struct uimap_server *srv);
 
 #endif

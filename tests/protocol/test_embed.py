@@ -120,3 +120,29 @@ class EmbedConnections(EmbedBase):
                 break
             time.sleep(0.05)
         self.assertIn("* XWHO-COUNT user 1 inbox 0", untagged)
+
+
+class EmbedIdentity(EmbedBase):
+    def test_id_fields_set_by_the_embedder(self):
+        c = self.connect(self.srv)
+        untagged, tagged = c.command("a", 'ID ("name" "test")')
+        self.assertTagged(tagged, "a", "OK")
+        self.assertEqual(untagged, ['* ID ("name" "embed-example" "version" "'
+                                    + untagged[0].split('"version" "')[1].split('"')[0]
+                                    + '" "vendor" "Example Appliances" "support-url" '
+                                    '"mailto:support@example.com")'])
+
+    def test_capability_strings_match_the_wire(self):
+        c = self.connect(self.srv)
+        untagged, tagged = c.command("a", "XCAPS")
+        self.assertTagged(tagged, "a", "OK")
+        before = untagged[0].split("XCAPS BEFORE ", 1)[1]
+        after = untagged[1].split("XCAPS AFTER ", 1)[1]
+        self.assertEqual(before.split(), capabilities(c.greeting))
+        untagged, _ = c.command("b", "CAPABILITY")
+        self.assertEqual(("* CAPABILITY " + before), untagged[0])
+        c.login("demo", "demo", tag="c")
+        untagged, _ = c.command("d", "CAPABILITY")
+        self.assertEqual(("* CAPABILITY " + after), untagged[0])
+        self.assertNotIn("AUTH=PLAIN", after.split())
+        self.assertIn("XHELLO", after.split())

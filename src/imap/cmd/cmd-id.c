@@ -3,7 +3,11 @@
 #include "core/alloc.h"
 #include "imap/session.h"
 #include "net/conn.h"
+#include "core/common.h"
+#include "core/error.h"
 #include "core/log.h"
+#include "imap/server.h"
+#include "mail/imapstr.h"
 #include "uimap/uimap.h"
 
 #include <stdio.h>
@@ -66,7 +70,61 @@ int cmd_id(struct uimap_cmd *cmd)
 			cmd->s->client_id = xstrdup(logbuf);
 		}
 	}
-	session_untagged(cmd->s, "ID (\"name\" \"uimap\" \"version\" \"%s\")", UIMAP_VERSION);
+	struct uimap_server *srv = cmd->s->srv;
+	struct outq *q = cmd->s->out;
+	outq_puts(q, "* ID (");
+	for (unsigned i = 0; i < srv->n_id; i++) {
+		if (i > 0)
+			outq_puts(q, " ");
+		imapstr_string(q, srv->id[i].field, strlen(srv->id[i].field));
+		outq_puts(q, " ");
+		imapstr_string(q, srv->id[i].value, strlen(srv->id[i].value));
+	}
+	/* RFC 2971 §3.2: NIL when there is nothing to tell */
+	outq_puts(q, srv->n_id == 0 ? "NIL)\r\n" : ")\r\n");
 	cmd_reply(cmd, "OK", "ID completed.");
 	return CMD_DONE;
+}
+
+/* RFC 2971 §3.3: field names up to 30 octets, values up to 1024, 30 pairs */
+UIMAP_EXPORT int uimap_server_set_id(struct uimap_server *srv, const char *field,
+				     const char *value, const char **error_r)
+{
+	size_t fl = strlen(field);
+	if (fl == 0 || fl > 30 || strpbrk(field, "\r\n") != NULL)
+		return error_set(error_r, "ID field names are 1 to 30 octets on one line");
+	if (value != NULL && (strlen(value) > 1024 || strpbrk(value, "\r\n") != NULL))
+		return error_set(error_r, "ID values are at most 1024 octets on one line");
+	unsigned i;
+	for (i = 0; i < srv->n_id; i++)
+		if (strcasecmp(srv->id[i].field, field) == 0)
+			break;
+	if (value == NULL) {
+		if (i < srv->n_id) {
+			free(srv->id[i].field);
+			free(srv->id[i].value);
+			memmove(&srv->id[i], &srv->id[i + 1], (srv->n_id - i - 1) * sizeof(srv->id[0]));
+			srv->n_id--;
+		}
+		return 0;
+	}
+	if (i == srv->n_id) {
+		if (srv->n_id == N_ELEMENTS(srv->id))
+			return error_set(error_r, "at most 30 ID fields");
+		srv->id[i].field = xstrdup(field);
+		srv->id[i].value = NULL;
+		srv->n_id++;
+	}
+	free(srv->id[i].value);
+	srv->id[i].value = xstrdup(value);
+	return 0;
+}
+
+void server_id_free(struct uimap_server *srv)
+{
+	for (unsigned i = 0; i < srv->n_id; i++) {
+		free(srv->id[i].field);
+		free(srv->id[i].value);
+	}
+	srv->n_id = 0;
 }

@@ -159,3 +159,57 @@ Test(servers, set_store_refused_with_persistence)
 	uimap_store_free(&store);
 	uimap_server_free(&srv);
 }
+
+/* uimap_server_set_id: RFC 2971's limits, replacing, removing. */
+Test(server_api, id_fields)
+{
+	struct uimap_config *cfg = uimap_config_new();
+	struct uimap_server *srv;
+	const char *err = NULL;
+	cr_assert_eq(uimap_server_new(cfg, &srv, &err), 0);
+	uimap_config_free(&cfg);
+	cr_assert_eq(uimap_server_set_id(srv, "vendor", "Acme", &err), 0);
+	cr_assert_eq(uimap_server_set_id(srv, "vendor", "Acme 2", &err), 0, "replaced");
+	cr_assert_eq(uimap_server_set_id(srv, "a-field-name-longer-than-30-octets", "x", &err), -1);
+	cr_assert_not_null(strstr(err, "30 octets"));
+	cr_assert_eq(uimap_server_set_id(srv, "x", "line\r\nbreak", &err), -1);
+	char big[1100];
+	memset(big, 'v', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cr_assert_eq(uimap_server_set_id(srv, "x", big, NULL), -1, "value over 1024");
+	/* name, version, vendor + 27 more = 30; the 31st is refused */
+	for (int i = 0; i < 27; i++) {
+		char f[8];
+		snprintf(f, sizeof(f), "f%d", i);
+		cr_assert_eq(uimap_server_set_id(srv, f, "v", &err), 0, "%d", i);
+	}
+	cr_assert_eq(uimap_server_set_id(srv, "one-too-many", "v", &err), -1);
+	cr_assert_eq(uimap_server_set_id(srv, "f3", NULL, &err), 0, "removed");
+	cr_assert_eq(uimap_server_set_id(srv, "one-too-many", "v", &err), 0, "room again");
+	uimap_server_free(&srv);
+}
+
+/* uimap_server_capability: snprintf's contract, and the state-dependent items. */
+Test(server_api, capability_string)
+{
+	struct uimap_config *cfg = uimap_config_new();
+	struct uimap_server *srv;
+	const char *err = NULL;
+	cr_assert_eq(uimap_server_new(cfg, &srv, &err), 0);
+	uimap_config_free(&cfg);
+	char buf[2048], small[16];
+	size_t n = uimap_server_capability(srv, false, false, buf, sizeof(buf));
+	cr_assert_eq(n, strlen(buf));
+	cr_assert_not_null(strstr(buf, "LOGINDISABLED"), "%s", buf);
+	cr_assert_null(strstr(buf, "STARTTLS"), "no certificate: no STARTTLS");
+	cr_assert_eq(uimap_server_capability(srv, false, false, small, sizeof(small)), n);
+	cr_assert_eq(strlen(small), sizeof(small) - 1);
+	cr_assert_eq(strncmp(small, buf, sizeof(small) - 1), 0);
+	cr_assert_eq(uimap_server_capability(srv, false, false, NULL, 0), n);
+	uimap_server_capability(srv, false, true, buf, sizeof(buf));
+	cr_assert_not_null(strstr(buf, "AUTH=PLAIN"), "TLS: plaintext auth allowed");
+	uimap_server_capability(srv, true, true, buf, sizeof(buf));
+	cr_assert_null(strstr(buf, "AUTH=PLAIN"), "after login: no AUTH=");
+	cr_assert_eq(strncmp(buf, "IMAP4rev1 ", 10), 0);
+	uimap_server_free(&srv);
+}
