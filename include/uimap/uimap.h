@@ -53,6 +53,17 @@ void uimap_server_set_log_callback(struct uimap_server *server,
    already taken. Call before uimap_server_run(). */
 int uimap_server_add_command(struct uimap_server *server, const struct uimap_command *cmd);
 
+/* On SIGHUP (with uimap_server_handle_signals()), call load(ctx, &error) for a fresh
+   configuration (uimapd reads its --config file and command line again) and compare
+   it with the running one: limits, timeouts, the address rules, the log level,
+   plaintext auth and the certificate paths are applied at once; other changes
+   (listeners, data directory, user, ...) are logged as needing a restart. load
+   returns a configuration the server frees, or NULL with *error_r to keep the
+   running one. Call before uimap_server_run(); load runs on the server's thread. */
+void uimap_server_set_config_loader(struct uimap_server *server,
+				    struct uimap_config *(*load)(void *ctx, const char **error_r),
+				    void *ctx);
+
 /* Set a field of the server's ID response (RFC 2971; the seed's id method): "name"
    and "version" are "uimap" and its version by default; "vendor", "support-url",
    "os", ... may be added. A NULL value removes the field (no fields: ID answers NIL).

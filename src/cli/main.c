@@ -63,12 +63,16 @@ static void usage(FILE *f)
 		"  --help, --version\n");
 }
 
-int main(int argc, char **argv)
+static char msg[512];
+
+/* The configuration of the command line: the --config file first, then the flags
+   (listeners given as flags replace the file's). NULL with *error_r (a static
+   message) for a bad file or option. Read at start and again on SIGHUP. */
+static struct uimap_config *load_config(int argc, char **argv, const char **error_r)
 {
 	struct uimap_config *cfg = uimap_config_new();
 	const char *err;
 
-	/* the config file is read first so that flags override it */
 	for (int i = 1; i < argc; i++) {
 		const char *file = NULL;
 		if (strcmp(argv[i], "--config") == 0 && i + 1 < argc)
@@ -76,54 +80,37 @@ int main(int argc, char **argv)
 		else if (strncmp(argv[i], "--config=", 9) == 0)
 			file = argv[i] + 9;
 		if (file != NULL && uimap_config_load_file(cfg, file, &err) < 0) {
-			fprintf(stderr, "uimapd: %s\n", err);
-			uimap_config_free(&cfg);
-			return 2;
+			snprintf(msg, sizeof(msg), "%s", err);
+			goto fail;
 		}
 	}
-	/* listeners given on the command line replace those of the file */
 	bool cli_listen = false, cli_tls_listen = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0) {
-			usage(stdout);
-			uimap_config_free(&cfg);
-			return 0;
-		}
-		if (strcmp(a, "--version") == 0) {
-			printf("uimapd %s (%s, AES acceleration: %s)\n", uimap_version(),
-			       tls_library_version(), tls_available_aes_accel() ? "yes" : "no");
-			uimap_config_free(&cfg);
-			return 0;
-		}
 		if (strncmp(a, "--", 2) != 0) {
-			fprintf(stderr, "uimapd: unexpected argument '%s' (see --help)\n", a);
-			uimap_config_free(&cfg);
-			return 2;
+			snprintf(msg, sizeof(msg), "unexpected argument '%s' (see --help)", a);
+			goto fail;
 		}
 		char key[64];
 		const char *value = NULL;
 		const char *eq = strchr(a + 2, '=');
 		size_t klen = eq ? (size_t)(eq - a - 2) : strlen(a + 2);
 		if (klen == 0 || klen >= sizeof(key)) {
-			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_free(&cfg);
-			return 2;
+			snprintf(msg, sizeof(msg), "unknown option '%s' (see --help)", a);
+			goto fail;
 		}
 		memcpy(key, a + 2, klen);
 		key[klen] = '\0';
 		if (strcmp(key, "config") != 0 && uimap_config_key_is_bool(key) < 0) {
-			fprintf(stderr, "uimapd: unknown option '%s' (see --help)\n", a);
-			uimap_config_free(&cfg);
-			return 2;
+			snprintf(msg, sizeof(msg), "unknown option '%s' (see --help)", a);
+			goto fail;
 		}
 		if (eq != NULL) {
 			value = eq + 1;
 		} else if (uimap_config_key_is_bool(key) == 0 && strcmp(key, "config") != 0) {
 			if (i + 1 >= argc) {
-				fprintf(stderr, "uimapd: option '--%s' needs a value\n", key);
-				uimap_config_free(&cfg);
-				return 2;
+				snprintf(msg, sizeof(msg), "option '--%s' needs a value", key);
+				goto fail;
 			}
 			value = argv[++i];
 		} else if (strcmp(key, "config") == 0) {
@@ -140,12 +127,47 @@ int main(int argc, char **argv)
 			(void)uimap_config_reset(cfg, key, NULL);
 		}
 		if (uimap_config_set(cfg, key, value, &err) < 0) {
-			fprintf(stderr, "uimapd: %s (see --help)\n", err);
-			uimap_config_free(&cfg);
-			return 2;
+			snprintf(msg, sizeof(msg), "%s (see --help)", err);
+			goto fail;
 		}
 	}
+	return cfg;
+fail:
+	uimap_config_free(&cfg);
+	*error_r = msg;
+	return NULL;
+}
 
+struct cmdline {
+	int argc;
+	char **argv;
+};
+
+static struct uimap_config *reload_config(void *ctx, const char **error_r)
+{
+	const struct cmdline *c = ctx;
+	return load_config(c->argc, c->argv, error_r);
+}
+
+int main(int argc, char **argv)
+{
+	const char *err;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("uimapd %s (%s, AES acceleration: %s)\n", uimap_version(),
+			       tls_library_version(), tls_available_aes_accel() ? "yes" : "no");
+			return 0;
+		}
+	}
+	struct uimap_config *cfg = load_config(argc, argv, &err);
+	if (cfg == NULL) {
+		fprintf(stderr, "uimapd: %s\n", err);
+		return 2;
+	}
 	/* a server reachable from the network keeps no root powers unless told to */
 	if (geteuid() == 0 && cfg->user == NULL && !cfg->allow_root) {
 		fprintf(stderr, "uimapd: refusing to serve as root: give --user (and --group) "
@@ -161,6 +183,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	uimap_config_free(&cfg);
+	/* SIGHUP reads the file and the flags again */
+	struct cmdline cmdline = { argc, argv };
+	uimap_server_set_config_loader(srv, reload_config, &cmdline);
 	uimap_server_handle_signals(srv);
 	int ret = 0;
 	if (uimap_server_run(srv, &err) < 0) {

@@ -172,6 +172,15 @@ static void strlist_clear(struct strlist *l)
 	*l = (struct strlist){ 0 };
 }
 
+/* The storage size of a scalar option. */
+static size_t opt_size(const struct opt *o)
+{
+	return o->type == OPT_BOOL ? sizeof(bool) :
+	       o->type == OPT_SIZE || o->type == OPT_SIZE0 ? sizeof(size_t) :
+	       o->type == OPT_LEVEL ? sizeof(enum uimap_log_level) :
+	       o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) : sizeof(unsigned);
+}
+
 /* Free an option's storage and put it back to its default. */
 static void opt_reset(struct uimap_config *cfg, const struct opt *o)
 {
@@ -189,11 +198,7 @@ static void opt_reset(struct uimap_config *cfg, const struct opt *o)
 		return;
 	}
 	config_defaults(&def);
-	size_t size = o->type == OPT_BOOL ? sizeof(bool) :
-		      o->type == OPT_SIZE || o->type == OPT_SIZE0 ? sizeof(size_t) :
-		      o->type == OPT_LEVEL ? sizeof(enum uimap_log_level) :
-		      o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) : sizeof(unsigned);
-	memcpy(base + o->offset, (char *)&def + o->offset, size);
+	memcpy(base + o->offset, (char *)&def + o->offset, opt_size(o));
 }
 
 UIMAP_EXPORT struct uimap_config *uimap_config_new(void)
@@ -372,4 +377,69 @@ UIMAP_EXPORT int uimap_config_load_file(struct uimap_config *cfg, const char *pa
 	}
 	fclose(f);
 	return ret;
+}
+
+/* Whether option o has the same value in a and b. */
+static bool opt_equal(const struct uimap_config *a, const struct uimap_config *b,
+		      const struct opt *o)
+{
+	const char *pa = (const char *)a + o->offset, *pb = (const char *)b + o->offset;
+	switch (o->type) {
+	case OPT_STR: {
+		const char *sa = *(char *const *)pa, *sb = *(char *const *)pb;
+		return sa == sb || (sa != NULL && sb != NULL && strcmp(sa, sb) == 0);
+	}
+	case OPT_STR_LIST: {
+		const struct strlist *la = (const struct strlist *)pa;
+		const struct strlist *lb = (const struct strlist *)pb;
+		if (la->n != lb->n)
+			return false;
+		for (unsigned i = 0; i < la->n; i++)
+			if (strcmp(la->v[i], lb->v[i]) != 0)
+				return false;
+		return true;
+	}
+	case OPT_BOOL:
+		return *(const bool *)pa == *(const bool *)pb;
+	case OPT_SIZE:
+	case OPT_SIZE0:
+		return *(const size_t *)pa == *(const size_t *)pb;
+	case OPT_LEVEL:
+		return *(const enum uimap_log_level *)pa == *(const enum uimap_log_level *)pb;
+	case OPT_FSYNC:
+		return *(const enum uimap_journal_fsync *)pa ==
+		       *(const enum uimap_journal_fsync *)pb;
+	case OPT_UINT:
+		return *(const unsigned *)pa == *(const unsigned *)pb;
+	}
+	return false;
+}
+
+void config_diff(const struct uimap_config *a, const struct uimap_config *b,
+		 void (*fn)(void *ctx, const char *key), void *ctx)
+{
+	for (size_t i = 0; i < N_ELEMENTS(options); i++)
+		if (!opt_equal(a, b, &options[i]))
+			fn(ctx, options[i].key);
+}
+
+int config_copy_key(struct uimap_config *dst, const struct uimap_config *src, const char *key)
+{
+	const struct opt *o = opt_find(key);
+	if (o == NULL)
+		return -1;
+	char *d = (char *)dst + o->offset;
+	const char *s = (const char *)src + o->offset;
+	opt_reset(dst, o);
+	if (o->type == OPT_STR) {
+		const char *v = *(char *const *)s;
+		*(char **)d = v != NULL ? xstrdup(v) : NULL;
+	} else if (o->type == OPT_STR_LIST) {
+		const struct strlist *from = (const struct strlist *)s;
+		for (unsigned k = 0; k < from->n; k++)
+			strlist_add((struct strlist *)d, from->v[k]);
+	} else {
+		memcpy(d, s, opt_size(o));
+	}
+	return 0;
 }

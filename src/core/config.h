@@ -68,4 +68,13 @@ struct uimap_config {
 	bool allow_root;              /* uimapd: serve as root without --user */
 };
 
+/* Call fn(ctx, key) for every option whose value differs between a and b (keys in
+   their canonical form, e.g. "max-line"). */
+void config_diff(const struct uimap_config *a, const struct uimap_config *b,
+		 void (*fn)(void *ctx, const char *key), void *ctx);
+
+/* Give dst the value src has for key (the old one is freed). Returns 0, or -1 for an
+   unknown key. */
+int config_copy_key(struct uimap_config *dst, const struct uimap_config *src, const char *key);
+
 #endif

@@ -223,6 +223,8 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 		}
 		if (sig == SIGHUP)
 			systemd_notify("RELOADING=1");
+		if (sig == SIGHUP)
+			server_reload_config(srv);
 		if (sig == SIGHUP) {
 			const char *err;
 			/* logrotate moved the file: write to a new one */

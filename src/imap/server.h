@@ -50,6 +50,10 @@ struct uimap_server {
 	} id[30];
 	unsigned n_id;
 
+	/* SIGHUP: a fresh configuration (uimap_server_set_config_loader) */
+	struct uimap_config *(*config_loader)(void *ctx, const char **error_r);
+	void *config_loader_ctx;
+
 	struct systemd_watchdog watchdog; /* WATCHDOG=1 pings from the loop */
 
 	bool handle_signals;
@@ -57,6 +61,10 @@ struct uimap_server {
 	struct signalfd_siginfo siginfo;
 	struct ring_handler signal_h;
 };
+
+/* Reload the configuration through the embedder's loader, if any: apply what can
+   change while serving, log what needs a restart (SIGHUP). */
+void server_reload_config(struct uimap_server *srv);
 
 /* Free the ID fields (uimap_server_free). */
 void server_id_free(struct uimap_server *srv);

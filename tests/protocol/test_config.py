@@ -1,5 +1,8 @@
 """Command line and --config file: precedence, errors, --help, --version."""
 
+import os
+import re
+import signal
 import socket
 import time
 import unittest
@@ -171,3 +174,74 @@ class CommandLine(UimapTestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Reload(UimapTestCase):
+    """SIGHUP reads the --config file and the command line again: limits, address rules
+    and the log level apply at once; listeners, the data directory and the like are
+    logged as needing a restart; a broken file changes nothing."""
+
+    def write_conf(self, extra=""):
+        return self.write_file("uimapd.conf", f"passwd = {self.passwd}\n"
+                               "allow-plaintext-auth = yes\nunauth-commands = 5\n"
+                               "login-delay = 5000\n" + extra)
+
+    def reload(self, srv, pattern):
+        n = len([l for l in srv.lines() if re.search(pattern, l)])
+        srv.signal(signal.SIGHUP)
+        # the n+1-th matching line is this reload's
+        deadline = time.monotonic() + 10
+        while len([l for l in srv.lines() if re.search(pattern, l)]) <= n:
+            self.assertLess(time.monotonic(), deadline, f"no '{pattern}' in the log")
+            time.sleep(0.02)
+
+    def test_live_changes_and_restart_ones(self):
+        self.passwd = self.passwd_file()
+        conf = self.write_conf()
+        data = os.path.join(self.tmpdir, "data")
+        srv = self.start_process([UIMAPD] + ROOT_OPTS + ["--config", conf, "--listen",
+                                  "127.0.0.1:0", "--login-delay", "0"])
+        old = self.connect(srv)
+        c = self.connect(srv)
+        for i in range(3):
+            _, t = c.command(f"a{i}", "NOOP")
+            self.assertTagged(t, f"a{i}", "OK")
+        self.write_conf(f"unauth-commands = 2\ncidr-deny = 127.0.0.3/32\n"
+                        f"data-dir = {data}\nlog-level = debug\n")
+        self.reload(srv, r"config reloaded: 3 change\(s\) applied, 1 need a restart")
+        self.assertTrue(srv.wait_log(r"'unauth-commands' changed; applied"))
+        self.assertTrue(srv.wait_log(r"'data-dir' changed; it takes effect after a restart"))
+        # login-delay 0 from the command line still wins over the file's 5000
+        self.assertFalse(any("'login-delay'" in l for l in srv.lines()))
+        self.assertFalse(os.path.exists(data))
+        # new connections get the new limit; the refused address is refused
+        d = self.connect(srv)
+        for i in range(2):
+            _, t = d.command(f"b{i}", "NOOP")
+            self.assertTagged(t, f"b{i}", "OK")
+        d.send("b2 NOOP\r\n")
+        lines = self.assertClosed(d)
+        self.assertTrue(lines and lines[0].startswith("* BYE"), lines)
+        e = self.connect(srv, greeting=False, source="127.0.0.3")
+        self.assertTrue(self.assertClosed(e)[0].startswith("* BYE"))
+        # the connection from before the reload goes on, and logs in at once
+        t = old.login()
+        self.assertIn("OK", t)
+
+    def test_broken_file_keeps_the_running_config(self):
+        self.passwd = self.passwd_file()
+        conf = self.write_conf("unauth-commands = 2\n")
+        srv = self.start_process([UIMAPD] + ROOT_OPTS + ["--config", conf, "--listen",
+                                  "127.0.0.1:0", "--login-delay", "0"])
+        self.write_file("uimapd.conf", "unauth-commands = many\n")
+        self.reload(srv, r"config not reloaded, keeping the running one: .*uimapd.conf:1")
+        # a bad address rule: the rest applies, the old rules stay
+        self.write_conf("unauth-commands = 3\ncidr-deny = 999.1.1.1/8\n")
+        self.reload(srv, r"config reloaded")
+        self.assertTrue(srv.wait_log(r"address rules not reloaded, keeping the old ones"))
+        c = self.connect(srv)
+        for i in range(3):
+            _, t = c.command(f"a{i}", "NOOP")
+            self.assertTagged(t, f"a{i}", "OK")
+        c.send("a3 NOOP\r\n")
+        self.assertTrue(self.assertClosed(c)[0].startswith("* BYE"))
