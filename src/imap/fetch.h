@@ -21,6 +21,8 @@ enum fetch_kind {
 	FETCH_RFC822_TEXT,    /* = BODY[TEXT] and sets \Seen */
 	FETCH_SECTION,        /* BODY[section]<partial>, BODY.PEEK[...] */
 	FETCH_MODSEQ,         /* RFC 7162 §3.1.5 */
+	FETCH_BINARY,         /* RFC 3516 BINARY[part]<partial>, BINARY.PEEK[...] */
+	FETCH_BINARY_SIZE,    /* RFC 3516 BINARY.SIZE[part] */
 };
 
 struct fetch_item {
@@ -64,6 +66,18 @@ void fetch_write_notify(struct session *s, const struct fetch_items *items, uint
    *error_r when the section cannot be parsed. */
 int fetch_write_section(struct session *s, const struct fetch_item *it,
 			struct uimap_blob *blob, const char **error_r);
+
+/* Whether BINARY[...] / BINARY.SIZE[...] can be made for blob: 0, or -1 with the
+   response code for the tagged NO in *code_r ("UNKNOWN-CTE": an encoding we cannot
+   undo; "PARSE": a broken one). */
+int fetch_binary_check(struct session *s, const struct fetch_item *it, struct uimap_blob *blob,
+		       const char **code_r);
+
+/* Write the value of a BINARY item (after fetch_binary_check() said yes): a literal8
+   when the bytes hold a NUL, a literal otherwise (RFC 3516 §4.3); slices that need no
+   decoding go out by reference. BINARY.SIZE: the decoded size. */
+void fetch_write_binary(struct session *s, const struct fetch_item *it,
+			struct uimap_blob *blob);
 
 /* Write ENVELOPE / BODY / BODYSTRUCTURE values. Return 0 or -1 when unsupported. */
 int fetch_write_mime(struct session *s, enum fetch_kind kind, struct uimap_blob *blob);

@@ -388,7 +388,7 @@ static int tok_quoted(struct tok *t, struct imap_arg *arg)
 	return -1;
 }
 
-static int tok_literal(struct tok *t, struct imap_arg *arg)
+static int tok_literal(struct tok *t, struct imap_arg *arg, bool literal8)
 {
 	if (t->lit >= t->p->n_lits) {
 		t->error = "Invalid literal";
@@ -410,7 +410,13 @@ static int tok_literal(struct tok *t, struct imap_arg *arg)
 		return -1;
 	}
 	struct imap_literal *l = &t->p->lits[t->lit++];
-	arg->type = IMAP_ARG_LITERAL;
+	/* RFC 3501 §9: a literal is CHAR8 (no NUL); RFC 3516 §4.4: literal8 may hold any
+	   byte */
+	if (!literal8 && memchr(l->data, '\0', l->len) != NULL) {
+		t->error = "NUL byte in a literal (only a literal8, ~{n}, may hold one)";
+		return -1;
+	}
+	arg->type = literal8 ? IMAP_ARG_LITERAL8 : IMAP_ARG_LITERAL;
 	arg->u.str = (const char *)l->data;
 	arg->len = (uint32_t)l->len;
 	t->pos = seg_end;
@@ -480,7 +486,11 @@ static int tok_arg(struct tok *t, int depth, struct imap_arg *arg)
 	if (c == '"')
 		return tok_quoted(t, arg);
 	if (c == '{')
-		return tok_literal(t, arg);
+		return tok_literal(t, arg, false);
+	if (c == '~' && t->pos + 1 < t->end && t->s[t->pos + 1] == '{') {
+		t->pos++;
+		return tok_literal(t, arg, true);
+	}
 	if (c == '(') {
 		if (depth >= MAX_DEPTH) {
 			t->error = "Lists nested too deeply";

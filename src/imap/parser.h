@@ -17,6 +17,7 @@ enum imap_arg_type {
 	IMAP_ARG_STRING,   /* quoted string, unescaped */
 	IMAP_ARG_LITERAL,  /* {n} / {n+} / {n-} literal */
 	IMAP_ARG_LIST,     /* parenthesised list */
+	IMAP_ARG_LITERAL8, /* ~{n} / ~{n+}: RFC 3516 literal8, NUL bytes allowed (APPEND) */
 };
 
 struct imap_arg {

@@ -94,34 +94,55 @@ static int hexval(unsigned char c)
 	return -1;
 }
 
-void mail_qp_decode(struct buf *out, const char *s, size_t len, bool header)
+/* Append n bytes to out (NULL: count only) at *o. */
+static void put(char *out, size_t *o, const char *s, size_t n)
 {
+	if (out != NULL)
+		memcpy(out + *o, s, n);
+	*o += n;
+}
+
+size_t mail_qp_decode_to(char *out, const char *s, size_t len, bool header)
+{
+	size_t o = 0, blanks = 0;   /* blanks seen and not yet written */
 	for (size_t i = 0; i < len;) {
-		size_t j = i;
-
-		while (j < len && s[j] != '=' && !(header && s[j] == '_'))
-			j++;
-		buf_append(out, s + i, j - i);
-		if (j >= len)
-			break;
-		if (s[j] == '_') {
-			buf_append(out, " ", 1);
-			i = j + 1;
+		char c = s[i];
+		if (c == ' ' || c == '\t') {
+			blanks++;
+			i++;
 			continue;
 		}
-		/* '=' */
-		if (j + 2 < len && hexval((unsigned char)s[j + 1]) >= 0 &&
-		    hexval((unsigned char)s[j + 2]) >= 0) {
-			char c = (char)(hexval((unsigned char)s[j + 1]) * 16 +
-					hexval((unsigned char)s[j + 2]));
-
-			buf_append(out, &c, 1);
-			i = j + 3;
+		if (c == '\r' || c == '\n') {
+			/* RFC 2045 §6.7 (3): blanks at the end of a line were added in transit */
+			blanks = 0;
+			put(out, &o, s + i, 1);
+			i++;
 			continue;
 		}
-		/* soft line break: '=' [spaces] [CR] LF */
-		size_t k = j + 1;
-
+		if (blanks > 0) {
+			put(out, &o, s + i - blanks, blanks);
+			blanks = 0;
+		}
+		if (header && c == '_') {
+			put(out, &o, " ", 1);
+			i++;
+			continue;
+		}
+		if (c != '=') {
+			put(out, &o, s + i, 1);
+			i++;
+			continue;
+		}
+		if (i + 2 < len && hexval((unsigned char)s[i + 1]) >= 0 &&
+		    hexval((unsigned char)s[i + 2]) >= 0) {
+			char d = (char)(hexval((unsigned char)s[i + 1]) * 16 +
+					hexval((unsigned char)s[i + 2]));
+			put(out, &o, &d, 1);
+			i += 3;
+			continue;
+		}
+		/* soft line break: '=' [blanks] [CR] LF, or '=' at the very end */
+		size_t k = i + 1;
 		while (k < len && (s[k] == ' ' || s[k] == '\t'))
 			k++;
 		if (k < len && s[k] == '\r')
@@ -134,9 +155,20 @@ void mail_qp_decode(struct buf *out, const char *s, size_t len, bool header)
 			i = len;
 			continue;
 		}
-		buf_append(out, "=", 1);
-		i = j + 1;
+		/* a bad escape is kept as it is */
+		put(out, &o, "=", 1);
+		i++;
 	}
+	if (blanks > 0 && header)
+		put(out, &o, s + len - blanks, blanks);
+	return o;
+}
+
+void mail_qp_decode(struct buf *out, const char *s, size_t len, bool header)
+{
+	/* the decoded text is never longer than the encoded */
+	buf_reserve(out, len);
+	out->len += mail_qp_decode_to(out->data + out->len, s, len, header);
 }
 
 static int b64val(unsigned char c)
@@ -154,32 +186,46 @@ static int b64val(unsigned char c)
 	return -1;
 }
 
-void mail_base64_decode(struct buf *out, const char *s, size_t len)
+ssize_t mail_base64_decode_to(char *out, const char *s, size_t len, bool strict)
 {
 	unsigned acc = 0, bits = 0;
-	char chunk[256];
-	size_t n = 0;
+	size_t o = 0, i;
 
-	for (size_t i = 0; i < len; i++) {
+	for (i = 0; i < len; i++) {
 		int v = b64val((unsigned char)s[i]);
 
 		if (v < 0) {
 			if (s[i] == '=')
 				break;
+			/* RFC 2045 §6.8: line breaks (and, leniently, blanks) are not data */
+			if (strict && s[i] != '\r' && s[i] != '\n' && s[i] != ' ' && s[i] != '\t')
+				return -1;
 			continue;
 		}
 		acc = (acc << 6) | (unsigned)v;
 		bits += 6;
 		if (bits >= 8) {
 			bits -= 8;
-			chunk[n++] = (char)((acc >> bits) & 0xff);
-			if (n == sizeof(chunk)) {
-				buf_append(out, chunk, n);
-				n = 0;
-			}
+			char c = (char)((acc >> bits) & 0xff);
+			put(out, &o, &c, 1);
 		}
 	}
-	buf_append(out, chunk, n);
+	if (strict) {
+		/* a lone character (6 bits) is no octet; after padding only padding */
+		if (bits == 6)
+			return -1;
+		for (; i < len; i++)
+			if (s[i] != '=' && s[i] != '\r' && s[i] != '\n' && s[i] != ' ' &&
+			    s[i] != '\t')
+				return -1;
+	}
+	return (ssize_t)o;
+}
+
+void mail_base64_decode(struct buf *out, const char *s, size_t len)
+{
+	buf_reserve(out, len / 4 * 3 + 3);
+	out->len += (size_t)mail_base64_decode_to(out->data + out->len, s, len, false);
 }
 
 /* One encoded word at s: returns its length and appends the decoded text, or 0. */

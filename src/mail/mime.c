@@ -535,6 +535,7 @@ struct mail_structure *mail_structure_parse(const char *data, size_t size)
 			s->parts = parts;
 			s->envelopes = envs;
 			s->sortkeys = NULL;
+			s->binary = NULL;
 		}
 	}
 	free(p.parts);
@@ -547,8 +548,10 @@ void mail_structure_free(struct mail_structure **s)
 {
 	if (s == NULL)
 		return;
-	if (*s != NULL)
+	if (*s != NULL) {
 		free((*s)->sortkeys);
+		free((*s)->binary);
+	}
 	free(*s);
 	*s = NULL;
 }

@@ -94,6 +94,7 @@ struct mail_envelope_spans {
 };
 
 struct mail_sortkeys;
+struct mail_binary_cache;
 
 struct mail_structure {
 	uint32_t size;          /* message size in bytes */
@@ -103,6 +104,7 @@ struct mail_structure {
 	const struct mail_part *parts;                  /* n_parts, in this allocation */
 	const struct mail_envelope_spans *envelopes;    /* n_envelopes */
 	struct mail_sortkeys *sortkeys; /* SORT keys, made on first use (sortkey.c) */
+	struct mail_binary_cache *binary; /* decoded part sizes, on first use (binary.c) */
 };
 
 /* Parse size bytes of data. Returns the structure (free with mail_structure_free), or

@@ -96,6 +96,10 @@ class ParseError(Exception):
     pass
 
 
+class Literal8(bytes):
+    """A value sent as an RFC 3516 literal8 (~{n}): bytes, which may hold NUL."""
+
+
 _ATOM_END = b" ()\r\n"
 
 
@@ -138,6 +142,10 @@ def parse_value(data, pos=0):
                 raise ParseError(f"CR/LF in a quoted string: {data[:200]!r}")
             buf.append(b)
             pos += 1
+    if ch == b"~" and data[pos + 1:pos + 2] == b"{":
+        # RFC 3516 literal8: the bytes, marked as such
+        v, pos = parse_value(data, pos + 1)
+        return Literal8(v), pos
     if ch == b"{":
         m = re.compile(rb"\{(\d+)\+?\}\r\n").match(data, pos)
         if m is None:

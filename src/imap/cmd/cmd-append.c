@@ -51,7 +51,9 @@ int cmd_append(struct uimap_cmd *cmd)
 			}
 			i++;
 		}
-		if (i >= n || args[i].type != IMAP_ARG_LITERAL) {
+		/* RFC 3516 §4.4: the message may be a literal8 (binary content) */
+		if (i >= n || (args[i].type != IMAP_ARG_LITERAL &&
+			       args[i].type != IMAP_ARG_LITERAL8)) {
 			cmd_reply(cmd, "BAD", "APPEND: the message must be a literal.");
 			return CMD_DONE;
 		}

@@ -24,6 +24,7 @@ struct fetch_state {
 	struct partial_range range;
 	uint64_t pos, first, last;    /* position among the messages that qualify */
 	bool any_expunged;
+	const char *binary_error;     /* RFC 3516: the code of an undecodable BINARY part */
 };
 
 static const struct {
@@ -65,21 +66,39 @@ static int parse_section_item(struct arena *a, const char *atom, struct fetch_it
 {
 	const char *open = strchr(atom, '[');
 	size_t prefix = (size_t)(open - atom);
-	if (prefix == 4 && strncasecmp(atom, "BODY", 4) == 0)
+	const char *name = "BODY";
+	it->kind = FETCH_SECTION;
+	if (prefix == 4 && strncasecmp(atom, "BODY", 4) == 0) {
 		it->peek = false;
-	else if (prefix == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0)
+	} else if (prefix == 9 && strncasecmp(atom, "BODY.PEEK", 9) == 0) {
 		it->peek = true;
-	else
+	} else if (prefix == 6 && strncasecmp(atom, "BINARY", 6) == 0) {
+		it->kind = FETCH_BINARY;
+		name = "BINARY";
+	} else if (prefix == 11 && strncasecmp(atom, "BINARY.PEEK", 11) == 0) {
+		it->kind = FETCH_BINARY;
+		it->peek = true;
+		name = "BINARY";
+	} else if (prefix == 11 && strncasecmp(atom, "BINARY.SIZE", 11) == 0) {
+		it->kind = FETCH_BINARY_SIZE;
+		it->peek = true;
+		name = "BINARY.SIZE";
+	} else {
 		goto bad;
+	}
 	const char *close = strrchr(atom, ']');
 	if (close == NULL || close < open)
 		goto bad;
-	it->kind = FETCH_SECTION;
 	it->section = arena_strndup(a, open + 1, (size_t)(close - open - 1));
 	if (fetch_section_prepare(a, it, error_r) < 0)
 		return -1;
+	/* RFC 3516 §4.2: section-binary is part numbers only */
+	if (it->kind != FETCH_SECTION && it->sec->kind != MAIL_SECTION_ALL) {
+		*error_r = "BINARY takes part numbers only (no HEADER, TEXT or MIME)";
+		return -1;
+	}
 	const char *rest = close + 1;
-	if (*rest == '<') {
+	if (*rest == '<' && it->kind != FETCH_BINARY_SIZE) {
 		const char *dot = strchr(rest, '.');
 		const char *gt = strchr(rest, '>');
 		if (dot == NULL || gt == NULL || dot > gt || gt[1] != '\0' ||
@@ -91,9 +110,7 @@ static int parse_section_item(struct arena *a, const char *atom, struct fetch_it
 		goto bad;
 	}
 	/* the response names the section as asked, partial with its origin only */
-	char *label = arena_printf(a, "BODY[%s]", it->section);
-	for (char *p = label; *p && *p != '['; p++)
-		*p = (char)toupper((unsigned char)*p);
+	char *label = arena_printf(a, "%s[%s]", name, it->section);
 	if (it->partial)
 		label = arena_printf(a, "%s<%u>", label, it->origin);
 	it->label = label;
@@ -231,6 +248,11 @@ static void write_item(struct session *s, const struct fetch_item *it,
 		if (fetch_write_mime(s, it->kind, info->blob) < 0)
 			*ok = false;
 		break;
+	case FETCH_BINARY:
+	case FETCH_BINARY_SIZE:
+		outq_printf(q, "%s ", it->label);
+		fetch_write_binary(s, it, info->blob);
+		break;
 	case FETCH_RFC822:
 	case FETCH_RFC822_HEADER:
 	case FETCH_RFC822_TEXT:
@@ -283,10 +305,25 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 		first = false;
 	}
 	for (unsigned i = 0; i < st->items.n; i++) {
+		const struct fetch_item *it = &st->items.v[i];
+		const char *code;
+		/* a part we cannot decode is left out, the others go on; the command
+		   ends NO with the code (as Dovecot) */
+		if ((it->kind == FETCH_BINARY || it->kind == FETCH_BINARY_SIZE) &&
+		    fetch_binary_check(s, it, info.blob, &code) < 0) {
+			if (st->binary_error == NULL)
+				st->binary_error = code;
+			continue;
+		}
 		if (!first)
 			outq_append(q, " ", 1);
 		first = false;
-		write_item(s, &st->items.v[i], &info, ok);
+		write_item(s, it, &info, ok);
+	}
+	/* RFC 3501 §9: a FETCH response holds at least one item (all were left out) */
+	if (first) {
+		outq_printf(q, "UID %u", info.uid);
+		first = false;
 	}
 	if (flags_changed && !st->items.has_flags) {
 		outq_puts(q, " FLAGS ");
@@ -321,6 +358,11 @@ static int fetch_continue(struct uimap_cmd *cmd)
 	}
 	if (!ok)
 		cmd_reply(cmd, "NO", "FETCH failed for some items.");
+	else if (st->binary_error != NULL)
+		cmd_reply(cmd, "NO", "[%s] %s", st->binary_error,
+			  strcmp(st->binary_error, "UNKNOWN-CTE") == 0
+			  ? "Unknown Content-Transfer-Encoding: the part cannot be decoded."
+			  : "The part's encoding is broken: it cannot be decoded.");
 	else if (st->any_expunged)
 		cmd_reply(cmd, "OK", "[EXPUNGEISSUED] Some messages were expunged meanwhile.");
 	else
@@ -465,6 +507,10 @@ void fetch_write_notify(struct session *s, const struct fetch_items *items, uint
 		first = false;
 	}
 	for (unsigned i = 0; i < items->n; i++) {
+		const char *code;
+		if ((items->v[i].kind == FETCH_BINARY || items->v[i].kind == FETCH_BINARY_SIZE) &&
+		    fetch_binary_check(s, &items->v[i], info.blob, &code) < 0)
+			continue;   /* no tagged reply to carry the error: left out */
 		if (!first)
 			outq_append(q, " ", 1);
 		first = false;
