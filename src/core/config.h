@@ -64,6 +64,11 @@ struct uimap_config {
 	unsigned snapshot_changes;    /* snapshot after this many changes, 0 = off */
 	enum uimap_journal_fsync journal_fsync;
 	bool ignore_corrupt_snapshot; /* start with what verified instead of refusing */
+
+	/* reverse lookups of client addresses (the seed's reverse_lookups) */
+	bool reverse_lookups;
+	unsigned reverse_lookup_timeout_ms; /* the greeting waits at most this long */
+	unsigned reverse_lookup_workers;    /* resolver threads */
 };
 
 #endif
