@@ -17,7 +17,7 @@ import threading
 import time
 import unittest
 
-from harness import ConnectionClosed, UimapTestCase, run_uimapd
+from harness import EMBED_EXAMPLE, ConnectionClosed, UimapTestCase, free_port, run_uimapd
 from test_tls import TLSClient, TLSTestCase
 
 HANG_MS = 3000
@@ -126,6 +126,20 @@ class Names(RdnsCase):
         on = self.start_server("--reverse-lookups", "--reverse-lookup-workers", "3")
         self.assertGreeted(on)
         self.assertEqual(rdns_threads(on), 3)
+
+    def test_embedder_sees_the_name(self):
+        name = self.need_name()
+        if not os.access(EMBED_EXAMPLE, os.X_OK):
+            self.skipTest(f"{EMBED_EXAMPLE} not built")
+        srv = self.start_process([EMBED_EXAMPLE, f"127.0.0.1:{free_port()}",
+                                  "reverse-lookups"])
+        c = self.connect(srv)
+        c.login("demo", "demo")
+        untagged, t = c.command("w", "XWHO")
+        self.assertTagged(t, "w", "OK")
+        rows = [u for u in untagged if u.startswith("* XWHO c")]
+        self.assertEqual(len(rows), 1, untagged)
+        self.assertTrue(rows[0].endswith(" host=" + name), rows)
 
     def test_bad_options(self):
         for args in (["--reverse-lookup-timeout", "0"], ["--reverse-lookup-timeout", "5x"],
