@@ -37,9 +37,10 @@ static int xhello(struct uimap_cmd *cmd, void *ctx)
 static int xwho_line(void *ctx, const struct uimap_connection_info *info)
 {
 	char line[256];
-	snprintf(line, sizeof(line), "XWHO c%lu %s %s%s%s", info->id,
+	snprintf(line, sizeof(line), "XWHO c%lu %s %s%s%s%s%s", info->id,
 		 info->user ? info->user : "-", info->mailbox ? info->mailbox : "-",
-		 info->tls ? " tls" : "", info->idling ? " idle" : "");
+		 info->tls ? " tls" : "", info->idling ? " idle" : "",
+		 info->host ? " host=" : "", info->host ? info->host : "");
 	uimap_cmd_untagged(ctx, line);
 	return 0;
 }
@@ -81,6 +82,17 @@ int main(int argc, char **argv)
 	struct uimap_config *cfg = uimap_config_new();
 	uimap_config_set(cfg, "listen", argc > 1 ? argv[1] : "127.0.0.1:1431", &err);
 	uimap_config_set(cfg, "allow-plaintext-auth", NULL, &err);
+	/* further arguments: options by key, "key=value" or a boolean "key" */
+	for (int i = 2; i < argc; i++) {
+		char key[64];
+		const char *eq = strchr(argv[i], '=');
+		snprintf(key, sizeof(key), "%.*s", eq ? (int)(eq - argv[i]) : 63, argv[i]);
+		if (uimap_config_set(cfg, key, eq ? eq + 1 : NULL, &err) < 0) {
+			fprintf(stderr, "embed: %s\n", err);
+			uimap_config_free(&cfg);
+			return 2;
+		}
+	}
 
 	struct uimap_server *srv;
 	int r = uimap_server_new(cfg, &srv, &err);

@@ -114,6 +114,8 @@ struct uimap_connection_info {
 	const char *mailbox;        /* the selected mailbox, or NULL */
 	bool tls;                   /* TLS (implicit or after STARTTLS) */
 	bool idling;                /* in IDLE */
+	const char *host;           /* the client's forward-confirmed host name (option
+				       reverse-lookups), or NULL */
 };
 
 /* The seed's connections / concurrent_user_connections /

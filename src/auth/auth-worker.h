@@ -1,4 +1,4 @@
-/* Thread pool that runs blocking password checks off the event loop. */
+/* Blocking password checks on worker threads (a core/workq pool), off the event loop. */
 #ifndef AUTH_AUTH_WORKER_H
 #define AUTH_AUTH_WORKER_H
 

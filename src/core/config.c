@@ -13,7 +13,7 @@
 #include <string.h>
 
 enum opt_type { OPT_STR, OPT_STR_LIST, OPT_BOOL, OPT_UINT, OPT_SIZE, OPT_SIZE0, OPT_LEVEL,
-		OPT_FSYNC };
+		OPT_FSYNC, OPT_MS };
 
 struct opt {
 	const char *key;
@@ -70,6 +70,9 @@ static const struct opt options[] = {
 	O("snapshot-changes", OPT_UINT, snapshot_changes),
 	O("journal-fsync", OPT_FSYNC, journal_fsync),
 	O("ignore-corrupt-snapshot", OPT_BOOL, ignore_corrupt_snapshot),
+	O("reverse-lookups", OPT_BOOL, reverse_lookups),
+	O("reverse-lookup-timeout", OPT_MS, reverse_lookup_timeout_ms),
+	O("reverse-lookup-workers", OPT_UINT, reverse_lookup_workers),
 };
 #undef O
 
@@ -104,6 +107,10 @@ static void config_defaults(struct uimap_config *cfg)
 	cfg->snapshot_interval = 300;
 	cfg->snapshot_changes = 10000;
 	cfg->journal_fsync = UIMAP_JOURNAL_FSYNC_ALWAYS;
+	/* the resolver's own timeout is 5 s per try; a client waits no longer than
+	   one try for its greeting */
+	cfg->reverse_lookup_timeout_ms = 5000;
+	cfg->reverse_lookup_workers = 4;
 }
 
 static const struct opt *opt_find(const char *key)
@@ -155,6 +162,26 @@ static int parse_size(const char *v, size_t *r)
 	return 0;
 }
 
+/* A positive duration: N or Nms (milliseconds), Ns (seconds). */
+static int parse_ms(const char *v, unsigned *r)
+{
+	char *end;
+	errno = 0;
+	if (!isdigit((unsigned char)v[0]))
+		return -1;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (strcmp(end, "s") == 0)
+		n = n > 0xffffffffu / 1000 ? 0x100000000ULL : n * 1000;
+	else if (*end != '\0' && strcmp(end, "ms") != 0)
+		return -1;
+	if (n == 0 || n > 0xffffffffu)
+		return -1;
+	*r = (unsigned)n;
+	return 0;
+}
+
 static void strlist_add(struct strlist *l, const char *value)
 {
 	if (l->n == l->cap) {
@@ -178,7 +205,8 @@ static size_t opt_size(const struct opt *o)
 	return o->type == OPT_BOOL ? sizeof(bool) :
 	       o->type == OPT_SIZE || o->type == OPT_SIZE0 ? sizeof(size_t) :
 	       o->type == OPT_LEVEL ? sizeof(enum uimap_log_level) :
-	       o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) : sizeof(unsigned);
+	       o->type == OPT_FSYNC ? sizeof(enum uimap_journal_fsync) :
+	       sizeof(unsigned);   /* OPT_UINT, OPT_MS */
 }
 
 /* Free an option's storage and put it back to its default. */
@@ -327,6 +355,12 @@ UIMAP_EXPORT int uimap_config_set(struct uimap_config *cfg, const char *key, con
 		return fail(error_r, "option '%s': '%s' is not one of always, periodic, off",
 			    key, value);
 	}
+	case OPT_MS: {
+		if (parse_ms(value, (unsigned *)(base + o->offset)) < 0)
+			return fail(error_r, "option '%s': '%s' is not a duration (e.g. 500ms, 5s)",
+				    key, value);
+		return 0;
+	}
 	case OPT_BOOL:
 		break;
 	}
@@ -410,6 +444,7 @@ static bool opt_equal(const struct uimap_config *a, const struct uimap_config *b
 		return *(const enum uimap_journal_fsync *)pa ==
 		       *(const enum uimap_journal_fsync *)pb;
 	case OPT_UINT:
+	case OPT_MS:
 		return *(const unsigned *)pa == *(const unsigned *)pb;
 	}
 	return false;

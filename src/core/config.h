@@ -66,6 +66,11 @@ struct uimap_config {
 	bool ignore_corrupt_snapshot; /* start with what verified instead of refusing */
 
 	bool allow_root;              /* uimapd: serve as root without --user */
+
+	/* reverse lookups of client addresses (the seed's reverse_lookups) */
+	bool reverse_lookups;
+	unsigned reverse_lookup_timeout_ms; /* the greeting waits at most this long */
+	unsigned reverse_lookup_workers;    /* resolver threads */
 };
 
 /* Call fn(ctx, key) for every option whose value differs between a and b (keys in

@@ -12,6 +12,7 @@
 struct point {
 	char name[32];
 	int err;
+	unsigned delay_ms;  /* a delay point (err is 0) */
 	long skip;          /* successes before it fires */
 	long times;         /* fires left; -1 = always */
 };
@@ -45,8 +46,13 @@ static void parse(void)
 			struct point *p = &points[n_points];
 			const char *v = eq + 1, *end = env + len;
 			size_t en = strcspn(v, "*+,");
+			/* a slot an invalid entry left behind is reused */
+			memset(p, 0, sizeof(*p));
 			memcpy(p->name, env, (size_t)(eq - env));
-			p->err = errno_by_name(v, MIN(en, (size_t)(end - v)));
+			en = MIN(en, (size_t)(end - v));
+			p->err = errno_by_name(v, en);
+			if (p->err == 0 && en > 2 && strncmp(v + en - 2, "ms", 2) == 0)
+				p->delay_ms = (unsigned)strtoul(v, NULL, 10);
 			p->times = -1;
 			for (const char *o = v + en; o < end; o++) {
 				if (*o == '*')
@@ -54,7 +60,7 @@ static void parse(void)
 				else if (*o == '+')
 					p->skip = strtol(o + 1, NULL, 10);
 			}
-			if (p->err != 0)
+			if (p->err != 0 || p->delay_ms != 0)
 				n_points++;
 		}
 		env += len;
@@ -63,23 +69,40 @@ static void parse(void)
 	}
 }
 
-bool failpoint(const char *name, int *err_r)
+/* Whether p fires now (counting its *N and +K). */
+static bool fires(struct point *p)
+{
+	if (__atomic_load_n(&p->skip, __ATOMIC_RELAXED) > 0 &&
+	    __atomic_fetch_sub(&p->skip, 1, __ATOMIC_RELAXED) > 0)
+		return false;
+	if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) == 0)
+		return false;
+	if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) > 0 &&
+	    __atomic_fetch_sub(&p->times, 1, __ATOMIC_RELAXED) <= 0)
+		return false;
+	return true;
+}
+
+static struct point *find(const char *name, bool delay)
 {
 	pthread_once(&once, parse);
-	for (unsigned i = 0; i < n_points; i++) {
-		struct point *p = &points[i];
-		if (strcmp(p->name, name) != 0)
-			continue;
-		if (__atomic_load_n(&p->skip, __ATOMIC_RELAXED) > 0 &&
-		    __atomic_fetch_sub(&p->skip, 1, __ATOMIC_RELAXED) > 0)
-			return false;
-		if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) == 0)
-			return false;
-		if (__atomic_load_n(&p->times, __ATOMIC_RELAXED) > 0 &&
-		    __atomic_fetch_sub(&p->times, 1, __ATOMIC_RELAXED) <= 0)
-			return false;
-		*err_r = -p->err;
-		return true;
-	}
-	return false;
+	for (unsigned i = 0; i < n_points; i++)
+		if ((points[i].delay_ms != 0) == delay && strcmp(points[i].name, name) == 0)
+			return &points[i];
+	return NULL;
+}
+
+bool failpoint(const char *name, int *err_r)
+{
+	struct point *p = find(name, false);
+	if (p == NULL || !fires(p))
+		return false;
+	*err_r = -p->err;
+	return true;
+}
+
+unsigned failpoint_delay(const char *name)
+{
+	struct point *p = find(name, true);
+	return p != NULL && fires(p) ? p->delay_ms : 0;
 }

@@ -3,7 +3,9 @@
    UIMAP_FAILPOINTS names them when the process starts:
      UIMAP_FAILPOINTS="journal-write=EIO,journal-fsync=EIO*2,journal-fallocate=ENOSPC+5"
    NAME=ERRNO fails every time; *N only the next N times; +K after K successes
-   (both may be combined: ENOSPC+5*3). Errnos by name: EIO, ENOSPC, EDQUOT, EFBIG. */
+   (both may be combined: ENOSPC+5*3). Errnos by name: EIO, ENOSPC, EDQUOT, EFBIG.
+   A delay point, NAME=<N>ms (same *N / +K), makes a worker thread sleep instead
+   (tests only: "rdns-lookup=3000ms+1" hangs every reverse lookup but the first). */
 #ifndef CORE_FAILPOINT_H
 #define CORE_FAILPOINT_H
 
@@ -11,5 +13,8 @@
 
 /* Whether the failpoint name fires now; then *err_r is its -errno. */
 bool failpoint(const char *name, int *err_r);
+
+/* The milliseconds to sleep when the delay point name fires now, else 0. */
+unsigned failpoint_delay(const char *name);
 
 #endif

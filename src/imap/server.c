@@ -411,7 +411,7 @@ UIMAP_EXPORT int uimap_server_foreach_connection(struct uimap_server *srv,
 			.id = c->id, .addr = c->addr,
 			.user = s->state != SESSION_NOT_AUTH ? s->user : NULL,
 			.mailbox = s->selected, .tls = c->tv != &transport_plain,
-			.idling = s->idling,
+			.idling = s->idling, .host = c->host,
 		};
 		int r = fn(ctx, &info);
 		if (r != 0)

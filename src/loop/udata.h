@@ -9,6 +9,7 @@ enum op_kind {
 	OP_ACCEPT = 1,  /* ptr: struct listener, multishot */
 	OP_RECV = 2,    /* ptr: struct conn, multishot into the provided buffer ring */
 	OP_SEND = 3,    /* ptr: struct conn, one send/sendmsg of its output queue */
+	OP_HUP = 4,     /* ptr: struct conn, poll for its hang-up while admission waits */
 	OP_WAKE = 5,    /* ptr: struct net_server, read of the wake eventfd */
 	/* ptr: struct ring_handler, whose fn gets the completion: the operations of
 	   the modules above the connection layer (signalfd read, auth worker eventfd,

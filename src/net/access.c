@@ -1,4 +1,4 @@
-/* Allow/deny rules on the client address. */
+/* Allow/deny rules on the client address and host name. */
 #include "net/access.h"
 #include "core/alloc.h"
 #include "core/config.h"
@@ -93,13 +93,36 @@ bool access_any(const struct access_rules *r)
 	return r->n_allow_cidr + r->n_deny_cidr + r->n_allow_re + r->n_deny_re > 0;
 }
 
-bool access_allowed(const struct access_rules *r, const unsigned char key[16], const char *text)
+bool access_uses_names(const struct access_rules *r)
+{
+	return r->n_allow_re + r->n_deny_re > 0;
+}
+
+static bool rule_match(const regex_t *re, const char *text, const char *host)
+{
+	return regexec(re, text, 0, NULL, 0) == 0 ||
+	       (host != NULL && regexec(re, host, 0, NULL, 0) == 0);
+}
+
+bool access_denied_by_addr(const struct access_rules *r, const unsigned char key[16],
+			   const char *text)
 {
 	for (unsigned i = 0; i < r->n_deny_cidr; i++)
 		if (cidr_match(&r->deny_cidr[i], key))
-			return false;
+			return true;
 	for (unsigned i = 0; i < r->n_deny_re; i++)
-		if (regexec(&r->deny_re[i], text, 0, NULL, 0) == 0)
+		if (rule_match(&r->deny_re[i], text, NULL))
+			return true;
+	return false;
+}
+
+bool access_allowed(const struct access_rules *r, const unsigned char key[16], const char *text,
+		    const char *host)
+{
+	if (access_denied_by_addr(r, key, text))
+		return false;
+	for (unsigned i = 0; i < r->n_deny_re; i++)
+		if (host != NULL && regexec(&r->deny_re[i], host, 0, NULL, 0) == 0)
 			return false;
 	if (r->n_allow_cidr + r->n_allow_re == 0)
 		return true;
@@ -107,7 +130,7 @@ bool access_allowed(const struct access_rules *r, const unsigned char key[16], c
 		if (cidr_match(&r->allow_cidr[i], key))
 			return true;
 	for (unsigned i = 0; i < r->n_allow_re; i++)
-		if (regexec(&r->allow_re[i], text, 0, NULL, 0) == 0)
+		if (rule_match(&r->allow_re[i], text, host))
 			return true;
 	return false;
 }

@@ -2,6 +2,7 @@
 #include "net/conn.h"
 #include "core/alloc.h"
 #include "net/server.h"
+#include "net/admit.h"
 #include "loop/udata.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -77,24 +78,6 @@ void conn_cache_free(void)
 		}
 		sendbuf_free_n[k] = 0;
 	}
-}
-
-/* The client's address as text, without the port: IPv4 also when it came as an
-   IPv4-mapped IPv6 address (so rules written for IPv4 apply). Static buffer. */
-static const char *peer_ip(const struct sockaddr_storage *ss)
-{
-	static char ip[INET6_ADDRSTRLEN];
-	strcpy(ip, "?");
-	if (ss->ss_family == AF_INET) {
-		inet_ntop(AF_INET, &((const struct sockaddr_in *)ss)->sin_addr, ip, sizeof(ip));
-	} else if (ss->ss_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
-		if (IN6_IS_ADDR_V4MAPPED(a))
-			inet_ntop(AF_INET, &a->s6_addr[12], ip, sizeof(ip));
-		else
-			inet_ntop(AF_INET6, a, ip, sizeof(ip));
-	}
-	return ip;
 }
 
 static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
@@ -203,45 +186,17 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	server_conn_added(srv, c);
+	admit_accept(c, tls);
+	return c;
+}
 
-	unsigned char key[16];
-	ip_key(peer, key);
-	struct ipentry *ip = iptable_get(&srv->ips, key, 1);
-	const char *reject = NULL;
-	if (srv->stopping)
-		reject = "* BYE Server shutting down\r\n";
-	else if (access_any(&srv->access) && !access_allowed(&srv->access, key, peer_ip(peer)))
-		reject = "* BYE Access denied for your address\r\n";
-	else if (srv->cfg->max_connections != 0 && srv->n_conns > srv->cfg->max_connections)
-		reject = "* BYE [UNAVAILABLE] Too many connections, try again later\r\n";
-	else if (srv->cfg->max_connections_per_ip != 0 &&
-		 ip->conns >= srv->cfg->max_connections_per_ip)
-		reject = "* BYE [UNAVAILABLE] Too many connections from your address\r\n";
-	else if (srv->cfg->max_unauth_per_ip != 0 && ip->unauth >= srv->cfg->max_unauth_per_ip)
-		/* password guessing in parallel is capped per address */
-		reject = "* BYE [UNAVAILABLE] Too many unauthenticated connections from your "
-			 "address\r\n";
-	if (reject != NULL) {
-		iptable_maybe_drop(&srv->ips, ip, clock_ms(), 0);
-		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(reject) - 2,
-			  reject);
-		if (tls != NULL) {
-			/* an implicit-TLS client cannot read a plaintext BYE (RFC 8314 §3.2) */
-			conn_close(c, false);
-			return c;
-		}
-		outq_puts(&c->out, reject);
-		conn_mark_dirty(c);
-		conn_close(c, true);
-		return c;
-	}
-	c->ip = ip;
-	ip->conns++;
-	ip->unauth++;
+void conn_start(struct conn *c, struct tls_ctx *tls)
+{
+	struct net_server *srv = c->srv;
 	/* implicit TLS: the greeting below is sent once the handshake is done */
 	if (tls != NULL && tls_conn_start(c, tls, TLS_START_IMPLICIT) < 0) {
 		conn_close(c, false);
-		return c;
+		return;
 	}
 	log_write(UIMAP_LOG_DEBUG, c->id, c->addr, "connected");
 	PROBE1(conn__open, c->id);
@@ -249,7 +204,6 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	conn_touch(c);
 	arm_recv(c);
 	conn_mark_dirty(c);
-	return c;
 }
 
 void conn_mark_dirty(struct conn *c)
@@ -358,6 +312,8 @@ static void conn_free(struct conn *c)
 	timer_cancel(&srv->timers, &c->linger_timer);
 	timer_cancel(&srv->timers, &c->wake_timer);
 	wake_unqueue(c);
+	admit_cancel(c);
+	free(c->host);
 	if (c->proto != NULL) {
 		srv->handler->destroy(c->proto);
 		c->proto = NULL;
@@ -443,6 +399,7 @@ void conn_close(struct conn *c, bool flush)
 		c->closing = true;
 		timer_cancel(&c->srv->timers, &c->idle_timer);
 		timer_cancel(&c->srv->timers, &c->wake_timer);
+		admit_cancel(c);
 		if (c->tv->shutdown != NULL)
 			c->tv->shutdown(c);
 		cancel_recv(c);

@@ -85,14 +85,26 @@ struct conn {
 	uint64_t last_active_ms;
 	struct timer idle_timer;
 	struct timer linger_timer;
+
+	/* admission (net/admit.c): with reverse lookups the greeting waits for the name */
+	struct tls_ctx *implicit_tls;  /* implicit TLS to start once admitted, or NULL */
+	char *host;                  /* the forward-confirmed host name, or NULL */
+	bool lookup_pending;         /* its lookup is queued or running */
+	bool hup_armed;              /* a poll for the client's hang-up meanwhile */
+	struct timer lookup_timer;
 };
 
 struct tls_ctx;
 
-/* Accept a new socket: set it up (with implicit TLS when tls is non-NULL) and arm
-   its receive. Returns the connection (greeting queued) or NULL after closing fd. */
+/* Accept a new socket: set it up (with implicit TLS when tls is non-NULL) and hand
+   it to admission (net/admit.h), which refuses it, starts it, or starts it once its
+   reverse lookup is done. Returns the connection or NULL after closing fd. */
 struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_storage *peer,
 			 struct tls_ctx *tls);
+
+/* Start an admitted connection: implicit TLS (when tls is non-NULL), the protocol
+   (which queues its greeting) and the receive. */
+void conn_start(struct conn *c, struct tls_ctx *tls);
 
 /* Queue the connection for a send at the end of this loop turn. */
 void conn_mark_dirty(struct conn *c);

@@ -1,6 +1,8 @@
 /* The connection server: listeners, the io_uring loop with its one switch, shutdown. */
 #include "net/server.h"
 #include "net/conn.h"
+#include "net/admit.h"
+#include "net/rdns.h"
 #include "net/tls.h"
 #include "loop/udata.h"
 #include "core/common.h"
@@ -37,6 +39,9 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 	if (access_rules_init(&srv->access, &cfg->allow, &cfg->deny, &cfg->cidr_allow,
 			      &cfg->cidr_deny, error_r) < 0)
 		return -1;
+	if (cfg->reverse_lookups &&
+	    (cfg->reverse_lookup_workers == 0 || cfg->reverse_lookup_workers > RDNS_MAX_WORKERS))
+		return set_error(error_r, "reverse-lookup-workers must be 1..%u", RDNS_MAX_WORKERS);
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->wake_fd < 0)
 		return set_error(error_r, "eventfd: %s", strerror(errno));
@@ -258,6 +263,7 @@ void net_server_begin_shutdown(struct net_server *srv)
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		if (c->proto != NULL && !c->closing)
 			srv->handler->shutdown(c->proto);
+		admit_shutdown(c);
 		conn_mark_dirty(c);
 		conn_close(c, true);
 	}
@@ -297,6 +303,9 @@ static void handle_cqe(struct net_server *srv, const struct io_uring_cqe *cqe)
 		break;
 	case OP_SEND:
 		conn_handle_send(ptr, cqe->res);
+		break;
+	case OP_HUP:
+		admit_handle_hup(ptr, cqe->res);
 		break;
 	case OP_WAKE:
 		if (!srv->stop_requested && cqe->res != -ECANCELED)
@@ -339,6 +348,14 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 {
 	if (net_server_bind(srv, error_r) < 0 || net_server_ring(srv, error_r) < 0)
 		return -1;
+	if (srv->cfg->reverse_lookups && srv->rdns == NULL) {
+		const char *err;
+		srv->rdns = rdns_create(srv->cfg->reverse_lookup_workers, admit_lookup_done, srv,
+					&err);
+		if (srv->rdns == NULL)
+			return set_error(error_r, "reverse lookups: %s", err);
+		rdns_attach(srv->rdns, &srv->ring);
+	}
 	for (unsigned i = 0; i < srv->n_listeners; i++) {
 		arm_accept(&srv->listeners[i]);
 		log_info("listening on %s port %d", srv->listeners[i].name,
@@ -423,6 +440,8 @@ void net_server_deinit(struct net_server *srv)
 	if (srv->ring_ready)
 		ring_deinit(&srv->ring);
 	srv->ring_ready = false;
+	/* after the ring: its pending eventfd read points into the resolver */
+	rdns_destroy(&srv->rdns);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	srv->wake_fd = -1;

@@ -54,6 +54,7 @@ struct net_server {
 	struct conn *wakes;               /* conn_wake_soon() for the next turn */
 	struct iptable ips;
 	struct access_rules access;       /* allow/deny rules on client addresses */
+	struct rdns *rdns;                /* reverse lookups; NULL when off */
 
 	int wake_fd;                      /* uimap_server_stop() from any thread */
 	uint64_t wake_val;
