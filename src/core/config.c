@@ -69,6 +69,7 @@ static const struct opt options[] = {
 	O("snapshot-changes", OPT_UINT, snapshot_changes),
 	O("journal-fsync", OPT_FSYNC, journal_fsync),
 	O("ignore-corrupt-snapshot", OPT_BOOL, ignore_corrupt_snapshot),
+	O("metrics-listen", OPT_STR, metrics_listen),
 };
 #undef O
 

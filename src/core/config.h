@@ -64,6 +64,8 @@ struct uimap_config {
 	unsigned snapshot_changes;    /* snapshot after this many changes, 0 = off */
 	enum uimap_journal_fsync journal_fsync;
 	bool ignore_corrupt_snapshot; /* start with what verified instead of refusing */
+
+	char *metrics_listen;         /* "HOST:PORT" of the HTTP /metrics listener; NULL: none */
 };
 
 #endif

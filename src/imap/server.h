@@ -6,6 +6,7 @@
 #include "uimap/uimap.h"
 #include "net/server.h"
 #include "core/log.h"
+#include "imap/metrics.h"
 
 #include <stdbool.h>
 #include <sys/signalfd.h>
@@ -48,6 +49,8 @@ struct uimap_server {
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
 	struct ring_handler signal_h;
+
+	struct imap_metrics metrics;  /* commands and logins (imap/metrics.h) */
 };
 
 #endif

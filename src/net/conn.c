@@ -200,6 +200,8 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	c->peer = *peer;
 	c->tv = &transport_plain;
 	format_addr(peer, c->addr, sizeof(c->addr));
+	c->implicit_tls = tls != NULL;
+	srv->stats.accepted[c->implicit_tls]++;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	server_conn_added(srv, c);
@@ -222,6 +224,7 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 		reject = "* BYE [UNAVAILABLE] Too many unauthenticated connections from your "
 			 "address\r\n";
 	if (reject != NULL) {
+		srv->stats.refused[c->implicit_tls]++;
 		iptable_maybe_drop(&srv->ips, ip, clock_ms(), 0);
 		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(reject) - 2,
 			  reject);
@@ -238,6 +241,7 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	c->ip = ip;
 	ip->conns++;
 	ip->unauth++;
+	srv->stats.open[c->implicit_tls]++;
 	/* implicit TLS: the greeting below is sent once the handshake is done */
 	if (tls != NULL && tls_conn_start(c, tls, TLS_START_IMPLICIT) < 0) {
 		conn_close(c, false);
@@ -368,6 +372,7 @@ static void conn_free(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->ip != NULL) {
+		srv->stats.open[c->implicit_tls]--;
 		c->ip->conns--;
 		if (!c->authenticated)
 			c->ip->unauth--;
@@ -486,6 +491,7 @@ void conn_handle_recv(struct conn *c, int res, unsigned flags)
 	}
 	if (res > 0) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		c->srv->stats.bytes_in += (unsigned)res;
 		if (!c->closing) {
 			conn_touch(c);
 			if (c->tv->recv(c, ring_buf(r, bid), (size_t)res) < 0)
@@ -562,6 +568,7 @@ void conn_handle_send(struct conn *c, int res)
 		maybe_free(c);
 		return;
 	}
+	c->srv->stats.bytes_out += (unsigned)res;
 	c->tv->sent(c, (size_t)res);
 	if (c->out.bytes > 0 || c->close_after_flush) {
 		conn_mark_dirty(c);
