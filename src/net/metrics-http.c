@@ -120,8 +120,15 @@ int http_request_parse(const char *data, size_t len, struct http_request *req_r,
 	size_t pos = 0;
 	for (;;) {
 		const char *nl = memchr(data + pos, '\n', len - pos);
-		if (nl == NULL)
+		if (nl == NULL) {
+			/* a request line cannot hold control characters: no need to wait
+			   for the rest of a TLS hello or a binary probe */
+			for (size_t i = pos; !have_line && i < len; i++)
+				if (((unsigned char)data[i] < ' ' && data[i] != '\r') ||
+				    data[i] == 0x7f)
+					return set_error(error_r, "not an HTTP request");
 			return 0;
+		}
 		const char *p = data + pos;
 		size_t n = (size_t)(nl - p);
 		pos += n + 1;
