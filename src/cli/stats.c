@@ -103,6 +103,9 @@ static char *http_get(const char *host, const char *port, size_t *len_r)
 		if (r == 0)
 			break;
 		len += (size_t)r;
+		/* another protocol (an IMAP greeting) would keep the connection open */
+		if (strncmp(buf, "HTTP/", len < 5 ? len : 5) != 0)
+			break;
 	}
 	close(fd);
 	buf[len] = '\0';

@@ -21,11 +21,16 @@
  * A connection's life: accepted (multishot accept on the endpoint's listener),
  * one recv at a time into req[] until the head is complete (or too big, or
  * malformed), then the reply is built in full and sent (a send per part the
- * socket takes), then the socket is shut down and freed once no operation is in
+ * socket takes), then our side is shut down (SHUT_WR: the client sees the end)
+ * and what the client still sends is read and dropped until it closes (a
+ * lingering close: closing with unread input would reset the connection and
+ * could destroy the reply before the client read it, e.g. a 400 to an oversized
+ * request); then the socket is shut down and freed once no operation is in
  * flight. The timeout bounds the whole life: a client that sends nothing, or
- * never reads its reply, is closed after HTTP_TIMEOUT_MS. Buffers: req[] belongs
- * to the recv in flight until its completion; reply.data to the send in flight.
- * Neither is freed while pending != 0 (the ring may still write into req[]).
+ * never reads its reply or never closes, is closed after HTTP_TIMEOUT_MS.
+ * Buffers: req[] belongs to the recv in flight until its completion; reply.data
+ * to the send in flight. Neither is freed while pending != 0 (the ring may still
+ * write into req[]).
  */
 struct http_conn {
 	struct ring_handler recv_h;   /* completions: the recv, then the sends */
@@ -35,6 +40,7 @@ struct http_conn {
 	int fd;
 	unsigned pending;             /* ring operations whose CQE has not arrived */
 	bool closing;                 /* shut down: no more operations are submitted */
+	bool draining;                /* replied: input is read and dropped until EOF */
 	struct timer timeout;
 	struct buf reply;
 	size_t sent;
@@ -279,6 +285,11 @@ static void hconn_recv_done(struct ring_handler *rh, int res, unsigned flags)
 		hconn_close(c);
 		return;
 	}
+	if (c->draining) {
+		c->len = 0;
+		hconn_arm_recv(c);
+		return;
+	}
 	c->len += (size_t)res;
 	struct http_request req;
 	const char *error;
@@ -305,10 +316,14 @@ static void hconn_send_done(struct ring_handler *rh, int res, unsigned flags)
 		return;
 	}
 	c->sent += (size_t)res;
-	if (c->sent < c->reply.len)
+	if (c->sent < c->reply.len) {
 		hconn_arm_send(c);
-	else
-		hconn_close(c);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+	c->draining = true;
+	c->len = 0;
+	hconn_arm_recv(c);
 }
 
 static void hconn_new(struct metrics_http *h, int fd)
