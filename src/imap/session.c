@@ -311,13 +311,12 @@ static void run_command(struct session *s)
 		return;
 	}
 	const struct cmd_def *def = cmd_lookup(s->srv, cmd->c.name);
-	if (def != NULL)
-		s->cmd_index = def->index;
 	if (def == NULL) {
 		cmd_reply(cmd, "BAD", "Unknown command %.40s", cmd->c.name);
 		command_done(s);
 		return;
 	}
+	s->cmd_index = def->index;
 	if ((def->states & (unsigned)s->state) == 0) {
 		cmd_reply(cmd, "BAD", "%s not allowed %s", def->name,
 			  s->state == SESSION_NOT_AUTH ? "before authentication"
