@@ -411,11 +411,6 @@ struct metrics_http *metrics_http_bind(struct net_server *srv, const char *spec,
 	return h;
 }
 
-int metrics_http_port(const struct metrics_http *h)
-{
-	return h->port;
-}
-
 void metrics_http_start(struct metrics_http *h)
 {
 	if (h->armed || h->stopped)

@@ -39,9 +39,6 @@ int http_request_parse(const char *data, size_t len, struct http_request *req_r,
 struct metrics_http *metrics_http_bind(struct net_server *srv, const char *spec,
 				       const char **error_r);
 
-/* The bound port. */
-int metrics_http_port(const struct metrics_http *h);
-
 /* Start accepting on the server's ring (which must exist) and log
    "listening on SPEC (metrics) port N". */
 void metrics_http_start(struct metrics_http *h);
