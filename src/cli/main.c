@@ -65,6 +65,8 @@ static void usage(FILE *f)
 		"  --snapshot-changes N          snapshot after N changes (10000; 0 = off)\n"
 		"  --journal-fsync MODE          always (default), periodic or off\n"
 		"  --ignore-corrupt-snapshot     start with what verified of a damaged snapshot\n"
+		"  --metrics-listen HOST:PORT    serve Prometheus metrics over HTTP at /metrics\n"
+		"                                (plain HTTP, no authentication: bind to loopback)\n"
 		"  --help, --version\n");
 }
 

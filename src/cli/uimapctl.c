@@ -1,6 +1,8 @@
 /* uimapctl: administration of a uimapd installation — password hashes and the users
-   of a passwd-file (edited safely: a temporary file renamed over the old one). */
+   of a passwd-file (edited safely: a temporary file renamed over the old one), mail
+   import and export, a running server's statistics. */
 #include "cli/import.h"
+#include "cli/stats.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -33,7 +35,11 @@ static void usage(FILE *f)
 		"        keeping flags and dates\n"
 		"  export MAILBOX DEST --user USER [--maildir] [--host H] [--port P]\n"
 		"        write MAILBOX of USER to a new mbox file DEST (or a Maildir with\n"
-		"        --maildir), keeping flags and dates\n");
+		"        --maildir), keeping flags and dates\n"
+		"  stats [--host H] [--port P | --metrics HOST:PORT] [--raw]\n"
+		"        summarize a running uimapd's metrics (its --metrics-listen, default\n"
+		"        127.0.0.1:" STATS_DEFAULT_PORT "): connections, logins, commands, bytes,\n"
+		"        store, journal and snapshots; --raw prints the exposition text\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -237,6 +243,8 @@ int main(int argc, char **argv)
 		free(hash);
 		return 0;
 	}
+	if (strcmp(argv[1], "stats") == 0)
+		return stats_run(argc - 2, argv + 2);
 	bool export = strcmp(argv[1], "export") == 0;
 	if ((export || strcmp(argv[1], "import") == 0) && argc >= 4) {
 		/* import SOURCE MAILBOX / export MAILBOX DEST */

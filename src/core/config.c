@@ -73,6 +73,7 @@ static const struct opt options[] = {
 	O("reverse-lookups", OPT_BOOL, reverse_lookups),
 	O("reverse-lookup-timeout", OPT_MS, reverse_lookup_timeout_ms),
 	O("reverse-lookup-workers", OPT_UINT, reverse_lookup_workers),
+	O("metrics-listen", OPT_STR, metrics_listen),
 };
 #undef O
 

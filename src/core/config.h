@@ -71,6 +71,8 @@ struct uimap_config {
 	bool reverse_lookups;
 	unsigned reverse_lookup_timeout_ms; /* the greeting waits at most this long */
 	unsigned reverse_lookup_workers;    /* resolver threads */
+
+	char *metrics_listen;         /* "HOST:PORT" of the HTTP /metrics listener; NULL: none */
 };
 
 /* Call fn(ctx, key) for every option whose value differs between a and b (keys in

@@ -13,7 +13,8 @@
 #include <strings.h>
 
 static const struct cmd_def builtin[] = {
-#define CMD(name, handler, states, flags, cap) { #name, handler, states, flags, cap, NULL },
+#define CMD(name, handler, states, flags, cap) \
+	{ #name, handler, states, flags, cap, NULL, CMD_INDEX_##name },
 #include "imap/commands.def"
 #undef CMD
 };
@@ -83,6 +84,7 @@ int cmd_registry_add(struct cmd_registry *r, const struct uimap_command *cmd)
 	d->flags = 0;
 	d->capability = c->capability;
 	d->custom = c;
+	d->index = CMD_INDEX_OTHER;
 	r->n++;
 	return 0;
 }
@@ -112,6 +114,11 @@ const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *nam
 		if (strcasecmp(r->defs[i].name, name) == 0)
 			return &r->defs[i];
 	return NULL;
+}
+
+const char *cmd_index_name(enum cmd_index i)
+{
+	return i < N_ELEMENTS(builtin) ? builtin[i].name : "other";
 }
 
 /* The capability list of srv for a connection: before login (not_auth), where

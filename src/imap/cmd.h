@@ -59,6 +59,17 @@ enum cmd_flags {
 	CMD_FLAG_NO_SYNC = 1 << 1,
 };
 
+/* Each built-in command's position in the command table (commands.def order);
+   CMD_INDEX_OTHER stands for the embedder's commands and for lines that name no
+   command (the metrics count commands by these). */
+enum cmd_index {
+#define CMD(name, handler, states, flags, cap) CMD_INDEX_##name,
+#include "imap/commands.def"
+#undef CMD
+	CMD_INDEX_OTHER,
+	CMD_INDEX_COUNT,
+};
+
 struct cmd_def {
 	const char *name;
 	cmd_handler *handler;
@@ -66,6 +77,7 @@ struct cmd_def {
 	unsigned flags;
 	const char *capability;
 	const struct uimap_command *custom; /* embedder's command, else NULL */
+	enum cmd_index index;
 };
 
 struct uimap_cmd {
@@ -87,6 +99,9 @@ struct uimap_cmd {
 
 /* Look a command up by name (case-insensitive): built-ins, then the embedder's. */
 const struct cmd_def *cmd_lookup(const struct uimap_server *srv, const char *name);
+
+/* The name of command index i (upper case), "other" for CMD_INDEX_OTHER. */
+const char *cmd_index_name(enum cmd_index i);
 
 /* Write the capability list for the session's current state (no prefix/CRLF). */
 void cmd_write_capabilities(struct session *s, struct outq *q);

@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 UIMAP_EXPORT const char *uimap_version(void)
@@ -47,6 +48,12 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		return -1;
 	}
 	srv->net_ready = true;
+	srv->net.metrics_render = imap_metrics_render;
+	srv->net.metrics_render_ctx = srv;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	srv->metrics.started_unix_ms = (uint64_t)now.tv_sec * 1000u +
+				       (uint64_t)now.tv_nsec / 1000000u;
 	srv->commands = cmd_registry_new();
 	/* the ID response's defaults; embedders change them with uimap_server_set_id() */
 	(void)uimap_server_set_id(srv, "name", "uimap", NULL);

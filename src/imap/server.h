@@ -7,6 +7,7 @@
 #include "net/server.h"
 #include "imap/systemd.h"
 #include "core/log.h"
+#include "imap/metrics.h"
 
 #include <stdbool.h>
 #include <sys/signalfd.h>
@@ -60,6 +61,8 @@ struct uimap_server {
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
 	struct ring_handler signal_h;
+
+	struct imap_metrics metrics;  /* commands and logins (imap/metrics.h) */
 };
 
 /* Reload the configuration through the embedder's loader, if any: apply what can

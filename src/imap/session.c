@@ -124,6 +124,8 @@ void cmd_reply(struct uimap_cmd *cmd, const char *status, const char *fmt, ...)
 	outq_append(q, line, (size_t)n);
 	outq_puts(q, "\r\n");
 	cmd->replied = true;
+	s->reply_status = status[0] == 'O' ? CMD_REPLY_OK : status[0] == 'N' ? CMD_REPLY_NO
+									  : CMD_REPLY_BAD;
 	conn_mark_dirty(cmd->s->conn);
 }
 
@@ -181,9 +183,16 @@ static void durable_done(struct persist_waiter *w, int err)
 	session_bye(s, "[UNAVAILABLE] The server cannot store changes right now.");
 }
 
-/* The running command is over: free its memory, get ready for the next one. */
+/* The running command is over: count it, free its memory, get ready for the next
+   one. */
 static void command_done(struct session *s)
 {
+	uint64_t now = clock_us();
+	uint64_t us = now - s->cmd_start_us;
+	if (s->cmd_start_us != 0)
+		imap_metrics_command(&s->srv->metrics, s->cmd_index, s->reply_status, us);
+	s->cmd_start_us = 0;
+	s->reply_status = CMD_REPLY_NONE;
 	if (s->cmd_active && s->cmd.cleanup != NULL) {
 		s->cmd.cleanup(&s->cmd);
 		s->cmd.cleanup = NULL;
@@ -198,7 +207,7 @@ static void command_done(struct session *s)
 		}
 	}
 	if (s->cmd_active && s->cmd.def != NULL)
-		PROBE2(cmd__done, s->cmd.def->name, (clock_ms() - s->cmd_start_ms) * 1000);
+		PROBE2(cmd__done, s->cmd.def->name, us);
 	s->cmd_active = false;
 	memset(&s->cmd, 0, sizeof(s->cmd));
 	parser_set_line_mode(&s->parser, false);
@@ -283,6 +292,8 @@ static void run_command(struct session *s)
 	struct uimap_cmd *cmd = &s->cmd;
 	memset(cmd, 0, sizeof(*cmd));
 	cmd->s = s;
+	s->cmd_start_us = clock_us();
+	s->cmd_index = CMD_INDEX_OTHER;
 	const char *error;
 	if (parser_command(&s->parser, &cmd->c, &error) < 0) {
 		if (cmd->c.tag == NULL)
@@ -305,6 +316,7 @@ static void run_command(struct session *s)
 		command_done(s);
 		return;
 	}
+	s->cmd_index = def->index;
 	if ((def->states & (unsigned)s->state) == 0) {
 		cmd_reply(cmd, "BAD", "%s not allowed %s", def->name,
 			  s->state == SESSION_NOT_AUTH ? "before authentication"
@@ -315,7 +327,6 @@ static void run_command(struct session *s)
 	cmd->def = def;
 	s->cmd_active = true;
 	s->wait_until_ms = 0;
-	s->cmd_start_ms = clock_ms();
 	if (s->srv->persist != NULL)
 		s->cmd_journal_seq = persist_journal_seq(s->srv->persist);
 	PROBE1(cmd__start, def->name);
@@ -375,6 +386,11 @@ static void process(struct session *s, const unsigned char *data, size_t len)
 		}
 		case PARSER_ERROR: {
 			const char *tag = parser_error_tag(&s->parser);
+			if (!s->cmd_active) {
+				/* a line the parser refused is a command too (a BAD one) */
+				s->cmd_start_us = clock_us();
+				s->cmd_index = CMD_INDEX_OTHER;
+			}
 			if (s->cmd_active && s->cmd.wait == CMD_WAIT_LINE) {
 				/* a continuation line was bad: it ends the command */
 				cmd_reply(&s->cmd, "BAD", "%s", parser_error(&s->parser));

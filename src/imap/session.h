@@ -3,6 +3,7 @@
 #define IMAP_SESSION_H
 
 #include "imap/cmd.h"
+#include "imap/metrics.h"
 #include "net/conn.h"
 #include "persist/persist.h"
 
@@ -73,8 +74,10 @@ struct session {
 	bool draining;
 	bool discard_input;           /* STARTTLS: drop the rest of this plaintext */
 	struct arena scratch;         /* per-message scratch of a running command */
-	uint64_t cmd_start_ms;
+	uint64_t cmd_start_us;        /* clock_us() at its parse; 0: nothing to count */
 	uint64_t cmd_journal_seq;     /* journal position when the command started */
+	enum cmd_index cmd_index;     /* what the metrics count it as */
+	enum cmd_reply_status reply_status; /* its tagged reply, set by cmd_reply() */
 };
 
 /* The connection handler the server installs: a session per connection. */

@@ -38,6 +38,7 @@ static const char *peer_ip(const struct sockaddr_storage *ss)
    8314 §3.2: it is just closed). */
 static void refuse(struct conn *c, const char *bye)
 {
+	c->srv->stats.refused[c->tls_listener]++;
 	log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: %.*s", (int)strlen(bye) - 2, bye);
 	if (c->implicit_tls != NULL) {
 		conn_close(c, false);
@@ -155,6 +156,7 @@ void admit_accept(struct conn *c, struct tls_ctx *tls)
 		return;
 	}
 	/* counted from now on, also while the lookup runs */
+	srv->stats.open[c->tls_listener]++;
 	c->ip = ip;
 	ip->conns++;
 	ip->unauth++;

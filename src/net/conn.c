@@ -183,6 +183,8 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	c->peer = *peer;
 	c->tv = &transport_plain;
 	format_addr(peer, c->addr, sizeof(c->addr));
+	c->tls_listener = tls != NULL;
+	srv->stats.accepted[c->tls_listener]++;
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	server_conn_added(srv, c);
@@ -324,6 +326,7 @@ static void conn_free(struct conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->ip != NULL) {
+		srv->stats.open[c->tls_listener]--;
 		c->ip->conns--;
 		if (!c->authenticated)
 			c->ip->unauth--;
@@ -443,6 +446,7 @@ void conn_handle_recv(struct conn *c, int res, unsigned flags)
 	}
 	if (res > 0) {
 		unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+		c->srv->stats.bytes_in += (unsigned)res;
 		if (!c->closing) {
 			conn_touch(c);
 			if (c->tv->recv(c, ring_buf(r, bid), (size_t)res) < 0)
@@ -519,6 +523,7 @@ void conn_handle_send(struct conn *c, int res)
 		maybe_free(c);
 		return;
 	}
+	c->srv->stats.bytes_out += (unsigned)res;
 	c->tv->sent(c, (size_t)res);
 	if (c->out.bytes > 0 || c->close_after_flush) {
 		conn_mark_dirty(c);

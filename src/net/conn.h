@@ -54,6 +54,7 @@ struct conn {
 	char addr[64];               /* "ip:port" for logs */
 	struct sockaddr_storage peer;
 	struct ipentry *ip;          /* per-address counters (NULL for rejected conns) */
+	bool tls_listener;           /* accepted on a TLS listener (net_stats index) */
 	const struct transport_vfuncs *tv;
 	void *tctx;
 	void *proto;                 /* the handler's context; NULL for a rejected conn */

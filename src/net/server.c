@@ -3,6 +3,7 @@
 #include "net/conn.h"
 #include "net/admit.h"
 #include "net/rdns.h"
+#include "net/metrics-http.h"
 #include "net/tls.h"
 #include "loop/udata.h"
 #include "core/common.h"
@@ -77,7 +78,7 @@ static int split_hostport(const char *spec, char *host, size_t hsize, char *port
 	return 0;
 }
 
-static int listener_open(struct listener *l, const char *spec, bool tls, const char **error_r)
+int net_listen(const char *spec, int *fd_r, int *port_r, const char **error_r)
 {
 	char host[256], port[16];
 	if (split_hostport(spec, host, sizeof(host), port, sizeof(port)) < 0)
@@ -114,9 +115,16 @@ static int listener_open(struct listener *l, const char *spec, bool tls, const c
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	getsockname(fd, (struct sockaddr *)&ss, &sl);
-	l->port = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
+	*port_r = ss.ss_family == AF_INET ? ntohs(((struct sockaddr_in *)&ss)->sin_port)
 					  : ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-	l->fd = fd;
+	*fd_r = fd;
+	return 0;
+}
+
+static int listener_open(struct listener *l, const char *spec, bool tls, const char **error_r)
+{
+	if (net_listen(spec, &l->fd, &l->port, error_r) < 0)
+		return -1;
 	l->tls = tls;
 	snprintf(l->name, sizeof(l->name), "%s%s", spec, tls ? " (tls)" : "");
 	return 0;
@@ -143,6 +151,11 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 		if (listener_open(l, spec, tls, error_r) < 0)
 			return -1;
 		srv->n_listeners = i + 1;
+	}
+	if (srv->cfg->metrics_listen != NULL && srv->metrics == NULL) {
+		srv->metrics = metrics_http_bind(srv, srv->cfg->metrics_listen, error_r);
+		if (srv->metrics == NULL)
+			return -1;
 	}
 	srv->bound = true;
 	return 0;
@@ -260,6 +273,8 @@ void net_server_begin_shutdown(struct net_server *srv)
 		close(l->fd);
 		l->fd = -1;
 	}
+	if (srv->metrics != NULL)
+		metrics_http_shutdown(srv->metrics);
 	for (struct conn *c = srv->conns; c != NULL; c = c->next) {
 		if (c->proto != NULL && !c->closing)
 			srv->handler->shutdown(c->proto);
@@ -344,6 +359,13 @@ int net_server_ring(struct net_server *srv, const char **error_r)
 	return 0;
 }
 
+/* Stopping, and nothing left in flight: the loop ends. */
+static bool server_finished(const struct net_server *srv)
+{
+	return srv->stopping && srv->n_conns == 0 &&
+	       (srv->metrics == NULL || !metrics_http_busy(srv->metrics));
+}
+
 static int net_server_loop(struct net_server *srv, const char **error_r)
 {
 	if (net_server_bind(srv, error_r) < 0 || net_server_ring(srv, error_r) < 0)
@@ -361,18 +383,20 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 		log_info("listening on %s port %d", srv->listeners[i].name,
 			 srv->listeners[i].port);
 	}
+	if (srv->metrics != NULL)
+		metrics_http_start(srv->metrics);
 	arm_wake(srv);
 
 	struct io_uring *ring = &srv->ring.uring;
 	bool overflow_logged = false;
-	while (!(srv->stopping && srv->n_conns == 0)) {
+	while (!server_finished(srv)) {
 		if (srv->stop_requested && !srv->stopping)
 			net_server_begin_shutdown(srv);
 		conn_run_wakes(srv);
 		bool busy = srv->before_wait != NULL && srv->before_wait(srv->before_wait_ctx);
 		flush_dirty(srv);
 		conn_reap(srv);
-		if (srv->stopping && srv->n_conns == 0)
+		if (server_finished(srv))
 			break;
 		ring_buf_publish(&srv->ring);
 
@@ -442,6 +466,8 @@ void net_server_deinit(struct net_server *srv)
 	srv->ring_ready = false;
 	/* after the ring: its pending eventfd read points into the resolver */
 	rdns_destroy(&srv->rdns);
+	/* after the ring: nothing the kernel may still write into is freed before */
+	metrics_http_free(&srv->metrics);
 	if (srv->wake_fd >= 0)
 		close(srv->wake_fd);
 	srv->wake_fd = -1;

@@ -15,6 +15,8 @@
 #include <sys/socket.h>
 
 struct tls_ctx;
+struct metrics_http;
+struct buf;
 
 struct listener {
 	struct net_server *srv;
@@ -25,6 +27,15 @@ struct listener {
 	char name[80];
 	struct timer retry_timer;
 } __attribute__((aligned(16)));
+
+/* The connection layer's counters: plain integers, loop thread only, read at a
+   scrape. Index [0]: plain listeners, [1]: implicit-TLS listeners. */
+struct net_stats {
+	uint64_t accepted[2];         /* connections accepted (refused ones included) */
+	uint64_t refused[2];          /* closed at once: access rules, limits, shutdown */
+	uint64_t open[2];             /* admitted and not freed yet */
+	uint64_t bytes_in, bytes_out; /* on the wire (TLS records included) */
+};
 
 struct net_server {
 	/* permanent */
@@ -56,6 +67,13 @@ struct net_server {
 	struct access_rules access;       /* allow/deny rules on client addresses */
 	struct rdns *rdns;                /* reverse lookups; NULL when off */
 
+	struct net_stats stats;
+	/* the HTTP metrics endpoint (metrics-listen; NULL without) and what renders
+	   its exposition: the protocol above appends the text to out */
+	struct metrics_http *metrics;
+	void (*metrics_render)(void *ctx, struct buf *out);
+	void *metrics_render_ctx;
+
 	int wake_fd;                      /* uimap_server_stop() from any thread */
 	uint64_t wake_val;
 	volatile sig_atomic_t stop_requested;
@@ -69,8 +87,13 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 		    const struct conn_handler *handler, void *handler_ctx,
 		    const char **error_r);
 
-/* Bind every listener of cfg (TLS listeners need srv->tls). Returns 0 (also when
-   already bound), or -1 with *error_r. */
+/* Open a listening TCP socket on spec ("HOST:PORT", "[V6]:PORT", "*:PORT"; port 0
+   picks a free one): *fd_r and the bound *port_r. Returns 0, or -1 with *error_r. */
+int net_listen(const char *spec, int *fd_r, int *port_r, const char **error_r);
+
+/* Bind every listener of cfg (TLS listeners need srv->tls), and the metrics
+   endpoint when cfg has metrics-listen. Returns 0 (also when already bound), or -1
+   with *error_r. */
 int net_server_bind(struct net_server *srv, const char **error_r);
 
 /* Serve on n sockets that already listen (systemd socket activation) instead of

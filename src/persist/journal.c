@@ -212,6 +212,7 @@ int jnl_write_pending(struct persist *p)
 		return p->error;
 	if (p->written_seq == p->seq)
 		return 0;
+	uint64_t t0 = clock_us();
 	jnl_seg_push(p, p->buf_seg_start, p->buf.len - p->buf_seg_start, NULL);
 	n_segs = p->n_segs;
 	/* One writev per IOV_MAX parts; a short write continues where it stopped. */
@@ -267,6 +268,8 @@ int jnl_write_pending(struct persist *p)
 	p->jsize += done;
 	p->written_seq = p->seq;
 	jnl_release_segs(p);
+	metrics_observe(&p->metrics.journal_write, clock_us() - t0);
+	p->metrics.journal_write_bytes += done;
 	return 0;
 }
 

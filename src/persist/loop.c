@@ -64,6 +64,7 @@ static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 	(void)flags;
 	if (res == 0 && failpoint("journal-fsync", &fail))
 		res = fail;
+	metrics_observe(&p->metrics.journal_fsync, clock_us() - p->fsync_start_us);
 	persist_journal_flush_done(p, p->fsync_seq, res);
 	waiters_run(p, res < 0 ? res : 0);
 }
@@ -84,6 +85,7 @@ void persist_turn(struct persist *p)
 	io_uring_prep_fsync(sqe, fl.fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, udata_make(&p->fsync_h, OP_HANDLER));
 	p->fsync_seq = fl.seq;
+	p->fsync_start_us = clock_us();
 }
 
 static void snapshot_done(struct ring_handler *h, int res, unsigned flags)

@@ -75,6 +75,9 @@ struct persist {
 	int child_fd;               /* its pidfd */
 	uint64_t child_seq;         /* the last record it covers */
 	bool child_repairs;         /* started while the journal was broken */
+	uint64_t child_start_us;    /* clock_us() when it was forked */
+
+	struct persist_metrics metrics;
 
 	/* on a loop (persist_attach): NULL ring when driven by hand */
 	struct ring *ring;
@@ -82,6 +85,7 @@ struct persist {
 	struct timer tick;          /* 1 s: periodic fsync, due snapshots */
 	struct ring_handler fsync_h;  /* the group-commit fdatasync */
 	uint64_t fsync_seq;         /* what the fsync in flight makes durable */
+	uint64_t fsync_start_us;    /* when it was submitted */
 	struct ring_handler snap_h; /* poll of the snapshot child's pidfd */
 	bool snap_polling;
 	struct persist_waiter *wait_head, *wait_tail; /* ascending seq */

@@ -225,6 +225,11 @@ const char *persist_load_report(const struct persist *p)
 	return p->report.len > 0 ? (const char *)p->report.data : "";
 }
 
+const struct persist_metrics *persist_metrics(const struct persist *p)
+{
+	return &p->metrics;
+}
+
 /* ---- health -------------------------------------------------------------------- */
 
 #define JNL_ALLOC_STEP (4u << 20)    /* journal blocks preallocated at a time */
@@ -574,10 +579,13 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 	pid = fork();
 	if (pid == 0)
 		persist_child(p, parent, seq, p->jno);
+	uint64_t fork_us = clock_us() - t0;
 	if (fork_us_r != NULL)
-		*fork_us_r = clock_us() - t0;
+		*fork_us_r = fork_us;
 	if (pid < 0)
 		return -errno;
+	metrics_observe(&p->metrics.snapshot_fork, fork_us);
+	p->child_start_us = t0;
 	p->child = pid;
 	p->child_seq = seq;
 	p->child_repairs = p->health == PERSIST_BROKEN;
@@ -599,6 +607,15 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 	if (si != NULL && !(si->si_code == CLD_EXITED && si->si_status == 0) && status == 0)
 		status = -EIO;
 	if (status == 0) {
+		struct persist_metrics *m = &p->metrics;
+		m->last_snapshot_us = clock_us() - p->child_start_us;
+		metrics_observe(&m->snapshot, m->last_snapshot_us);
+		m->snapshots_ok++;
+		m->last_snapshot_bytes = p->shared->bytes;
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		m->last_snapshot_unix_ms = (uint64_t)now.tv_sec * 1000u +
+					   (uint64_t)now.tv_nsec / 1000000u;
 		/* the child removed the journals it covers */
 		log_info("persist: snapshot of %llu bytes written",
 			 (unsigned long long)p->shared->bytes);
@@ -622,6 +639,7 @@ static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const
 	} else {
 		error_set(error_r, "%s", p->shared->error);
 	}
+	p->metrics.snapshots_failed++;
 	log_error("persist: %s", error_last());
 	return status;
 }

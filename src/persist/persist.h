@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include "core/config.h"
+#include "core/metrics.h"
 #include "uimap/store.h"
 
 /*
@@ -88,6 +89,24 @@ void persist_close(struct persist **p);
 /* Counters of the load; the text of what was dropped ("" when nothing). */
 const struct persist_load_stats *persist_load_stats(const struct persist *p);
 const char *persist_load_report(const struct persist *p);
+
+/* Timings of the journal and the snapshots since persist_open(), kept by the
+   thread that drives persist (the loop), read at a scrape. */
+struct persist_metrics {
+	struct metrics_hist journal_write;  /* one write(v) of a turn's records */
+	uint64_t journal_write_bytes;
+	struct metrics_hist journal_fsync;  /* a group-commit fdatasync on the ring,
+					       submission to completion */
+	struct metrics_hist snapshot;       /* start to the child's successful end */
+	struct metrics_hist snapshot_fork;  /* the parent's pause in fork() */
+	uint64_t snapshots_ok, snapshots_failed;
+	uint64_t last_snapshot_unix_ms;     /* end of the last successful one, 0: none */
+	uint64_t last_snapshot_bytes;
+	uint64_t last_snapshot_us;          /* its duration */
+};
+
+/* The metrics of p (valid as long as p). */
+const struct persist_metrics *persist_metrics(const struct persist *p);
 
 /* ---- journal and group commit ---------------------------------------------- */
 

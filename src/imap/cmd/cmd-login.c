@@ -29,6 +29,7 @@ static void reply_logged_in(struct uimap_cmd *cmd)
 	cmd_write_capabilities(s, q);
 	outq_puts(q, "] Logged in.\r\n");
 	cmd->replied = true;
+	s->reply_status = CMD_REPLY_OK;
 	conn_mark_dirty(s->conn);
 }
 
@@ -54,6 +55,12 @@ static int reply_failed(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
+/* A login attempt ends without logging in (wrong credentials, or refused). */
+static void count_failed(struct session *s)
+{
+	s->srv->metrics.logins_failed++;
+}
+
 /* The verdict (s->auth_result, as verify_plain) for the pending user: reply now,
    or after the failure delay. */
 static int login_resume(struct uimap_cmd *cmd)
@@ -63,6 +70,8 @@ static int login_resume(struct uimap_cmd *cmd)
 	int result = s->auth_result;
 	unsigned char addr[16];
 	ip_key(&c->peer, addr);
+	if (result <= 0)
+		count_failed(s);
 	if (result > 0) {
 		struct uimap_store *store = s->srv->store;
 		unsigned limit = s->srv->cfg->max_connections_per_user;
@@ -74,6 +83,7 @@ static int login_resume(struct uimap_cmd *cmd)
 				  s->user, limit);
 			free(s->user);
 			s->user = NULL;
+			count_failed(s);
 			cmd_reply(cmd, "NO", "[LIMIT] Too many connections for this user.");
 			return CMD_DONE;
 		}
@@ -83,6 +93,7 @@ static int login_resume(struct uimap_cmd *cmd)
 				  s->user, r);
 			free(s->user);
 			s->user = NULL;
+			count_failed(s);
 			cmd_reply(cmd, "NO", "[UNAVAILABLE] Mail storage is unavailable.");
 			return CMD_DONE;
 		}
@@ -91,6 +102,7 @@ static int login_resume(struct uimap_cmd *cmd)
 		usercount_add(s->srv->users, s->user);
 		auth_penalty_success(s->srv->penalty, addr, s->user);
 		conn_set_authenticated(c);
+		s->srv->metrics.logins_ok++;
 		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
 		PROBE1(login, s->user);
 		reply_logged_in(cmd);
@@ -174,6 +186,7 @@ int cmd_login(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	if (strlen(user) != ulen || strlen(pass) != plen || ulen == 0) {
+		count_failed(cmd->s);
 		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] Authentication failed.");
 		return CMD_DONE;
 	}
@@ -198,6 +211,7 @@ static int authenticate_response(struct uimap_cmd *cmd, const char *b64, size_t 
 	if (sasl_plain_decode(raw, rawlen, scratch, &authz, &authc, &pass, &error) < 0) {
 		explicit_bzero(raw, rawlen);
 		explicit_bzero(scratch, rawlen + 1);
+		count_failed(cmd->s);
 		cmd_reply(cmd, "NO", "[AUTHENTICATIONFAILED] %s", error);
 		return CMD_DONE;
 	}
