@@ -5,7 +5,7 @@
 #ifndef IMAP_SYSTEMD_H
 #define IMAP_SYSTEMD_H
 
-#include "loop/timer.h"
+#include "net/server.h"   /* struct timer, the loop's heap */
 
 #include <stdint.h>
 
