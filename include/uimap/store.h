@@ -219,6 +219,12 @@ struct uimap_store_limits {
 	uint32_t max_subscriptions;
 };
 
+/* An administrator's limits for a user (SETQUOTA, RFC 9208 §4.2), 0 = none. */
+struct uimap_quota {
+	uint64_t max_bytes;             /* STORAGE, in octets */
+	uint64_t max_messages;          /* MESSAGE */
+};
+
 /* What a user holds, against its limits. */
 struct uimap_store_usage {
 	uint64_t messages, bytes;
@@ -464,6 +470,16 @@ struct uimap_store_vtable {
 	   with ctx. A user may have many watchers (one per session). Returns 0 or
 	   -errno. */
 	int (*user_watch)(struct uimap_store_user *user, uimap_store_watch_fn *fn, void *ctx);
+
+	/* Optional (SETQUOTA, RFC 9208 §4.2; without it QUOTASET is not offered). Give
+	   the user an administrator's STORAGE and MESSAGE limits, which replace those of
+	   set_limits() from now on and for the user's sessions at once (what is over a
+	   lowered limit stays); q NULL removes them. The store keeps them (persisted
+	   like the mail). Returns 0, or -EIO when the change cannot be saved (nothing
+	   changed). */
+	int (*quota_set)(struct uimap_store_user *user, const struct uimap_quota *q);
+	/* Optional. The administrator's limits of the user: 1 with *q_r, 0 when none. */
+	int (*quota_get)(struct uimap_store_user *user, struct uimap_quota *q_r);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

@@ -36,7 +36,9 @@
  *                    u32 special_use, u32 noselect, u64 modseq,
  *                    u32 n_keywords x str, u32 n_msgs x msg (40 bytes:
  *                    u32 uid, u8 flags, u8 0, i16 tz_minutes, u64 modseq,
- *                    u64 keywords, i64 internaldate, u64 blob id)
+ *                    u64 keywords, i64 internaldate, u64 blob id),
+ *          then (version 2) u32 has_quota, u64 quota bytes, u64 quota messages
+ *          (an administrator's SETQUOTA; version 1 files have none)
  *          strings are u32 length + bytes. Only live messages are written (UIDNEXT
  *          and HIGHESTMODSEQ keep the expunged ones from being reused).
  *   END    u64 sections before it, u64 users, u64 blobs, u64 file offset of END.
@@ -51,7 +53,7 @@
  */
 
 #define SNAP_MAGIC "UIMAPSNP"
-#define SNAP_VERSION 1u
+#define SNAP_VERSION 2u
 #define SNAP_HEADER_SIZE 64u
 #define SNAP_SECTION_HEADER 32u
 #define SNAP_MSG_SIZE 40u

@@ -52,6 +52,11 @@ static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 	switch (c->type) {
 	case STORE_CHANGE_USER_CREATE:
 		break;
+	case STORE_CHANGE_USER_QUOTA:
+		buf_append_u32(b, c->has_quota ? 1 : 0);
+		buf_append_u64(b, c->quota.max_bytes);
+		buf_append_u64(b, c->quota.max_messages);
+		break;
 	case STORE_CHANGE_MAILBOX_CREATE:
 		buf_append_lstr(b, c->mailbox);
 		buf_append_u32(b, c->uidvalidity);
@@ -330,7 +335,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	*why = "malformed record";
 	memset(c, 0, sizeof(*c));
 	memset(msg, 0, sizeof(*msg));
-	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_COPY))
+	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_USER_QUOTA))
 		return *why = "unknown record type", 0;
 	c->type = (enum store_change_type)(type - JNL_TYPE_OF(0));
 	c->user = tmp->user;
@@ -345,6 +350,10 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 		return 0;
 	if (c->type == STORE_CHANGE_USER_CREATE)
 		return rd.p == rd.end;
+	if (c->type == STORE_CHANGE_USER_QUOTA)
+		return rd_u32(&rd, &u32) && u32 <= 1 && rd_u64(&rd, &c->quota.max_bytes) &&
+		       rd_u64(&rd, &c->quota.max_messages) && rd.p == rd.end &&
+		       (c->has_quota = u32 == 1, true);
 	if (!RD_STR(tmp->name, STORE_NAME_MAX) || tmp->name[0] == '\0')
 		return 0;
 	switch (c->type) {
@@ -399,6 +408,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 		       rd.p == rd.end && c->modseq <= PERSIST_MODSEQ_MAX && flags <= UINT8_MAX &&
 		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
 	case STORE_CHANGE_USER_CREATE:
+	case STORE_CHANGE_USER_QUOTA:
 		break;
 	}
 	return 0;

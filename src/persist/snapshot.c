@@ -248,6 +248,10 @@ static int user_encode(struct buf *out, const struct store_user *user,
 			return -EFAULT;
 		total += written;
 	}
+	/* version 2: an administrator's quota (SETQUOTA) */
+	buf_append_u32(out, user->has_quota ? 1 : 0);
+	buf_append_u64(out, user->quota.max_bytes);
+	buf_append_u64(out, user->quota.max_messages);
 	*n_msgs_r = total;
 	return 0;
 }
@@ -399,6 +403,7 @@ struct snap_loader {
 	size_t scratch_cap;
 	struct persist_load_stats *stats;
 	struct buf *report;
+	uint32_t version;           /* of the file (1 or SNAP_VERSION) */
 };
 
 static int snap_pread(struct snap_loader *l, void *buf, size_t len, uint64_t off)
@@ -596,6 +601,17 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		   for it (a superset of what a client may need, RFC 7162 §3.2.5.1) */
 		mailbox_vanished_rebuild(box, box->modseq);
 	}
+	if (l->version >= 2) {
+		uint32_t has;
+		struct uimap_quota q;
+		if (!rd_u32(&rd, &has) || has > 1 || !rd_u64(&rd, &q.max_bytes) ||
+		    !rd_u64(&rd, &q.max_messages))
+			goto bad;
+		user->has_quota = has == 1;
+		user->quota = user->has_quota ? q : (struct uimap_quota){ 0, 0 };
+		user->limits.max_bytes = user->quota.max_bytes;
+		user->limits.max_messages = user->quota.max_messages;
+	}
 	if (rd.p != rd.end)
 		goto bad;
 	store_user_recount(user);
@@ -684,7 +700,9 @@ static int snap_load_header(struct snap_loader *l, uint64_t *journal_seq_r,
 			  l->path);
 		return 0;
 	}
-	if (get_u32(h + H_VERSION) != SNAP_VERSION ||
+	/* version 1 (no quota in the user sections) is read too */
+	l->version = get_u32(h + H_VERSION);
+	if ((l->version != SNAP_VERSION && l->version != 1) ||
 	    get_u32(h + H_HEADER_SIZE) != SNAP_HEADER_SIZE) {
 		error_set(error_r, "%s: snapshot version %u is not supported (offset 8)", l->path,
 			  get_u32(h + H_VERSION));

@@ -392,6 +392,17 @@ static int apply_expunge(struct memstore *ms, const struct store_change *c, cons
 	return 1;
 }
 
+static int apply_user_quota(struct memstore *ms, const struct store_change *c,
+			    const char **why_r)
+{
+	struct store_user *user = change_user(ms, c, why_r);
+
+	if (user == NULL)
+		return 0;
+	store_apply_user_quota(user, c->has_quota, &c->quota);
+	return 1;
+}
+
 static int (*const appliers[])(struct memstore *, const struct store_change *, const char **) = {
 	[STORE_CHANGE_USER_CREATE] = apply_user_create,
 	[STORE_CHANGE_MAILBOX_CREATE] = apply_mailbox_create,
@@ -404,6 +415,7 @@ static int (*const appliers[])(struct memstore *, const struct store_change *, c
 	[STORE_CHANGE_FLAGS] = apply_flags,
 	[STORE_CHANGE_EXPUNGE] = apply_expunge,
 	[STORE_CHANGE_COPY] = apply_copy,
+	[STORE_CHANGE_USER_QUOTA] = apply_user_quota,
 };
 
 int store_change_apply(struct memstore *ms, const struct store_change *c, const char **why_r)

@@ -206,6 +206,8 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.view_highest_modseq = store_view_highest_modseq,
 	.reserve = store_user_reserve,
 	.set_limits = store_user_set_limits,
+	.quota_set = store_user_quota_set,
+	.quota_get = store_user_quota_get,
 	.usage = store_user_usage,
 	.user_watch = store_user_watch,
 };

@@ -146,7 +146,10 @@ struct store_user {
 	char **subs;                /* sorted subscribed names */
 	size_t n_subs, cap_subs;
 	uint64_t n_messages, n_bytes; /* live messages of all mailboxes, their sizes */
-	struct uimap_store_limits limits;
+	struct uimap_store_limits limits;  /* in force: base_limits and the quota */
+	struct uimap_store_limits base_limits; /* the last set_limits() */
+	bool has_quota;             /* an administrator's SETQUOTA */
+	struct uimap_quota quota;
 	struct store_watcher *watchers;  /* NOTIFY sessions (user_watch) */
 	size_t n_watchers, cap_watchers;
 };
@@ -167,6 +170,7 @@ enum store_change_type {
 	STORE_CHANGE_COPY,            /* mailbox, msg (flags, keywords; blob NULL on
 					 replay), src_* (a live message whose bytes
 					 the copy shares), src_size */
+	STORE_CHANGE_USER_QUOTA,      /* has_quota, quota (an administrator's SETQUOTA) */
 };
 
 struct store_change {
@@ -185,6 +189,8 @@ struct store_change {
 	uint32_t src_uidvalidity, src_uid;
 	uint64_t src_size;           /* COPY: its size (a check on replay) */
 	bool seen_changed;           /* FLAGS: \Seen was set or cleared */
+	bool has_quota;              /* USER_QUOTA: set (quota) or removed */
+	struct uimap_quota quota;
 };
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
@@ -402,6 +408,12 @@ int store_user_check_mailboxes(const struct store_user *user, uint64_t n);
 int store_user_check_subscriptions(const struct store_user *user, uint64_t n);
 void store_user_set_limits(struct uimap_store_user *user,
 			   const struct uimap_store_limits *limits);
+int store_user_quota_set(struct uimap_store_user *user, const struct uimap_quota *q);
+int store_user_quota_get(struct uimap_store_user *user, struct uimap_quota *q_r);
+/* Set or remove the administrator's quota (the primitive of quota_set and of
+   replay): emits STORE_CHANGE_USER_QUOTA. */
+void store_apply_user_quota(struct store_user *user, bool has_quota,
+			    const struct uimap_quota *q);
 void store_user_usage(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 /* Free a user and everything it holds (store teardown). */
 void store_user_free(struct store_user **user);

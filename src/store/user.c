@@ -438,9 +438,51 @@ int store_user_check_subscriptions(const struct store_user *user, uint64_t n)
 	return max != 0 && user->n_subs + n > max ? -EMLINK : 0;
 }
 
+/* The limits in force: the last set_limits()'s, an administrator's quota first. */
+static void user_limits_update(struct store_user *user)
+{
+	user->limits = user->base_limits;
+	if (user->has_quota) {
+		user->limits.max_bytes = user->quota.max_bytes;
+		user->limits.max_messages = user->quota.max_messages;
+	}
+}
+
 void store_user_set_limits(struct uimap_store_user *pub, const struct uimap_store_limits *limits)
 {
-	user_of(pub)->limits = *limits;
+	struct store_user *user = user_of(pub);
+	user->base_limits = *limits;
+	user_limits_update(user);
+}
+
+void store_apply_user_quota(struct store_user *user, bool has_quota, const struct uimap_quota *q)
+{
+	user->has_quota = has_quota;
+	user->quota = has_quota ? *q : (struct uimap_quota){ 0, 0 };
+	user_limits_update(user);
+	store_change_emit(user->store, &(struct store_change){
+		.type = STORE_CHANGE_USER_QUOTA, .user = user->name,
+		.has_quota = user->has_quota, .quota = user->quota });
+}
+
+int store_user_quota_set(struct uimap_store_user *pub, const struct uimap_quota *q)
+{
+	struct store_user *user = user_of(pub);
+	/* the journal must be able to take the record (a full disk refuses it) */
+	int r = store_reserve(user->store, 64 + strlen(user->name));
+	if (r < 0)
+		return r;
+	store_apply_user_quota(user, q != NULL, q);
+	return 0;
+}
+
+int store_user_quota_get(struct uimap_store_user *pub, struct uimap_quota *q_r)
+{
+	struct store_user *user = user_of(pub);
+	if (!user->has_quota)
+		return 0;
+	*q_r = user->quota;
+	return 1;
 }
 
 void store_user_usage(struct uimap_store_user *pub, struct uimap_store_usage *usage_r)
