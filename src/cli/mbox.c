@@ -354,7 +354,7 @@ int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size)
 	for (size_t i = 0; i < m->len;) {
 		const char *line = m->data + i, *e = memchr(line, '\n', m->len - i);
 		size_t ln = e != NULL ? (size_t)(e - line) : m->len - i, k = 0;
-		size_t text = ln > 0 && line[ln - 1] == '\r' ? ln - 1 : ln;
+		size_t text = e != NULL && ln > 0 && line[ln - 1] == '\r' ? ln - 1 : ln;
 
 		/* mboxrd: a line ">*From " gets one more '>' */
 		while (k < text && line[k] == '>')
@@ -362,9 +362,12 @@ int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size)
 		if (text - k >= 5 && memcmp(line + k, "From ", 5) == 0)
 			fputc('>', f);
 		fwrite(line, 1, text, f);
-		fputc('\n', f);
+		if (e != NULL)
+			fputc('\n', f);
 		i += ln + (e != NULL ? 1 : 0);
 	}
+	/* the separator: the reader takes one LF off (a last line without one stays
+	   so, except in the file's last message) */
 	fputc('\n', f);
 	if (ferror(f)) {
 		snprintf(err, size, "cannot write %s: %s", s->path, strerror(errno));
