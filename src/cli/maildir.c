@@ -417,28 +417,6 @@ int maildir_read(struct source *src, size_t i, struct msg *m, char *err, size_t 
 
 /* ---- writing ------------------------------------------------------------------ */
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf))
-		return -ENAMETOOLONG;
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static bool dir_has_files(const char *path)
 {
 	DIR *d = opendir(path);
@@ -456,7 +434,7 @@ static bool dir_has_files(const char *path)
 int maildir_sink_open(struct sink *s, char *err, size_t size)
 {
 	char sub[4096];
-	int r = make_dirs(s->path);
+	int r = source_make_dirs(s->path);
 
 	for (int i = 0; i < 3 && r == 0; i++) {
 		snprintf(sub, sizeof(sub), "%s/%s", s->path, i == 0 ? "cur" : i == 1 ? "new" : "tmp");

@@ -314,6 +314,19 @@ int mbox_read(struct source *src, size_t i, struct msg *m, char *err, size_t siz
 
 int mbox_sink_open(struct sink *s, char *err, size_t size)
 {
+	char *slash = strrchr(s->path, '/');
+
+	if (slash != NULL && slash != s->path) {
+		*slash = '\0';
+		int r = source_make_dirs(s->path);
+
+		*slash = '/';
+		if (r < 0) {
+			snprintf(err, size, "cannot create the directories of %s: %s", s->path,
+				 strerror(-r));
+			return -1;
+		}
+	}
 	s->mbox = fopen(s->path, "wx");
 	if (s->mbox == NULL) {
 		snprintf(err, size, "cannot create %s: %s", s->path, strerror(errno));

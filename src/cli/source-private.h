@@ -36,6 +36,8 @@ int mbox_sink_open(struct sink *s, char *err, size_t size);
 int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size);
 int mbox_sink_close(struct sink *s, char *err, size_t size);
 
+/* source.c: make path and its missing parents (mode 0700). 0 or -errno. */
+int source_make_dirs(const char *path);
 /* source.c: read a whole file (malloc, NUL after its *len_r bytes); NULL with errno. */
 char *source_slurp(const char *path, size_t *len_r);
 

@@ -54,7 +54,8 @@ void source_close(struct source *src);
 struct sink;
 
 /* Create it at path: a new mbox file (never an existing one), or a Maildir (made
-   with its parents; refused when its cur/ or new/ holds files already).
+   with its parents; refused when its cur/ or new/ holds files already; an mbox
+   file's missing directories are made too).
    uidvalidity and uidnext (0 when unknown) go into its dovecot-uidlist or the
    first message's X-IMAPbase. Returns 0 with *sink_r, or -1 with err. */
 int sink_open(struct sink **sink_r, const char *path, bool maildir, uint32_t uidvalidity,
