@@ -208,6 +208,10 @@ int mbox_list(struct source *src, char *err, size_t size)
 		return -1;
 	}
 	src->map_len = (size_t)st.st_size;
+	if (src->map_len == 0 && S_ISREG(st.st_mode)) {
+		close(fd);
+		return 0;   /* an empty mbox */
+	}
 	src->map = src->map_len >= 5 ? mmap(NULL, src->map_len, PROT_READ, MAP_PRIVATE, fd, 0)
 				     : MAP_FAILED;
 	close(fd);
@@ -389,10 +393,34 @@ int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size)
 	return 0;
 }
 
+/* An empty mailbox has no first message for X-IMAPbase: UW-IMAP's pseudo message
+   keeps its UIDVALIDITY and UIDNEXT (Dovecot and this reader skip it). */
+static void mbox_pseudo_message(struct sink *s)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+	char from[64], date[64];
+
+	gmtime_r(&now, &tm);
+	strftime(from, sizeof(from), "%a %b %e %H:%M:%S %Y", &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	fprintf(s->mbox, "From MAILER-DAEMON %s\nDate: %s\n"
+		"From: Mail System Internal Data <MAILER-DAEMON@localhost>\n"
+		"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
+		"X-IMAP: %u %010u\nStatus: RO\n\n"
+		"This text is part of the internal format of your mail folder, and is not\n"
+		"a real message.  It is created automatically by the mail system software.\n"
+		"If deleted, important folder data will be lost, and it will be re-created\n"
+		"with the data reset to initial values.\n\n", from, date, s->uidvalidity,
+		s->uidnext > 0 ? s->uidnext - 1 : 0);
+}
+
 int mbox_sink_close(struct sink *s, char *err, size_t size)
 {
 	FILE *f = s->mbox;
 
+	if (s->count == 0 && s->uidvalidity != 0)
+		mbox_pseudo_message(s);
 	s->mbox = NULL;
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
 		snprintf(err, size, "cannot write %s: %s", s->path, strerror(errno));

@@ -38,8 +38,8 @@ struct source {
 	size_t map_len;
 };
 
-/* Open the mbox file or Maildir (cur/ and new/) at path and list its messages.
-   Returns 0, or -1 with err (size bytes) saying why. */
+/* Open the mbox file (an empty file is an empty mbox) or Maildir (cur/ and new/) at
+   path and list its messages. Returns 0, or -1 with err (size bytes) saying why. */
 int source_open(const char *path, struct source *src, char *err, size_t size);
 
 /* Message i into m (cleared first): its bytes with CRLF lines (mbox: ">From"
@@ -67,7 +67,8 @@ int sink_open(struct sink **sink_r, const char *path, bool maildir, uint32_t uid
    Dovecot's a..z letters) and whose time is the date. Returns 0, or -1 with err. */
 int sink_put(struct sink *sink, const struct msg *m, char *err, size_t size);
 
-/* Finish (Maildir: dovecot-uidlist and dovecot-keywords), close and free. *dropped_r
+/* Finish (Maildir: dovecot-uidlist and dovecot-keywords; an empty mbox: UW-IMAP's
+   "FOLDER INTERNAL DATA" message with the UIDVALIDITY), close and free. *dropped_r
    (may be NULL): keyword uses a Maildir could not name (more than 26 keywords).
    Returns 0, or -1 with err. */
 int sink_close(struct sink **sink, size_t *dropped_r, char *err, size_t size);

@@ -313,6 +313,11 @@ class MoveUser(UimapTestCase):
         srv = self.start_server("--data-dir", src_dir)
         m = imap_login(srv.port)
         m.create("Work/Sub")
+        # an empty mailbox whose UIDNEXT moved on
+        m.create("Empty")
+        m.append("Empty", "(\\Deleted)", None, b"Subject: e\r\n\r\ne\r\n")
+        m.select("Empty")
+        m.expunge()
         for i in range(12):
             m.append("Work/Sub", "(\\Seen $Label%d)" % (i % 4),
                      '"0%d-Feb-2024 1%d:30:00 +0200"' % (i % 9 + 1, i % 9),
@@ -340,8 +345,9 @@ class MoveUser(UimapTestCase):
 
     def test_export_then_offline_import_keeps_everything(self):
         srv, src_dir = self.populate()
-        boxes = ("INBOX", "Work/Sub")
+        boxes = ("INBOX", "Work/Sub", "Empty")
         want = {box: mailbox_state(srv.port, box) for box in boxes}
+        self.assertEqual(want["Empty"][1:], (2, []))
         self.assertGreater(want["INBOX"][1], want["INBOX"][2][-1][0] + 1, "UIDNEXT skips")
         out = os.path.join(self.tmpdir, "out")
         for fmt, opts in (("maildir", ("--maildir",)), ("mbox", ())):

@@ -213,3 +213,30 @@ Test(source, maildir_unlisted_files_numbered_on)
 	cr_assert_eq(source_open(dir, &src, err, sizeof(err)), -1);
 	cr_assert_neq(strstr(err, "dovecot-uidlist: line 3"), NULL, "%s", err);
 }
+
+/* An empty mailbox keeps its UIDVALIDITY and UIDNEXT: a dovecot-uidlist with its
+   header only, an mbox with UW-IMAP's pseudo message (not a message when read). */
+Test(source, empty_mailbox_keeps_uidvalidity)
+{
+	char *dir = tmpdir(), path[512], err[256];
+	struct sink *s;
+	struct source src;
+
+	for (int maildir = 0; maildir < 2; maildir++) {
+		snprintf(path, sizeof(path), "%s/empty-%d", dir, maildir);
+		cr_assert_eq(sink_open(&s, path, maildir, 31337, 900, err, sizeof(err)), 0, "%s",
+			     err);
+		cr_assert_eq(sink_close(&s, NULL, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(source_open(path, &src, err, sizeof(err)), 0, "%s", err);
+		cr_assert_eq(src.n, 0);
+		cr_assert_eq(src.uidvalidity, 31337);
+		cr_assert_eq(src.uidnext, 900);
+		source_close(&src);
+	}
+	snprintf(path, sizeof(path), "%s/zero.mbox", dir);
+	put_file(path, "");
+	cr_assert_eq(source_open(path, &src, err, sizeof(err)), 0, "%s", err);
+	cr_assert_eq(src.n, 0);
+	cr_assert_eq(src.uidvalidity, 0);
+	source_close(&src);
+}
