@@ -72,9 +72,10 @@ static void print_mailboxes(struct memstore *ms)
 
 			if (box->noselect)
 				continue;
-			printf("mailbox: %s %s uidvalidity=%u uidnext=%u messages=%u bytes=%llu\n",
-			       user->name, box->name, box->uidvalidity, box->uidnext, box->n_live,
-			       (unsigned long long)box->live_bytes);
+			/* the name last: it may hold spaces (a user name does not) */
+			printf("mailbox: %s uidvalidity=%u uidnext=%u messages=%u bytes=%llu %s\n",
+			       user->name, box->uidvalidity, box->uidnext, box->n_live,
+			       (unsigned long long)box->live_bytes, box->name);
 		}
 	}
 }

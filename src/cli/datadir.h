@@ -6,8 +6,9 @@
 
 /* Print the directory's files and sizes, the snapshot's format version, creation
    time and the journal records it covers, the journals' length and records after
-   it, and the users, mailboxes, messages and message bytes (mailboxes: one line per
-   mailbox too). Read-only, not locked. Returns the exit status (1 when the data
+   it, and the users, mailboxes, messages and message bytes (mailboxes: a line
+   "mailbox: USER uidvalidity=N uidnext=N messages=N bytes=N NAME" per mailbox
+   too). Read-only, not locked. Returns the exit status (1 when the data
    does not load, or loads only in part: the damage is printed). */
 int datadir_info(const char *dir, bool mailboxes);
 

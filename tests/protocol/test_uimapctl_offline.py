@@ -404,6 +404,37 @@ class MoveUser(UimapTestCase):
                              [(f, d, b) for _, f, d, b in want["INBOX"][2]], fmt)
 
 
+    def test_the_documented_commands(self):
+        """docs/operations.md's "Moving a user between servers", run as written (the
+        copy and systemctl lines left out), moves every mailbox of alice."""
+        srv, src_dir = self.populate()
+        with open(os.path.join(REPO_ROOT, "docs", "operations.md")) as f:
+            doc = f.read()
+        section = doc[doc.index("## Moving a user between servers"):]
+        blocks = re.findall(r"```sh\n(.*?)```", section, re.S)[:2]
+        self.assertEqual(len(blocks), 2)
+        new_dir = os.path.join(self.tmpdir, "server-b")
+        work = os.path.join(self.tmpdir, "move")
+        os.makedirs(work)
+        for i, block in enumerate(blocks):
+            lines = [l.replace("sudo ", "") for l in block.splitlines()
+                     if not re.match(r"\s*(rsync|sudo systemctl)", l)]
+            script = "\n".join(lines).replace("uimapctl ", CTL + " ")
+            script = script.replace("old=/var/lib/uimap", "old=" + src_dir) if i == 0 else \
+                script.replace("/var/lib/uimap", new_dir)
+            p = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=work,
+                               capture_output=True, text=True, timeout=300 * TIME_SCALE)
+            self.assertEqual(p.returncode, 0, script + "\n" + p.stdout + p.stderr)
+            self.assertNotRegex(p.stderr, SANITIZER_RE)
+        with open(os.path.join(work, "alice.boxes")) as f:
+            boxes = f.read().splitlines()
+        self.assertEqual(sorted(boxes), ["Archive", "Drafts", "Empty", "INBOX", "Junk", "Sent",
+                                         "Trash", "Work", "Work/Sub"])
+        other = self.start_server("--data-dir", new_dir)
+        for box in boxes:
+            self.assertEqual(mailbox_state(other.port, box), mailbox_state(srv.port, box), box)
+
+
 def flip(path, offset):
     with open(path, "r+b") as f:
         f.seek(offset)
@@ -452,8 +483,10 @@ class SnapshotTools(UimapTestCase):
         self.assertGreaterEqual(records, 15 + 5 + 1 + 1)
         self.assertIn("users: 1\n", info)
         self.assertIn("messages: %d\n" % (39 + 15), info)
-        self.assertIn("mailbox: alice INBOX uidvalidity=%d uidnext=%d messages=39 " %
+        self.assertIn("mailbox: alice uidvalidity=%d uidnext=%d messages=39 " %
                       want["INBOX"][:2], info)
+        self.assertRegex(info, r"\nmailbox: alice uidvalidity=\d+ uidnext=16 messages=15 "
+                               r"bytes=\d+ Archive/2024\n")
         p = ctl("snapshot", "verify", data_dir)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertTrue(p.stdout.startswith("ok"), p.stdout)
