@@ -164,7 +164,7 @@ int import_run(const struct import_args *a)
 	struct progress pg;
 	struct msg m = { 0 };
 	char err[1024] = "";
-	size_t count = 0;
+	size_t count = 0, bad_keywords = 0;
 	int r = 0;
 
 	if (source_open(a->source, &src, err, sizeof(err)) < 0) {
@@ -182,6 +182,7 @@ int import_run(const struct import_args *a)
 	progress_start(&pg, "import", src.n, false);
 	for (size_t i = 0; i < src.n && r == 0; i++) {
 		r = source_read(&src, i, &m, err, sizeof(err));
+		bad_keywords += m.bad_keywords;
 		if (r == 0)
 			r = imap_append(&c, a->mailbox, &m, err, sizeof(err));
 		if (r == 0)
@@ -199,6 +200,9 @@ int import_run(const struct import_args *a)
 		fprintf(stderr, "uimapctl: %s (%zu message(s) imported before)\n", err, count);
 		return 1;
 	}
+	if (bad_keywords > 0)
+		fprintf(stderr, "uimapctl: warning: %zu keyword(s) left out: not IMAP atoms\n",
+			bad_keywords);
 	printf("%zu message(s) imported into %s\n", count, a->mailbox);
 	return 0;
 }

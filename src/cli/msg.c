@@ -4,6 +4,7 @@
 #include "uimap/store.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,26 @@ void msg_clear(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
+/* RFC 3501 flag-keyword = atom (what the store accepts). */
+static bool keyword_valid(const char *name, size_t len)
+{
+	if (len == 0 || len > 255)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
+		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
 int msg_add_keyword(struct msg *m, const char *name, size_t len)
 {
+	if (!keyword_valid(name, len)) {
+		m->bad_keywords++;
+		return 0;
+	}
 	for (size_t i = 0; i < m->n_keywords; i++) {
 		if (strlen(m->keywords[i]) == len && strncasecmp(m->keywords[i], name, len) == 0)
 			return 0;

@@ -14,13 +14,16 @@ struct msg {
 	size_t n_keywords;
 	int64_t date;          /* INTERNALDATE, seconds since the epoch; 0: unknown */
 	uint32_t uid;          /* 0: none */
+	unsigned bad_keywords; /* keywords left out: not IMAP atoms */
 };
 
 /* Free what m holds and zero it. */
 void msg_clear(struct msg *m);
 
 /* Add keyword name (len bytes; not NUL-terminated) unless m has it already (compared
-   case-insensitively, as IMAP keywords are). Returns 0 or -ENOMEM. */
+   case-insensitively, as IMAP keywords are). A name that is no IMAP atom (RFC 3501
+   flag-keyword: printable ASCII without atom-specials, 255 bytes at most) is left
+   out and counted in m->bad_keywords. Returns 0 or -ENOMEM. */
 int msg_add_keyword(struct msg *m, const char *name, size_t len);
 
 /* s (len bytes) with every bare LF made CRLF, into a new malloc()ed buffer

@@ -48,7 +48,7 @@ static int fail(const char *what, const char *why)
 
 /* Message i of src into box. 0 or -1 with err. */
 static int add_one(struct source *src, size_t i, struct mailbox *box, bool keep,
-		   struct msg *m, char *err, size_t size)
+		   struct msg *m, size_t *bad_keywords, char *err, size_t size)
 {
 	struct uimap_blob *blob;
 	uint32_t uid;
@@ -56,6 +56,7 @@ static int add_one(struct source *src, size_t i, struct mailbox *box, bool keep,
 
 	if (source_read(src, i, m, err, size) < 0)
 		return -1;
+	*bad_keywords += m->bad_keywords;
 	blob = uimap_blob_new_adopt(m->data, m->len);
 	if (blob == NULL) {
 		snprintf(err, size, "out of memory");
@@ -68,9 +69,8 @@ static int add_one(struct source *src, size_t i, struct mailbox *box, bool keep,
 	uimap_blob_unref(&blob);
 	if (r < 0) {
 		snprintf(err, size, "message %zu (UID %u): %s", i + 1, m->uid,
-			 r == -ENOSPC ? "too many keywords (64 at most) or UIDs" :
-			 r == -EINVAL ? "a keyword that is not an IMAP atom, or UIDs out of order" :
-			 strerror(-r));
+			 r == -ENOSPC ? "too many keywords (64 in a mailbox at most) or UIDs" :
+			 r == -EINVAL ? "UIDs out of order" : strerror(-r));
 		return -1;
 	}
 	return 0;
@@ -91,6 +91,7 @@ int offline_import(const struct import_args *a)
 	const char *error = NULL;
 	char err[1024];
 	bool keep = false;
+	size_t bad_keywords = 0;
 	int ret = 1, r;
 
 	if (source_open(a->source, &src, err, sizeof(err)) < 0)
@@ -132,7 +133,7 @@ int offline_import(const struct import_args *a)
 	}
 	progress_start(&pg, "import", src.n, false);
 	for (size_t i = 0; i < src.n; i++) {
-		if (add_one(&src, i, box, keep, &m, err, sizeof(err)) < 0) {
+		if (add_one(&src, i, box, keep, &m, &bad_keywords, err, sizeof(err)) < 0) {
 			progress_end(&pg);
 			fprintf(stderr, "uimapctl: %s: %s (nothing was imported)\n", a->source, err);
 			goto out;
@@ -149,6 +150,9 @@ int offline_import(const struct import_args *a)
 	}
 	persist_close(&p);
 	offline_fix_owner(a->data_dir);
+	if (bad_keywords > 0)
+		fprintf(stderr, "uimapctl: warning: %zu keyword(s) left out: not IMAP atoms\n",
+			bad_keywords);
 	printf("%zu message(s) imported into %s of %s (UIDVALIDITY %u, %s)\n", src.n,
 	       a->mailbox, a->user, box->uidvalidity,
 	       keep ? (src.renumbered > 0 ? "UIDs kept; some had none and got new ones"

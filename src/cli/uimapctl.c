@@ -276,6 +276,8 @@ static int transfer(bool export, int argc, char **argv)
 	}
 	if (a.user == NULL)
 		return fail("%s needs --user USER", argv[1]);
+	if (!valid_user(a.user))
+		return fail("invalid user name '%s'", a.user);
 	if (a.data_dir != NULL && online_opt)
 		return fail("%s", "--data-dir works without a server: no --host/--port with it");
 	if (a.keep_uids && a.data_dir == NULL)

@@ -27,6 +27,12 @@ Test(msg, keywords_once_case_insensitive)
 	cr_assert_eq(msg_add_keyword(&m, "Junk", 4), 0);
 	cr_assert_eq(m.n_keywords, 2);
 	cr_assert_str_eq(m.keywords[0], "$Label1");
+	/* not atoms: left out and counted */
+	cr_assert_eq(msg_add_keyword(&m, "two words", 9), 0);
+	cr_assert_eq(msg_add_keyword(&m, "par(en", 6), 0);
+	cr_assert_eq(msg_add_keyword(&m, "", 0), 0);
+	cr_assert_eq(m.n_keywords, 2);
+	cr_assert_eq(m.bad_keywords, 3);
 	msg_clear(&m);
 	cr_assert_eq(m.n_keywords, 0);
 	cr_assert_null(m.keywords);
