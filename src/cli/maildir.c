@@ -295,7 +295,8 @@ static int list_sub(const char *dir, const char *sub, char ***names, size_t *n, 
 	}
 	closedir(d);
 	/* delivery order: the names start with the delivery time */
-	qsort(*names + first, *n - first, sizeof(**names), name_cmp);
+	if (*n > first)
+		qsort(*names + first, *n - first, sizeof(**names), name_cmp);
 	return 0;
 nomem:
 	closedir(d);
@@ -338,7 +339,8 @@ int maildir_list(struct source *src, char *err, size_t size)
 			goto out;
 		}
 		r = -1;
-		qsort(ul.recs, ul.n, sizeof(*ul.recs), rec_cmp);
+		if (ul.n > 0)
+			qsort(ul.recs, ul.n, sizeof(*ul.recs), rec_cmp);
 	}
 	l = calloc(n == 0 ? 1 : n, sizeof(*l));
 	src->items = calloc(n == 0 ? 1 : n, sizeof(*src->items));
@@ -353,8 +355,8 @@ int maildir_list(struct source *src, char *err, size_t size)
 
 		snprintf(base, sizeof(base), "%.*s", (int)maildir_base_len(file), file);
 		l[i] = (struct listed){ .name = names[i], .order = i };
-		rec = ul.uidvalidity != 0 ? bsearch(&key, ul.recs, ul.n, sizeof(*ul.recs), rec_cmp)
-					  : NULL;
+		rec = ul.uidvalidity != 0 && ul.n > 0
+		      ? bsearch(&key, ul.recs, ul.n, sizeof(*ul.recs), rec_cmp) : NULL;
 		if (rec != NULL) {
 			l[i].uid = rec->uid;
 			rec->uid = 0;   /* a second file of that base gets a new UID */
