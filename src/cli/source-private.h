@@ -29,9 +29,11 @@ int maildir_sink_open(struct sink *s, char *err, size_t size);
 int maildir_sink_put(struct sink *s, const struct msg *m, char *err, size_t size);
 int maildir_sink_close(struct sink *s, char *err, size_t size);
 
-/* mbox.c: map src->path and list its messages with their UIDs. */
+/* mbox.c: map src->path and list its messages with their UIDs. 0 or -1 with err. */
 int mbox_list(struct source *src, char *err, size_t size);
+/* Message i (unquoted, metadata headers out, CRLF) with its metadata into m. */
 int mbox_read(struct source *src, size_t i, struct msg *m, char *err, size_t size);
+/* The mbox sink's parts (see sink_open, sink_put, sink_close). */
 int mbox_sink_open(struct sink *s, char *err, size_t size);
 int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size);
 int mbox_sink_close(struct sink *s, char *err, size_t size);

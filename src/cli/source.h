@@ -48,6 +48,7 @@ int source_open(const char *path, struct source *src, char *err, size_t size);
    Returns 0, or -1 with err. */
 int source_read(struct source *src, size_t i, struct msg *m, char *err, size_t size);
 
+/* Free what source_open() made (src zeroed). */
 void source_close(struct source *src);
 
 /* An export destination: a new mbox file or a Maildir. */
@@ -93,6 +94,7 @@ struct uidlist {
 /* Parse text (len bytes). Returns 0, or -1 with err naming the line that is wrong
    (ul is then empty). */
 int uidlist_parse(const char *text, size_t len, struct uidlist *ul, char *err, size_t size);
+/* Free the records (ul zeroed). */
 void uidlist_free(struct uidlist *ul);
 
 /* dovecot-keywords: "<index> <name>" lines, index 0..25 (letters a..z); others are
