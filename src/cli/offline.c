@@ -117,8 +117,11 @@ int offline_import(const struct import_args *a)
 		fail(error, NULL);
 		goto out;
 	}
+	/* mod-sequences from the clock, shifted: above any counter a server reaches (and
+	   above an earlier import's), far below 2^63 */
 	r = store_import_mailbox((struct memstore *)store, a->user, a->mailbox, src.uidvalidity,
-				 src.n > 0 ? src.items[0].uid : src.uidnext, &box, &keep);
+				 src.n > 0 ? src.items[0].uid : src.uidnext,
+				 (uint64_t)time(NULL) << 20, &box, &keep);
 	if (r < 0) {
 		fprintf(stderr, "uimapctl: mailbox '%s' of %s: %s\n", a->mailbox, a->user,
 			r == -EINVAL ? "not a valid mailbox name" : strerror(-r));

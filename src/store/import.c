@@ -3,11 +3,12 @@
 #include "store/memstore.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 int store_import_mailbox(struct memstore *ms, const char *user_name, const char *raw,
-			 uint32_t uidvalidity, uint32_t first_uid, struct mailbox **box_r,
-			 bool *kept_r)
+			 uint32_t uidvalidity, uint32_t first_uid, uint64_t modseq_floor,
+			 struct mailbox **box_r, bool *kept_r)
 {
 	struct uimap_store_user *pub;
 	struct store_user *user;
@@ -51,6 +52,10 @@ int store_import_mailbox(struct memstore *ms, const char *user_name, const char 
 	}
 	if (box == NULL)
 		return -ENOENT;
+	/* RFC 7162: with the source's UIDVALIDITY kept, a client's cached
+	   HIGHESTMODSEQ from the source must not lie ahead of this mailbox's */
+	if (*kept_r && modseq_floor > box->modseq && modseq_floor <= (uint64_t)INT64_MAX)
+		box->modseq = modseq_floor;
 	*box_r = box;
 	return 0;
 }

@@ -373,12 +373,14 @@ int store_change_apply(struct memstore *ms, const struct store_change *change,
    default mailboxes and the mailbox with its parents when missing. With uidvalidity
    not 0, a new mailbox, or one without messages (and, when it has that UIDVALIDITY
    already, no UID handed out at or above first_uid), gets that UIDVALIDITY: the
-   source's UIDs can be kept (*kept_r true). Otherwise *kept_r is false and the
-   messages get the next UIDs. Returns 0 with *box_r, -EINVAL (a name that cannot be
-   created), or the vtable's -errno. */
+   source's UIDs can be kept (*kept_r true), and its HIGHESTMODSEQ is raised to
+   modseq_floor (above any the source reached, so a CONDSTORE/QRESYNC client that
+   cached the source's never sees it go back, and resynchronises flags). Otherwise
+   *kept_r is false and the messages get the next UIDs. Returns 0 with *box_r,
+   -EINVAL (a name that cannot be created), or the vtable's -errno. */
 int store_import_mailbox(struct memstore *ms, const char *user_name, const char *raw,
-			 uint32_t uidvalidity, uint32_t first_uid, struct mailbox **box_r,
-			 bool *kept_r);
+			 uint32_t uidvalidity, uint32_t first_uid, uint64_t modseq_floor,
+			 struct mailbox **box_r, bool *kept_r);
 /* Add a message to box: system flags, keywords by name (added to its table),
    internaldate and zone; uid 0: the next UID, else that UID (at least UIDNEXT).
    Takes its own reference on blob. Returns 0 with *uid_r, -EINVAL (a UID below

@@ -293,6 +293,16 @@ class OfflineImport(UimapTestCase):
         self.assertEqual((p.returncode, p.stderr), (0, ""))
 
 
+def highestmodseq(port, box):
+    m = imaplib.IMAP4("127.0.0.1", port)
+    m.login("alice", "secret")
+    m._simple_command("ENABLE", "CONDSTORE")
+    m.select('"%s"' % box, readonly=True)
+    value = int(m.response("HIGHESTMODSEQ")[1][0])
+    m.logout()
+    return value
+
+
 def imap_login(port):
     m = imaplib.IMAP4("127.0.0.1", port)
     m.login("alice", "secret")
@@ -388,6 +398,9 @@ class MoveUser(UimapTestCase):
                 self.assertIn("UIDs kept)", p.stdout)
             other = self.start_server("--data-dir", dest)
             for box in boxes:
+                # a client's cached HIGHESTMODSEQ never lies ahead (RFC 7162)
+                self.assertGreater(highestmodseq(other.port, box),
+                                   highestmodseq(srv.port, box), (fmt, box))
                 got = mailbox_state(other.port, box)
                 self.assertEqual(got[:2], want[box][:2], (fmt, box, "UIDVALIDITY/UIDNEXT"))
                 self.assertEqual(len(got[2]), len(want[box][2]), (fmt, box))
