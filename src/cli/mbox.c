@@ -397,21 +397,16 @@ int mbox_sink_put(struct sink *s, const struct msg *m, char *err, size_t size)
    keeps its UIDVALIDITY and UIDNEXT (Dovecot and this reader skip it). */
 static void mbox_pseudo_message(struct sink *s)
 {
-	time_t now = time(NULL);
-	struct tm tm;
-	char from[64], date[64];
-
-	gmtime_r(&now, &tm);
-	strftime(from, sizeof(from), "%a %b %e %H:%M:%S %Y", &tm);
-	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	fprintf(s->mbox, "From MAILER-DAEMON %s\nDate: %s\n"
+	/* dated at the epoch: the same mailbox exports to the same bytes */
+	fprintf(s->mbox, "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n"
+		"Date: Thu, 01 Jan 1970 00:00:00 +0000\n"
 		"From: Mail System Internal Data <MAILER-DAEMON@localhost>\n"
 		"Subject: DON'T DELETE THIS MESSAGE -- FOLDER INTERNAL DATA\n"
 		"X-IMAP: %u %010u\nStatus: RO\n\n"
 		"This text is part of the internal format of your mail folder, and is not\n"
 		"a real message.  It is created automatically by the mail system software.\n"
 		"If deleted, important folder data will be lost, and it will be re-created\n"
-		"with the data reset to initial values.\n\n", from, date, s->uidvalidity,
+		"with the data reset to initial values.\n\n", s->uidvalidity,
 		s->uidnext > 0 ? s->uidnext - 1 : 0);
 }
 
