@@ -46,6 +46,18 @@ static int fail(const char *what, const char *why)
 	return 1;
 }
 
+/* HIGHESTMODSEQ for a mailbox that keeps a source's UIDVALIDITY: the clock in
+   microseconds (about 2^51 now, far below 2^63). Above any counter a server reaches,
+   and above what an earlier import's mailbox reached since (a change takes longer
+   than a microsecond). */
+static uint64_t modseq_floor(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
 /* Message i of src into box. 0 or -1 with err. */
 static int add_one(struct source *src, size_t i, struct mailbox *box, bool keep,
 		   struct msg *m, size_t *bad_keywords, char *err, size_t size)
@@ -117,11 +129,9 @@ int offline_import(const struct import_args *a)
 		fail(error, NULL);
 		goto out;
 	}
-	/* mod-sequences from the clock, shifted: above any counter a server reaches (and
-	   above an earlier import's), far below 2^63 */
 	r = store_import_mailbox((struct memstore *)store, a->user, a->mailbox, src.uidvalidity,
-				 src.n > 0 ? src.items[0].uid : src.uidnext,
-				 (uint64_t)time(NULL) << 20, &box, &keep);
+				 src.n > 0 ? src.items[0].uid : src.uidnext, modseq_floor(), &box,
+				 &keep);
 	if (r < 0) {
 		fprintf(stderr, "uimapctl: mailbox '%s' of %s: %s\n", a->mailbox, a->user,
 			r == -EINVAL ? "not a valid mailbox name" : strerror(-r));
