@@ -1,6 +1,9 @@
 /* uimapctl import / export: mbox files and Maildirs into a running server, through IMAP
-   APPEND (LITERAL+), and back out through FETCH, keeping flags and INTERNALDATE. */
+   APPEND (LITERAL+), and back out through FETCH, keeping flags, keywords and
+   INTERNALDATE; an export also keeps the UIDs and UIDVALIDITY for an offline import. */
 #include "cli/import.h"
+#include "cli/progress.h"
+#include "cli/source.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -132,290 +135,75 @@ static void imap_create(struct imap *c, const char *mailbox)
 		(void)tagged(c, c->tag, line, sizeof(line));
 }
 
-/* APPEND one message with flags ("\\Seen \\Flagged") and time (0: now). */
-static int imap_append(struct imap *c, const char *mailbox, const char *flags, time_t when,
-		       const char *msg, size_t len, char *err, size_t err_size)
+/* APPEND m to mailbox with its flags, keywords and date (0: now). */
+static int imap_append(struct imap *c, const char *mailbox, const struct msg *m, char *err,
+		       size_t err_size)
 {
-	char qm[1100], date[64] = "", head[1400], line[2048];
+	char qm[1100], date[64] = "", flags[4096], head[6000], line[2048];
 	quote(qm, sizeof(qm), mailbox);
-	if (when > 0) {
+	if (m->date > 0) {
+		time_t when = (time_t)m->date;
 		struct tm tm;
 		gmtime_r(&when, &tm);
 		strftime(date, sizeof(date), " \"%d-%b-%Y %H:%M:%S +0000\"", &tm);
 	}
+	msg_flag_list(m, flags, sizeof(flags));
 	int n = snprintf(head, sizeof(head), "u%u APPEND %s (%s)%s {%zu+}\r\n", ++c->tag, qm,
-			 flags, date, len);
-	if (send_all(c, head, (size_t)n) < 0 || send_all(c, msg, len) < 0 ||
+			 flags, date, m->len);
+	if (send_all(c, head, (size_t)n) < 0 || send_all(c, m->data, m->len) < 0 ||
 	    send_all(c, "\r\n", 2) < 0 || tagged(c, c->tag, line, sizeof(line)) < 0) {
 		snprintf(err, err_size, "APPEND to %s: %s", mailbox, line);
 		return -1;
 	}
 	return 0;
 }
-
-/* The message with bare LFs made CRLF (IMAP wants CRLF lines). */
-static char *to_crlf(const char *s, size_t len, size_t *len_r)
-{
-	char *out = malloc(2 * len + 1);
-	size_t o = 0;
-	if (out == NULL)
-		return NULL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r'))
-			out[o++] = '\r';
-		out[o++] = s[i];
-	}
-	*len_r = o;
-	return out;
-}
-
-static char *slurp(const char *path, size_t *len_r)
-{
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	char *data = NULL;
-	size_t len = 0, cap = 0;
-	for (;;) {
-		if (len == cap) {
-			cap = cap ? 2 * cap : 65536;
-			char *n = realloc(data, cap + 1);
-			if (n == NULL) {
-				free(data);
-				fclose(f);
-				return NULL;
-			}
-			data = n;
-		}
-		size_t r = fread(data + len, 1, cap - len, f);
-		if (r == 0)
-			break;
-		len += r;
-	}
-	fclose(f);
-	data[len] = '\0';
-	*len_r = len;
-	return data;
-}
-
-/* Flags of an mbox message from its Status: / X-Status: headers (mutt, Thunderbird). */
-static void mbox_flags(const char *msg, size_t len, char *flags, size_t size)
-{
-	flags[0] = '\0';
-	const char *end = msg + len;
-	for (const char *p = msg; p < end;) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
-		if (n == 0 || (n == 1 && p[0] == '\r'))
-			break;   /* end of the header */
-		bool status = n > 7 && strncasecmp(p, "Status:", 7) == 0;
-		bool xstatus = n > 9 && strncasecmp(p, "X-Status:", 9) == 0;
-		if (status || xstatus) {
-			for (size_t i = status ? 7 : 9; i < n; i++) {
-				const char *f = p[i] == 'R' && status ? "\\Seen" :
-						p[i] == 'A' && xstatus ? "\\Answered" :
-						p[i] == 'F' && xstatus ? "\\Flagged" :
-						p[i] == 'D' && xstatus ? "\\Deleted" :
-						p[i] == 'T' && xstatus ? "\\Draft" : NULL;
-				if (f != NULL && strstr(flags, f) == NULL)
-					snprintf(flags + strlen(flags), size - strlen(flags), "%s%s",
-						 flags[0] ? " " : "", f);
-			}
-		}
-		p += n + 1;
-	}
-}
-
-/* "From sender Mon Jan  2 10:00:00 2023" -> its time (UTC assumed), 0 when unreadable. */
-static time_t from_line_time(const char *line, size_t n)
-{
-	char copy[256];
-	if (n >= sizeof(copy))
-		n = sizeof(copy) - 1;
-	memcpy(copy, line, n);
-	copy[n] = '\0';
-	char *sp = strchr(copy + 5, ' ');
-	struct tm tm = { 0 };
-	if (sp == NULL || strptime(sp + 1, "%a %b %d %H:%M:%S %Y", &tm) == NULL)
-		return 0;
-	return timegm(&tm);
-}
-
-static int import_mbox(struct imap *c, const char *path, const char *mailbox, unsigned *count,
-		       char *err, size_t err_size)
-{
-	size_t len;
-	char *data = slurp(path, &len);
-	if (data == NULL) {
-		snprintf(err, err_size, "cannot read %s", path);
-		return -1;
-	}
-	if (len < 5 || strncmp(data, "From ", 5) != 0) {
-		free(data);
-		snprintf(err, err_size, "%s is not an mbox (no \"From \" line first)", path);
-		return -1;
-	}
-	char *end = data + len, *p = data;
-	while (p < end) {
-		/* p: a "From " line; the message runs to the next "\nFrom " */
-		char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		time_t when = from_line_time(p, (size_t)(nl - p));
-		char *body = nl + 1, *next = body;
-		while ((next = strstr(next, "\nFrom ")) != NULL && next < end) {
-			next++;
-			break;
-		}
-		char *stop = next != NULL ? next : end;
-		/* unescape ">From " (mboxrd/mboxo) and drop the separating blank line */
-		size_t n = (size_t)(stop - body);
-		char *msg = malloc(n + 1), *o = msg;
-		for (char *q = body; q < stop;) {
-			char *e = memchr(q, '\n', (size_t)(stop - q));
-			size_t ln = e ? (size_t)(e - q) + 1 : (size_t)(stop - q);
-			const char *s = q;
-			if (ln > 1 && s[0] == '>') {
-				size_t k = 0;
-				while (k < ln && s[k] == '>')
-					k++;
-				if (ln - k >= 5 && strncmp(s + k, "From ", 5) == 0) {
-					s++;
-					ln--;
-				}
-			}
-			memcpy(o, s, ln);
-			o += ln;
-			q = e ? e + 1 : stop;
-		}
-		size_t mlen = (size_t)(o - msg);
-		/* the blank line before the next "From " (or at the end, when there is one) */
-		if (mlen > 0 && msg[mlen - 1] == '\n' &&
-		    (next != NULL || (mlen > 1 && msg[mlen - 2] == '\n')))
-			mlen--;
-		if (mlen > 0 && msg[mlen - 1] == '\r')
-			mlen--;
-		char flags[128];
-		mbox_flags(msg, mlen, flags, sizeof(flags));
-		size_t clen;
-		char *crlf = to_crlf(msg, mlen, &clen);
-		free(msg);
-		int r = crlf ? imap_append(c, mailbox, flags, when, crlf, clen, err, err_size) : -1;
-		free(crlf);
-		if (r < 0) {
-			free(data);
-			return -1;
-		}
-		(*count)++;
-		p = stop;
-	}
-	free(data);
-	return 0;
-}
-
-/* Maildir flags from the name's ":2,FRS" part (RFC-less but universal). */
-static void maildir_flags(const char *name, char *flags, size_t size)
-{
-	flags[0] = '\0';
-	const char *info = strstr(name, ":2,");
-	for (const char *p = info ? info + 3 : ""; *p; p++) {
-		const char *f = *p == 'S' ? "\\Seen" : *p == 'R' ? "\\Answered" :
-				*p == 'F' ? "\\Flagged" : *p == 'T' ? "\\Deleted" :
-				*p == 'D' ? "\\Draft" : NULL;
-		if (f != NULL)
-			snprintf(flags + strlen(flags), size - strlen(flags), "%s%s",
-				 flags[0] ? " " : "", f);
-	}
-}
-
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int import_maildir(struct imap *c, const char *dir, const char *mailbox,
-			  unsigned *count, char *err, size_t err_size)
-{
-	static const char *const subs[] = { "cur", "new" };
-	for (int s = 0; s < 2; s++) {
-		char path[4096];
-		snprintf(path, sizeof(path), "%s/%s", dir, subs[s]);
-		DIR *d = opendir(path);
-		if (d == NULL) {
-			snprintf(err, err_size, "%s is not a Maildir (no %s/)", dir, subs[s]);
-			return -1;
-		}
-		char **names = NULL;
-		size_t n = 0, cap = 0;
-		struct dirent *e;
-		while ((e = readdir(d)) != NULL) {
-			if (e->d_name[0] == '.')
-				continue;
-			if (n == cap) {
-				cap = cap ? 2 * cap : 64;
-				names = realloc(names, cap * sizeof(*names));
-			}
-			names[n++] = strdup(e->d_name);
-		}
-		closedir(d);
-		/* delivery order: the names start with the delivery time */
-		qsort(names, n, sizeof(*names), name_cmp);
-		int ret = 0;
-		for (size_t i = 0; i < n && ret == 0; i++) {
-			char file[8192];
-			snprintf(file, sizeof(file), "%s/%s", path, names[i]);
-			struct stat st;
-			size_t len, clen;
-			char *data = slurp(file, &len), *crlf = data ? to_crlf(data, len, &clen) : NULL;
-			char flags[128];
-			maildir_flags(names[i], flags, sizeof(flags));
-			time_t when = stat(file, &st) == 0 ? st.st_mtime : 0;
-			ret = crlf ? imap_append(c, mailbox, flags, when, crlf, clen, err, err_size) : -1;
-			if (crlf == NULL)
-				snprintf(err, err_size, "cannot read %s", file);
-			if (ret == 0)
-				(*count)++;
-			free(data);
-			free(crlf);
-		}
-		for (size_t i = 0; i < n; i++)
-			free(names[i]);
-		free(names);
-		if (ret < 0)
-			return -1;
-	}
-	return 0;
-}
-
 int import_run(const struct import_args *a)
 {
 	struct imap c = { .fd = -1 };
+	struct source src;
+	struct progress pg;
+	struct msg m = { 0 };
 	char err[1024] = "";
-	unsigned count = 0;
-	struct stat st;
-	if (stat(a->source, &st) < 0) {
-		fprintf(stderr, "uimapctl: cannot read %s: %s\n", a->source, strerror(errno));
+	size_t count = 0, bad_keywords = 0;
+	int r = 0;
+
+	if (source_open(a->source, &src, err, sizeof(err)) < 0) {
+		fprintf(stderr, "uimapctl: %s\n", err);
 		return 1;
 	}
 	if (imap_connect(&c, a->host, a->port, a->user, a->password, err, sizeof(err)) < 0) {
 		fprintf(stderr, "uimapctl: %s\n", err);
 		if (c.fd >= 0)
 			close(c.fd);
+		source_close(&src);
 		return 1;
 	}
 	imap_create(&c, a->mailbox);
-	int r = S_ISDIR(st.st_mode)
-		? import_maildir(&c, a->source, a->mailbox, &count, err, sizeof(err))
-		: import_mbox(&c, a->source, a->mailbox, &count, err, sizeof(err));
+	progress_start(&pg, "import", src.n, false);
+	for (size_t i = 0; i < src.n && r == 0; i++) {
+		r = source_read(&src, i, &m, err, sizeof(err));
+		bad_keywords += m.bad_keywords;
+		if (r == 0)
+			r = imap_append(&c, a->mailbox, &m, err, sizeof(err));
+		if (r == 0)
+			count++;
+		progress_set(&pg, count);
+	}
+	progress_end(&pg);
+	msg_clear(&m);
+	source_close(&src);
 	char line[256];
 	int n = snprintf(line, sizeof(line), "u%u LOGOUT\r\n", ++c.tag);
 	(void)send_all(&c, line, (size_t)n);
 	close(c.fd);
 	if (r < 0) {
-		fprintf(stderr, "uimapctl: %s (%u message(s) imported before)\n", err, count);
+		fprintf(stderr, "uimapctl: %s (%zu message(s) imported before)\n", err, count);
 		return 1;
 	}
-	printf("%u message(s) imported into %s\n", count, a->mailbox);
+	if (bad_keywords > 0)
+		fprintf(stderr, "uimapctl: warning: %zu keyword(s) left out: not IMAP atoms\n",
+			bad_keywords);
+	printf("%zu message(s) imported into %s\n", count, a->mailbox);
 	return 0;
 }
 
@@ -437,118 +225,94 @@ static int read_bytes(struct imap *c, char *out, size_t n)
 	return 0;
 }
 
-/* The letters for flags ("(\Seen \Flagged)"): Maildir's in its order, or mbox's. */
-static void flag_letters(const char *flags, bool maildir, char *out, size_t size)
+/* The number after "[KEY " in an untagged OK line (0 when not there). */
+static uint32_t resp_code(const char *line, const char *key)
 {
-	static const struct {
-		const char *name;
-		char maildir, mbox;   /* mbox: 'R' in Status, the others in X-Status */
-	} map[] = { { "\\Draft", 'D', 'T' }, { "\\Flagged", 'F', 'F' },
-		    { "\\Answered", 'R', 'A' }, { "\\Seen", 'S', 'R' },
-		    { "\\Deleted", 'T', 'D' } };
-	size_t o = 0;
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]) && o + 1 < size; i++)
-		if (strstr(flags, map[i].name) != NULL)
-			out[o++] = maildir ? map[i].maildir : map[i].mbox;
-	out[o] = '\0';
+	const char *p = strstr(line, key);
+	return p != NULL ? (uint32_t)strtoul(p + strlen(key), NULL, 10) : 0;
 }
 
-static int write_maildir(const char *dir, unsigned n, const char *flags, time_t when,
-			 const char *msg, size_t len)
+/* The FETCH line's items (before its literal) into m: UID, FLAGS, INTERNALDATE. */
+static int parse_fetch(const char *line, struct msg *m)
 {
-	char letters[16], path[4096];
-	flag_letters(flags, true, letters, sizeof(letters));
-	snprintf(path, sizeof(path), "%s/cur/%ld.%u.uimapctl:2,%s", dir, (long)when, n, letters);
-	FILE *f = fopen(path, "wb");
-	if (f == NULL)
-		return -1;
-	/* Maildir keeps LF lines */
-	for (size_t i = 0; i < len; i++)
-		if (!(msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n'))
-			fputc(msg[i], f);
-	if (fclose(f) != 0)
-		return -1;
-	struct timeval tv[2] = { { when, 0 }, { when, 0 } };
-	utimes(path, tv);
+	const char *uid = strstr(line, "UID ");
+	if (uid != NULL && (uid[-1] == '(' || uid[-1] == ' '))
+		m->uid = (uint32_t)strtoul(uid + 4, NULL, 10);
+	const char *fl = strstr(line, "FLAGS (");
+	if (fl != NULL) {
+		const char *p = fl + 7, *end = strchr(p, ')');
+		while (end != NULL && p < end) {
+			const char *w = p;
+			while (w < end && *w != ' ')
+				w++;
+			if (msg_parse_flag(m, p, (size_t)(w - p)) < 0)
+				return -1;
+			p = w + 1;
+		}
+	}
+	const char *id = strstr(line, "INTERNALDATE \"");
+	struct tm tm = { 0 };
+	if (id != NULL && strlen(id) > 39 &&
+	    strptime(id + 14, "%d-%b-%Y %H:%M:%S", &tm) != NULL) {
+		/* "dd-Mon-yyyy hh:mm:ss +hhmm": the zone after the time */
+		int sign = id[35] == '-' ? 1 : -1;
+		m->date = (int64_t)timegm(&tm) +
+			  sign * ((id[36] - '0') * 600 + (id[37] - '0') * 60 +
+				  (id[38] - '0') * 10 + (id[39] - '0')) * 60;
+	}
 	return 0;
 }
 
-static void write_mbox(FILE *f, const char *flags, time_t when, const char *msg, size_t len)
-{
-	struct tm tm;
-	char date[64], letters[16];
-	gmtime_r(&when, &tm);
-	strftime(date, sizeof(date), "%a %b %e %H:%M:%S %Y", &tm);
-	fprintf(f, "From MAILER-DAEMON %s\n", date);
-	bool in_header = true;
-	for (size_t i = 0; i < len;) {
-		const char *e = memchr(msg + i, '\n', len - i);
-		size_t ln = e ? (size_t)(e - (msg + i)) : len - i;
-		size_t text = ln > 0 && msg[i + ln - 1] == '\r' ? ln - 1 : ln;
-		if (in_header && text == 0) {
-			/* the flags as mutt and Thunderbird keep them, before the body */
-			flag_letters(flags, false, letters, sizeof(letters));
-			char status[4] = "", xstatus[8] = "";
-			for (const char *p = letters; *p; p++) {
-				if (*p == 'R')
-					strcat(status, "R");
-				else if (strlen(xstatus) < sizeof(xstatus) - 1)
-					strncat(xstatus, p, 1);
-			}
-			fprintf(f, "Status: %sO\n", status);
-			if (xstatus[0])
-				fprintf(f, "X-Status: %s\n", xstatus);
-			in_header = false;
-		}
-		/* mboxrd: a line ">*From " gets one more '>' */
-		size_t k = 0;
-		while (k < text && msg[i + k] == '>')
-			k++;
-		if (text - k >= 5 && strncmp(msg + i + k, "From ", 5) == 0)
-			fputc('>', f);
-		fwrite(msg + i, 1, text, f);
-		fputc('\n', f);
-		i += ln + (e ? 1 : 0);
-	}
-	fputc('\n', f);
-}
-
-int export_run(const struct import_args *a, bool maildir)
+int export_run(const struct import_args *a)
 {
 	struct imap c = { .fd = -1 };
+	struct sink *sink = NULL;
+	struct progress pg = { 0 };
+	struct msg m = { 0 };
 	char err[1024] = "", line[65536];
+	uint32_t uidvalidity = 0, uidnext = 0, exists = 0;
 	unsigned count = 0;
-	FILE *mbox = NULL;
-	if (maildir) {
-		char sub[4096];
-		mkdir(a->source, 0700);
-		for (int i = 0; i < 3; i++) {
-			snprintf(sub, sizeof(sub), "%s/%s", a->source, i == 0 ? "cur" : i == 1 ? "new" : "tmp");
-			if (mkdir(sub, 0700) < 0 && errno != EEXIST) {
-				fprintf(stderr, "uimapctl: cannot create %s: %s\n", sub, strerror(errno));
-				return 1;
-			}
-		}
-	} else if ((mbox = fopen(a->source, "wx")) == NULL) {
-		fprintf(stderr, "uimapctl: cannot create %s: %s\n", a->source, strerror(errno));
-		return 1;
-	}
+	size_t dropped = 0;
 	int ret = 1;
+
 	if (imap_connect(&c, a->host, a->port, a->user, a->password, err, sizeof(err)) < 0)
 		goto out;
 	char qm[1100], cmd[1300];
 	quote(qm, sizeof(qm), a->mailbox);
 	int n = snprintf(cmd, sizeof(cmd), "u%u EXAMINE %s\r\n", ++c.tag, qm);
-	if (send_all(&c, cmd, (size_t)n) < 0 || tagged(&c, c.tag, line, sizeof(line)) < 0) {
-		snprintf(err, sizeof(err), "EXAMINE %.200s: %.500s", a->mailbox, line);
+	if (send_all(&c, cmd, (size_t)n) < 0)
 		goto out;
+	/* UIDVALIDITY and UIDNEXT go into the export, so an import keeps the UIDs */
+	for (;;) {
+		if (read_line(&c, line, sizeof(line)) < 0) {
+			snprintf(err, sizeof(err), "connection closed");
+			goto out;
+		}
+		if (strncmp(line, "* ", 2) == 0) {
+			uidvalidity = uidvalidity ? uidvalidity : resp_code(line, "[UIDVALIDITY ");
+			uidnext = uidnext ? uidnext : resp_code(line, "[UIDNEXT ");
+			if (strstr(line, " EXISTS") != NULL)
+				exists = (uint32_t)strtoul(line + 2, NULL, 10);
+			continue;
+		}
+		char want[16];
+		int wn = snprintf(want, sizeof(want), "u%u ", c.tag);
+		if (strncmp(line, want, (size_t)wn) == 0) {
+			if (strncmp(line + wn, "OK", 2) == 0)
+				break;
+			snprintf(err, sizeof(err), "EXAMINE %.200s: %.500s", a->mailbox, line);
+			goto out;
+		}
 	}
+	if (sink_open(&sink, a->source, a->maildir, uidvalidity, uidnext, err, sizeof(err)) < 0)
+		goto out;
 	n = snprintf(cmd, sizeof(cmd), "u%u UID FETCH 1:* (FLAGS INTERNALDATE BODY.PEEK[])\r\n",
 		     ++c.tag);
 	if (send_all(&c, cmd, (size_t)n) < 0)
 		goto out;
 	char want[16];
 	int wn = snprintf(want, sizeof(want), "u%u ", c.tag);
+	progress_start(&pg, "export", exists, false);
 	for (;;) {
 		if (read_line(&c, line, sizeof(line)) < 0) {
 			snprintf(err, sizeof(err), "connection closed");
@@ -562,53 +326,40 @@ int export_run(const struct import_args *a, bool maildir)
 		char *lit = strrchr(line, '{');
 		if (strncmp(line, "* ", 2) != 0 || strstr(line, " FETCH (") == NULL || lit == NULL)
 			continue;
-		size_t len = strtoul(lit + 1, NULL, 10);
-		char *msg = malloc(len + 1);
-		if (msg == NULL || read_bytes(&c, msg, len) < 0) {
-			free(msg);
+		msg_clear(&m);
+		m.len = strtoul(lit + 1, NULL, 10);
+		m.data = malloc(m.len + 1);
+		if (m.data == NULL || read_bytes(&c, m.data, m.len) < 0) {
 			snprintf(err, sizeof(err), "short literal");
 			goto out;
 		}
-		char flags[512] = "";
-		char *fl = strstr(line, "FLAGS (");
-		if (fl != NULL) {
-			size_t fn = strcspn(fl + 7, ")");
-			snprintf(flags, sizeof(flags), "%.*s", (int)fn, fl + 7);
-		}
-		time_t when = 0;
-		char *id = strstr(line, "INTERNALDATE \"");
-		struct tm tm = { 0 };
-		if (id != NULL && strptime(id + 14, "%d-%b-%Y %H:%M:%S", &tm) != NULL) {
-			when = timegm(&tm);
-			int sign = id[35] == '-' ? 1 : -1;   /* "+hhmm" after the time */
-			if (strlen(id) > 39)
-				when += sign * ((id[36] - '0') * 600 + (id[37] - '0') * 60 +
-						(id[38] - '0') * 10 + (id[39] - '0')) * 60;
-		}
-		if (maildir ? write_maildir(a->source, count, flags, when, msg, len) < 0
-			    : (write_mbox(mbox, flags, when, msg, len), ferror(mbox) != 0)) {
-			free(msg);
-			snprintf(err, sizeof(err), "cannot write into %s", a->source);
+		*lit = '\0';
+		if (parse_fetch(line, &m) < 0 || sink_put(sink, &m, err, sizeof(err)) < 0)
 			goto out;
-		}
-		free(msg);
 		count++;
+		progress_set(&pg, count);
 		(void)read_line(&c, line, sizeof(line));   /* the ")" after the literal */
 	}
 out:
+	progress_end(&pg);
+	msg_clear(&m);
 	if (c.fd >= 0) {
-		n = snprintf(cmd, sizeof(cmd), "u%u LOGOUT\r\n", ++c.tag);
-		(void)send_all(&c, cmd, (size_t)n);
+		int k = snprintf(cmd, sizeof(cmd), "u%u LOGOUT\r\n", ++c.tag);
+		(void)send_all(&c, cmd, (size_t)k);
 		close(c.fd);
 	}
-	if (mbox != NULL && fclose(mbox) != 0 && ret == 0) {
-		snprintf(err, sizeof(err), "cannot write %s", a->source);
+	char cerr[512];
+	if (sink != NULL && sink_close(&sink, &dropped, cerr, sizeof(cerr)) < 0 && ret == 0) {
+		snprintf(err, sizeof(err), "%s", cerr);
 		ret = 1;
 	}
 	if (ret != 0) {
 		fprintf(stderr, "uimapctl: %s (%u message(s) exported before)\n", err, count);
 		return 1;
 	}
+	if (dropped > 0)
+		fprintf(stderr, "uimapctl: warning: %zu keyword use(s) not kept (a Maildir names "
+			"at most 26 keywords)\n", dropped);
 	printf("%u message(s) exported from %s\n", count, a->mailbox);
 	return 0;
 }

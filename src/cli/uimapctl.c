@@ -1,8 +1,14 @@
 /* uimapctl: administration of a uimapd installation — password hashes and the users
    of a passwd-file (edited safely: a temporary file renamed over the old one), mail
-   import and export, a running server's statistics. */
+   import and export (through a running server or straight into a data directory),
+   a data directory's snapshot (info, verify, compact) and a running server's
+   statistics. */
+#include "cli/datadir.h"
 #include "cli/import.h"
+#include "cli/offline.h"
 #include "cli/stats.h"
+
+#include "core/log.h"
 
 #include <crypt.h>
 #include <errno.h>
@@ -32,14 +38,28 @@ static void usage(FILE *f)
 		"  import SOURCE MAILBOX --user USER [--host H] [--port P]\n"
 		"        append an mbox file or a Maildir to MAILBOX of USER on a running\n"
 		"        uimapd (default 127.0.0.1:1430; the password is read as above),\n"
-		"        keeping flags and dates\n"
+		"        keeping flags, keywords and dates (new UIDs)\n"
+		"  import SOURCE MAILBOX --user USER --data-dir DIR [--keep-uids]\n"
+		"        the same straight into a data directory no uimapd has open, keeping\n"
+		"        the source's UIDs and UIDVALIDITY (dovecot-uidlist, X-UID) when\n"
+		"        MAILBOX is new or empty (--keep-uids: or fail); one new snapshot\n"
 		"  export MAILBOX DEST --user USER [--maildir] [--host H] [--port P]\n"
+		"  export MAILBOX DEST --user USER [--maildir] --data-dir DIR\n"
 		"        write MAILBOX of USER to a new mbox file DEST (or a Maildir with\n"
-		"        --maildir), keeping flags and dates\n"
+		"        --maildir) with flags, keywords, dates, UIDs and UIDVALIDITY, from a\n"
+		"        running uimapd or from a data directory\n"
+		"  snapshot info DIR [--mailboxes]\n"
+		"        a data directory's files, snapshot (format, time), journal, users,\n"
+		"        mailboxes, messages and bytes (--mailboxes: one line each)\n"
+		"  snapshot verify DIR\n"
+		"        check every checksum and record: \"ok\", or the first problem (exit 1)\n"
+		"  snapshot compact DIR [--ignore-corrupt]\n"
+		"        fold the journals into a new snapshot (no uimapd may have DIR open)\n"
 		"  stats [--host H] [--port P | --metrics HOST:PORT] [--raw]\n"
 		"        summarize a running uimapd's metrics (its --metrics-listen, default\n"
 		"        127.0.0.1:" STATS_DEFAULT_PORT "): connections, logins, commands, bytes,\n"
-		"        store, journal and snapshots; --raw prints the exposition text\n");
+		"        store, journal and snapshots; --raw prints the exposition text\n"
+		"Long work draws a progress line when stderr is a terminal.\n");
 }
 
 static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -224,6 +244,62 @@ static int user_add(int argc, char **argv)
 	return rewrite(path, user, entry, &found);
 }
 
+/* The persistence code's log, errors and warnings only, on stderr. */
+static struct logger quiet_log = { .level = UIMAP_LOG_WARN, .fd = STDERR_FILENO,
+				   .syslog_fd = -1 };
+
+/* import SOURCE MAILBOX / export MAILBOX DEST, and their options. */
+static int transfer(bool export, int argc, char **argv)
+{
+	struct import_args a = { .source = argv[export ? 3 : 2], .mailbox = argv[export ? 2 : 3],
+				 .host = "127.0.0.1", .port = "1430" };
+	bool online_opt = false;
+
+	for (int i = 4; i < argc; i++) {
+		if (export && strcmp(argv[i], "--maildir") == 0) {
+			a.maildir = true;
+			continue;
+		}
+		if (!export && strcmp(argv[i], "--keep-uids") == 0) {
+			a.keep_uids = true;
+			continue;
+		}
+		if (i + 1 >= argc)
+			return fail("option '%s' needs a value", argv[i]);
+		if (strcmp(argv[i], "--user") == 0) {
+			a.user = argv[++i];
+		} else if (strcmp(argv[i], "--data-dir") == 0) {
+			a.data_dir = argv[++i];
+		} else if (strcmp(argv[i], "--host") == 0) {
+			a.host = argv[++i];
+			online_opt = true;
+		} else if (strcmp(argv[i], "--port") == 0) {
+			a.port = argv[++i];
+			online_opt = true;
+		} else {
+			return fail("bad argument '%s' (see uimapctl --help)", argv[i]);
+		}
+	}
+	if (a.user == NULL)
+		return fail("%s needs --user USER", argv[1]);
+	if (!valid_user(a.user))
+		return fail("invalid user name '%s'", a.user);
+	if (a.data_dir != NULL && online_opt)
+		return fail("%s", "--data-dir works without a server: no --host/--port with it");
+	if (a.keep_uids && a.data_dir == NULL)
+		return fail("%s", "--keep-uids needs --data-dir (APPEND through a server gives "
+			    "new UIDs)");
+	if (a.data_dir != NULL) {
+		log_use(&quiet_log);
+		return export ? offline_export(&a) : offline_import(&a);
+	}
+	char *pw = read_password("Password: ");
+	if (pw == NULL)
+		return fail("%s", "no password given");
+	a.password = pw;
+	return export ? export_run(&a) : import_run(&a);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -246,36 +322,21 @@ int main(int argc, char **argv)
 	if (strcmp(argv[1], "stats") == 0)
 		return stats_run(argc - 2, argv + 2);
 	bool export = strcmp(argv[1], "export") == 0;
-	if ((export || strcmp(argv[1], "import") == 0) && argc >= 4) {
-		/* import SOURCE MAILBOX / export MAILBOX DEST */
-		struct import_args a = { .source = argv[export ? 3 : 2],
-					 .mailbox = argv[export ? 2 : 3],
-					 .host = "127.0.0.1", .port = "1430" };
-		bool maildir = false;
-		for (int i = 4; i < argc; i += 2) {
-			if (export && strcmp(argv[i], "--maildir") == 0) {
-				maildir = true;
-				i--;   /* a flag without a value */
-				continue;
-			}
-			if (i + 1 >= argc)
-				return fail("option '%s' needs a value", argv[i]);
-			if (strcmp(argv[i], "--user") == 0)
-				a.user = argv[i + 1];
-			else if (strcmp(argv[i], "--host") == 0)
-				a.host = argv[i + 1];
-			else if (strcmp(argv[i], "--port") == 0)
-				a.port = argv[i + 1];
-			else
-				return fail("bad argument '%s' (see uimapctl --help)", argv[i]);
-		}
-		if (a.user == NULL)
-			return fail("%s needs --user USER", argv[1]);
-		char *pw = read_password("Password: ");
-		if (pw == NULL)
-			return fail("%s", "no password given");
-		a.password = pw;
-		return export ? export_run(&a, maildir) : import_run(&a);
+	if ((export || strcmp(argv[1], "import") == 0) && argc >= 4)
+		return transfer(export, argc, argv);
+	if (strcmp(argv[1], "snapshot") == 0 && argc >= 4) {
+		const char *dir = argv[3];
+		bool flag = argc == 5 && strcmp(argv[4], strcmp(argv[2], "info") == 0
+					      ? "--mailboxes" : "--ignore-corrupt") == 0;
+		if (argc > 5 || (argc == 5 && (!flag || strcmp(argv[2], "verify") == 0)))
+			return usage(stderr), 2;
+		log_use(&quiet_log);
+		if (strcmp(argv[2], "info") == 0)
+			return datadir_info(dir, flag);
+		if (strcmp(argv[2], "verify") == 0)
+			return datadir_verify(dir);
+		if (strcmp(argv[2], "compact") == 0)
+			return datadir_compact(dir, flag);
 	}
 	if (strcmp(argv[1], "user") == 0 && argc >= 3) {
 		if (strcmp(argv[2], "add") == 0)

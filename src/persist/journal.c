@@ -588,7 +588,8 @@ static int u64_cmp(const void *a, const void *b)
 
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct buf *report, const char **error_r)
+		   struct persist_load_stats *stats, struct buf *report,
+		   const struct persist_progress *progress, const char **error_r)
 {
 	struct jnl_replay rp = { .ms = ms, .dir_name = dir_name, .ignore = ignore,
 				 .after_seq = after_seq, .stats = stats, .report = report,
@@ -626,12 +627,25 @@ int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64
 	closedir(dir);
 	if (r == 0 && n > 0)
 		qsort(nos, n, sizeof(*nos), u64_cmp);
+	uint64_t total = 0;
+
+	for (size_t i = 0; i < n && progress != NULL; i++) {
+		char name[64];
+		struct stat st;
+
+		jnl_name(nos[i], name);
+		if (fstatat(dir_fd, name, &st, 0) == 0)
+			total += (uint64_t)st.st_size;
+	}
 	for (size_t i = 0; i < n && r == 0; i++) {
 		char name[64];
 
 		jnl_name(nos[i], name);
 		r = jnl_replay_file(&rp, dir_fd, name, nos[i]);
 		*last_no_r = nos[i];
+		if (progress != NULL)
+			progress->fn(progress->ctx, "journal",
+				     stats->journal_bytes < total ? stats->journal_bytes : total, total);
 	}
 	free(nos);
 	if (r == -ENOMEM)

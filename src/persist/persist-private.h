@@ -115,7 +115,8 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
    *error_r, unless ignore), other -errno. */
 int snap_load(struct memstore *ms, int dir_fd, const char *path_for_errors, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct buf *report, const char **error_r);
+	      struct buf *report, const struct persist_progress *progress,
+	      const char **error_r);
 
 /* persist.c: health */
 /* The journal failed (what: "journal write", ...; err -errno): enter health h
@@ -136,10 +137,12 @@ int jnl_write_pending(struct persist *p);
 void jnl_discard_pending(struct persist *p);
 /* Replay every journal file of the directory in number order, skipping records
    with seq <= after_seq. Sets *last_seq_r and *last_no_r (0 when none). Fills
-   stats. Returns 0 or -EBADMSG/-errno with *error_r. */
+   stats; tells progress (may be NULL) after each file. Returns 0 or
+   -EBADMSG/-errno with *error_r. */
 int jnl_replay_all(struct memstore *ms, int dir_fd, const char *dir_name, uint64_t after_seq,
 		   bool ignore, uint64_t *last_seq_r, uint64_t *last_no_r,
-		   struct persist_load_stats *stats, struct buf *report, const char **error_r);
+		   struct persist_load_stats *stats, struct buf *report,
+		   const struct persist_progress *progress, const char **error_r);
 /* Delete journal files numbered below no. */
 void jnl_delete_before(int dir_fd, uint64_t no);
 /* The file name of journal no. */

@@ -90,6 +90,67 @@ void persist_settings_from_config(struct persist_settings *set, const struct uim
 	};
 }
 
+/* The snapshot, then the journals after it, into ms (empty), with the timings and
+   the header fields in *stats. *last_no_r: the last journal's number (0: none). */
+static int persist_load_files(struct memstore *ms, int dir_fd, const char *dir_name,
+			      bool ignore, const struct persist_progress *progress,
+			      uint64_t *last_no_r, struct persist_load_stats *stats,
+			      struct buf *report, const char **error_r)
+{
+	uint64_t snap_seq = 0, t0, t1, t2;
+	char path[4096];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", dir_name, SNAP_FILE);
+	t0 = clock_us();
+	r = snap_load(ms, dir_fd, path, SNAP_FILE, ignore, &snap_seq, stats, report, progress,
+		      error_r);
+	if (r == -ENOENT)
+		r = 0;
+	if (r < 0)
+		return r;
+	t1 = clock_us();
+	r = jnl_replay_all(ms, dir_fd, dir_name, snap_seq, ignore, &stats->last_seq, last_no_r,
+			   stats, report, progress, error_r);
+	if (r < 0)
+		return r;
+	t2 = clock_us();
+	stats->snapshot_seconds = (double)(t1 - t0) / 1e6;
+	stats->journal_seconds = (double)(t2 - t1) / 1e6;
+	return 0;
+}
+
+int persist_load_dir(struct uimap_store *store, const char *data_dir, bool ignore_corrupt,
+		     const struct persist_progress *progress, struct persist_load_stats *stats_r,
+		     char **report_r, const char **error_r)
+{
+	struct memstore *ms = (struct memstore *)store;
+	struct buf report = { 0 };
+	uint64_t last_no;
+	int fd, r;
+
+	memset(stats_r, 0, sizeof(*stats_r));
+	if (report_r != NULL)
+		*report_r = NULL;
+	if (store == NULL || store->vt != &uimap_store_memory_vtable || ms->n_users != 0) {
+		error_set(error_r, "a data directory loads into an empty in-memory store");
+		return -EINVAL;
+	}
+	fd = open(data_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		error_set(error_r, "%s: %s", data_dir, strerror(errno));
+		return r;
+	}
+	r = persist_load_files(ms, fd, data_dir, ignore_corrupt, progress, &last_no, stats_r,
+			       &report, error_r);
+	close(fd);
+	if (r == 0 && report.len > 0 && report_r != NULL)
+		*report_r = xstrdup((const char *)report.data);
+	buf_free(&report);
+	return r;
+}
+
 static void persist_free(struct persist *p)
 {
 	jnl_discard_pending(p);
@@ -117,7 +178,7 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 {
 	struct memstore *ms = (struct memstore *)store;
 	struct persist *p;
-	uint64_t snap_seq = 0, last_seq, last_no, t0, t1, t2;
+	uint64_t last_seq, last_no;
 	int r;
 
 	if (store == NULL || store->vt != &uimap_store_memory_vtable) {
@@ -167,25 +228,11 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		goto fail;
 	}
 	(void)unlinkat(p->dir_fd, SNAP_TMP_FILE, 0);
-
-	char path[4096];
-
-	snprintf(path, sizeof(path), "%s/%s", p->data_dir, SNAP_FILE);
-	t0 = clock_us();
-	r = snap_load(ms, p->dir_fd, path, SNAP_FILE, set->ignore_corrupt_snapshot, &snap_seq,
-		      &p->load, &p->report, error_r);
-	if (r == -ENOENT)
-		r = 0;
+	r = persist_load_files(ms, p->dir_fd, p->data_dir, set->ignore_corrupt_snapshot,
+			       set->progress, &last_no, &p->load, &p->report, error_r);
 	if (r < 0)
 		goto fail;
-	t1 = clock_us();
-	r = jnl_replay_all(ms, p->dir_fd, p->data_dir, snap_seq, set->ignore_corrupt_snapshot,
-			   &last_seq, &last_no, &p->load, &p->report, error_r);
-	if (r < 0)
-		goto fail;
-	t2 = clock_us();
-	p->load.snapshot_seconds = (double)(t1 - t0) / 1e6;
-	p->load.journal_seconds = (double)(t2 - t1) / 1e6;
+	last_seq = p->load.last_seq;
 	p->seq = p->written_seq = p->durable_seq = last_seq;
 	p->jno = last_no + 1;
 	if (p->journal_on) {
@@ -595,6 +642,36 @@ int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
 	return 0;
 }
 
+int persist_snapshot_now(struct persist *p, const char **error_r)
+{
+	uint64_t seq, bytes = 0;
+	int r;
+
+	if (p->child != 0) {
+		error_set(error_r, "%s: a snapshot is being written", p->data_dir);
+		return -EBUSY;
+	}
+	r = persist_rotate(p);
+	if (r < 0) {
+		error_set(error_r, "%s: new journal: %s", p->data_dir, strerror(-r));
+		return r;
+	}
+	seq = p->seq;
+	r = snap_write_file(p->ms, p->dir_fd, p->data_dir, SNAP_FILE, seq, p->jno, &bytes, error_r);
+	if (r < 0)
+		return r;
+	jnl_delete_before(p->dir_fd, p->jno);
+	/* the journals deleted held nothing the snapshot does not */
+	if (p->written_seq < seq)
+		p->written_seq = seq;
+	if (p->durable_seq < seq)
+		p->durable_seq = seq;
+	p->changes = 0;
+	p->last_snapshot_ms = clock_ms();
+	log_info("persist: snapshot of %llu bytes written", (unsigned long long)bytes);
+	return 0;
+}
+
 /* The child ended (si) or vanished (si NULL: auto-reaped). */
 static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const char **error_r)
 {
@@ -749,7 +826,7 @@ int persist_snapshot_load(struct uimap_store *store, const char *path, bool igno
 		return fd;
 	}
 	r = snap_load(ms, fd, path, base, ignore_corrupt, &seq, stats != NULL ? stats : &local,
-		      &report, error_r);
+		      &report, NULL, error_r);
 	close(fd);
 	if (r == -ENOENT)
 		error_set(error_r, "%s: %s", path, strerror(ENOENT));

@@ -50,12 +50,20 @@
 
 struct persist;
 
+/* Progress of a long load (tools): what is being read ("snapshot", "journal"), and
+   bytes of it done out of total. Called now and then, and once at the end. */
+struct persist_progress {
+	void (*fn)(void *ctx, const char *what, uint64_t done, uint64_t total);
+	void *ctx;
+};
+
 struct persist_settings {
 	const char *data_dir;             /* created (0700) when missing */
 	unsigned snapshot_interval;       /* seconds, 0 = no timed snapshots */
 	unsigned snapshot_changes;        /* changes, 0 = no count trigger */
 	enum uimap_journal_fsync journal_fsync;
 	bool ignore_corrupt_snapshot;     /* keep what verified instead of refusing */
+	const struct persist_progress *progress; /* NULL: none (the server) */
 };
 
 /* What persist_open() found on disk. */
@@ -65,6 +73,11 @@ struct persist_load_stats {
 	uint64_t journal_files, journal_records, journal_bytes;
 	uint64_t dropped_users, dropped_messages, dropped_records;
 	double snapshot_seconds, journal_seconds;
+	/* the snapshot's header (0 without a snapshot) */
+	uint32_t snapshot_version;
+	int64_t snapshot_created;        /* seconds since the epoch */
+	uint64_t snapshot_seq;           /* the last journal record it holds */
+	uint64_t last_seq;               /* the last journal record read (snapshot_seq if none) */
 };
 
 /* Fill settings from a server configuration (strings are borrowed). */
@@ -81,6 +94,17 @@ void persist_settings_from_config(struct persist_settings *set, const struct uim
    outlive *p_r. */
 int persist_open(struct uimap_store *store, const struct persist_settings *set,
 		 struct persist **p_r, const char **error_r);
+
+/* Read data_dir into store (an empty in-memory store) the way persist_open() does
+   (the snapshot, then the journals after it), but without locking the directory or
+   writing anything: for tools that look (info, verify, export), also while a uimapd
+   runs on it (a record being written then may look like a torn tail). Fills *stats_r;
+   *report_r (may be NULL) receives what ignore_corrupt dropped, or NULL when nothing
+   was (free() it). progress may be NULL. Returns 0, -ENOENT (no such directory), or
+   -EBADMSG/-errno with *error_r naming the file and the offset. */
+int persist_load_dir(struct uimap_store *store, const char *data_dir, bool ignore_corrupt,
+		     const struct persist_progress *progress, struct persist_load_stats *stats_r,
+		     char **report_r, const char **error_r);
 
 /* Detach from the store, write and fsync the journal, wait for a running snapshot
    child, free. NULL and *p == NULL are allowed. */
@@ -233,6 +257,12 @@ int persist_snapshot_fd(const struct persist *p);
 int persist_snapshot_poll(struct persist *p, const char **error_r);
 /* Blocking form of persist_snapshot_poll (0 when none runs). */
 int persist_snapshot_wait(struct persist *p, const char **error_r);
+/* A snapshot in this process, now (tools: uimapctl compact and offline import):
+   what persist_snapshot_start's child does after the same journal rotation, so the
+   directory ends as after a server's snapshot (the snapshot, the journals it covers
+   deleted, a fresh journal when journaling). Returns 0, -EBUSY (a background one
+   runs), or -errno with *error_r; on error the journals stay. */
+int persist_snapshot_now(struct persist *p, const char **error_r);
 
 /* ---- lower level (tests, tools) --------------------------------------------- */
 

@@ -404,6 +404,7 @@ struct snap_loader {
 	struct persist_load_stats *stats;
 	struct buf *report;
 	uint32_t version;           /* of the file (1 or SNAP_VERSION) */
+	const struct persist_progress *progress;
 };
 
 static int snap_pread(struct snap_loader *l, void *buf, size_t len, uint64_t off)
@@ -709,6 +710,9 @@ static int snap_load_header(struct snap_loader *l, uint64_t *journal_seq_r,
 		return -EBADMSG;
 	}
 	*journal_seq_r = get_u64(h + H_JOURNAL_SEQ);
+	l->stats->snapshot_version = get_u32(h + H_VERSION);
+	l->stats->snapshot_created = (int64_t)get_u64(h + H_CREATED);
+	l->stats->snapshot_seq = *journal_seq_r;
 	if (get_u32(h + H_LAST_UIDVALIDITY) > l->ms->last_uidvalidity)
 		l->ms->last_uidvalidity = get_u32(h + H_LAST_UIDVALIDITY);
 	return 1;
@@ -881,16 +885,19 @@ static int snap_load_sections(struct snap_loader *l, const char **error_r)
 		}
 		n_sections++;
 		off += sec.total;
+		if (l->progress != NULL)
+			l->progress->fn(l->progress->ctx, "snapshot", off, l->size);
 	}
 	return 0;
 }
 
 int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *name,
 	      bool ignore, uint64_t *journal_seq_r, struct persist_load_stats *stats,
-	      struct buf *report, const char **error_r)
+	      struct buf *report, const struct persist_progress *progress,
+	      const char **error_r)
 {
 	struct snap_loader l = { .ms = ms, .path = path, .ignore = ignore, .stats = stats,
-				 .report = report };
+				 .report = report, .progress = progress };
 	struct stat st;
 	int r;
 

@@ -374,6 +374,31 @@ int store_apply_subscribe(struct store_user *user, const char *name, bool subscr
 int store_change_apply(struct memstore *ms, const struct store_change *change,
 		       const char **why_r);
 
+/* import.c: offline import (uimapctl) into a loaded store */
+/* Mailbox raw of user user_name ready for an import; the user is created with its
+   default mailboxes and the mailbox with its parents when missing. With uidvalidity
+   not 0, a new mailbox, or one without messages (and, when it has that UIDVALIDITY
+   already, no UID handed out at or above first_uid), gets that UIDVALIDITY: the
+   source's UIDs can be kept (*kept_r true), and its HIGHESTMODSEQ is raised to
+   modseq_floor (above any the source reached, so a CONDSTORE/QRESYNC client that
+   cached the source's never sees it go back, and resynchronises flags). Otherwise
+   *kept_r is false and the messages get the next UIDs. Returns 0 with *box_r,
+   -EINVAL (a name that cannot be created), or the vtable's -errno. */
+int store_import_mailbox(struct memstore *ms, const char *user_name, const char *raw,
+			 uint32_t uidvalidity, uint32_t first_uid, uint64_t modseq_floor,
+			 struct mailbox **box_r, bool *kept_r);
+/* Add a message to box: system flags, keywords by name (added to its table),
+   internaldate and zone; uid 0: the next UID, else that UID (at least UIDNEXT).
+   Takes its own reference on blob. Returns 0 with *uid_r, -EINVAL (a UID below
+   UIDNEXT, a keyword that is no atom), -ENOSPC (the keyword table or the UIDs are
+   full). */
+int store_import_append(struct mailbox *box, struct uimap_blob *blob, uint8_t flags,
+			const char *const *keywords, size_t n_keywords, int64_t internaldate,
+			int16_t tz_minutes, uint32_t uid, uint32_t *uid_r);
+/* Raise UIDNEXT to uidnext (a source's, past UIDs it expunged) when higher. No change
+   record tells this: a snapshot must follow (uimapctl writes one). */
+void store_import_uidnext(struct mailbox *box, uint32_t uidnext);
+
 /* watch.c */
 /* user_watch (see uimap/store.h). */
 int store_user_watch(struct uimap_store_user *user, uimap_store_watch_fn *fn, void *ctx);

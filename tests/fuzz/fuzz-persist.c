@@ -207,7 +207,7 @@ static void check_round_trip(struct memstore *ms)
 	dir_fd = open(rt_dir, O_RDONLY | O_DIRECTORY);
 	FUZZ_CHECK(dir_fd >= 0, "%s", rt_dir);
 	r = snap_load((struct memstore *)store2, dir_fd, path, SNAP_FILE, false, &seq, &stats,
-		      &report, &error);
+		      &report, NULL, &error);
 	close(dir_fd);
 	if (r != 0) {
 		char *text = dump(ms);

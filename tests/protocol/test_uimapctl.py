@@ -136,7 +136,10 @@ class Import(UimapTestCase):
                 stdin="secret\n")
         self.assertEqual(p.returncode, 1)
         self.assertIn("not an mbox", p.stderr)
-        p = ctl("import", bad, "X", "--user", "alice", "--port", str(srv.port),
+        good = os.path.join(self.tmpdir, "in.mbox")
+        with open(good, "wb") as f:
+            f.write(MBOX)
+        p = ctl("import", good, "X", "--user", "alice", "--port", str(srv.port),
                 stdin="wrong\n")
         self.assertIn("login failed", p.stderr)
         p = ctl("import", "/no/such", "X", "--user", "alice", stdin="x\n")
