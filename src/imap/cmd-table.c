@@ -170,6 +170,9 @@ void cmd_write_capabilities(struct session *s, struct outq *q)
 	bool not_auth = s->state == SESSION_NOT_AUTH;
 	write_capability_list(s->srv, not_auth, conn_can_starttls(s->conn),
 			      session_auth_allowed(s), q);
+	/* RFC 9208 §4.1: SETQUOTA works for this user (an administrator) */
+	if (s->admin && s->srv->store->vt->quota_set != NULL)
+		outq_puts(q, " QUOTASET");
 }
 
 UIMAP_EXPORT size_t uimap_server_capability(struct uimap_server *srv, bool authenticated,

@@ -79,6 +79,34 @@ static bool key_is(const char *k, size_t kn, const char *name)
 	return strlen(name) == kn && strncasecmp(k, name, kn) == 0;
 }
 
+/* The next "key=value" of the space-separated extra fields at *p (a field without
+   '=' is skipped): the key without the passwd-file's "userdb_" prefix, the value,
+   and the whole field's length n; *p moves after it. false at the end. */
+static bool next_field(const char **p, const char **k, size_t *kn, const char **v,
+		       size_t *vn, size_t *n)
+{
+	while (*p != NULL && **p != '\0') {
+		*p += strspn(*p, " \t");
+		*n = strcspn(*p, " \t");
+		if (*n == 0)
+			return false;
+		const char *f = *p, *eq = memchr(f, '=', *n);
+		*p += *n;
+		if (eq == NULL)
+			continue;
+		*k = f;
+		*kn = (size_t)(eq - f);
+		*v = eq + 1;
+		*vn = *n - *kn - 1;
+		if (*kn > 7 && strncasecmp(*k, "userdb_", 7) == 0) {
+			*k += 7;
+			*kn -= 7;
+		}
+		return true;
+	}
+	return false;
+}
+
 int limits_for_user(const struct uimap_config *cfg, const char *fields,
 		    struct uimap_store_limits *l, const char **error_r)
 {
@@ -89,37 +117,37 @@ int limits_for_user(const struct uimap_config *cfg, const char *fields,
 		.max_mailbox_messages = cfg->max_mailbox_messages,
 		.max_mailboxes = cfg->max_mailboxes, .max_subscriptions = cfg->max_subscriptions,
 	};
-	for (const char *p = fields; p != NULL && *p != '\0';) {
-		p += strspn(p, " \t");
-		size_t n = strcspn(p, " \t");
-		const char *eq = memchr(p, '=', n);
-		if (n == 0)
-			break;
-		if (eq != NULL) {
-			const char *k = p, *v = eq + 1;
-			size_t kn = (size_t)(eq - p), vn = n - kn - 1;
-			uint64_t amount;
-			int r = 0;
-			/* "userdb_" is the passwd-file's prefix for userdb fields */
-			if (kn > 7 && strncasecmp(k, "userdb_", 7) == 0) {
-				k += 7;
-				kn -= 7;
-			}
-			if (kn >= 10 && strncasecmp(k, "quota_rule", 10) == 0)
-				r = apply_rule(v, vn, l);
-			else if (key_is(k, kn, "uimap_max_mailboxes"))
-				r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
-				    ? -1 : (l->max_mailboxes = (uint32_t)amount, 0);
-			else if (key_is(k, kn, "uimap_max_subscriptions"))
-				r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
-				    ? -1 : (l->max_subscriptions = (uint32_t)amount, 0);
-			else if (key_is(k, kn, "uimap_max_mailbox_messages"))
-				r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
-				    ? -1 : (l->max_mailbox_messages = (uint32_t)amount, 0);
-			if (r < 0 && ret == 0)
-				ret = error_set(error_r, "cannot read the field '%.*s'", (int)n, p);
-		}
-		p += n;
+	const char *p = fields, *k, *v;
+	size_t kn, vn, n;
+	while (next_field(&p, &k, &kn, &v, &vn, &n)) {
+		uint64_t amount;
+		int r = 0;
+		if (kn >= 10 && strncasecmp(k, "quota_rule", 10) == 0)
+			r = apply_rule(v, vn, l);
+		else if (key_is(k, kn, "uimap_max_mailboxes"))
+			r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
+			    ? -1 : (l->max_mailboxes = (uint32_t)amount, 0);
+		else if (key_is(k, kn, "uimap_max_subscriptions"))
+			r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
+			    ? -1 : (l->max_subscriptions = (uint32_t)amount, 0);
+		else if (key_is(k, kn, "uimap_max_mailbox_messages"))
+			r = parse_amount(v, vn, false, &amount) < 0 || amount > UINT32_MAX
+			    ? -1 : (l->max_mailbox_messages = (uint32_t)amount, 0);
+		if (r < 0 && ret == 0)
+			ret = error_set(error_r, "cannot read the field '%.*s'", (int)n,
+					p - n);
 	}
 	return ret;
+}
+
+bool user_is_admin(const char *fields)
+{
+	const char *p = fields, *k, *v;
+	size_t kn, vn, n;
+	while (next_field(&p, &k, &kn, &v, &vn, &n))
+		if (key_is(k, kn, "admin"))
+			return (vn == 3 && strncasecmp(v, "yes", 3) == 0) ||
+			       (vn == 1 && (*v == 'y' || *v == 'Y' || *v == '1')) ||
+			       (vn == 4 && strncasecmp(v, "true", 4) == 0);
+	return false;
 }

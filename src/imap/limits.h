@@ -14,4 +14,8 @@
 int limits_for_user(const struct uimap_config *cfg, const char *fields,
 		    struct uimap_store_limits *limits, const char **error_r);
 
+/* Whether the user's extra fields make it an administrator: Dovecot's userdb field
+   "admin" (userdb_admin=yes in a passwd-file; yes, y, true or 1). */
+bool user_is_admin(const char *fields);
+
 #endif

@@ -44,6 +44,7 @@ struct session {
 	bool idling;                      /* in IDLE: changes are pushed at once */
 	bool view_changed;                /* woken by the store since the last sync */
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
+	bool admin;                       /* userdb_admin=yes: may SETQUOTA (RFC 9208) */
 	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
 	uint64_t hms_told;                /* the last HIGHESTMODSEQ sent for the mailbox */
 	struct seqset_writer *vanished;   /* during a sync with QRESYNC: the expunged

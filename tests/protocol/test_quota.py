@@ -1,9 +1,13 @@
 """QUOTA (RFC 9208) with QUOTA=RES-STORAGE and QUOTA=RES-MESSAGE, STATUS DELETED-STORAGE,
 and APPENDLIMIT (RFC 7889): one quota root "" per user, its limits from the passwd-file
 quota rules (or the configuration), usage counted live, OVERQUOTA refusals storing
-nothing, SETQUOTA refused (no QUOTASET)."""
+nothing; SETQUOTA for administrators only (userdb_admin=yes; QUOTASET offered to them),
+on their own root "" or another user's "user/NAME", kept across restarts (journal, kill -9,
+and snapshot)."""
 
+import os
 import re
+import signal
 
 from harness import capabilities
 from mailhelpers import MailTestCase, append, status_items, texts
@@ -14,10 +18,12 @@ USERS = {"alice": "{PLAIN}secret::::::userdb_quota_rule=*:storage=10K "
                 "userdb_quota_rule2=*:messages=none"}
 
 
-def quota(untagged):
-    """{resource: (usage, limit)} of the '* QUOTA "" (...)' response."""
+def quota(untagged, root=""):
+    """{resource: (usage, limit)} of the '* QUOTA root (...)' response (root an atom
+    or a quoted string)."""
     for t in texts(untagged):
-        m = re.match(r'^\* QUOTA "" \((.*)\)$', t)
+        m = re.match(r'^\* QUOTA (?:' + re.escape(root) + '|"' + re.escape(root) +
+                     r'") \((.*)\)$', t)
         if m:
             v = m.group(1).split()
             return {v[i]: (int(v[i + 1]), int(v[i + 2])) for i in range(0, len(v), 3)}
@@ -102,3 +108,86 @@ class Quota(MailTestCase):
     def test_appendlimit_is_the_literal_limit(self):
         t = append(self.c, "INBOX", b"z" * (1048576 + 1), sync=True)
         self.assertTrue(t.startswith("ap NO") or t.startswith("ap BAD"), t)
+
+
+ADMIN_USERS = dict(USERS, root="{PLAIN}secret::::::userdb_admin=yes")
+
+
+class SetQuota(MailTestCase):
+    """RFC 9208 §4.2 for administrators (Dovecot's userdb field admin=yes)."""
+    SERVER_ARGS = None
+
+    def start(self):
+        self.data = os.path.join(self.tmpdir, "data")
+        os.makedirs(self.data, exist_ok=True)
+        self.srv = self.start_server("--data-dir", self.data, users=ADMIN_USERS,
+                                     check_exit=False)
+        return self.session(user="root")
+
+    def test_admin_sets_own_and_others(self):
+        admin = self.start()
+        caps = capabilities(texts(self.ok(admin, "c", "CAPABILITY"))[0])
+        self.assertIn("QUOTASET", caps)
+        alice = self.session()
+        self.assertNotIn("QUOTASET", capabilities(texts(self.ok(alice, "c", "CAPABILITY"))[0]))
+        # the admin's own root; the untagged QUOTA answers with the new limits
+        u = self.ok(admin, "a", 'SETQUOTA "" (STORAGE 20 MESSAGE 3)')
+        self.assertEqual(quota(u), {"STORAGE": (0, 20), "MESSAGE": (0, 3)})
+        # alice's root: her live session is held to it at once (her passwd-file rule
+        # said 10K / 4 messages)
+        self.append_ok(alice, "INBOX", b"x" * 100)
+        u = self.ok(admin, "b", 'SETQUOTA "user/alice" (MESSAGE 2)')
+        self.assertEqual(quota(u, 'user/alice'), {"MESSAGE": (1, 2)})
+        self.append_ok(alice, "INBOX", b"y" * 100)
+        t = append(alice, "INBOX", b"z" * 100)
+        self.assertIn("NO [OVERQUOTA]", t)
+        self.assertEqual(quota(self.ok(alice, "q", 'GETQUOTA ""')), {"MESSAGE": (2, 2)})
+        self.assertEqual(quota(self.ok(admin, "g", 'GETQUOTA "user/alice"'),
+                               'user/alice'), {"MESSAGE": (2, 2)})
+        # a user who never logged in
+        u = self.ok(admin, "n", 'SETQUOTA "user/bob" (STORAGE 1)')
+        self.assertEqual(quota(u, 'user/bob'), {"STORAGE": (0, 1)})
+        bob = self.session(user="bob")
+        self.assertIn("NO [OVERQUOTA]", append(bob, "INBOX", b"b" * 2000))
+        # () removes the limits: nothing in force
+        self.assertEqual(quota(self.ok(admin, "r", 'SETQUOTA "user/bob" ()'),
+                               'user/bob'), {})
+        self.append_ok(bob, "INBOX", b"b" * 2000)
+
+    def test_refused_and_errors(self):
+        admin = self.start()
+        alice = self.session()
+        _, t = self.status_of(alice, "a", 'SETQUOTA "" (STORAGE 100)', "NO")
+        self.assertIn("[NOPERM]", t)
+        _, t = self.status_of(alice, "b", 'GETQUOTA "user/root"', "NO")
+        self.assertIn("[NONEXISTENT]", t)
+        for tag, text in (("c", 'SETQUOTA "" (STORAGE)'), ("d", 'SETQUOTA "" (STORAGE x)'),
+                          ("e", 'SETQUOTA "" STORAGE 1'),
+                          ("f", 'SETQUOTA "" (STORAGE 1 STORAGE 2)')):
+            self.status_of(admin, tag, text, "BAD")
+        _, t = self.status_of(admin, "g", 'SETQUOTA "" (FILES 10)', "NO")
+        self.assertIn("STORAGE and MESSAGE", t)
+        self.status_of(admin, "h", 'SETQUOTA "" (MESSAGE 0)', "NO")
+        _, t = self.status_of(admin, "i", 'SETQUOTA "elsewhere" (MESSAGE 1)', "NO")
+        self.assertIn("[NONEXISTENT]", t)
+
+    def test_kept_across_restarts(self):
+        admin = self.start()
+        self.ok(admin, "a", 'SETQUOTA "user/alice" (STORAGE 7 MESSAGE 5)')
+        # kill -9: only the journal has it
+        os.kill(self.srv.pid, signal.SIGKILL)
+        self.srv.wait(10)
+        self.srv = self.start_server("--data-dir", self.data, users=ADMIN_USERS)
+        alice = self.session()
+        self.assertEqual(quota(self.ok(alice, "q", 'GETQUOTA ""')),
+                         {"STORAGE": (0, 7), "MESSAGE": (0, 5)})
+        # a snapshot, then a clean restart: the snapshot has it
+        admin = self.session(user="root")
+        self.ok(admin, "b", 'SETQUOTA "user/alice" (MESSAGE 6)')
+        self.srv.signal(signal.SIGUSR1)
+        self.assertTrue(self.srv.wait_log(r"snapshot .*(written|done|saved)", timeout=20))
+        self.srv.stop()   # and SIGTERM writes a final snapshot too
+        self.srv = self.start_server("--data-dir", self.data, users=ADMIN_USERS)
+        alice = self.session()
+        self.assertEqual(quota(self.ok(alice, "q", 'GETQUOTA ""')), {"MESSAGE": (0, 6)})
+        self.assertTrue(self.srv.wait_log(r"loaded \d+ user.*journal 0 record"), "from the snapshot")

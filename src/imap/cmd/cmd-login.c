@@ -42,6 +42,7 @@ static void apply_user_limits(struct session *s)
 	struct uimap_store_limits limits;
 	const char *err;
 
+	s->admin = user_is_admin(fields);
 	if (limits_for_user(srv->cfg, fields, &limits, &err) < 0)
 		log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr, "user %s: %s", s->user,
 			  err);
