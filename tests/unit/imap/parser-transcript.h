@@ -117,8 +117,12 @@ static inline void tr_args(struct tr_opts *opt, struct parser *p, struct buf *o,
 			TR_CHECK(a->u.str[a->len] == '\0', "quoted string not NUL-terminated");
 			break;
 		case IMAP_ARG_LITERAL:
-			snprintf(head, sizeof(head), "L%u:", a->len);
+		case IMAP_ARG_LITERAL8:
+			snprintf(head, sizeof(head), "%s%u:", a->type == IMAP_ARG_LITERAL8 ? "L8_" : "L",
+				 a->len);
 			TR_CHECK(a->u.str[a->len] == '\0', "literal not NUL-terminated");
+			TR_CHECK(a->type == IMAP_ARG_LITERAL8 || memchr(a->u.str, '\0', a->len) == NULL,
+				 "NUL in a literal");
 			opt->literal_bytes += a->len;
 			break;
 		default:

@@ -250,7 +250,12 @@ Test(parser_literals, literal_bytes_are_not_commands)
 	EXPECT("a APPEND INBOX (\\Seen) {16+}\r\nb NOOP\r\nc NOOP\r\n x\r\nd NOOP\r\n",
 	       "CMD a APPEND A5:INBOX (A5:\\Seen) L16:b NOOP\\x0d\\x0ac NOOP\\x0d\\x0a A1:x\n"
 	       "CMD d NOOP\n");
-	EXPECT("a X {5+}\r\na\0b\xff\n z\r\n", "CMD a X L5:a\\x00b\\xff\\x0a A1:z\n");
+	/* RFC 3501 §9: no NUL in a literal; RFC 3516: a literal8 may hold one */
+	EXPECT("a X {5+}\r\na\0b\xff\n z\r\n",
+	       "BAD a NUL byte in a literal (only a literal8, ~{n}, may hold one)\n");
+	EXPECT("a X ~{5+}\r\na\0b\xff\n z\r\n", "CMD a X L8_5:a\\x00b\\xff\\x0a A1:z\n");
+	EXPECT("a X ~{3}\r\na\0b\r\n", "+\nCMD a X L8_3:a\\x00b\n");
+	EXPECT("a X {4+}\r\nab\xff\n z\r\n", "CMD a X L4:ab\\xff\\x0a A1:z\n");
 	EXPECT("a X {5}\r\n{4}\r\n y\r\n", "+\nCMD a X L5:{4}\\x0d\\x0a A1:y\n");
 }
 

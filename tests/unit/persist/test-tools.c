@@ -76,7 +76,7 @@ Test(tools, load_dir_reads_what_open_loads_and_writes_nothing)
 	after = listing(dir);
 	cr_assert_str_eq(before, after, "nothing written");
 	cr_assert_null(report);
-	cr_assert_eq(st.snapshot_version, 1);
+	cr_assert_eq(st.snapshot_version, 2);
 	cr_assert_gt(st.snapshot_created, 0);
 	cr_assert_gt(st.snapshot_seq, 0);
 	cr_assert_gt(st.journal_records, 0);
