@@ -159,7 +159,7 @@ void fetch_write_binary(struct session *s, const struct fetch_item *it, struct u
 				outq_append_ref(s->out, blob->data + p->off + (lo - at), hi - lo,
 						blob_release, uimap_blob_ref(blob));
 			else if (p->kind == MAIL_PIECE_BINARY_WORD)
-				outq_append(s->out, "binary" + (lo - at), hi - lo);
+				outq_append(s->out, &"binary"[lo - at], hi - lo);
 			else
 				outq_append_ref(s->out, decoded[i] + (lo - at), hi - lo, free,
 						decoded[i]);

@@ -166,6 +166,8 @@ size_t mail_qp_decode_to(char *out, const char *s, size_t len, bool header)
 
 void mail_qp_decode(struct buf *out, const char *s, size_t len, bool header)
 {
+	if (len == 0)
+		return;   /* (a NULL buffer plus 0 would be undefined) */
 	/* the decoded text is never longer than the encoded */
 	buf_reserve(out, len);
 	out->len += mail_qp_decode_to(out->data + out->len, s, len, header);
@@ -224,6 +226,8 @@ ssize_t mail_base64_decode_to(char *out, const char *s, size_t len, bool strict)
 
 void mail_base64_decode(struct buf *out, const char *s, size_t len)
 {
+	if (len == 0)
+		return;
 	buf_reserve(out, len / 4 * 3 + 3);
 	out->len += (size_t)mail_base64_decode_to(out->data + out->len, s, len, false);
 }

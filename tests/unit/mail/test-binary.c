@@ -145,3 +145,15 @@ Test(binary, undecodable_parts)
 	free(p);
 	mail_structure_free(&s);
 }
+
+/* fuzz regression (mime/empty-message-qp-decode-null-plus-zero): nothing to decode into
+   a buffer never allocated */
+Test(binary, empty_input_decodes_to_nothing)
+{
+	struct buf b = { 0 };
+	mail_qp_decode(&b, "", 0, false);
+	mail_base64_decode(&b, "", 0);
+	cr_assert_eq(b.len, 0);
+	cr_assert_null(b.data);
+	cr_assert_eq(mail_base64_decode_to(NULL, "", 0, true), 0);
+}
