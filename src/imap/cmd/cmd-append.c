@@ -1,14 +1,20 @@
-/* APPEND with MULTIAPPEND (RFC 3501 §6.3.11, RFC 3502): everything is validated before
-   anything is stored; the literal is adopted as the message blob without a copy. */
+/* APPEND with MULTIAPPEND (RFC 3501 §6.3.11, RFC 3502) and CATENATE (RFC 4469):
+   everything is validated (and catenated messages assembled) before anything is
+   stored; a literal is adopted as the message blob without a copy. */
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "imap/datetime.h"
+#include "imap/server.h"
+#include "imap/url.h"
 #include "core/arena.h"
+#include "core/buf.h"
+#include "mail/imapstr.h"
 #include "mail/mime.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 struct append_msg {
 	uint32_t system;
@@ -16,8 +22,84 @@ struct append_msg {
 	size_t n_keywords;
 	time_t date;
 	int tz;
-	const struct imap_arg *literal;
+	const struct imap_arg *literal;   /* the message, or NULL with CATENATE */
+	const struct imap_arg *parts;     /* CATENATE's list of TEXT and URL parts */
+	struct buf built;                 /* the catenated message */
 };
+
+/* RFC 4469 §5: assemble a CATENATE message from its TEXT literals and the parts of
+   the user's messages its URLs name. 1 done, 0 after replying (BAD, NO [BADURL],
+   NO [TOOBIG]). */
+static int catenate(struct uimap_cmd *cmd, struct append_msg *m)
+{
+	struct session *s = cmd->s;
+	const struct imap_arg *p = m->parts->u.list;
+	unsigned n = m->parts->len;
+	size_t limit = s->srv->cfg->max_literal;
+	if (n == 0 || n % 2 != 0) {
+		cmd_reply(cmd, "BAD", "CATENATE takes TEXT literals and URLs.");
+		return 0;
+	}
+	for (unsigned i = 0; i < n; i += 2) {
+		const char *data, *err;
+		size_t len;
+		if (p[i].type != IMAP_ARG_ATOM) {
+			cmd_reply(cmd, "BAD", "CATENATE takes TEXT literals and URLs.");
+			return 0;
+		}
+		if (strcasecmp(p[i].u.str, "TEXT") == 0) {
+			/* RFC 3516 §4.4 with RFC 4469: a TEXT part may be a literal8 */
+			if (p[i + 1].type != IMAP_ARG_LITERAL && p[i + 1].type != IMAP_ARG_LITERAL8) {
+				cmd_reply(cmd, "BAD", "CATENATE: TEXT takes a literal.");
+				return 0;
+			}
+			data = p[i + 1].u.str;
+			len = p[i + 1].len;
+		} else if (strcasecmp(p[i].u.str, "URL") == 0) {
+			const char *url;
+			size_t ul;
+			struct imap_url u;
+			if (!arg_string(&p[i + 1], &url, &ul)) {
+				cmd_reply(cmd, "BAD", "CATENATE: URL takes a string.");
+				return 0;
+			}
+			if (imap_url_parse(&s->arena, url, ul, s->user, &u, &err) < 0 ||
+			    imap_url_fetch(&s->arena, s->mail, s->selected, &u, &data, &len,
+					   &err) < 0) {
+				/* RFC 4469 §6: the URL is echoed in the response code */
+				if (imapstr_can_quote(url, ul) && strchr(url, ']') == NULL)
+					cmd_reply(cmd, "NO", "[BADURL %s] CATENATE: %s.", url, err);
+				else
+					cmd_reply(cmd, "NO", "[BADURL] CATENATE: %s.", err);
+				return 0;
+			}
+		} else {
+			cmd_reply(cmd, "BAD", "CATENATE takes TEXT literals and URLs.");
+			return 0;
+		}
+		if (m->built.len + len > limit) {
+			/* RFC 4469 §5: the result is too big for the server */
+			cmd_reply(cmd, "NO", "[TOOBIG] CATENATE: the message would exceed %zu "
+				  "bytes.", limit);
+			return 0;
+		}
+		buf_append(&m->built, data, len);
+	}
+	if (m->built.len == 0) {
+		cmd_reply(cmd, "NO", "APPEND: empty messages are not accepted.");
+		return 0;
+	}
+	return 1;
+}
+
+static void free_built(struct append_msg *msgs, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		buf_free(&msgs[k].built);
+}
+
+static int append_all(struct uimap_cmd *cmd, const char *name, struct append_msg *msgs,
+		      unsigned n_msgs);
 
 int cmd_append(struct uimap_cmd *cmd)
 {
@@ -51,6 +133,13 @@ int cmd_append(struct uimap_cmd *cmd)
 			}
 			i++;
 		}
+		if (i + 1 < n && args[i].type == IMAP_ARG_ATOM &&
+		    strcasecmp(args[i].u.str, "CATENATE") == 0 && args[i + 1].type == IMAP_ARG_LIST) {
+			m->parts = &args[i + 1];
+			i += 2;
+			n_msgs++;
+			continue;
+		}
 		/* RFC 3516 §4.4: the message may be a literal8 (binary content) */
 		if (i >= n || (args[i].type != IMAP_ARG_LITERAL &&
 			       args[i].type != IMAP_ARG_LITERAL8)) {
@@ -65,12 +154,28 @@ int cmd_append(struct uimap_cmd *cmd)
 		i++;
 		n_msgs++;
 	}
+	for (unsigned k = 0; k < n_msgs; k++) {
+		if (msgs[k].parts != NULL && !catenate(cmd, &msgs[k])) {
+			free_built(msgs, n_msgs);
+			return CMD_DONE;
+		}
+	}
+	int ret = append_all(cmd, name, msgs, n_msgs);
+	free_built(msgs, n_msgs);
+	return ret;
+}
+
+/* Store msgs (validated) in mailbox name: all or nothing (RFC 3502 §3). */
+static int append_all(struct uimap_cmd *cmd, const char *name, struct append_msg *msgs,
+		      unsigned n_msgs)
+{
+	struct session *s = cmd->s;
 	/* RFC 3502 §3: MULTIAPPEND stores all or none: room for all of them first */
 	if (s->mail->vt->reserve != NULL) {
 		uint64_t changes = 0, bytes = 0;
 		for (unsigned k = 0; k < n_msgs; k++) {
 			changes += 1 + msgs[k].n_keywords;
-			bytes += msgs[k].literal->len;
+			bytes += msgs[k].literal != NULL ? msgs[k].literal->len : msgs[k].built.len;
 			for (size_t i = 0; i < msgs[k].n_keywords; i++)
 				bytes += strlen(msgs[k].keywords[i]);
 		}
@@ -88,10 +193,16 @@ int cmd_append(struct uimap_cmd *cmd)
 	uint32_t first_uid = 0, last_uid = 0, uidvalidity = 0;
 	for (unsigned k = 0; k < n_msgs; k++) {
 		struct append_msg *m = &msgs[k];
-		char *data = (char *)m->literal->u.str;
-		size_t len = m->literal->len;
+		char *data = m->literal != NULL ? (char *)m->literal->u.str : m->built.data;
+		size_t len = m->literal != NULL ? m->literal->len : m->built.len;
 		struct uimap_blob *blob;
-		if (arena_large_take(&s->arena, data) == 0) {
+		if (m->literal == NULL) {
+			/* the catenated buffer becomes the blob */
+			blob = uimap_blob_new_adopt(data, len);
+			if (blob == NULL)
+				free(data);
+			m->built = (struct buf){ 0 };
+		} else if (arena_large_take(&s->arena, data) == 0) {
 			blob = uimap_blob_new_adopt(data, len);
 			if (blob == NULL)
 				free(data);

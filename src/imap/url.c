@@ -1,0 +1,225 @@
+/* IMAP URLs for CATENATE: RFC 5092's message and section forms, resolved against the
+   user's own mailboxes through a read-only view. */
+#include "imap/url.h"
+#include "core/mutf7.h"
+#include "mail/mime.h"
+#include "mail/section.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Percent-decode s[0..n) into a fresh string from a; NULL on a bad escape or NUL. */
+static char *pct_decode(struct arena *a, const char *s, size_t n, size_t *len_r)
+{
+	char *out = arena_alloc(a, n + 1);
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '%') {
+			if (i + 2 >= n)
+				return NULL;
+			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			if (h < 0 || l < 0 || (h == 0 && l == 0))
+				return NULL;
+			out[o++] = (char)(h * 16 + l);
+			i += 2;
+		} else {
+			out[o++] = s[i];
+		}
+	}
+	out[o] = '\0';
+	*len_r = o;
+	return out;
+}
+
+static bool parse_u32(const char *s, size_t n, uint32_t *v_r)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 10)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return false;
+	*v_r = (uint32_t)v;
+	return true;
+}
+
+/* ";NAME=value" at *p (up to '/' or the end): returns true with the value span. */
+static bool param(const char **p, const char *end, const char *name, const char **v,
+		  size_t *vn)
+{
+	size_t nl = strlen(name);
+	if ((size_t)(end - *p) < nl + 2 || (*p)[0] != ';' ||
+	    strncasecmp(*p + 1, name, nl) != 0 || (*p)[nl + 1] != '=')
+		return false;
+	*v = *p + nl + 2;
+	const char *e = memchr(*v, '/', (size_t)(end - *v));
+	if (e == NULL)
+		e = end;
+	*vn = (size_t)(e - *v);
+	*p = e;
+	return true;
+}
+
+int imap_url_parse(struct arena *a, const char *url, size_t len, const char *user,
+		   struct imap_url *u, const char **error_r)
+{
+	const char *p = url, *end = url + len, *v;
+	size_t vn;
+	memset(u, 0, sizeof(*u));
+	*error_r = "not an IMAP URL of a message";
+	if (len > 7 && strncasecmp(p, "imap://", 7) == 0) {
+		/* iserver: [iuserinfo "@"] host [":" port] */
+		p += 7;
+		const char *slash = memchr(p, '/', (size_t)(end - p));
+		if (slash == NULL)
+			return -1;
+		const char *at = memchr(p, '@', (size_t)(slash - p));
+		if (at != NULL) {
+			const char *semi = memchr(p, ';', (size_t)(at - p));
+			size_t ul;
+			char *name = pct_decode(a, p, (size_t)((semi ? semi : at) - p), &ul);
+			if (name == NULL || strcmp(name, user) != 0) {
+				*error_r = "the URL names another user's mail";
+				return -1;
+			}
+		}
+		if ((at != NULL ? at + 1 : p) == slash)
+			return -1;   /* no host */
+		p = slash;
+	}
+	if (p < end && *p == '/') {
+		/* enc-mailbox [uidvalidity] "/" */
+		p++;
+		const char *e = p;
+		while (e < end && *e != '/' && *e != ';')
+			e++;
+		size_t ml;
+		char *utf8 = pct_decode(a, p, (size_t)(e - p), &ml);
+		if (utf8 == NULL || ml == 0)
+			return -1;
+		/* RFC 5092 §5: mailbox names are UTF-8 in URLs; stored in modified UTF-7 */
+		size_t cap = ml * 4 + 8, ol;
+		u->mailbox = arena_alloc(a, cap);
+		if (mutf7_encode(utf8, ml, u->mailbox, cap, &ol) < 0)
+			return -1;
+		u->mailbox[ol] = '\0';
+		p = e;
+		if (param(&p, end, "UIDVALIDITY", &v, &vn) &&
+		    (!parse_u32(v, vn, &u->uidvalidity) || u->uidvalidity == 0))
+			return -1;
+		if (p >= end || *p != '/')
+			return -1;
+		p++;
+	}
+	if (!param(&p, end, "UID", &v, &vn) || !parse_u32(v, vn, &u->uid) || u->uid == 0)
+		return -1;
+	if (p < end && *p == '/' && p + 1 < end && p[1] == ';') {
+		p++;
+		if (param(&p, end, "SECTION", &v, &vn)) {
+			size_t sl;
+			u->section = pct_decode(a, v, vn, &sl);
+			if (u->section == NULL || sl == 0)
+				return -1;
+			if (p < end && *p == '/')
+				p++;
+		}
+		if (p < end && param(&p, end, "PARTIAL", &v, &vn)) {
+			const char *dot = memchr(v, '.', vn);
+			u->partial = true;
+			u->length = UINT32_MAX;
+			if (!parse_u32(v, dot ? (size_t)(dot - v) : vn, &u->origin) ||
+			    (dot != NULL && (!parse_u32(dot + 1, vn - (size_t)(dot - v) - 1,
+							&u->length) || u->length == 0)))
+				return -1;
+		}
+	}
+	if (p != end)
+		return -1;
+	return 0;
+}
+
+int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *selected,
+		   const struct imap_url *u, const char **data_r, size_t *len_r,
+		   const char **error_r)
+{
+	const char *box = u->mailbox != NULL ? u->mailbox : selected;
+	struct uimap_store_view *view;
+	struct uimap_select_info info;
+	struct uimap_msg_info msg;
+	uint32_t seq;
+	int ret = -1;
+	if (box == NULL) {
+		*error_r = "a relative URL needs a selected mailbox";
+		return -1;
+	}
+	if (mail->vt->view_open(mail, box, true, &view, &info) < 0) {
+		*error_r = "no such mailbox";
+		return -1;
+	}
+	if (u->uidvalidity != 0 && u->uidvalidity != info.uidvalidity) {
+		*error_r = "the mailbox's UIDVALIDITY changed";
+		goto out;
+	}
+	if (view->vt->view_uid_to_seq(view, u->uid, &seq) != 1 ||
+	    view->vt->view_msg(view, seq, &msg) < 0) {
+		*error_r = "no such message";
+		goto out;
+	}
+	const char *data = msg.blob->data;
+	size_t off = 0, len = msg.blob->size;
+	if (u->section != NULL) {
+		struct mail_section sec;
+		struct mail_section_result res;
+		const struct mail_structure *st = mail_structure_get(msg.blob);
+		if (mail_section_parse(u->section, strlen(u->section), &sec, error_r) < 0)
+			goto out;
+		if (st == NULL) {
+			*error_r = "the message cannot be parsed";
+			goto out;
+		}
+		mail_section_resolve(st, &sec, &res);
+		if (res.kind == MAIL_SECTION_EMPTY) {
+			*error_r = "no such part";
+			goto out;
+		}
+		if (res.kind == MAIL_SECTION_FILTER) {
+			data = mail_section_filter(a, msg.blob->data, &res, &sec, &len);
+		} else {
+			off = res.off;
+			len = res.len;
+		}
+	}
+	if (u->partial) {
+		/* RFC 5092 §5: PARTIAL=origin[.length]; an origin past the end is empty */
+		size_t o = u->origin < len ? u->origin : len;
+		off += o;
+		len -= o;
+		if (len > u->length)
+			len = u->length;
+	}
+	char *copy = arena_alloc(a, len + 1);
+	memcpy(copy, data + off, len);
+	*data_r = copy;
+	*len_r = len;
+	ret = 0;
+out:
+	view->vt->view_close(view);
+	return ret;
+}
