@@ -1,5 +1,6 @@
 /* Messages between uimap and mailbox files: keywords, CRLF lines, IMAP flag lists. */
 #include "cli/msg.h"
+#include "store/memstore.h"
 
 #include "uimap/store.h"
 
@@ -30,23 +31,9 @@ void msg_clear(struct msg *m)
 	memset(m, 0, sizeof(*m));
 }
 
-/* RFC 3501 flag-keyword = atom (what the store accepts). */
-static bool keyword_valid(const char *name, size_t len)
-{
-	if (len == 0 || len > 255)
-		return false;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)name[i];
-
-		if (c <= 0x20 || c >= 0x7f || strchr("(){%*\"\\]", c) != NULL)
-			return false;
-	}
-	return true;
-}
-
 int msg_add_keyword(struct msg *m, const char *name, size_t len)
 {
-	if (!keyword_valid(name, len)) {
+	if (!store_keyword_valid(name, len)) {
 		m->bad_keywords++;
 		return 0;
 	}

@@ -1,5 +1,6 @@
 /* uimapctl stats: GET /metrics from a running uimapd and a short human summary of the
    exposition (or the text itself with --raw). */
+#include "cli/fail.h"
 #include "cli/stats.h"
 
 #include <errno.h>
@@ -18,18 +19,7 @@
 #define RESPONSE_MAX (64u * 1024 * 1024)
 #define TIMEOUT_S 10
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "uimapctl: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 1;
-}
+#define fail cli_fail
 
 /* ---- fetching ------------------------------------------------------------------- */
 

@@ -3,6 +3,7 @@
    import and export (through a running server or straight into a data directory),
    a data directory's snapshot (info, verify, compact) and a running server's
    statistics. */
+#include "cli/fail.h"
 #include "cli/datadir.h"
 #include "cli/import.h"
 #include "cli/offline.h"
@@ -62,18 +63,7 @@ static void usage(FILE *f)
 		"Long work draws a progress line when stderr is a terminal.\n");
 }
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static int fail(const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "uimapctl: ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return 1;
-}
+#define fail cli_fail
 
 /* One line from stdin without echo on a terminal; NULL at EOF. */
 static char *read_password(const char *prompt)

@@ -138,14 +138,22 @@ UIMAP_EXPORT int uimap_config_key_is_bool(const char *key)
 
 #define fail error_set
 
-static int parse_size(const char *v, size_t *r)
+/* The decimal number at the start of v: 0 with *n and *end after it, -1 when v does
+   not start with a digit or the number overflows. */
+static int read_number(const char *v, unsigned long long *n, char **end)
 {
-	char *end;
 	errno = 0;
 	if (!isdigit((unsigned char)v[0]))
 		return -1;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno != 0)
+	*n = strtoull(v, end, 10);
+	return errno != 0 ? -1 : 0;
+}
+
+static int parse_size(const char *v, size_t *r)
+{
+	char *end;
+	unsigned long long n;
+	if (read_number(v, &n, &end) < 0)
 		return -1;
 	unsigned long long mul = 1;
 	switch (toupper((unsigned char)*end)) {
@@ -167,11 +175,8 @@ static int parse_size(const char *v, size_t *r)
 static int parse_ms(const char *v, unsigned *r)
 {
 	char *end;
-	errno = 0;
-	if (!isdigit((unsigned char)v[0]))
-		return -1;
-	unsigned long long n = strtoull(v, &end, 10);
-	if (errno != 0)
+	unsigned long long n;
+	if (read_number(v, &n, &end) < 0)
 		return -1;
 	if (strcmp(end, "s") == 0)
 		n = n > 0xffffffffu / 1000 ? 0x100000000ULL : n * 1000;

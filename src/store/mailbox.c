@@ -102,11 +102,8 @@ int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r)
 	return 1;
 }
 
-/* RFC 3501 flag-keyword = atom: no atom-specials, no leading '\'. */
-static bool mailbox_keyword_valid(const char *name)
+bool store_keyword_valid(const char *name, size_t len)
 {
-	size_t len = strlen(name);
-
 	if (len == 0 || len > 255)
 		return false;
 	for (size_t i = 0; i < len; i++) {
@@ -120,7 +117,7 @@ static bool mailbox_keyword_valid(const char *name)
 
 int mailbox_keyword_index(struct mailbox *box, const char *name, bool create)
 {
-	if (!mailbox_keyword_valid(name))
+	if (!store_keyword_valid(name, strlen(name)))
 		return -EINVAL;
 	/* Keywords compare case-insensitively, like Dovecot's. */
 	for (unsigned i = 0; i < box->n_keywords; i++) {

@@ -272,6 +272,10 @@ uint32_t mailbox_lower_bound(const struct mailbox *box, uint32_t uid);
 /* 1 with *idx_r when uid is in the array (any state), 0 otherwise. */
 int mailbox_find(const struct mailbox *box, uint32_t uid, uint32_t *idx_r);
 /* Keyword index for name, created if create. Same results as view_keyword_index. */
+/* RFC 3501 flag-keyword = atom: 1 to 255 characters, no atom-specials (so no
+   leading '\\' either). */
+bool store_keyword_valid(const char *name, size_t len);
+
 int mailbox_keyword_index(struct mailbox *box, const char *name, bool create);
 /* The modseq of a change: the next one (modseq 0), or the recorded one (replay);
    HIGHESTMODSEQ follows. */
