@@ -501,6 +501,12 @@ static const char *passwd_file_user_fields(void *ctx, const char *user)
 	return e != NULL ? e->extra : NULL;
 }
 
+bool passwd_file_has_user(void *ctx, const char *user)
+{
+	const struct passwd_db *db = ctx;
+	return passwd_find(db->cur, user) != NULL;
+}
+
 UIMAP_EXPORT const struct uimap_auth_backend uimap_auth_passwd_file = {
 	.name = "passwd-file",
 	.blocking = true,

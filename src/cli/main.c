@@ -19,6 +19,8 @@ static void usage(FILE *f)
 		"  --tls-listen HOST:PORT        implicit-TLS listener (repeatable)\n"
 		"  --cert FILE, --key FILE       TLS certificate chain and key (PEM)\n"
 		"  --passwd FILE                 Dovecot-style passwd-file with the users\n"
+		"  --master-passwd FILE          master users, who log in as anyone: \"user*master\"\n"
+		"  --master-separator CHAR       between user and master in a login name (*)\n"
 		"  --data-dir DIR                where mail data is kept\n"
 		"  --allow-plaintext-auth        allow LOGIN/AUTHENTICATE without TLS\n"
 		"  --log-level LEVEL             error, warn, info (default) or debug\n"

@@ -32,6 +32,8 @@ static const struct opt options[] = {
 	O("cert", OPT_STR, cert_file),
 	O("key", OPT_STR, key_file),
 	O("passwd", OPT_STR, passwd_file),
+	O("master-passwd", OPT_STR, master_passwd_file),
+	O("master-separator", OPT_STR, master_separator),
 	O("data-dir", OPT_STR, data_dir),
 	O("allow-plaintext-auth", OPT_BOOL, allow_plaintext_auth),
 	O("log-level", OPT_LEVEL, log_level),

@@ -22,6 +22,8 @@ struct uimap_config {
 	char *cert_file;
 	char *key_file;
 	char *passwd_file;            /* Dovecot passwd-file format; NULL: no default auth */
+	char *master_passwd_file;     /* master users (Dovecot's master passdb), or NULL */
+	char *master_separator;       /* "user*master" (default "*") */
 	char *data_dir;
 
 	bool allow_plaintext_auth;    /* allow LOGIN/AUTHENTICATE without TLS */

@@ -101,6 +101,14 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 		srv->auth_ctx = ctx;
 		srv->auth_owned = true;
 	}
+	if (srv->cfg->master_passwd_file != NULL) {
+		const char *err;
+		srv->master_ctx = uimap_auth_passwd_file_open(srv->cfg->master_passwd_file, &err);
+		if (srv->master_ctx == NULL) {
+			uimap_server_free(&srv);
+			return set_error(error_r, "master users: %s", err);
+		}
+	}
 	*server_r = srv;
 	return 0;
 }
@@ -239,6 +247,12 @@ static void signal_received(struct ring_handler *h, int res, unsigned flags)
 				log_error("log file reopen failed: %s", err);
 			else if (srv->log.fd_owned)
 				log_info("log file reopened");
+		}
+		if (sig == SIGHUP && srv->master_ctx != NULL) {
+			const char *err;
+			if (uimap_auth_passwd_file_reload(srv->master_ctx, &err) < 0)
+				log_error("master passwd file reload failed, keeping the old one: %s",
+					  err);
 		}
 		if (sig == SIGHUP && srv->auth_owned) {
 			const char *err;
@@ -387,6 +401,7 @@ UIMAP_EXPORT void uimap_server_free(struct uimap_server **srvp)
 		srv->auth->deinit(srv->auth_ctx);
 	if (srv->auth_owned)
 		uimap_auth_passwd_file_close(srv->auth_ctx);
+	uimap_auth_passwd_file_close(srv->master_ctx);
 	if (srv->signal_fd >= 0)
 		close(srv->signal_fd);
 	cmd_registry_free(&srv->commands);

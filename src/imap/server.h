@@ -30,6 +30,7 @@ struct uimap_server {
 	const struct uimap_auth_backend *auth;
 	void *auth_ctx;
 	bool auth_owned;              /* auth_ctx is our passwd-file context */
+	void *master_ctx;             /* master users' passwd-file (master-passwd), or NULL */
 	struct auth_worker *auth_worker;
 	struct ring_handler auth_h;   /* the workers' eventfd read */
 	uint64_t auth_val;

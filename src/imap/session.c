@@ -63,6 +63,7 @@ static void session_destroy(void *ctx)
 	arena_free(&s->scratch);
 	buf_free(&s->stash);
 	free(s->user);
+	free(s->master);
 	free(s->client_id);
 	free(s);
 }

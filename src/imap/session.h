@@ -28,6 +28,7 @@ struct session {
 	struct outq *out;
 	enum session_state state;
 	char *user;                   /* malloc'd after login */
+	char *master;                 /* the master user who logged in as user, or NULL */
 	char *client_id;              /* the client's ID fields (RFC 2971), printable */
 	unsigned unauth_commands;
 	unsigned failed_logins;

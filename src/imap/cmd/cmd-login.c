@@ -10,6 +10,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
+#include "auth/passwd-file.h"
 #include "auth/penalty.h"
 #include "imap/server.h"
 #include "imap/limits.h"
@@ -62,6 +63,15 @@ static void count_failed(struct session *s)
 	s->srv->metrics.logins_failed++;
 }
 
+/* Whether the server's users include user (a master login names one). */
+static bool user_exists(struct uimap_server *srv, const char *user)
+{
+	if (srv->auth_owned)
+		return passwd_file_has_user(srv->auth_ctx, user);
+	/* an embedder's backend: those that tell a user's fields tell who exists */
+	return srv->auth->user_fields != NULL && srv->auth->user_fields(srv->auth_ctx, user);
+}
+
 /* The verdict (s->auth_result, as verify_plain) for the pending user: reply now,
    or after the failure delay. */
 static int login_resume(struct uimap_cmd *cmd)
@@ -71,6 +81,9 @@ static int login_resume(struct uimap_cmd *cmd)
 	int result = s->auth_result;
 	unsigned char addr[16];
 	ip_key(&c->peer, addr);
+	/* a master user's password was right: the user logged in as must exist */
+	if (result > 0 && s->master != NULL && !user_exists(s->srv, s->user))
+		result = 0;
 	if (result <= 0)
 		count_failed(s);
 	if (result > 0) {
@@ -104,7 +117,11 @@ static int login_resume(struct uimap_cmd *cmd)
 		auth_penalty_success(s->srv->penalty, addr, s->user);
 		conn_set_authenticated(c);
 		s->srv->metrics.logins_ok++;
-		log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
+		if (s->master != NULL)
+			log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s master=%s",
+				  s->user, s->master);
+		else
+			log_write(UIMAP_LOG_INFO, c->id, c->addr, "login: user=%s", s->user);
 		PROBE1(login, s->user);
 		reply_logged_in(cmd);
 		/* the authenticated idle timeout applies from now */
@@ -126,10 +143,13 @@ static int login_resume(struct uimap_cmd *cmd)
 	unsigned delay = auth_penalty_fail(s->srv->penalty, addr, s->user, now,
 					   s->srv->cfg->login_delay_ms,
 					   s->srv->cfg->login_delay_max_ms);
-	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed: user=%s (%u recent failures)",
-		  s->user, auth_penalty_count(s->srv->penalty, addr, s->user, now));
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "login failed: user=%s%s%s (%u recent failures)",
+		  s->user, s->master ? " master=" : "", s->master ? s->master : "",
+		  auth_penalty_count(s->srv->penalty, addr, s->user, now));
 	free(s->user);
 	s->user = NULL;
+	free(s->master);
+	s->master = NULL;
 	if (delay == 0)
 		return reply_failed(cmd);
 	return cmd_block_until(cmd, now + delay, reply_failed);
@@ -139,17 +159,33 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
 {
 	struct session *s = cmd->s;
 	struct uimap_server *srv = s->srv;
+	const struct uimap_auth_backend *backend = srv->auth;
+	void *ctx = srv->auth_ctx;
+	const char *sep = srv->cfg->master_separator != NULL ? srv->cfg->master_separator : "*";
+	const char *at = srv->master_ctx != NULL ? strstr(user, sep) : NULL;
 	if (srv->auth == NULL || srv->auth->verify_plain == NULL) {
 		cmd_reply(cmd, "NO", "[UNAVAILABLE] No authentication backend is configured.");
 		return CMD_DONE;
 	}
-	s->user = xstrdup(user);
-	if (srv->auth->blocking && srv->auth_worker != NULL) {
-		int r = auth_worker_submit(srv->auth_worker, srv->auth, srv->auth_ctx, user,
-					   password, s);
+	free(s->master);   /* from an earlier attempt that failed */
+	s->master = NULL;
+	if (at != NULL && at != user && at[strlen(sep)] != '\0') {
+		/* Dovecot's master users: "user*master" with the master's password */
+		s->user = xstrndup(user, (size_t)(at - user));
+		s->master = xstrdup(at + strlen(sep));
+		user = s->master;
+		backend = &uimap_auth_passwd_file;
+		ctx = srv->master_ctx;
+	} else {
+		s->user = xstrdup(user);
+	}
+	if (backend->blocking && srv->auth_worker != NULL) {
+		int r = auth_worker_submit(srv->auth_worker, backend, ctx, user, password, s);
 		if (r < 0) {
 			free(s->user);
 			s->user = NULL;
+			free(s->master);
+			s->master = NULL;
 			cmd_reply(cmd, "NO", "[UNAVAILABLE] Authentication service is busy.");
 			return CMD_DONE;
 		}
@@ -157,7 +193,7 @@ int login_begin(struct uimap_cmd *cmd, const char *user, const char *password)
 		return cmd_block(cmd, CMD_WAIT_AUTH, login_resume);
 	}
 	s->auth_error = NULL;
-	s->auth_result = srv->auth->verify_plain(srv->auth_ctx, user, password, &s->auth_error);
+	s->auth_result = backend->verify_plain(ctx, user, password, &s->auth_error);
 	return login_resume(cmd);
 }
 
