@@ -44,6 +44,8 @@ static void usage(FILE *f)
 		"  --max-connections-per-ip N    per client address (0 = none)\n"
 		"  --max-unauth-connections-per-ip N  not yet logged in, per address (20; 0 = none)\n"
 		"  --max-connections-per-user N  logged-in sessions of one user (0 = none)\n"
+		"  --trusted-proxy CIDR          a proxy (Dovecot's, HAProxy) whose ID x-originating-ip\n"
+		"                                and -port name the real client (repeatable)\n"
 		"  --allow REGEX, --deny REGEX   client address rules (POSIX extended, repeatable;\n"
 		"                                also on the host name with --reverse-lookups)\n"
 		"  --cidr-allow CIDR, --cidr-deny CIDR  the same by network (IPv4/IPv6, repeatable);\n"

@@ -29,6 +29,7 @@ static const struct opt options[] = {
 	O("deny", OPT_STR_LIST, deny),
 	O("cidr-allow", OPT_STR_LIST, cidr_allow),
 	O("cidr-deny", OPT_STR_LIST, cidr_deny),
+	O("trusted-proxy", OPT_STR_LIST, trusted_proxy),
 	O("cert", OPT_STR, cert_file),
 	O("key", OPT_STR, key_file),
 	O("passwd", OPT_STR, passwd_file),

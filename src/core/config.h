@@ -18,6 +18,7 @@ struct uimap_config {
 	struct strlist tls_listen;
 	/* client address rules (the seed's allow/deny/cidr_allow/cidr_deny) */
 	struct strlist allow, deny, cidr_allow, cidr_deny;
+	struct strlist trusted_proxy; /* CIDRs whose ID x-originating-ip is believed */
 
 	char *cert_file;
 	char *key_file;

@@ -11,6 +11,7 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char BYE_STOPPING[] = "* BYE Server shutting down\r\n";
@@ -214,4 +215,39 @@ void admit_cancel(struct conn *c)
 {
 	if (c->lookup_pending)
 		lookup_stop(c);
+}
+
+int admit_client_address(struct conn *c, const struct sockaddr_storage *real)
+{
+	struct net_server *srv = c->srv;
+	unsigned char key[16], new_key[16];
+	ip_key(&c->peer, key);
+	if (!access_any(&srv->trusted) || !access_allowed(&srv->trusted, key, peer_ip(&c->peer),
+							  NULL))
+		return -1;
+	ip_key(real, new_key);
+	char was[sizeof(c->addr)];
+	snprintf(was, sizeof(was), "%s", c->addr);
+	/* the counts move from the proxy's address to the client's */
+	if (c->ip != NULL) {
+		struct ipentry *ip = iptable_get(&srv->ips, new_key, 1);
+		c->ip->conns--;
+		if (!c->authenticated)
+			c->ip->unauth--;
+		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
+		c->ip = ip;
+		ip->conns++;
+		if (!c->authenticated)
+			ip->unauth++;
+	}
+	c->peer = *real;
+	conn_format_addr(real, c->addr, sizeof(c->addr));
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "client address from the trusted proxy %s",
+		  was);
+	if (access_any(&srv->access) &&
+	    !access_allowed(&srv->access, new_key, peer_ip(real), c->host)) {
+		log_write(UIMAP_LOG_WARN, c->id, c->addr, "rejected: * BYE Access denied");
+		return -2;
+	}
+	return 0;
 }

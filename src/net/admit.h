@@ -14,6 +14,13 @@ struct tls_ctx;
    out or could not be queued; then the rules see the host name as well. */
 void admit_accept(struct conn *c, struct tls_ctx *tls);
 
+/* A trusted proxy names c's real client (ID's x-originating-ip/-port): from now on c
+   is that address in its log lines, the per-address limits and the failed-login
+   delay, and the address rules are checked for it again. Returns 0; -1 when c's peer
+   is no trusted proxy (nothing changes); -2 when the rules refuse the real client
+   (the caller says BYE and closes). */
+int admit_client_address(struct conn *c, const struct sockaddr_storage *real);
+
 /* The resolver's result for the connection cookie (an rdns_done_fn; arg unused). A
    connection that closes or times out cancels its lookup first, so cookie is always
    a live connection waiting for it. */

@@ -80,7 +80,7 @@ void conn_cache_free(void)
 	}
 }
 
-static void format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
+void conn_format_addr(const struct sockaddr_storage *ss, char *out, size_t size)
 {
 	char ip[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
@@ -182,7 +182,7 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	c->id = ++srv->next_conn_id;
 	c->peer = *peer;
 	c->tv = &transport_plain;
-	format_addr(peer, c->addr, sizeof(c->addr));
+	conn_format_addr(peer, c->addr, sizeof(c->addr));
 	c->tls_listener = tls != NULL;
 	srv->stats.accepted[c->tls_listener]++;
 	int one = 1;

@@ -182,4 +182,7 @@ static inline bool conn_is_secure(const struct conn *c)
 	return c->tv->secure != 0;
 }
 
+/* "ip:port" or "[ip6]:port" of ss into out (size bytes). */
+void conn_format_addr(const struct sockaddr_storage *ss, char *out, size_t size);
+
 #endif

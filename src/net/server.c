@@ -40,6 +40,12 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 	if (access_rules_init(&srv->access, &cfg->allow, &cfg->deny, &cfg->cidr_allow,
 			      &cfg->cidr_deny, error_r) < 0)
 		return -1;
+	struct strlist none = { 0 };
+	if (access_rules_init(&srv->trusted, &none, &none, &cfg->trusted_proxy, &none,
+			      error_r) < 0) {
+		access_rules_free(&srv->access);
+		return -1;
+	}
 	if (cfg->reverse_lookups &&
 	    (cfg->reverse_lookup_workers == 0 || cfg->reverse_lookup_workers > RDNS_MAX_WORKERS))
 		return set_error(error_r, "reverse-lookup-workers must be 1..%u", RDNS_MAX_WORKERS);
@@ -460,6 +466,7 @@ void net_server_deinit(struct net_server *srv)
 	free(srv->listeners);
 	srv->listeners = NULL;
 	access_rules_free(&srv->access);
+	access_rules_free(&srv->trusted);
 	srv->n_listeners = 0;
 	if (srv->ring_ready)
 		ring_deinit(&srv->ring);

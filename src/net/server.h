@@ -65,6 +65,7 @@ struct net_server {
 	struct conn *wakes;               /* conn_wake_soon() for the next turn */
 	struct iptable ips;
 	struct access_rules access;       /* allow/deny rules on client addresses */
+	struct access_rules trusted;      /* trusted proxies (only CIDR allow rules) */
 	struct rdns *rdns;                /* reverse lookups; NULL when off */
 
 	struct net_stats stats;

@@ -2,6 +2,7 @@
 #include "imap/cmd.h"
 #include "core/alloc.h"
 #include "imap/session.h"
+#include "net/admit.h"
 #include "net/conn.h"
 #include "core/common.h"
 #include "core/error.h"
@@ -10,6 +11,8 @@
 #include "mail/imapstr.h"
 #include "uimap/uimap.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +29,47 @@ static void log_safe(char *dst, size_t size, const char *src, size_t len)
 	for (size_t i = 0; i < len && o + 1 < size; i++)
 		dst[o++] = (src[i] >= 0x20 && src[i] < 0x7f) ? src[i] : '?';
 	dst[o] = '\0';
+}
+
+/* The client's real address from a trusted proxy's ID (x-originating-ip/-port):
+   0 (also when the peer is no trusted proxy or the address is not one: ignored),
+   -1 after a BYE (the rules refuse the real client). */
+static int client_address(struct uimap_cmd *cmd, const char *ip, size_t ip_len,
+			  const char *port, size_t port_len)
+{
+	struct sockaddr_storage ss;
+	char text[INET6_ADDRSTRLEN + 2], ptext[8];
+	memset(&ss, 0, sizeof(ss));
+	if (ip_len >= sizeof(text) || port_len >= sizeof(ptext))
+		return 0;
+	memcpy(text, ip, ip_len);
+	text[ip_len] = '\0';
+	unsigned long p = 0;
+	if (port != NULL) {
+		char *end;
+		memcpy(ptext, port, port_len);
+		ptext[port_len] = '\0';
+		p = strtoul(ptext, &end, 10);
+		if (*end != '\0' || p > 65535)
+			return 0;
+	}
+	struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+	if (inet_pton(AF_INET, text, &in->sin_addr) == 1) {
+		in->sin_family = AF_INET;
+		in->sin_port = htons((uint16_t)p);
+	} else if (inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)p);
+	} else {
+		return 0;
+	}
+	if (admit_client_address(cmd->s->conn, &ss) == -2) {
+		session_bye(cmd->s, "Access denied for your address.");
+		cmd->replied = true;
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_id(struct uimap_cmd *cmd)
@@ -45,6 +89,8 @@ int cmd_id(struct uimap_cmd *cmd)
 		}
 		char logbuf[512];
 		size_t o = 0;
+		const char *orig_ip = NULL, *orig_port = NULL;
+		size_t orig_ip_len = 0, orig_port_len = 0;
 		for (unsigned i = 0; i < n; i += 2) {
 			const char *f, *v = NULL;
 			size_t fl, vl = 0;
@@ -54,6 +100,15 @@ int cmd_id(struct uimap_cmd *cmd)
 			      vl > 1024))) {
 				cmd_reply(cmd, "BAD", "Invalid ID field or value.");
 				return CMD_DONE;
+			}
+			/* a proxy's fields (Dovecot's login proxy sends them) */
+			if (v != NULL && fl == 16 && strncasecmp(f, "x-originating-ip", 16) == 0) {
+				orig_ip = v;
+				orig_ip_len = vl;
+			} else if (v != NULL && fl == 18 &&
+				   strncasecmp(f, "x-originating-port", 18) == 0) {
+				orig_port = v;
+				orig_port_len = vl;
 			}
 			if (o + 80 < sizeof(logbuf)) {
 				char fs[32], vs[48];
@@ -69,6 +124,10 @@ int cmd_id(struct uimap_cmd *cmd)
 			free(cmd->s->client_id);
 			cmd->s->client_id = xstrdup(logbuf);
 		}
+		/* only a trusted proxy may say who the client really is */
+		if (orig_ip != NULL && client_address(cmd, orig_ip, orig_ip_len, orig_port,
+						      orig_port_len) < 0)
+			return CMD_DONE;
 	}
 	struct uimap_server *srv = cmd->s->srv;
 	struct outq *q = cmd->s->out;
