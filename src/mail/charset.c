@@ -30,6 +30,7 @@ static const struct {
 	{ "iso-2022-jp", "ISO-2022-JP-2" }, { "csiso2022jp", "ISO-2022-JP-2" },
 	{ "x-euc-jp", "EUC-JP" },
 	{ "unicode-1-1-utf-7", "UTF-7" }, { "x-unicode-2-0-utf-7", "UTF-7" },
+	{ "x-mac-roman", "MACINTOSH" }, { "x-mac-cyrillic", "MAC-CYRILLIC" },
 };
 
 enum cs_kind { CS_COPY, CS_UTF8, CS_ICONV };

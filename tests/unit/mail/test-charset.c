@@ -73,6 +73,7 @@ Test(charset, names)
 	cr_assert(mail_charset_known("US-ASCII", 8));
 	cr_assert(mail_charset_known("utf-8", 5));
 	cr_assert(mail_charset_known("x-sjis", 6));
+	cr_assert(converts("x-mac-cyrillic", "\x8f", 1, "\xd0\x9f"), "П");
 	cr_assert(!mail_charset_known("x-nope", 6));
 	cr_assert(!mail_charset_known("unknown-8bit", 12));
 	/* unknown: the bytes are kept as they are, and false */
