@@ -65,9 +65,10 @@ static enum cs_kind cs_kind(const char *name)
 	return CS_ICONV;
 }
 
-/* iconv_open() reads glibc's gconv modules: the descriptors are kept, the least
-   recently used one closed when a new charset comes. One cache per thread. */
-#define CD_CACHE 8
+/* iconv_open() loads glibc's gconv module (dlopen) and iconv_close() may unload it:
+   the descriptors are kept, the least recently used one closed when a new charset
+   comes (a charset iconv does not know is remembered too). One cache per thread. */
+#define CD_CACHE 32
 
 struct cd_entry {
 	char name[40];          /* lower-cased, "" = free */
@@ -286,6 +287,8 @@ size_t mail_qp_decode_to(char *out, const char *s, size_t len, bool header)
 
 void mail_qp_decode(struct buf *out, const char *s, size_t len, bool header)
 {
+	if (len == 0)   /* an empty buffer has no data pointer to add 0 to */
+		return;
 	/* the decoded text is never longer than the encoded */
 	buf_reserve(out, len);
 	out->len += mail_qp_decode_to(out->data + out->len, s, len, header);

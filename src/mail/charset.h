@@ -17,7 +17,7 @@
    end) becomes U+FFFD; utf-8 is checked the same way; us-ascii and an empty name
    are copied as they are. Returns true when converted (or copied as us-ascii),
    false when iconv does not know cs: the bytes are then copied unchanged.
-   Descriptors are cached per thread (8, least recently used closed). */
+   Descriptors are cached per thread (32, least recently used closed). */
 bool mail_charset_convert(struct buf *out, const char *cs, size_t cs_len, const char *s,
 			  size_t len);
 

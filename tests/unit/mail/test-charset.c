@@ -55,15 +55,35 @@ static bool converts(const char *cs, const char *in, size_t len, const char *wan
 
 Test(charset, samples)
 {
-	/* twice: the second round takes the descriptors from the cache (more charsets
-	   than it holds: the least recently used are closed and opened again) */
-	for (int round = 0; round < 2; round++)
+	/* thrice: the descriptors come from the cache, then (after 40 other charsets
+	   went through it: more than it holds) are opened again */
+	static const char *const others[] = { "iso-8859-3", "iso-8859-4", "iso-8859-6",
+		"iso-8859-8", "iso-8859-9", "iso-8859-10", "iso-8859-13", "iso-8859-14",
+		"iso-8859-16", "windows-1253", "windows-1254", "windows-1255", "windows-1256",
+		"windows-1257", "windows-1258", "koi8-u", "cp437", "cp850", "cp866", "tis-620",
+		"euc-tw", "utf-32", "utf-32le", "ibm037", "macintosh", "armscii-8", "georgian-ps",
+		"iso-2022-kr", "iso-2022-cn", "big5-hkscs", "x-nope-1", "x-nope-2", "cp1125",
+		"mac-cyrillic", "viscii", "tcvn", "cp775", "cp852", "cp855", "cp857" };
+
+	for (int round = 0; round < 3; round++) {
+		if (round == 2)
+			for (size_t i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+				struct buf out = { 0 };
+
+				bool known = mail_charset_convert(&out, others[i], strlen(others[i]),
+								  "abcd", 4);
+
+				cr_assert_eq(known, others[i][0] != 'x', "%s", others[i]);
+				cr_assert_gt(out.len, 0, "%s", others[i]);
+				buf_free(&out);
+			}
 		for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
 			cr_assert(converts(samples[i].charset, samples[i].in, samples[i].in_len,
 					   samples[i].utf8), "%s converted", samples[i].charset);
 			cr_assert(mail_charset_known(samples[i].charset,
 						     strlen(samples[i].charset)));
 		}
+	}
 }
 
 Test(charset, names)
@@ -102,6 +122,20 @@ Test(charset, invalid_bytes)
 	cr_assert(converts("utf-16le", "a\x00" "b", 3, "a\xef\xbf\xbd"));
 	/* windows-1252 leaves 0x81 undefined */
 	cr_assert(converts("windows-1252", "\x80\x81", 2, "\xe2\x82\xac\xef\xbf\xbd"));
+}
+
+Test(charset, empty_input)
+{
+	/* fuzz-mime regression crash-342af3f9: QP of nothing into an empty buffer */
+	struct buf out = { 0 };
+
+	mail_qp_decode(&out, "", 0, true);
+	cr_assert_eq(out.len, 0);
+	cr_assert(mail_charset_convert(&out, "iso-2022-jp", 11, "", 0));
+	cr_assert(mail_charset_convert(&out, "utf-8", 5, "", 0));
+	mail_rfc2047_decode(&out, "=?utf-8?q?" "?=", 12);
+	cr_assert_eq(out.len, 0);
+	buf_free(&out);
 }
 
 Test(charset, rfc2047)
