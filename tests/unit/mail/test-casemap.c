@@ -5,6 +5,9 @@
 
 #include "mail/casemap.h"
 
+#include <unicase.h>
+#include <uninorm.h>
+
 static char *key(const char *s)
 {
 	struct buf b = { 0 };
@@ -136,4 +139,30 @@ Test(casemap, sort_order)
 	free(e);
 	free(plain_e);
 	free(f);
+}
+
+Test(casemap, pieces_equal_whole)
+{
+	/* the key is made in pieces (long ASCII runs apart): the same as libunistring's
+	   mapping of the whole string */
+	static const char *const texts[] = {
+		"An ASCII run that is longer than thirty-two bytes, then caf\xc3\xa9 and e"
+		"\xcc\x81 and more ASCII text that goes on and on for a while, \xef\xac\x81n.",
+		"e\xcc\x81\xcc\x96 then a long enough ASCII run of text here ........... "
+		"\xcc\x81\xcc\x96 a combining mark right after it; \xc3\x9f\xcf\x82",
+		"short \xc3\xa9 runs \xc3\xa9 of \xc3\xa9 ascii \xc3\xa9 between \xc3\xa9",
+	};
+
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		size_t n = 0;
+		uint8_t *whole = u8_toupper((const uint8_t *)texts[i], strlen(texts[i]), NULL,
+					    UNINORM_NFKD, NULL, &n);
+		struct buf b = { 0 };
+
+		mail_casemap(&b, texts[i], strlen(texts[i]));
+		cr_assert_eq(b.len, n, "text %zu", i);
+		cr_assert(memcmp(b.data, whole, n) == 0, "text %zu", i);
+		free(whole);
+		buf_free(&b);
+	}
 }
