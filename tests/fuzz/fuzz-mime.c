@@ -326,6 +326,8 @@ static void check_decoders(const char *data, size_t size)
 			FUZZ_CHECK(out.len == size && (size == 0 || memcmp(out.data, data, size) == 0),
 				   "%s: not copied", charsets[k]);
 		/* each conversion starts from the initial shift state: the same again */
+		if (strcmp(charsets[k], "iso-2022-jp") != 0 && strcmp(charsets[k], "utf-7") != 0)
+			continue;
 		again.len = 0;
 		mail_charset_convert(&again, charsets[k], strlen(charsets[k]), data, size);
 		FUZZ_CHECK(again.len == out.len &&
