@@ -1,5 +1,6 @@
 /* SEARCH key parsing and evaluation (RFC 3501 §6.4.4). */
 #include "imap/search.h"
+#include "mail/charset.h"
 #include "imap/session.h"
 #include "imap/datetime.h"
 #include "core/common.h"
@@ -61,6 +62,7 @@ struct parse {
 	unsigned n, i;
 	const char *error;
 	struct search_key *texts;     /* keys holding a prepared needle */
+	const char *charset;          /* the needles' CHARSET; NULL: UTF-8 */
 	bool uses_modseq;
 };
 
@@ -140,8 +142,19 @@ static struct search_key *parse_and(struct parse *p, int depth)
 
 static void prepare_text(struct parse *p, struct search_key *k)
 {
-	/* the needle is copied: the program may outlive the command's arguments */
-	k->value = arena_strndup(p->arena, k->value, k->value_len);
+	/* the needle is copied: the program may outlive the command's arguments; in
+	   UTF-8 from the command's CHARSET (RFC 3501 §6.4.4) */
+	if (p->charset != NULL) {
+		struct buf utf8 = { 0 };
+
+		mail_charset_convert(&utf8, p->charset, strlen(p->charset), k->value,
+				     k->value_len);
+		k->value = arena_strndup(p->arena, utf8.data != NULL ? utf8.data : "", utf8.len);
+		k->value_len = utf8.len;
+		buf_free(&utf8);
+	} else {
+		k->value = arena_strndup(p->arena, k->value, k->value_len);
+	}
 	if (k->field != NULL)
 		k->field = arena_strndup(p->arena, k->field, strlen(k->field));
 	k->text = arena_alloc(p->arena, sizeof(*k->text));
@@ -371,7 +384,6 @@ int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct imap_arg *args,
 		    unsigned n, struct search_key **program_r, const char **error_r)
 {
-	struct parse p = { .cmd = cmd, .arena = arena, .a = args, .n = n };
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;
@@ -379,11 +391,24 @@ int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct ima
 			*error_r = "Invalid CHARSET";
 			return -1;
 		}
-		if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
-			*error_r = "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset";
+		return search_parse_charset(cmd, arena, cs, args + 2, n - 2, program_r, error_r);
+	}
+	return search_parse_charset(cmd, arena, NULL, args, n, program_r, error_r);
+}
+
+int search_parse_charset(struct uimap_cmd *cmd, struct arena *arena, const char *charset,
+			 const struct imap_arg *args, unsigned n, struct search_key **program_r,
+			 const char **error_r)
+{
+	struct parse p = { .cmd = cmd, .arena = arena, .a = args, .n = n };
+	if (charset != NULL) {
+		if (!mail_charset_known(charset, strlen(charset))) {
+			/* RFC 3501 §6.4.4, §7.1: NO, naming charsets we do know */
+			*error_r = "[BADCHARSET (" MAIL_CHARSET_BADCHARSET_LIST ")] Unsupported charset";
 			return 0;
 		}
-		p.i = 2;
+		if (strcasecmp(charset, "UTF-8") != 0 && strcasecmp(charset, "US-ASCII") != 0)
+			p.charset = charset;
 	}
 	struct search_key *prog = parse_and(&p, 0);
 	if (prog == NULL) {

@@ -59,6 +59,14 @@ int search_parse(struct uimap_cmd *cmd, const struct imap_arg *args, unsigned n,
 int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct imap_arg *args,
 		    unsigned n, struct search_key **program_r, const char **error_r);
 
+/* search_parse_in() for args after the charset, given apart (SORT, THREAD): charset
+   NULL, "UTF-8" or "US-ASCII" take the strings as UTF-8; another charset iconv(3)
+   converts (mail_charset_known()) has them converted to UTF-8 first; any other is
+   0 with a NO [BADCHARSET (...)] text in *error_r. */
+int search_parse_charset(struct uimap_cmd *cmd, struct arena *arena, const char *charset,
+			 const struct imap_arg *args, unsigned n, struct search_key **program_r,
+			 const char **error_r);
+
 /* Resolve KEYWORD/UNKEYWORD keys whose keyword did not exist when parsed (a kept
    program: the keyword may have been created since). */
 void search_refresh_keywords(struct search_key *program, struct uimap_store_view *v);

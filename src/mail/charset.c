@@ -1,86 +1,207 @@
-/* Decoders used by SEARCH: QP, base64, RFC 2047 and a few single-byte charsets. */
+/* Decoders used by SEARCH: QP, base64, RFC 2047, and charsets to UTF-8 by iconv(3). */
 #include "mail/charset.h"
 
+#include <ctype.h>
+#include <errno.h>
+#include <iconv.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <unistr.h>
 
-/* windows-1252 0x80..0x9f (0 = undefined, copied as U+FFFD) */
-static const unsigned short cp1252[32] = {
-	0x20ac, 0, 0x201a, 0x0192, 0x201e, 0x2026, 0x2020, 0x2021,
-	0x02c6, 0x2030, 0x0160, 0x2039, 0x0152, 0, 0x017d, 0,
-	0, 0x2018, 0x2019, 0x201c, 0x201d, 0x2022, 0x2013, 0x2014,
-	0x02dc, 0x2122, 0x0161, 0x203a, 0x0153, 0, 0x017e, 0x0178,
+/* Charset names mapped to the glibc converter that reads them best: mail labels
+   text with the name of a subset (gb2312, euc-kr, big5, shift_jis) and writes the
+   superset's characters, as the WHATWG Encoding Standard observes. */
+static const struct {
+	const char *name, *iconv_name;
+} aliases[] = {
+	{ "gb2312", "GB18030" }, { "gbk", "GB18030" }, { "euc-cn", "GB18030" },
+	{ "x-gbk", "GB18030" }, { "cp936", "GB18030" }, { "csgb2312", "GB18030" },
+	{ "chinese", "GB18030" }, { "x-euc-cn", "GB18030" },
+	{ "big5", "BIG5-HKSCS" }, { "x-x-big5", "BIG5-HKSCS" }, { "cn-big5", "BIG5-HKSCS" },
+	{ "big-5", "BIG5-HKSCS" },
+	{ "euc-kr", "CP949" }, { "ks_c_5601-1987", "CP949" }, { "ks_c_5601", "CP949" },
+	{ "ks_c_5601-1989", "CP949" }, { "ksc5601", "CP949" }, { "ksc_5601", "CP949" },
+	{ "x-windows-949", "CP949" }, { "windows-949", "CP949" }, { "korean", "CP949" },
+	{ "shift_jis", "WINDOWS-31J" }, { "shift-jis", "WINDOWS-31J" },
+	{ "x-sjis", "WINDOWS-31J" }, { "sjis", "WINDOWS-31J" }, { "ms_kanji", "WINDOWS-31J" },
+	{ "csshiftjis", "WINDOWS-31J" },
+	{ "iso-2022-jp", "ISO-2022-JP-2" }, { "csiso2022jp", "ISO-2022-JP-2" },
+	{ "x-euc-jp", "EUC-JP" },
+	{ "unicode-1-1-utf-7", "UTF-7" }, { "x-unicode-2-0-utf-7", "UTF-7" },
+	{ "x-mac-roman", "MACINTOSH" }, { "x-mac-cyrillic", "MAC-CYRILLIC" },
 };
 
-static void put_utf8(struct buf *out, unsigned cp)
-{
-	char b[4];
+enum cs_kind { CS_COPY, CS_UTF8, CS_ICONV };
 
-	if (cp < 0x80) {
-		b[0] = (char)cp;
-		buf_append(out, b, 1);
-	} else if (cp < 0x800) {
-		b[0] = (char)(0xc0 | (cp >> 6));
-		b[1] = (char)(0x80 | (cp & 0x3f));
-		buf_append(out, b, 2);
-	} else {
-		b[0] = (char)(0xe0 | (cp >> 12));
-		b[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		b[2] = (char)(0x80 | (cp & 0x3f));
-		buf_append(out, b, 3);
+/* The name lower-cased into out (size bytes) and what reads it; false when too long. */
+static bool cs_name(const char *cs, size_t len, char *out, size_t size)
+{
+	while (len > 0 && (cs[0] == ' ' || cs[0] == '\t' || cs[0] == '"')) {
+		cs++;
+		len--;
+	}
+	while (len > 0 && (cs[len - 1] == ' ' || cs[len - 1] == '\t' || cs[len - 1] == '"'))
+		len--;
+	if (len >= size)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		out[i] = (char)tolower((unsigned char)cs[i]);
+	out[len] = '\0';
+	return true;
+}
+
+static enum cs_kind cs_kind(const char *name)
+{
+	static const char *const copied[] = { "", "us-ascii", "ascii", "ansi_x3.4-1968",
+		"us", "csascii", "iso646-us" };
+
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++)
+		if (strcmp(name, copied[i]) == 0)
+			return CS_COPY;
+	if (strcmp(name, "utf-8") == 0 || strcmp(name, "utf8") == 0)
+		return CS_UTF8;
+	return CS_ICONV;
+}
+
+/* iconv_open() loads glibc's gconv module (dlopen) and iconv_close() may unload it:
+   the descriptors are kept, the least recently used one closed when a new charset
+   comes (a charset iconv does not know is remembered too). One cache per thread. */
+#define CD_CACHE 32
+
+struct cd_entry {
+	char name[40];          /* lower-cased, "" = free */
+	iconv_t cd;             /* (iconv_t)-1: iconv does not know the charset */
+	uint64_t used;
+};
+
+static _Thread_local struct cd_entry cd_cache[CD_CACHE];
+static _Thread_local uint64_t cd_clock;
+
+/* The descriptor converting name (lower-cased) to UTF-8, or (iconv_t)-1. */
+static iconv_t cd_get(const char *name)
+{
+	struct cd_entry *victim = &cd_cache[0];
+	const char *iconv_name = name;
+
+	for (size_t i = 0; i < CD_CACHE; i++) {
+		if (cd_cache[i].name[0] != '\0' && strcmp(cd_cache[i].name, name) == 0) {
+			cd_cache[i].used = ++cd_clock;
+			return cd_cache[i].cd;
+		}
+		if (cd_cache[i].used < victim->used)
+			victim = &cd_cache[i];
+	}
+	for (size_t i = 0; i < sizeof(aliases) / sizeof(aliases[0]); i++)
+		if (strcmp(name, aliases[i].name) == 0)
+			iconv_name = aliases[i].iconv_name;
+	if (victim->name[0] != '\0' && victim->cd != (iconv_t)-1)
+		iconv_close(victim->cd);
+	victim->cd = iconv_open("UTF-8", iconv_name);
+	snprintf(victim->name, sizeof(victim->name), "%s", name);
+	victim->used = ++cd_clock;
+	return victim->cd;
+}
+
+static void put_replacement(struct buf *out)
+{
+	buf_append(out, "\xef\xbf\xbd", 3);
+}
+
+/* UTF-8 copied, each byte that starts no valid sequence replaced by U+FFFD. */
+static void utf8_clean(struct buf *out, const char *s, size_t len)
+{
+	const uint8_t *p = (const uint8_t *)s, *end = p + len;
+
+	while (p < end) {
+		const uint8_t *bad = u8_check(p, (size_t)(end - p));
+
+		if (bad == NULL) {
+			buf_append(out, p, (size_t)(end - p));
+			return;
+		}
+		buf_append(out, p, (size_t)(bad - p));
+		put_replacement(out);
+		p = bad + 1;
 	}
 }
 
-static bool cs_is(const char *cs, size_t len, const char *name)
+/* Convert through cd, from its initial shift state (ISO-2022-JP, UTF-7 keep one):
+   a sequence iconv rejects, or an incomplete one at the end, becomes U+FFFD. */
+static void iconv_all(iconv_t cd, struct buf *out, const char *s, size_t len)
 {
-	return strlen(name) == len && strncasecmp(cs, name, len) == 0;
+	char *in = (char *)s, *o;
+	size_t in_left = len, o_left;
+
+	iconv(cd, NULL, NULL, NULL, NULL);
+	while (in_left > 0) {
+		buf_reserve(out, in_left * 2 + 16);
+		o = out->data + out->len;
+		o_left = out->cap - out->len;
+		size_t r = iconv(cd, &in, &in_left, &o, &o_left);
+		int err = errno;
+
+		out->len = (size_t)(o - out->data);
+		if (r != (size_t)-1 || err == E2BIG)
+			continue;
+		/* EILSEQ: the byte becomes U+FFFD; EINVAL: truncated at the end */
+		put_replacement(out);
+		if (err != EILSEQ)
+			break;
+		in++;
+		in_left--;
+	}
+	/* back to the initial shift state (nothing for most charsets) */
+	buf_reserve(out, 16);
+	o = out->data + out->len;
+	o_left = out->cap - out->len;
+	iconv(cd, NULL, NULL, &o, &o_left);
+	out->len = (size_t)(o - out->data);
+}
+
+bool mail_charset_convert(struct buf *out, const char *cs, size_t cs_len, const char *s,
+			  size_t len)
+{
+	char name[40];
+
+	if (!cs_name(cs, cs_len, name, sizeof(name))) {
+		buf_append(out, s, len);
+		return false;
+	}
+	switch (cs_kind(name)) {
+	case CS_COPY:
+		buf_append(out, s, len);
+		return true;
+	case CS_UTF8:
+		utf8_clean(out, s, len);
+		return true;
+	case CS_ICONV:
+		break;
+	}
+	iconv_t cd = cd_get(name);
+
+	if (cd == (iconv_t)-1) {
+		buf_append(out, s, len);
+		return false;
+	}
+	iconv_all(cd, out, s, len);
+	return true;
 }
 
 void mail_charset_to_utf8(struct buf *out, const char *cs, size_t cs_len, const char *s,
 			  size_t len)
 {
-	int kind = 0; /* 1 latin1, 2 cp1252, 3 latin9 */
+	(void)mail_charset_convert(out, cs, cs_len, s, len);
+}
 
-	if (cs_is(cs, cs_len, "iso-8859-1") || cs_is(cs, cs_len, "latin1") ||
-	    cs_is(cs, cs_len, "iso8859-1") || cs_is(cs, cs_len, "iso_8859-1") ||
-	    cs_is(cs, cs_len, "l1"))
-		kind = 1;
-	else if (cs_is(cs, cs_len, "windows-1252") || cs_is(cs, cs_len, "cp1252"))
-		kind = 2;
-	else if (cs_is(cs, cs_len, "iso-8859-15") || cs_is(cs, cs_len, "latin9"))
-		kind = 3;
-	if (kind == 0) {
-		buf_append(out, s, len);
-		return;
-	}
-	for (size_t i = 0; i < len;) {
-		size_t j = i;
+bool mail_charset_known(const char *cs, size_t cs_len)
+{
+	char name[40];
 
-		while (j < len && (unsigned char)s[j] < 0x80)
-			j++;
-		buf_append(out, s + i, j - i);
-		if (j >= len)
-			break;
-		unsigned c = (unsigned char)s[j];
-
-		if (kind == 2 && c < 0xa0)
-			c = cp1252[c - 0x80] != 0 ? cp1252[c - 0x80] : 0xfffd;
-		else if (kind == 3) {
-			switch (c) {
-			case 0xa4: c = 0x20ac; break;
-			case 0xa6: c = 0x0160; break;
-			case 0xa8: c = 0x0161; break;
-			case 0xb4: c = 0x017d; break;
-			case 0xb8: c = 0x017e; break;
-			case 0xbc: c = 0x0152; break;
-			case 0xbd: c = 0x0153; break;
-			case 0xbe: c = 0x0178; break;
-			default: break;
-			}
-		}
-		put_utf8(out, c);
-		i = j + 1;
-	}
+	if (!cs_name(cs, cs_len, name, sizeof(name)))
+		return false;
+	return cs_kind(name) != CS_ICONV || cd_get(name) != (iconv_t)-1;
 }
 
 static int hexval(unsigned char c)

@@ -8,11 +8,30 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-/* Append len bytes of text in charset cs (cs_len bytes, case-insensitive name) to
-   out as UTF-8: us-ascii and utf-8 are copied, iso-8859-1 (latin1), iso-8859-15 and
-   windows-1252 are converted; any other charset is copied unchanged. */
+/* Append len bytes of text in charset cs (cs_len bytes, case-insensitive name,
+   surrounding blanks and quotes ignored) to out as UTF-8, by iconv(3): every charset
+   glibc knows, a few mail names mapped to the superset mail means (gb2312 and gbk
+   read as GB18030, euc-kr and ks_c_5601-1987 as CP949, big5 as BIG5-HKSCS,
+   shift_jis as WINDOWS-31J, iso-2022-jp as ISO-2022-JP-2). Each call starts from
+   the initial shift state. A byte iconv rejects (and a truncated sequence at the
+   end) becomes U+FFFD; utf-8 is checked the same way; us-ascii and an empty name
+   are copied as they are. Returns true when converted (or copied as us-ascii),
+   false when iconv does not know cs: the bytes are then copied unchanged.
+   Descriptors are cached per thread (32, least recently used closed). */
+bool mail_charset_convert(struct buf *out, const char *cs, size_t cs_len, const char *s,
+			  size_t len);
+
+/* mail_charset_convert() without the result. */
 void mail_charset_to_utf8(struct buf *out, const char *cs, size_t cs_len, const char *s,
 			  size_t len);
+
+/* Whether mail_charset_convert() converts (or copies as us-ascii) charset cs. */
+bool mail_charset_known(const char *cs, size_t cs_len);
+
+/* The charsets named in NO [BADCHARSET (...)] (RFC 3501 §7.1): a few of those known. */
+#define MAIL_CHARSET_BADCHARSET_LIST \
+	"UTF-8 US-ASCII ISO-8859-1 ISO-8859-15 WINDOWS-1252 WINDOWS-1251 KOI8-R " \
+	"ISO-2022-JP SHIFT_JIS EUC-JP GB2312 GBK GB18030 BIG5 EUC-KR UTF-16 UTF-7"
 
 /* Decode quoted-printable (RFC 2045 6.7; header true: RFC 2047 "Q", '_' is a space)
    leniently: bad escapes are kept as they are. Appends to out. */

@@ -1,12 +1,12 @@
 /* SORT keys: the base subject of RFC 5256 §2.1, first addresses, the sent date. */
 #include "mail/sortkey.h"
+#include "mail/casemap.h"
 #include "mail/charset.h"
 #include "mail/envelope.h"
 #include "mail/mime.h"
 #include "mail/rfc822.h"
 #include "core/blob.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -178,14 +178,12 @@ static struct mail_span references_span(const struct mail_structure *st, const c
 	return found;
 }
 
-/* Append s (len bytes) upper-cased (ASCII) and a NUL; returns its offset in out. */
+/* Append the casemap key of s (len bytes, RFC 5051) and a NUL; returns its offset in
+   out. A NUL inside s ends the key there, as strcmp() would. */
 static size_t put_key(struct buf *out, const char *s, size_t len)
 {
 	size_t off = out->len;
-	for (size_t i = 0; i < len; i++) {
-		char c = (char)toupper((unsigned char)s[i]);
-		buf_append(out, &c, 1);
-	}
+	mail_casemap(out, s != NULL ? s : "", len);
 	buf_append(out, "", 1);
 	return off;
 }

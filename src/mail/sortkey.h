@@ -12,8 +12,8 @@
 struct mail_sortkeys {
 	bool has_date;          /* a Date: that parses */
 	int64_t date;           /* its time in UTC seconds */
-	/* compared byte by byte: ASCII letters upper-cased (an approximation of
-	   i;unicode-casemap that folds ASCII only); "" when the field is missing */
+	/* compared byte by byte: the i;unicode-casemap keys (RFC 5051, mail_casemap());
+	   "" when the field is missing */
 	const char *subject;    /* the base subject (RFC 5256 §2.1), decoded to UTF-8 */
 	const char *from, *to, *cc;     /* addr-mailbox of the first address */
 	const char *display_from, *display_to; /* RFC 5957: display name, or addr-spec */

@@ -1,5 +1,6 @@
-/* SEARCH: decode text parts and header values, fold case, find substrings. */
+/* SEARCH: decode text parts and header values, map case (RFC 5051), find substrings. */
 #include "mail/text-search.h"
+#include "mail/casemap.h"
 #include "mail/charset.h"
 #include "mail/envelope.h"
 #include "mail/rfc822.h"
@@ -7,84 +8,9 @@
 #include <string.h>
 #include <strings.h>
 
-/* Decode one UTF-8 sequence at s (n > 0 bytes available): the code point and its
-   length, or the byte itself (length 1) when it is not valid UTF-8. */
-static unsigned utf8_next(const unsigned char *s, size_t n, size_t *len_r)
-{
-	unsigned c = s[0];
-
-	if (c < 0x80) {
-		*len_r = 1;
-		return c;
-	}
-	if (c >= 0xc2 && c < 0xe0 && n >= 2 && (s[1] & 0xc0) == 0x80) {
-		*len_r = 2;
-		return ((c & 0x1f) << 6) | (s[1] & 0x3f);
-	}
-	if (c >= 0xe0 && c < 0xf0 && n >= 3 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
-		*len_r = 3;
-		return ((c & 0x0f) << 12) | ((unsigned)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-	}
-	*len_r = 1;
-	return UINT32_MAX; /* not decoded: copy the byte */
-}
-
-static unsigned fold_cp(unsigned c)
-{
-	if (c >= 0xc0 && c <= 0xde && c != 0xd7)
-		return c + 0x20;
-	if (c >= 0x100 && c <= 0x17f) {
-		if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-			return (c & 1) ? c + 1 : c;
-		if (c == 0x178)
-			return 0xff;
-		return (c & 1) ? c : c + 1;
-	}
-	if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-		return c + 0x20;
-	if (c >= 0x410 && c <= 0x42f)
-		return c + 0x20;
-	if (c >= 0x400 && c <= 0x40f)
-		return c + 0x50;
-	return c;
-}
-
 void mail_search_fold(struct buf *out, const char *s, size_t len)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	char tmp[256];
-	size_t n = 0;
-
-	for (size_t i = 0; i < len;) {
-		if (n + 4 > sizeof(tmp)) {
-			buf_append(out, tmp, n);
-			n = 0;
-		}
-		if (p[i] < 0x80) {
-			unsigned char c = p[i++];
-
-			tmp[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-			continue;
-		}
-		size_t l;
-		unsigned cp = utf8_next(p + i, len - i, &l);
-
-		if (cp == UINT32_MAX) {
-			tmp[n++] = (char)p[i];
-		} else {
-			cp = fold_cp(cp);
-			if (cp < 0x800) {
-				tmp[n++] = (char)(0xc0 | (cp >> 6));
-				tmp[n++] = (char)(0x80 | (cp & 0x3f));
-			} else {
-				tmp[n++] = (char)(0xe0 | (cp >> 12));
-				tmp[n++] = (char)(0x80 | ((cp >> 6) & 0x3f));
-				tmp[n++] = (char)(0x80 | (cp & 0x3f));
-			}
-		}
-		i += l;
-	}
-	buf_append(out, tmp, n);
+	mail_casemap(out, s, len);
 }
 
 void mail_search_key_init(struct mail_search_key *key, const char *needle, size_t len)
@@ -196,10 +122,10 @@ static int match_text(void *vctx, const char *text, size_t len)
 {
 	struct match_ctx *m = vctx;
 
-	m->folded.len = 0;
-	mail_search_fold(&m->folded, text, len);
 	if (m->key->folded.len == 0)
 		return 1;
+	m->folded.len = 0;
+	mail_casemap(&m->folded, text, len);
 	return m->folded.len >= m->key->folded.len &&
 	       memmem(m->folded.data, m->folded.len, m->key->folded.data,
 		      m->key->folded.len) != NULL;

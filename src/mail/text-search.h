@@ -15,24 +15,24 @@ enum mail_search_scope {
 	MAIL_SEARCH_ADDRESS,    /* SEARCH FROM / TO / CC / BCC: one address field, parsed */
 };
 
-/* A needle prepared once for many messages: UTF-8, case-folded. */
+/* A needle prepared once for many messages: its i;unicode-casemap key. */
 struct mail_search_key {
 	struct buf folded;
 };
 
-/* Prepare needle (len bytes of UTF-8; Latin-1 bytes that are not valid UTF-8 are
-   taken as they are). */
+/* Prepare needle (len bytes of UTF-8; bytes that are not valid UTF-8 are taken as
+   they are). */
 void mail_search_key_init(struct mail_search_key *key, const char *needle, size_t len);
 
 /* Free the key's memory. */
 void mail_search_key_free(struct mail_search_key *key);
 
-/* Whether the message contains the key (RFC 3501 6.4.4 substring semantics,
-   case-insensitive for ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic).
+/* Whether the message contains the key (RFC 3501 6.4.4 substring semantics under
+   the i;unicode-casemap comparator, RFC 5051: see mail_casemap()).
    Text parts (text/x, or no Content-Type) of every depth are decoded
-   (quoted-printable, base64) and converted to UTF-8 from us-ascii, utf-8,
-   iso-8859-1, iso-8859-15 or windows-1252 (others are searched as they are);
-   header values have their RFC 2047 words decoded. For MAIL_SEARCH_HEADER and
+   (quoted-printable, base64) and converted to UTF-8 from their charset by
+   mail_charset_convert() (a charset iconv does not know: the raw bytes are
+   searched); header values have their RFC 2047 words decoded the same way. For MAIL_SEARCH_HEADER and
    MAIL_SEARCH_ADDRESS, name is the field name (case-insensitive) of the message's
    header and an empty key matches when the field exists. MAIL_SEARCH_ADDRESS matches
    each occurrence of the field as Dovecot does: its addresses parsed (comments,
@@ -50,7 +50,7 @@ bool mail_search_match(const char *data, const struct mail_structure *s,
 bool mail_search_text(const struct uimap_blob *blob, const struct mail_structure *s,
 		      enum mail_search_scope scope, const char *name, const char *needle);
 
-/* Append s case-folded (the folding mail_search_match uses) to out. */
+/* Append the casemap key of s (mail_casemap(), what mail_search_match compares). */
 void mail_search_fold(struct buf *out, const char *s, size_t len);
 
 /* Call fn(ctx, text, len) with the decoded UTF-8 text of each text part in part

