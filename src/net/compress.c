@@ -115,7 +115,7 @@ int compress_pump(struct compress_state *z, struct outq *in)
 		struct iovec iov;
 		if (outq_iov(in, &iov, 1) != 1)
 			break;
-		size_t len = MIN(iov.iov_len, (size_t)COMPRESS_OUT_HIGH);
+		size_t len = MIN(iov.iov_len, (size_t)COMPRESS_CHUNK);
 		z->def.next_in = iov.iov_base;
 		z->def.avail_in = (uInt)len;
 		if (deflate_run(z, Z_NO_FLUSH) < 0)
