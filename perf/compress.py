@@ -7,12 +7,14 @@ benchmark, not a test.
 
     perf/compress.py [--uimapd BIN] [-n FETCHES] [--conns N]
 """
-import argparse, base64, os, random, sys, tempfile, time, zlib
+import argparse, base64, os, random, sys, tempfile, threading, time, zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapclient import Conn, default_uimapd, start_uimapd  # noqa: E402
 
 MIB = 1 << 20
+LIMITS = ("--max-connections-per-ip", "0", "--max-unauth-connections-per-ip", "0",
+          "--max-connections-per-user", "0")
 
 
 class ZSock:
@@ -106,6 +108,14 @@ def rss_kib(pid):
                 return int(line.split()[1])
 
 
+def start(binary, tmp):
+    """uimapd without connection limits; its log is drained (a full stderr pipe would
+    stop it)."""
+    srv, port = start_uimapd(binary, tmp, *LIMITS)
+    threading.Thread(target=lambda: srv.stderr.read(), daemon=True).start()
+    return srv, port
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -114,8 +124,7 @@ def main():
     ap.add_argument("--conns", type=int, default=1000, help="idle connections (1000)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        srv, port = start_uimapd(args.uimapd, tmp, "--max-connections-per-ip", "0",
-                                 "--max-unauth-connections-per-ip", "0")
+        srv, port = start(args.uimapd, tmp)
         try:
             setup = Conn(port)
             setup.cmd("l", "LOGIN u p")
@@ -143,9 +152,16 @@ def main():
                           f"({per_core:7.1f} MiB/s per core), "
                           f"wire {wire / nbytes * 100:5.1f}% of the bytes", flush=True)
                     c.close()
-            # memory: N logged-in idle connections, then N more that enabled COMPRESS
-            # and exchanged one command each way (inflate's window is allocated on use)
-            for mode in ("plain", "compress"):
+        finally:
+            srv.terminate()
+            srv.wait(10)
+        # memory: N logged-in idle connections on a fresh server, that enabled COMPRESS
+        # or not, after one command each way (inflate's window is allocated on use)
+        for mode in ("plain", "compress"):
+            srv, port = start(args.uimapd, tmp)
+            try:
+                warm = Conn(port)
+                warm.cmd("l", "LOGIN u p")
                 time.sleep(0.3)
                 before = rss_kib(srv.pid)
                 conns = []
@@ -162,9 +178,9 @@ def main():
                       f"{(after - before) / args.conns:.1f} KiB per connection", flush=True)
                 for c in conns:
                     c.close()
-        finally:
-            srv.terminate()
-            srv.wait(10)
+            finally:
+                srv.terminate()
+                srv.wait(10)
 
 
 if __name__ == "__main__":
