@@ -1,6 +1,6 @@
-/* COMPRESS (RFC 4978; after login: §5 command-auth): the tagged OK goes out uncompressed, then both directions are
-   raw deflate (RFC 1951) from the next byte; what the client pipelined after the
-   command is already compressed input. */
+/* COMPRESS (RFC 4978; after login, §5 command-auth): the tagged OK goes out
+   uncompressed, then both directions are raw deflate (RFC 1951) from the next byte;
+   what the client pipelined after the command is already compressed input. */
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "net/conn.h"
