@@ -1,48 +1,52 @@
 #!/usr/bin/env python3
 """What COMPRESS=DEFLATE (RFC 4978) costs (issue 12): FETCH of 1 MiB messages with and
-without COMPRESS in the same run (MB/s of message bytes seen by one client, and the
+without COMPRESS in the same run (MiB/s of message bytes seen by one client, and the
 server's CPU per MiB from /proc), and the memory of a compressed idle connection (the
 server's RSS over N connections that enabled COMPRESS against N that did not). A
 benchmark, not a test.
 
     perf/compress.py [--uimapd BIN] [-n FETCHES] [--conns N]
 """
-import argparse, os, random, base64, sys, tempfile, time, zlib
+import argparse, base64, os, random, sys, tempfile, threading, time, zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from imapclient import Conn, default_uimapd, start_uimapd  # noqa: E402
 
 MIB = 1 << 20
+LIMITS = ("--max-connections-per-ip", "0", "--max-unauth-connections-per-ip", "0",
+          "--max-connections-per-user", "0")
 
 
-class ZConn(Conn):
-    """Conn after COMPRESS DEFLATE: deflate what it sends, inflate what it reads."""
+class ZSock:
+    """A socket seen through raw deflate: sends deflated (sync-flushed), reads inflated."""
 
-    def start(self):
+    def __init__(self, sock):
+        self.sock = sock
         self.zin = zlib.decompressobj(-15)
         self.zout = zlib.compressobj(6, zlib.DEFLATED, -15)
         self.wire = 0
-        rest = self.buf[self.pos:]
-        self.buf, self.pos = self.zin.decompress(rest), 0
-        sock = self.s
 
-        class Wrap:
-            def sendall(_, data):
-                sock.sendall(self.zout.compress(data) + self.zout.flush(zlib.Z_SYNC_FLUSH))
+    def sendall(self, data):
+        self.sock.sendall(self.zout.compress(data) + self.zout.flush(zlib.Z_SYNC_FLUSH))
 
-            def recv(_, n):
-                while True:
-                    d = sock.recv(n)
-                    if not d:
-                        return d
-                    self.wire += len(d)
-                    out = self.zin.decompress(d)
-                    if out:
-                        return out
+    def recv(self, n):
+        while True:
+            d = self.sock.recv(n)
+            if not d:
+                return d
+            self.wire += len(d)
+            out = self.zin.decompress(d)
+            if out:
+                return out
 
-            def close(_):
-                sock.close()
-        self.s = Wrap()
+    def close(self):
+        self.sock.close()
+
+
+def compress(c):
+    c.cmd("z", "COMPRESS DEFLATE")
+    assert c.pos == len(c.buf), "bytes after the COMPRESS OK"
+    c.s = ZSock(c.s)
 
 
 def message(kind, i):
@@ -54,9 +58,11 @@ def message(kind, i):
     else:                       # text: lines of words
         words = [w.encode() for w in ("the server sends mail to a client over imap and "
                  "compression makes text smaller when the link is slow").split()]
-        lines = []
-        while sum(map(len, lines)) < MIB:
-            lines.append(b" ".join(rnd.choice(words) for _ in range(12)) + b"\r\n")
+        lines, size = [], 0
+        while size < MIB:
+            ln = b" ".join(rnd.choice(words) for _ in range(12)) + b"\r\n"
+            lines.append(ln)
+            size += len(ln)
         body = b"".join(lines)
     return head + body[:MIB - len(head)]
 
@@ -102,6 +108,14 @@ def rss_kib(pid):
                 return int(line.split()[1])
 
 
+def start(binary, tmp):
+    """uimapd without connection limits; its log is drained (a full stderr pipe would
+    stop it)."""
+    srv, port = start_uimapd(binary, tmp, *LIMITS)
+    threading.Thread(target=lambda: srv.stderr.read(), daemon=True).start()
+    return srv, port
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -110,8 +124,7 @@ def main():
     ap.add_argument("--conns", type=int, default=1000, help="idle connections (1000)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        srv, port = start_uimapd(args.uimapd, tmp, "--max-connections-per-ip", "0",
-                                 "--max-unauth-connections-per-ip", "0")
+        srv, port = start(args.uimapd, tmp)
         try:
             setup = Conn(port)
             setup.cmd("l", "LOGIN u p")
@@ -127,22 +140,28 @@ def main():
                     c = Conn(port)
                     c.cmd("l", "LOGIN u p")
                     if mode == "compress":
-                        c.cmd("z", "COMPRESS DEFLATE")
-                        c.__class__ = ZConn
-                        c.start()
+                        compress(c)
                     c.cmd("s", f"EXAMINE {kind}")
                     cpu0 = cpu_s(srv.pid)
                     secs, nbytes = fetch_run(c, args.n, 4)
                     cpu = cpu_s(srv.pid) - cpu0
-                    wire = c.wire if mode == "compress" else nbytes
+                    wire = c.s.wire if mode == "compress" else nbytes
+                    per_core = (nbytes / MIB) / cpu if cpu else float("inf")
                     print(f"  {kind:10} {mode:8}: {nbytes / MIB / secs:7.1f} MiB/s at the client, "
                           f"server CPU {cpu * 1000 / (nbytes / MIB):6.2f} ms/MiB "
-                          f"({(nbytes / MIB) / cpu if cpu else float('inf'):7.1f} MiB/s per core), "
-                          f"wire {wire / nbytes * 100:5.1f}% of the bytes")
+                          f"({per_core:7.1f} MiB/s per core), "
+                          f"wire {wire / nbytes * 100:5.1f}% of the bytes", flush=True)
                     c.close()
-            # memory: N logged-in idle connections, then N more that enabled COMPRESS
-            # and exchanged one command each way (inflate's window is allocated on use)
-            for mode in ("plain", "compress"):
+        finally:
+            srv.terminate()
+            srv.wait(10)
+        # memory: N logged-in idle connections on a fresh server, that enabled COMPRESS
+        # or not, after one command each way (inflate's window is allocated on use)
+        for mode in ("plain", "compress"):
+            srv, port = start(args.uimapd, tmp)
+            try:
+                warm = Conn(port)
+                warm.cmd("l", "LOGIN u p")
                 time.sleep(0.3)
                 before = rss_kib(srv.pid)
                 conns = []
@@ -150,20 +169,18 @@ def main():
                     c = Conn(port)
                     c.cmd("l", "LOGIN u p")
                     if mode == "compress":
-                        c.cmd("z", "COMPRESS DEFLATE")
-                        c.__class__ = ZConn
-                        c.start()
+                        compress(c)
                     c.cmd("n", "NOOP")
                     conns.append(c)
                 time.sleep(0.3)
                 after = rss_kib(srv.pid)
                 print(f"  {args.conns} idle {mode:8} connections: server RSS +{after - before} KiB, "
-                      f"{(after - before) / args.conns:.1f} KiB per connection")
+                      f"{(after - before) / args.conns:.1f} KiB per connection", flush=True)
                 for c in conns:
                     c.close()
-        finally:
-            srv.terminate()
-            srv.wait(10)
+            finally:
+                srv.terminate()
+                srv.wait(10)
 
 
 if __name__ == "__main__":

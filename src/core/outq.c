@@ -132,6 +132,23 @@ void outq_append_ref(struct outq *q, const void *ptr, size_t len, void (*release
 	q->bytes += len;
 }
 
+void *outq_reserve(struct outq *q, size_t *avail_r)
+{
+	struct outseg *t = q->tail;
+	if (t == NULL || t->cap == 0 || t->len == t->cap) {
+		t = chunk_new(false);
+		link_tail(q, t);
+	}
+	*avail_r = t->cap - t->len;
+	return t->text + t->len;
+}
+
+void outq_commit(struct outq *q, size_t n)
+{
+	q->tail->len += (uint32_t)n;
+	q->bytes += n;
+}
+
 int outq_iov(const struct outq *q, struct iovec *iov, int max)
 {
 	int n = 0;

@@ -40,6 +40,14 @@ void outq_printf(struct outq *q, const char *fmt, ...) __attribute__((format(pri
 void outq_append_ref(struct outq *q, const void *ptr, size_t len, void (*release)(void *ctx),
 		     void *ctx);
 
+/* Free space at the tail for the caller to write into (a new chunk when the tail
+   is full or a reference): returns it with its size (> 0) in *avail_r. Nothing is
+   queued until outq_commit(). */
+void *outq_reserve(struct outq *q, size_t *avail_r);
+
+/* Queue n bytes (n <= the size outq_reserve() returned) written at its pointer. */
+void outq_commit(struct outq *q, size_t n);
+
 /* Fill up to max iovecs with unsent data from the head. Returns how many. */
 int outq_iov(const struct outq *q, struct iovec *iov, int max);
 

@@ -373,6 +373,14 @@ static void process(struct session *s, const unsigned char *data, size_t len)
 				parser_reset(&s->parser);
 				return;
 			}
+			if (s->compress_started) {
+				/* RFC 4978 §3: the client's stream starts after the COMPRESS
+				   line; bytes it pipelined in this read go back to be inflated */
+				s->compress_started = false;
+				parser_reset(&s->parser);
+				conn_compress_input(s->conn, data, len);
+				return;
+			}
 			break;
 		case PARSER_LINE: {
 			struct uimap_cmd *cmd = &s->cmd;

@@ -75,6 +75,7 @@ struct session {
 	const char *auth_error;
 	bool draining;
 	bool discard_input;           /* STARTTLS: drop the rest of this plaintext */
+	bool compress_started;        /* COMPRESS: the rest of this input is compressed */
 	struct arena scratch;         /* per-message scratch of a running command */
 	uint64_t cmd_start_us;        /* clock_us() at its parse; 0: nothing to count */
 	uint64_t cmd_journal_seq;     /* journal position when the command started */

@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "core/log.h"
 #include "core/probes.h"
+#include "net/compress.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -125,7 +126,7 @@ static void idle_fired(struct timer *t);
    not completed (nothing can be encrypted for a client that never finishes it). */
 static bool unsent_plaintext(const struct conn *c)
 {
-	if (c->out.bytes == 0)
+	if (conn_unsent(c) == 0)
 		return false;
 	return !c->tv->secure || tls_conn_handshake_done(c);
 }
@@ -182,6 +183,7 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	c->id = ++srv->next_conn_id;
 	c->peer = *peer;
 	c->tv = &transport_plain;
+	c->txq = &c->out;
 	conn_format_addr(peer, c->addr, sizeof(c->addr));
 	c->tls_listener = tls != NULL;
 	srv->stats.accepted[c->tls_listener]++;
@@ -217,13 +219,98 @@ void conn_mark_dirty(struct conn *c)
 	c->srv->dirty = c;
 }
 
+static void deliver_plain(struct conn *c, const unsigned char *data, size_t len)
+{
+	c->srv->handler->input(c->proto, data, len);
+	if (c->out.bytes > 0)
+		conn_mark_dirty(c);
+}
+
+/* The inflater's sink: plaintext for the protocol, one bounded step at a time;
+   stops while the protocol has paused the input (its stash is full). */
+static bool inflate_sink(void *ctx, const unsigned char *data, size_t len)
+{
+	struct conn *c = ctx;
+	if (c->closing || c->proto == NULL)
+		return false;
+	deliver_plain(c, data, len);
+	return !c->recv_paused && !c->closing;
+}
+
+static void queue_wake(struct conn *c)
+{
+	if (c->wake_queued)
+		return;
+	c->wake_queued = true;
+	c->next_wake = c->srv->wakes;
+	c->srv->wakes = c;
+}
+
+/* Inflate the pending compressed input at the next loop turn. */
+static void inflate_later(struct conn *c)
+{
+	c->inflate_due = true;
+	queue_wake(c);
+}
+
+static void compress_failed(struct conn *c, const char *what)
+{
+	log_write(UIMAP_LOG_INFO, c->id, c->addr, "COMPRESS: %s; closing", what);
+	conn_close(c, false);
+}
+
 void conn_deliver(struct conn *c, const unsigned char *data, size_t len)
 {
 	if (c->closing || c->proto == NULL)
 		return;
-	c->srv->handler->input(c->proto, data, len);
-	if (c->out.bytes > 0)
-		conn_mark_dirty(c);
+	if (c->z == NULL) {
+		deliver_plain(c, data, len);
+		return;
+	}
+	if (compress_input(c->z, data, len, inflate_sink, c) < 0)
+		compress_failed(c, "invalid compressed input");
+	else if (compress_has_pending(c->z) && !c->recv_paused)
+		inflate_later(c);
+}
+
+int conn_compress(struct conn *c)
+{
+	if (c->z != NULL)
+		return -EALREADY;
+	struct compress_state *z = compress_new();
+	if (z == NULL)
+		return -ENOMEM;
+	c->z = z;
+	/* what is queued (the tagged OK) leaves uncompressed, ahead of the stream;
+	   bytes of a send in flight are at its head, consumed from it as before */
+	struct outq *zq = compress_out(z);
+	*zq = c->out;
+	memset(&c->out, 0, sizeof(c->out));
+	c->txq = zq;
+	conn_mark_dirty(c);
+	return 0;
+}
+
+void conn_compress_input(struct conn *c, const unsigned char *data, size_t len)
+{
+	if (c->z == NULL || c->closing)
+		return;
+	if (compress_defer(c->z, data, len) < 0) {
+		compress_failed(c, "too much pending input");
+		return;
+	}
+	if (compress_has_pending(c->z))
+		inflate_later(c);
+}
+
+static void run_inflate(struct conn *c)
+{
+	if (c->z == NULL || c->closing || c->recv_paused || c->proto == NULL)
+		return;
+	if (compress_resume(c->z, inflate_sink, c) < 0)
+		compress_failed(c, "invalid compressed input");
+	else if (compress_has_pending(c->z) && !c->recv_paused && !c->closing)
+		inflate_later(c);
 }
 
 void conn_hold_output(struct conn *c, bool hold)
@@ -237,11 +324,10 @@ void conn_hold_output(struct conn *c, bool hold)
 
 void conn_wake_soon(struct conn *c)
 {
-	if (c->wake_queued || c->proto == NULL)
+	if (c->proto == NULL)
 		return;
-	c->wake_queued = true;
-	c->next_wake = c->srv->wakes;
-	c->srv->wakes = c;
+	c->proto_wake = true;
+	queue_wake(c);
 }
 
 static void wake_unqueue(struct conn *c)
@@ -266,8 +352,15 @@ void conn_run_wakes(struct net_server *srv)
 		struct conn *c = list;
 		list = c->next_wake;
 		c->wake_queued = false;
-		if (!c->closing && c->proto != NULL)
-			srv->handler->wake(c->proto);
+		if (c->inflate_due) {
+			c->inflate_due = false;
+			run_inflate(c);
+		}
+		if (c->proto_wake) {
+			c->proto_wake = false;
+			if (!c->closing && c->proto != NULL)
+				srv->handler->wake(c->proto);
+		}
 	}
 }
 
@@ -323,6 +416,8 @@ static void conn_free(struct conn *c)
 	if (c->tv->free != NULL)
 		c->tv->free(c);
 	outq_clear(&c->out);
+	compress_free(&c->z);
+	c->txq = &c->out;
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->ip != NULL) {
@@ -435,6 +530,9 @@ void conn_resume_recv(struct conn *c)
 	c->recv_paused = false;
 	if (!c->recv_armed && !c->closing)
 		arm_recv(c);
+	/* compressed input kept while paused goes first, at the next turn */
+	if (c->z != NULL && compress_has_pending(c->z))
+		inflate_later(c);
 }
 
 void conn_handle_recv(struct conn *c, int res, unsigned flags)
@@ -478,6 +576,12 @@ void conn_flush(struct conn *c)
 		return;
 	if (c->sending != NULL || c->shut)
 		goto out;
+	/* COMPRESS: deflate what the protocol queued (in place), then the transport
+	   sends (or encrypts) the compressed queue */
+	if (c->z != NULL && compress_pump(c->z, &c->out) < 0) {
+		compress_failed(c, "deflate failed");
+		goto out;
+	}
 	struct iovec iov[SEND_IOV_MAX];
 	int n = c->tv->send_iov(c, iov, SEND_IOV_MAX);
 	if (n <= 0) {
@@ -525,7 +629,7 @@ void conn_handle_send(struct conn *c, int res)
 	}
 	c->srv->stats.bytes_out += (unsigned)res;
 	c->tv->sent(c, (size_t)res);
-	if (c->out.bytes > 0 || c->close_after_flush) {
+	if (conn_unsent(c) > 0 || c->close_after_flush) {
 		conn_mark_dirty(c);
 	}
 	if (c->proto != NULL && !c->closing && c->out.bytes < CONN_OUT_HIGH_WATER / 2)
@@ -542,12 +646,12 @@ static int plain_recv(struct conn *c, const unsigned char *data, size_t len)
 
 static int plain_send_iov(struct conn *c, struct iovec *iov, int max)
 {
-	return outq_iov(&c->out, iov, max);
+	return outq_iov(c->txq, iov, max);
 }
 
 static void plain_sent(struct conn *c, size_t n)
 {
-	outq_consume(&c->out, n);
+	outq_consume(c->txq, n);
 }
 
 const struct transport_vfuncs transport_plain = {

@@ -62,6 +62,9 @@ struct conn {
 
 	/* output: text and references queued by the protocol, flushed once per turn */
 	struct outq out;
+	/* what the transport sends: &out, or with COMPRESS the deflated queue */
+	struct outq *txq;
+	struct compress_state *z;    /* COMPRESS=DEFLATE (net/compress.h), NULL when off */
 	struct sendbuf *sending;     /* iovecs of the send in flight */
 	struct conn *next_dirty;
 	bool dirty;
@@ -72,6 +75,8 @@ struct conn {
 	/* wake-ups for the protocol: the next loop turn, or a deadline */
 	struct conn *next_wake;
 	bool wake_queued;
+	bool proto_wake;             /* the protocol asked for the wake-up */
+	bool inflate_due;            /* pending compressed input is to be inflated */
 	struct timer wake_timer;
 
 	/* ring operation state */
@@ -175,6 +180,29 @@ void conn_check_free(struct conn *c);
 /* The client authenticated: it no longer counts against the per-address limit
    of unauthenticated connections. */
 void conn_set_authenticated(struct conn *c);
+
+/* Turn on COMPRESS=DEFLATE (RFC 4978) in both directions: what is queued now (the
+   tagged OK) is sent uncompressed, everything queued later is deflated (and then
+   encrypted under TLS); input is inflated from the next byte the transport
+   delivers. Returns 0, -EALREADY when it is on, or -ENOMEM. */
+int conn_compress(struct conn *c);
+
+/* Compressed input the protocol received in plaintext (bytes pipelined after the
+   COMPRESS command in the same read): inflated and delivered at the next loop
+   turn, ahead of later input. Closes the connection on overflow. */
+void conn_compress_input(struct conn *c, const unsigned char *data, size_t len);
+
+/* Whether COMPRESS is on. */
+static inline bool conn_is_compressed(const struct conn *c)
+{
+	return c->z != NULL;
+}
+
+/* Bytes queued but not yet sent: the protocol's queue, and the compressed one. */
+static inline size_t conn_unsent(const struct conn *c)
+{
+	return c->out.bytes + (c->txq != &c->out ? c->txq->bytes : 0);
+}
 
 /* Whether the transport is TLS. */
 static inline bool conn_is_secure(const struct conn *c)

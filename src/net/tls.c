@@ -22,8 +22,9 @@
 #include <unistd.h>
 
 #define TLS_RECORD_MAX 16384           /* plaintext bytes per record (RFC 8446 5.1) */
-/* Stop encrypting c->out while this much ciphertext waits for the ring: bounds the
-   wire queue and leaves the rest of the output (and its back-pressure) in c->out. */
+/* Stop encrypting c->txq (c->out, or its deflated form with COMPRESS) while this
+   much ciphertext waits for the ring: bounds the wire queue and leaves the rest of
+   the output (and its back-pressure) in c->out. */
 #define TLS_WIRE_HIGH (128 * 1024)
 /* Ciphertext that wolfSSL did not take is kept between recvs up to this much. */
 #define TLS_PEND_MAX (64 * 1024)
@@ -450,7 +451,7 @@ static int keep_leftover(struct conn *c, struct tls_conn *t)
 static bool has_work(const struct conn *c, const struct tls_conn *t)
 {
 	return t->wire.bytes > 0 || t->plain_left > 0 ||
-	       (t->handshake_done && !t->failed && c->out.bytes > 0);
+	       (t->handshake_done && !t->failed && conn_unsent(c) > 0);
 }
 
 static int tls_recv(struct conn *c, const unsigned char *data, size_t len)
@@ -484,7 +485,7 @@ static void send_close_notify(struct tls_conn *t)
 	(void)wolfSSL_shutdown(t->ssl);
 }
 
-/* Encrypt c->out into the wire queue, a record (up to 16 KiB) at a time, until
+/* Encrypt c->txq (c->out, or the deflated queue) into the wire queue, a record (up to 16 KiB) at a time, until
    the wire queue holds TLS_WIRE_HIGH. A segment of 16 KiB or more, or the last
    one, is passed to wolfSSL in place; smaller neighbours are gathered into one
    record so that a response of many short lines is not many tiny records. */
@@ -492,8 +493,8 @@ static int encrypt_output(struct conn *c, struct tls_conn *t)
 {
 	unsigned char rec[TLS_RECORD_MAX];
 	struct iovec iov[16];
-	while (c->out.bytes > 0 && t->wire.bytes < TLS_WIRE_HIGH) {
-		int n = outq_iov(&c->out, iov, (int)N_ELEMENTS(iov));
+	while (c->txq->bytes > 0 && t->wire.bytes < TLS_WIRE_HIGH) {
+		int n = outq_iov(c->txq, iov, (int)N_ELEMENTS(iov));
 		const unsigned char *src;
 		size_t len;
 		if (n == 1 || iov[0].iov_len >= TLS_RECORD_MAX) {
@@ -515,7 +516,7 @@ static int encrypt_output(struct conn *c, struct tls_conn *t)
 				return 0;
 			return tls_fail(c, t, "write", err);
 		}
-		outq_consume(&c->out, (size_t)ret);
+		outq_consume(c->txq, (size_t)ret);
 	}
 	return 0;
 }
@@ -523,11 +524,11 @@ static int encrypt_output(struct conn *c, struct tls_conn *t)
 static int tls_send_iov(struct conn *c, struct iovec *iov, int max)
 {
 	struct tls_conn *t = c->tctx;
-	if (t->plain_left > c->out.bytes)
-		t->plain_left = c->out.bytes; /* the queue was cleared */
+	if (t->plain_left > c->txq->bytes)
+		t->plain_left = c->txq->bytes; /* the queue was cleared */
 	if (t->plain_left > 0) {
 		/* STARTTLS: the plaintext OK goes first, alone */
-		int n = outq_iov(&c->out, iov, max);
+		int n = outq_iov(c->txq, iov, max);
 		size_t sum = 0;
 		int i;
 		for (i = 0; i < n && sum < t->plain_left; i++) {
@@ -539,7 +540,7 @@ static int tls_send_iov(struct conn *c, struct iovec *iov, int max)
 	}
 	if (t->handshake_done && !t->failed && !t->shutdown_sent) {
 		(void)encrypt_output(c, t);
-		if (t->shutdown_wanted && c->out.bytes == 0 && !t->failed)
+		if (t->shutdown_wanted && conn_unsent(c) == 0 && !t->failed)
 			send_close_notify(t);
 	}
 	/* after a fatal error only the queued alert still goes out */
@@ -552,7 +553,7 @@ static void tls_sent(struct conn *c, size_t n)
 {
 	struct tls_conn *t = c->tctx;
 	if (t->plain_left > 0) {
-		outq_consume(&c->out, n);
+		outq_consume(c->txq, n);
 		t->plain_left -= MIN(n, t->plain_left);
 	} else {
 		outq_consume(&t->wire, n);
@@ -569,7 +570,7 @@ static void tls_shutdown(struct conn *c)
 		return;
 	t->shutdown_wanted = true;
 	/* after whatever the session queued: now if nothing is, else in send_iov() */
-	if (c->out.bytes == 0 && t->plain_left == 0)
+	if (conn_unsent(c) == 0 && t->plain_left == 0)
 		send_close_notify(t);
 }
 
@@ -614,7 +615,7 @@ int tls_conn_start(struct conn *c, struct tls_ctx *ctx, enum tls_start mode)
 	wolfSSL_SetIOWriteCtx(t->ssl, c);
 	t->first_byte = -1;
 	if (mode == TLS_START_STARTTLS)
-		t->plain_left = c->out.bytes;
+		t->plain_left = c->txq->bytes;
 	if (c->tv->free != NULL)
 		c->tv->free(c);
 	c->tv = &transport_tls;

@@ -9,6 +9,7 @@
    queue fills: back-pressure), bit 5 opens a second session that idles on INBOX
    and sees the first one's changes, bit 6 has that session ask for every NOTIFY
    event first (RFC 5465: pushes of the first one's changes to all mailboxes). */
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -106,6 +107,20 @@ bool conn_can_starttls(const struct conn *c)
 void conn_check_free(struct conn *c)
 {
 	(void)c;
+}
+
+/* COMPRESS is refused here: the fuzzer's bytes are plaintext */
+int conn_compress(struct conn *c)
+{
+	(void)c;
+	return -ENOMEM;
+}
+
+void conn_compress_input(struct conn *c, const unsigned char *data, size_t len)
+{
+	(void)c;
+	(void)data;
+	(void)len;
 }
 
 void conn_set_authenticated(struct conn *c)

@@ -78,11 +78,11 @@ SyncState *
 """
         return self.write_file(name, text)
 
-    def run_mbsync(self, conf):
+    def run_mbsync(self, conf, debug=False):
         home = os.path.join(self.tmpdir, "home")
         os.makedirs(home, exist_ok=True)
         env = dict(os.environ, HOME=home)
-        p = subprocess.run([MBSYNC, "-c", conf, "-a"], stdin=subprocess.DEVNULL,
+        p = subprocess.run([MBSYNC, *(["-Dn"] if debug else []), "-c", conf, "-a"], stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=RUN_TIMEOUT, env=env)
         self.assertEqual(p.returncode, 0, f"mbsync failed:\n{p.stdout}\n{p.stderr}\n"
                                           f"server log:\n{self.srv.stderr()[-3000:]}")
@@ -169,6 +169,37 @@ SyncState *
         self.assertIn("F", got[mid][1])
         self.assertEqual(strip_tuid(got["<late@test.example>"][0]),
                          extra.replace(b"\r\n", b"\n"))
+
+    def test_mbsync_uses_compress(self):
+        """mbsync (isync 1.4.4 already) sends COMPRESS DEFLATE when offered: its
+        network log (-Dn) shows the command and the OK, and everything after it,
+        a push and a pull of 1 MiB messages included, goes through the stream."""
+        src = os.path.join(self.tmpdir, "src")
+        inbox = self.generate(maildir(os.path.join(src, "INBOX")), 30, "z")
+        rnd = random.Random(7)
+        for i in range(2):
+            mid = f"<big{i}@test.example>"
+            body = "".join(f"big {i} line {k}: {rnd.getrandbits(128):032x}\n"
+                           for k in range(22000))
+            data = make_message(subject=f"big {i}", message_id=mid,
+                                body=body).replace(b"\r\n", b"\n")
+            self.assertGreater(len(data), 1 << 20)
+            with open(os.path.join(src, "INBOX", "new", f"1800000000.big{i}.test"), "wb") as f:
+                f.write(data)
+            inbox[mid] = (data, "")
+        p = self.run_mbsync(self.config("push.rc", src, "Push", "Far"), debug=True)
+        log = p.stdout + p.stderr
+        self.assertRegex(log, r">>> \d+ COMPRESS DEFLATE")
+        self.assertRegex(log, r"\d+ OK DEFLATE active")
+        dst = os.path.join(self.tmpdir, "dst")
+        os.makedirs(dst)
+        p = self.run_mbsync(self.config("pull.rc", dst, "Pull", "Near"), debug=True)
+        self.assertRegex(p.stdout + p.stderr, r">>> \d+ COMPRESS DEFLATE")
+        got = read_maildir(os.path.join(dst, "INBOX"))
+        self.assertEqual(sorted(got), sorted(inbox))
+        for mid, (data, flags) in inbox.items():
+            self.assertEqual(strip_tuid(got[mid][0]), data, mid)
+            self.assertEqual(got[mid][1], flags, mid)
 
 
 if __name__ == "__main__":

@@ -150,6 +150,7 @@ static struct peer *peer_new(WOLFSSL_CTX *cctx, enum tls_start mode, const char 
 	p->c.id = ++next_id;
 	strcpy(p->c.addr, "test:1");
 	p->c.tv = &transport_plain;
+	p->c.txq = &p->c.out;
 	if (pre_out != NULL) {
 		outq_puts(&p->c.out, pre_out);
 		conn_mark_dirty(&p->c);
