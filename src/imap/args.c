@@ -3,6 +3,8 @@
 #include "imap/session.h"
 #include "imap/server.h"
 #include "core/common.h"
+#include "core/mutf7.h"
+#include "mail/imapstr.h"
 #include "imap/seqset.h"
 
 #include <errno.h>
@@ -17,6 +19,35 @@ bool arg_mailbox(const struct imap_arg *arg, const char **name_r)
 		return false;
 	*name_r = s;
 	return true;
+}
+
+bool cmd_mailbox(struct uimap_cmd *cmd, const struct imap_arg *arg, const char **name_r)
+{
+	if (!arg_mailbox(arg, name_r))
+		return false;
+	if (!cmd->s->utf8)
+		return true;
+	size_t n = strlen(*name_r), len;
+	size_t cap = MUTF7_ENCODED_MAX(n);
+	char *out = arena_alloc(&cmd->s->arena, cap);
+	if (mutf7_encode(*name_r, n, out, cap, &len) < 0)
+		return false;
+	*name_r = out;
+	return true;
+}
+
+void session_write_mailbox(struct session *s, struct outq *q, const char *name)
+{
+	size_t n = strlen(name), len;
+	if (s->utf8) {
+		size_t cap = MUTF7_DECODED_MAX(n);
+		char *out = arena_alloc(&s->scratch, cap);
+		if (mutf7_decode(name, n, out, cap, &len) == 0) {
+			imapstr_astring(q, out, len);
+			return;
+		}
+	}
+	imapstr_astring(q, name, n);
 }
 
 static const struct {

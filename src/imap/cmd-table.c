@@ -143,7 +143,7 @@ static void write_capability_list(const struct uimap_server *srv, bool not_auth,
 			outq_puts(q, builtin[i].capability);
 		}
 	/* extensions of existing commands (advertised only when complete) */
-	outq_puts(q, " BINARY CATENATE CONDSTORE ESEARCH SEARCHRES PARTIAL STATUS=SIZE LIST-EXTENDED"
+	outq_puts(q, " BINARY CATENATE UTF8=ACCEPT CONDSTORE ESEARCH SEARCHRES PARTIAL STATUS=SIZE LIST-EXTENDED"
 		     " LIST-STATUS SPECIAL-USE CREATE-SPECIAL-USE SORT SORT=DISPLAY ESORT CONTEXT=SORT"
 		     " THREAD=ORDEREDSUBJECT THREAD=REFERENCES");
 	/* QRESYNC when the store keeps expunged UIDs (view_vanished) */

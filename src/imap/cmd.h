@@ -177,6 +177,16 @@ int parse_flag_list(struct uimap_cmd *cmd, const struct imap_arg *arg, uint32_t 
    contains a NUL. */
 bool arg_mailbox(const struct imap_arg *arg, const char **name_r);
 
+/* A mailbox name argument in the session's form, as the store keeps it (modified
+   UTF-7): the argument as is, or, after ENABLE UTF8=ACCEPT, UTF-8 converted (RFC 6855
+   §3; from the command's arena). Returns false when arg is not a string, holds a NUL,
+   or (UTF-8 mode) is not valid UTF-8. */
+bool cmd_mailbox(struct uimap_cmd *cmd, const struct imap_arg *arg, const char **name_r);
+
+/* Write the stored (modified UTF-7) mailbox name as an astring in the session's form:
+   as is, or as UTF-8 after ENABLE UTF8=ACCEPT. */
+void session_write_mailbox(struct session *s, struct outq *q, const char *name);
+
 /* Reply NO with a text (and response code) fitting the store error. */
 void reply_store_error(struct uimap_cmd *cmd, int err, const char *what);
 

@@ -387,6 +387,11 @@ int search_parse_in(struct uimap_cmd *cmd, struct arena *arena, const struct ima
 	if (n >= 2 && args[0].type == IMAP_ARG_ATOM && strcasecmp(args[0].u.str, "CHARSET") == 0) {
 		const char *cs;
 		size_t len;
+		/* RFC 6855 §3 (erratum 4029): no charset label once UTF-8 is enabled */
+		if (cmd->s->utf8) {
+			*error_r = "No CHARSET after ENABLE UTF8=ACCEPT (strings are UTF-8)";
+			return -1;
+		}
 		if (!arg_string(&args[1], &cs, &len)) {
 			*error_r = "Invalid CHARSET";
 			return -1;
@@ -401,6 +406,11 @@ int search_parse_charset(struct uimap_cmd *cmd, struct arena *arena, const char 
 			 const char **error_r)
 {
 	struct parse p = { .cmd = cmd, .arena = arena, .a = args, .n = n };
+	/* RFC 6855 erratum 4029: SORT and THREAD name UTF-8 once it is enabled */
+	if (charset != NULL && cmd->s->utf8 && strcasecmp(charset, "UTF-8") != 0) {
+		*error_r = "Only CHARSET UTF-8 after ENABLE UTF8=ACCEPT";
+		return -1;
+	}
 	if (charset != NULL) {
 		if (!mail_charset_known(charset, strlen(charset))) {
 			/* RFC 3501 §6.4.4, §7.1: NO, naming charsets we do know */

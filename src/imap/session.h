@@ -47,6 +47,7 @@ struct session {
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool admin;                       /* userdb_admin=yes: may SETQUOTA (RFC 9208) */
 	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
+	bool utf8;                        /* UTF8=ACCEPT enabled (RFC 6855) */
 	uint64_t hms_told;                /* the last HIGHESTMODSEQ sent for the mailbox */
 	struct seqset_writer *vanished;   /* during a sync with QRESYNC: the expunged
 					     UIDs for "* VANISHED" */

@@ -107,7 +107,7 @@ int cmd_append(struct uimap_cmd *cmd)
 	const struct imap_arg *args = cmd->c.args;
 	unsigned n = cmd->c.n_args;
 	const char *name;
-	if (n < 2 || !arg_mailbox(&args[0], &name)) {
+	if (n < 2 || !cmd_mailbox(cmd, &args[0], &name)) {
 		cmd_reply(cmd, "BAD", "APPEND takes a mailbox, optional flags and date, and a message.");
 		return CMD_DONE;
 	}
@@ -136,6 +136,24 @@ int cmd_append(struct uimap_cmd *cmd)
 		if (i + 1 < n && args[i].type == IMAP_ARG_ATOM &&
 		    strcasecmp(args[i].u.str, "CATENATE") == 0 && args[i + 1].type == IMAP_ARG_LIST) {
 			m->parts = &args[i + 1];
+			i += 2;
+			n_msgs++;
+			continue;
+		}
+		/* RFC 6855 §4: UTF8 (literal8), a message with UTF-8 headers */
+		if (i + 1 < n && args[i].type == IMAP_ARG_ATOM &&
+		    strcasecmp(args[i].u.str, "UTF8") == 0 && args[i + 1].type == IMAP_ARG_LIST) {
+			const struct imap_arg *l = &args[i + 1];
+			if (!s->utf8 || l->len != 1 || l->u.list[0].type != IMAP_ARG_LITERAL8) {
+				cmd_reply(cmd, "BAD", "APPEND UTF8 takes one literal8, after ENABLE "
+					  "UTF8=ACCEPT.");
+				return CMD_DONE;
+			}
+			if (l->u.list[0].len == 0) {
+				cmd_reply(cmd, "NO", "APPEND: empty messages are not accepted.");
+				return CMD_DONE;
+			}
+			m->literal = &l->u.list[0];
 			i += 2;
 			n_msgs++;
 			continue;

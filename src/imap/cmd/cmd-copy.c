@@ -189,7 +189,7 @@ static int copy_common(struct uimap_cmd *cmd, bool move)
 {
 	struct session *s = cmd->s;
 	const char *dest, *error;
-	if (cmd->c.n_args != 2 || !arg_mailbox(&cmd->c.args[1], &dest)) {
+	if (cmd->c.n_args != 2 || !cmd_mailbox(cmd, &cmd->c.args[1], &dest)) {
 		cmd_reply(cmd, "BAD", "%s takes a sequence set and a mailbox.", move ? "MOVE" : "COPY");
 		return CMD_DONE;
 	}

@@ -203,7 +203,7 @@ static void write_entry(struct session *s, const char *verb, const struct list_e
 		}
 	}
 	outq_puts(q, ") \"/\" ");
-	imapstr_astring(q, e->name, strlen(e->name));
+	session_write_mailbox(s, q, e->name);
 	if (childinfo) {
 		/* RFC 5258 §3.5: which selection criteria a descendant matched */
 		outq_puts(q, " (\"CHILDINFO\" (");
@@ -218,7 +218,7 @@ static void write_entry(struct session *s, const char *verb, const struct list_e
 	}
 	if (e->oldname != NULL) {
 		outq_puts(q, " (\"OLDNAME\" (");
-		imapstr_astring(q, e->oldname, strlen(e->oldname));
+		session_write_mailbox(s, q, e->oldname);
 		outq_puts(q, "))");
 	}
 	outq_puts(q, "\r\n");
@@ -312,7 +312,7 @@ static int list_common(struct uimap_cmd *cmd, bool lsub)
 		pats = pats->u.list;
 		extended = true;
 	}
-	if (n != i + 2 || !arg_mailbox(&args[i], &ref) || n_pats == 0) {
+	if (n != i + 2 || !cmd_mailbox(cmd, &args[i], &ref) || n_pats == 0) {
 		cmd_reply(cmd, "BAD", "%s takes a reference and a mailbox pattern.",
 			  cmd->def->name);
 		return CMD_DONE;
@@ -322,7 +322,7 @@ static int list_common(struct uimap_cmd *cmd, bool lsub)
 	struct uimap_store_user *u = s->mail;
 	for (unsigned p = 0; p < n_pats; p++) {
 		const char *pattern;
-		if (!arg_mailbox(&pats[p], &pattern)) {
+		if (!cmd_mailbox(cmd, &pats[p], &pattern)) {
 			cmd_reply(cmd, "BAD", "Invalid mailbox pattern.");
 			return CMD_DONE;
 		}

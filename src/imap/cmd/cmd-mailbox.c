@@ -8,7 +8,7 @@
 
 static bool one_name(struct uimap_cmd *cmd, const char **name_r)
 {
-	if (cmd->c.n_args != 1 || !arg_mailbox(&cmd->c.args[0], name_r)) {
+	if (cmd->c.n_args != 1 || !cmd_mailbox(cmd, &cmd->c.args[0], name_r)) {
 		cmd_reply(cmd, "BAD", "%s takes one mailbox name.", cmd->def->name);
 		return false;
 	}
@@ -44,7 +44,7 @@ int cmd_create(struct uimap_cmd *cmd)
 	const char *name;
 	int use = 0;
 	if (cmd->c.n_args == 2 && cmd->c.args[1].type == IMAP_ARG_LIST &&
-	    arg_mailbox(&cmd->c.args[0], &name)) {
+	    cmd_mailbox(cmd, &cmd->c.args[0], &name)) {
 		use = create_use(cmd, &cmd->c.args[1]);
 		if (use < 0)
 			return CMD_DONE;
@@ -89,8 +89,8 @@ int cmd_delete(struct uimap_cmd *cmd)
 int cmd_rename(struct uimap_cmd *cmd)
 {
 	const char *from, *to;
-	if (cmd->c.n_args != 2 || !arg_mailbox(&cmd->c.args[0], &from) ||
-	    !arg_mailbox(&cmd->c.args[1], &to)) {
+	if (cmd->c.n_args != 2 || !cmd_mailbox(cmd, &cmd->c.args[0], &from) ||
+	    !cmd_mailbox(cmd, &cmd->c.args[1], &to)) {
 		cmd_reply(cmd, "BAD", "RENAME takes two mailbox names.");
 		return CMD_DONE;
 	}

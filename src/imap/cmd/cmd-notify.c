@@ -29,6 +29,7 @@ static const struct {
 };
 
 struct parse {
+	struct uimap_cmd *cmd;  /* the session's form of mailbox names (UTF8=ACCEPT) */
 	struct notify *n;
 	const char *error;      /* BAD text */
 	bool badevent;          /* an event we do not support: NO [BADEVENT] */
@@ -60,7 +61,7 @@ static int parse_names(struct parse *p, const struct imap_arg *arg, struct notif
 	g->names = arena_alloc(&p->n->arena, count * sizeof(*g->names));
 	for (unsigned i = 0; i < count; i++) {
 		const char *name;
-		if (!arg_mailbox(&v[i], &name)) {
+		if (!cmd_mailbox(p->cmd, &v[i], &name)) {
 			p->error = "Invalid mailbox name.";
 			return -1;
 		}
@@ -240,7 +241,7 @@ int cmd_notify(struct uimap_cmd *cmd)
 		cmd_reply(cmd, "BAD", "NOTIFY SET needs at least one event group.");
 		return CMD_DONE;
 	}
-	struct parse p = { .n = notify_new() };
+	struct parse p = { .cmd = cmd, .n = notify_new() };
 	for (; i < n_args; i++)
 		if (parse_group(&p, &args[i]) < 0)
 			break;

@@ -127,7 +127,7 @@ int cmd_getquotaroot(struct uimap_cmd *cmd)
 	struct session *s = cmd->s;
 	const char *name;
 	struct uimap_status st;
-	if (cmd->c.n_args != 1 || !arg_mailbox(&cmd->c.args[0], &name)) {
+	if (cmd->c.n_args != 1 || !cmd_mailbox(cmd, &cmd->c.args[0], &name)) {
 		cmd_reply(cmd, "BAD", "GETQUOTAROOT takes a mailbox name.");
 		return CMD_DONE;
 	}
@@ -141,7 +141,7 @@ int cmd_getquotaroot(struct uimap_cmd *cmd)
 		return CMD_DONE;
 	}
 	outq_puts(s->out, "* QUOTAROOT ");
-	imapstr_astring(s->out, name, strlen(name));
+	session_write_mailbox(s, s->out, name);
 	outq_puts(s->out, " \"\"\r\n");
 	write_quota(s, "", s->user, s->mail);
 	cmd_reply(cmd, "OK", "GETQUOTAROOT completed.");

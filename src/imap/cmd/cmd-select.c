@@ -101,7 +101,7 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 	const char *name;
 	bool condstore = false;
 	struct select_state *st = arena_zalloc(&s->arena, sizeof(*st));
-	if (cmd->c.n_args < 1 || cmd->c.n_args > 2 || !arg_mailbox(&cmd->c.args[0], &name) ||
+	if (cmd->c.n_args < 1 || cmd->c.n_args > 2 || !cmd_mailbox(cmd, &cmd->c.args[0], &name) ||
 	    (cmd->c.n_args == 2 && cmd->c.args[1].type != IMAP_ARG_LIST)) {
 		cmd_reply(cmd, "BAD", "%s takes a mailbox name and optional parameters.",
 			  cmd->def->name);

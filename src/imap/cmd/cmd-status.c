@@ -48,7 +48,7 @@ int status_write(struct session *s, const char *name, const struct status_items 
 		return r;
 	struct outq *q = s->out;
 	outq_puts(q, "* STATUS ");
-	imapstr_astring(q, name, strlen(name));
+	session_write_mailbox(s, q, name);
 	outq_puts(q, " (");
 	for (unsigned i = 0; i < items->n; i++) {
 		uint64_t v = 0;
@@ -76,7 +76,7 @@ int cmd_status(struct uimap_cmd *cmd)
 	const char *name;
 	const struct imap_arg *args = cmd->c.args;
 	struct status_items items;
-	if (cmd->c.n_args != 2 || !arg_mailbox(&args[0], &name) || args[1].type != IMAP_ARG_LIST ||
+	if (cmd->c.n_args != 2 || !cmd_mailbox(cmd, &args[0], &name) || args[1].type != IMAP_ARG_LIST ||
 	    args[1].len == 0) {
 		cmd_reply(cmd, "BAD", "STATUS takes a mailbox name and a list of items.");
 		return CMD_DONE;
