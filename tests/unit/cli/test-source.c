@@ -11,10 +11,13 @@
 #include "cli/source.h"
 #include "uimap/store.h"
 
+/* A new directory; its name lives until the next call (each test runs in its own
+   process, so nothing is freed or leaked). */
 static char *tmpdir(void)
 {
-	char *d = strdup("/tmp/uimap-cli-XXXXXX");
+	static char d[32];
 
+	snprintf(d, sizeof(d), "/tmp/uimap-cli-XXXXXX");
 	cr_assert_not_null(mkdtemp(d));
 	return d;
 }
