@@ -207,3 +207,21 @@ class UrlAuth(MailTestCase):
         self.assertEqual(self.fetch(submit, url, "f2"), self.msg)
         self.assertIsNone(self.fetch(submit, reset, "f3"))
         self.assertTrue(self.srv.wait_log(r"loaded \d+ user.*journal 0 record"), "from the snapshot")
+
+    def test_catenate_with_urlauth_url(self):
+        """RFC 4469 §5: CATENATE takes a URLAUTH-authorized URL of another user's mail,
+        checked as URLFETCH checks it."""
+        url = self.gen(self.rump("user+bob", extra="/;SECTION=TEXT"))
+        bob = self.session(user="bob")
+        self.ok(bob, "a", f'APPEND INBOX CATENATE (TEXT {{9+}}\r\nQuoting:  URL "{url}")')
+        self.ok(bob, "s", "EXAMINE INBOX")
+        got = self.ok(bob, "f", "FETCH 1 BODY.PEEK[]")
+        self.assertIn(b"Quoting: Hello BURL.\r\n", b"".join(got))
+        # a token that does not match, or a URL for someone else: BADURL, nothing stored
+        bad = url[:-1] + ("0" if url[-1] != "0" else "1")
+        _, t = self.status_of(bob, "b", f'APPEND INBOX CATENATE (URL "{bad}")', "NO")
+        self.assertIn("[BADURL", t)
+        submit = self.session(user="submit")
+        _, t = self.status_of(submit, "c", f'APPEND INBOX CATENATE (URL "{url}")', "NO")
+        self.assertIn("[BADURL", t)
+        self.assertIn(b"* 1 EXISTS", self.ok(bob, "n", "NOOP") + self.ok(bob, "e", "EXAMINE INBOX"))
