@@ -215,10 +215,12 @@ bool session_urlauth_offered(const struct session *s);
 
 /* The bytes a URLAUTH-authorized URL (RFC 4467 §6.3; url, len bytes) names, for this
    session: verified (INTERNAL token, EXPIRE, access identifier) and read from its
-   owner's mail, copied into the command's arena. Returns 0 with *data_r and
-   *len_r, or -1 when the URL is invalid or not authorized (why is not told). */
-int urlauth_fetch(struct session *s, const char *url, size_t len, const char **data_r,
-		  size_t *len_r);
+   owner's mail as o asks (RFC 5524: decoded, with the part's structure), copied into
+   the command's arena. Returns 0 with *data_r and *len_r, or -1 when the URL is
+   invalid or not authorized (why is not told). */
+struct imap_url_fetch_opts;
+int urlauth_fetch(struct session *s, const char *url, size_t len, struct imap_url_fetch_opts *o,
+		  const char **data_r, size_t *len_r);
 
 /* Whether the store keeps what QRESYNC needs (view_vanished). */
 bool session_qresync_offered(const struct session *s);

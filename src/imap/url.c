@@ -3,6 +3,8 @@
    read-only view. */
 #include "imap/url.h"
 #include "core/mutf7.h"
+#include "mail/binary.h"
+#include "mail/bodystructure.h"
 #include "mail/mime.h"
 #include "mail/section.h"
 
@@ -283,6 +285,48 @@ int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *s
 		   const struct imap_url *u, const char **data_r, size_t *len_r,
 		   const char **error_r)
 {
+	struct imap_url_fetch_opts o = { .binary = false, .structure = NULL };
+	return imap_url_fetch_ext(a, mail, selected, u, &o, data_r, len_r, error_r);
+}
+
+/* BINARY[sec] of blob (RFC 3516 semantics) into memory from a. */
+static int binary_copy(struct arena *a, struct uimap_blob *blob, const struct mail_section *sec,
+		       const char **data_r, size_t *len_r, const char **error_r)
+{
+	struct mail_structure *st = (struct mail_structure *)mail_structure_get(blob);
+	if (st == NULL || sec->kind != MAIL_SECTION_ALL) {
+		*error_r = "BINARY takes part numbers only";
+		return -1;
+	}
+	struct mail_piece *pieces = arena_alloc(a, (3 * (size_t)st->n_parts + 1) * sizeof(*pieces));
+	int n = mail_binary_pieces(blob->data, st, sec, pieces);
+	if (n < 0) {
+		*error_r = "the part's encoding cannot be undone";
+		return -1;
+	}
+	size_t total = 0;
+	for (int i = 0; i < n; i++)
+		total += pieces[i].size;
+	char *out = arena_alloc(a, total + 1), *o = out;
+	for (int i = 0; i < n; i++) {
+		const struct mail_piece *p = &pieces[i];
+		if (p->kind == MAIL_PIECE_SLICE)
+			memcpy(o, blob->data + p->off, p->size);
+		else if (p->kind == MAIL_PIECE_BINARY_WORD)
+			memcpy(o, "binary", p->size);
+		else
+			mail_binary_decode(blob->data, st, p, o);
+		o += p->size;
+	}
+	*data_r = out;
+	*len_r = total;
+	return 0;
+}
+
+int imap_url_fetch_ext(struct arena *a, struct uimap_store_user *mail, const char *selected,
+		       const struct imap_url *u, struct imap_url_fetch_opts *opts,
+		       const char **data_r, size_t *len_r, const char **error_r)
+{
 	const char *box = u->mailbox != NULL ? u->mailbox : selected;
 	struct uimap_store_view *view;
 	struct uimap_select_info info;
@@ -308,6 +352,26 @@ int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *s
 	}
 	const char *data = msg.blob->data;
 	size_t off = 0, len = msg.blob->size;
+	if (opts->binary || opts->structure != NULL) {
+		/* RFC 5524: the part's bytes decoded, its structure */
+		struct mail_section sec = { .kind = MAIL_SECTION_ALL };
+		const struct mail_structure *st = mail_structure_get(msg.blob);
+		if ((u->section != NULL &&
+		     mail_section_parse(u->section, strlen(u->section), &sec, error_r) < 0))
+			goto out;
+		uint16_t part = st != NULL ? mail_section_part(st, &sec) : MAIL_NONE;
+		if (part == MAIL_NONE) {
+			*error_r = "no such part";
+			goto out;
+		}
+		if (opts->structure != NULL)
+			mail_bodystructure_write(opts->structure, msg.blob->data, st, part, true);
+		if (opts->binary) {
+			if (binary_copy(a, msg.blob, &sec, &data, &len, error_r) < 0)
+				goto out;
+			goto partial;
+		}
+	}
 	if (u->section != NULL) {
 		struct mail_section sec;
 		struct mail_section_result res;
@@ -330,6 +394,7 @@ int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *s
 			len = res.len;
 		}
 	}
+partial:
 	if (u->partial) {
 		/* RFC 5092 §5: PARTIAL=origin[.length]; an origin past the end is empty */
 		size_t o = u->origin < len ? u->origin : len;
@@ -340,6 +405,7 @@ int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *s
 	}
 	char *copy = arena_alloc(a, len + 1);
 	memcpy(copy, data + off, len);
+	opts->nul = memchr(copy, '\0', len) != NULL;
 	*data_r = copy;
 	*len_r = len;
 	ret = 0;

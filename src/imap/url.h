@@ -4,6 +4,7 @@
 #define IMAP_URL_H
 
 #include "core/arena.h"
+#include "core/outq.h"
 #include "uimap/store.h"
 
 #include <stdbool.h>
@@ -55,5 +56,20 @@ int imap_url_parse(struct arena *a, const char *url, size_t len, const char *use
 int imap_url_fetch(struct arena *a, struct uimap_store_user *mail, const char *selected,
 		   const struct imap_url *url, const char **data_r, size_t *len_r,
 		   const char **error_r);
+
+/* What imap_url_fetch_ext() is asked for besides the bytes (RFC 5524). */
+struct imap_url_fetch_opts {
+	bool binary;            /* the section's Content-Transfer-Encoding undone
+				   (RFC 3516 BINARY[part]: part numbers only) */
+	struct outq *structure; /* not NULL: the named part's BODYSTRUCTURE is written
+				   here (extended form) */
+	bool nul;               /* out: the bytes hold a NUL (send a literal8) */
+};
+
+/* imap_url_fetch() with o's choices. Besides its errors, BINARY of a section that
+   is not part numbers only or of an encoding that cannot be undone is -1. */
+int imap_url_fetch_ext(struct arena *a, struct uimap_store_user *mail, const char *selected,
+		       const struct imap_url *url, struct imap_url_fetch_opts *o,
+		       const char **data_r, size_t *len_r, const char **error_r);
 
 #endif

@@ -1,8 +1,10 @@
 """URLAUTH (RFC 4467) with the INTERNAL mechanism: GENURLAUTH for the user's own
 rump URLs, URLFETCH by whoever the access identifier names (submit+USER: an account
 with userdb_urlauth_submit=yes), EXPIRE, tampered tokens, RESETKEY, and keys kept
-across restarts (journal after kill -9, snapshot after a clean stop)."""
+across restarts (journal after kill -9, snapshot after a clean stop); CATENATE with such
+URLs; URLAUTH=BINARY (RFC 5524): URLFETCH (url BODY|BINARY [BODYPARTSTRUCTURE])."""
 
+import base64
 import os
 import re
 import signal
@@ -225,3 +227,74 @@ class UrlAuth(MailTestCase):
         _, t = self.status_of(submit, "c", f'APPEND INBOX CATENATE (URL "{url}")', "NO")
         self.assertIn("[BADURL", t)
         self.assertIn(b"* 1 EXISTS", self.ok(bob, "n", "NOOP") + self.ok(bob, "e", "EXAMINE INBOX"))
+
+
+BINARY_PART = bytes(range(256)) * 2
+MIXED = (b"From: a@example.org\r\nSubject: mixed\r\nMIME-Version: 1.0\r\n"
+         b"Content-Type: multipart/mixed; boundary=XX\r\n\r\n"
+         b"--XX\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+         b"--XX\r\nContent-Type: application/octet-stream\r\n"
+         b"Content-Transfer-Encoding: base64\r\n\r\n" +
+         base64.encodebytes(BINARY_PART).replace(b"\n", b"\r\n") +
+         b"--XX--\r\n")
+
+
+class UrlAuthBinary(MailTestCase):
+    """URLAUTH=BINARY (RFC 5524): URLFETCH (url BODY|BINARY [BODYPARTSTRUCTURE])."""
+    SERVER_ARGS = None
+
+    def setUp(self):
+        super().setUp()
+        self.srv = self.start_server(users=USERS)
+        self.alice = self.session()
+        self.append_ok(self.alice, "INBOX", MIXED)
+        uidv = dict(status_items(self.ok(self.alice, "s", "STATUS INBOX (UIDVALIDITY)")))
+        rump = (f"imap://alice@example.com/INBOX;UIDVALIDITY={uidv['UIDVALIDITY']}/;UID=1"
+                "/;SECTION=2;URLAUTH=submit+alice")
+        self.url = genurlauth_urls(self.ok(self.alice, "g", f'GENURLAUTH "{rump}" INTERNAL'))[0]
+        self.submit = self.session(user="submit")
+
+    def extended(self, args, tag="f"):
+        u = self.ok(self.submit, tag, f"URLFETCH {args}")
+        self.assertEqual(len(u), 1)
+        vals = parse_all(u[0][len(b"* URLFETCH "):])
+        self.assertEqual(vals[0].decode() if isinstance(vals[0], bytes) else vals[0], self.url)
+        return vals[1]
+
+    def test_capability(self):
+        caps = capabilities(texts(self.ok(self.submit, "c", "CAPABILITY"))[0])
+        self.assertIn("URLAUTH=BINARY", caps)
+
+    def test_binary_decoded(self):
+        v = self.extended(f'("{self.url}" BINARY)')
+        self.assertEqual(v[0], "BINARY")
+        self.assertEqual(v[1], BINARY_PART)
+        raw = self.ok(self.submit, "r", f'URLFETCH ("{self.url}" BINARY)')[0]
+        self.assertIn(b"BINARY ~{512}\r\n", raw, "a literal8 for data with NUL")
+
+    def test_body_and_structure(self):
+        v = self.extended(f'("{self.url}" BODY BODYPARTSTRUCTURE)')
+        self.assertEqual(v[0], "BODYPARTSTRUCTURE")
+        self.assertEqual([x.lower() for x in v[1][:2]], [b"application", b"octet-stream"])
+        self.assertEqual(v[2], "BODY")
+        self.assertEqual(base64.b64decode(v[3]), BINARY_PART)
+        # "(url)" alone: the body; BODYPARTSTRUCTURE alone: no data
+        self.assertEqual(self.extended(f'("{self.url}")', "f2")[0], "BODY")
+        v = self.extended(f'("{self.url}" BODYPARTSTRUCTURE)', "f3")
+        self.assertEqual(len(v), 2)
+        # the simple form still answers with the bytes as stored
+        simple = urlfetch_values(self.ok(self.submit, "f4", f'URLFETCH "{self.url}"'))
+        self.assertEqual(base64.b64decode(simple[0][1]), BINARY_PART)
+
+    def test_refused(self):
+        bad = self.url[:-1] + ("0" if self.url[-1] != "0" else "1")
+        u = self.ok(self.submit, "a", f'URLFETCH ("{bad}" BINARY)')
+        self.assertTrue(u[0].endswith(b" NIL"), u)
+        for i, args in enumerate((f'("{self.url}" BODY BINARY)', f'("{self.url}" FOO)',
+                                  "()", f'(("{self.url}") BINARY)')):
+            self.status_of(self.submit, f"b{i}", f"URLFETCH {args}", "BAD")
+        # BINARY of a header section is not a part's body: NIL
+        rump = self.url.split(":INTERNAL:")[0].replace("SECTION=2", "SECTION=HEADER")
+        hdr = genurlauth_urls(self.ok(self.alice, "g", f'GENURLAUTH "{rump}" INTERNAL'))[0]
+        u = self.ok(self.submit, "c", f'URLFETCH ("{hdr}" BINARY)')
+        self.assertTrue(u[0].endswith(b" NIL"), u)

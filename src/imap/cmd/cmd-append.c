@@ -67,7 +67,8 @@ static int catenate(struct uimap_cmd *cmd, struct append_msg *m)
 			   URLFETCH checks it; another URL names the user's own mail */
 			int r;
 			if (imap_url_parse(&s->arena, url, ul, NULL, &u, &err) == 0 && u.mech != NULL) {
-				r = urlauth_fetch(s, url, ul, &data, &len);
+				struct imap_url_fetch_opts o = { .binary = false };
+				r = urlauth_fetch(s, url, ul, &o, &data, &len);
 				err = "the URL is not valid or not authorized";
 			} else {
 				r = imap_url_parse(&s->arena, url, ul, s->user, &u, &err) < 0 ||

@@ -1,4 +1,5 @@
-/* URLAUTH (RFC 4467): GENURLAUTH, RESETKEY and URLFETCH with the INTERNAL mechanism.
+/* URLAUTH (RFC 4467): GENURLAUTH, RESETKEY and URLFETCH with the INTERNAL mechanism,
+   and URLAUTH=BINARY's extended URLFETCH (RFC 5524).
    A token is HMAC-SHA256 of the rump URL under a random 32-byte access key of the
    user's mailbox, kept by the store (journal and snapshot). A submission server
    (submit+USER) is an account with the userdb field urlauth_submit=yes. */
@@ -18,8 +19,8 @@ bool session_urlauth_offered(const struct session *s)
 	return s->srv->store->vt->urlauth_key_set != NULL;
 }
 
-int urlauth_fetch(struct session *s, const char *url, size_t len, const char **data_r,
-		  size_t *len_r)
+int urlauth_fetch(struct session *s, const char *url, size_t len, struct imap_url_fetch_opts *o,
+		  const char **data_r, size_t *len_r)
 {
 	struct uimap_store *store = s->srv->store;
 	struct uimap_store_user *mail = NULL;
@@ -50,7 +51,7 @@ int urlauth_fetch(struct session *s, const char *url, size_t len, const char **d
 	}
 	if (urlauth_mailbox_key(mail, u.mailbox, false, key) == 1 &&
 	    urlauth_token(key, url, u.rump_len, hex) == 0 && urlauth_token_equal(u.token, hex) &&
-	    imap_url_fetch(&s->arena, mail, NULL, &u, data_r, len_r, &err) == 0)
+	    imap_url_fetch_ext(&s->arena, mail, NULL, &u, o, data_r, len_r, &err) == 0)
 		ret = 0;
 	explicit_bzero(key, sizeof(key));
 	if (opened)
@@ -183,36 +184,122 @@ int cmd_resetkey(struct uimap_cmd *cmd)
 	return CMD_DONE;
 }
 
+/* RFC 5524 §3's fetch parameters of an extended URLFETCH argument */
+enum {
+	URLFETCH_BODY = 1, URLFETCH_BINARY = 2, URLFETCH_BODYPARTSTRUCTURE = 4,
+};
+
+/* One URLFETCH argument: a URL, or (RFC 5524) "(url param ...)". Returns 1 with the
+   URL and *params_r (0: the RFC 4467 form), or 0 when malformed. */
+static int urlfetch_arg(const struct imap_arg *arg, const char **url_r, size_t *len_r,
+			unsigned *params_r)
+{
+	*params_r = 0;
+	if (arg->type != IMAP_ARG_LIST)
+		return arg_string(arg, url_r, len_r);
+	const struct imap_arg *l = arg->u.list;
+	if (arg->len == 0 || l[0].type == IMAP_ARG_LIST || !arg_string(&l[0], url_r, len_r))
+		return 0;
+	for (unsigned i = 1; i < arg->len; i++) {
+		const char *p;
+		size_t pl;
+		if (l[i].type != IMAP_ARG_ATOM || !arg_string(&l[i], &p, &pl))
+			return 0;
+		if (strcasecmp(p, "BODY") == 0)
+			*params_r |= URLFETCH_BODY;
+		else if (strcasecmp(p, "BINARY") == 0)
+			*params_r |= URLFETCH_BINARY;
+		else if (strcasecmp(p, "BODYPARTSTRUCTURE") == 0)
+			*params_r |= URLFETCH_BODYPARTSTRUCTURE;
+		else
+			return 0;
+	}
+	if ((*params_r & (URLFETCH_BODY | URLFETCH_BINARY)) ==
+	    (URLFETCH_BODY | URLFETCH_BINARY))
+		return 0;
+	if (*params_r == 0)
+		*params_r = URLFETCH_BODY;   /* "(url)" alone: its body, as Dovecot */
+	return 1;
+}
+
+/* Copy q's bytes to out and empty q. */
+static void outq_move(struct outq *out, struct outq *q)
+{
+	struct iovec iov[16];
+	int n;
+	while ((n = outq_iov(q, iov, 16)) > 0) {
+		size_t took = 0;
+		for (int i = 0; i < n; i++) {
+			outq_append(out, iov[i].iov_base, iov[i].iov_len);
+			took += iov[i].iov_len;
+		}
+		outq_consume(q, took);
+	}
+	outq_clear(q);
+}
+
+/* "* URLFETCH url (...)" of RFC 5524 for a URL that verified. */
+static void write_extended(struct session *s, unsigned params, struct outq *structure,
+			   const char *data, size_t len, bool nul)
+{
+	const char *sep = "";
+	outq_puts(s->out, " (");
+	if (params & URLFETCH_BODYPARTSTRUCTURE) {
+		outq_puts(s->out, "BODYPARTSTRUCTURE ");
+		outq_move(s->out, structure);
+		sep = " ";
+	}
+	if (params & URLFETCH_BINARY)
+		/* RFC 3516 §4.3: a literal8 only for data with a NUL */
+		outq_printf(s->out, "%sBINARY %s{%zu}\r\n", sep, nul ? "~" : "", len);
+	else if (params & URLFETCH_BODY)
+		outq_printf(s->out, "%sBODY {%zu}\r\n", sep, len);
+	if (params & (URLFETCH_BODY | URLFETCH_BINARY))
+		outq_append(s->out, data, len);
+	outq_puts(s->out, ")\r\n");
+}
+
 /* RFC 4467 §6.3: URLFETCH url ...: "* URLFETCH url data" per URL, NIL when the URL
-   is not valid or not authorized (which, is not told). */
+   is not valid or not authorized (which, is not told). RFC 5524: an argument
+   "(url BODY|BINARY [BODYPARTSTRUCTURE])" answers "* URLFETCH url (BODYPARTSTRUCTURE
+   (...) BINARY ~{n}...)". */
 int cmd_urlfetch(struct uimap_cmd *cmd)
 {
 	struct session *s = cmd->s;
+	const char *url;
+	size_t ul;
+	unsigned params;
 	if (cmd->c.n_args == 0) {
 		cmd_reply(cmd, "BAD", "URLFETCH takes URLs.");
 		return CMD_DONE;
 	}
-	for (unsigned i = 0; i < cmd->c.n_args; i++) {
-		const char *url;
-		size_t ul;
-		if (cmd->c.args[i].type == IMAP_ARG_LIST || !arg_string(&cmd->c.args[i], &url, &ul)) {
-			cmd_reply(cmd, "BAD", "URLFETCH takes URLs.");
+	for (unsigned i = 0; i < cmd->c.n_args; i++)
+		if (!urlfetch_arg(&cmd->c.args[i], &url, &ul, &params)) {
+			cmd_reply(cmd, "BAD", "URLFETCH takes URLs, or (URL BODY|BINARY "
+				  "[BODYPARTSTRUCTURE]).");
 			return CMD_DONE;
 		}
-	}
 	for (unsigned i = 0; i < cmd->c.n_args; i++) {
-		const char *url, *data;
-		size_t ul, dl;
-		arg_string(&cmd->c.args[i], &url, &ul);
+		struct outq structure = { 0 };
+		const char *data;
+		size_t dl;
+		urlfetch_arg(&cmd->c.args[i], &url, &ul, &params);
+		struct imap_url_fetch_opts o = {
+			.binary = (params & URLFETCH_BINARY) != 0,
+			.structure = (params & URLFETCH_BODYPARTSTRUCTURE) ? &structure : NULL,
+		};
 		outq_puts(s->out, "* URLFETCH ");
 		imapstr_string(s->out, url, ul);
-		if (urlauth_fetch(s, url, ul, &data, &dl) == 0) {
+		if (urlauth_fetch(s, url, ul, &o, &data, &dl) < 0) {
+			outq_puts(s->out, " NIL\r\n");
+		} else if (params != 0) {
+			write_extended(s, params, &structure, data, dl, o.nul);
+		} else {
 			outq_printf(s->out, " {%zu}\r\n", dl);
 			outq_append(s->out, data, dl);
 			outq_puts(s->out, "\r\n");
-		} else {
-			outq_puts(s->out, " NIL\r\n");
 		}
+		outq_clear(&structure);
 	}
 	cmd_reply(cmd, "OK", "URLFETCH completed.");
 	return CMD_DONE;
