@@ -71,6 +71,11 @@ class UrlAuth(MailTestCase):
 
     def test_capability(self):
         self.assertIn("URLAUTH", capabilities(texts(self.ok(self.alice, "c", "CAPABILITY"))[0]))
+        # the mechanisms at SELECT and after RESETKEY mailbox
+        self.assertIn("* OK [URLMECH INTERNAL] URLAUTH mechanisms.",
+                      texts(self.ok(self.alice, "s", "SELECT INBOX")))
+        _, t = self.status_of(self.alice, "r", "RESETKEY INBOX", "OK")
+        self.assertIn("[URLMECH INTERNAL]", t)
 
     def test_rfc4467_submit_flow(self):
         """RFC 4467 §2's example: a URL for the submission server, fetched by it."""
