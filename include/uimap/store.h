@@ -225,6 +225,9 @@ struct uimap_quota {
 	uint64_t max_messages;          /* MESSAGE */
 };
 
+/* The size of a mailbox access key (URLAUTH, RFC 4467 §7). */
+#define UIMAP_URLAUTH_KEY_SIZE 32
+
 /* What a user holds, against its limits. */
 struct uimap_store_usage {
 	uint64_t messages, bytes;
@@ -480,6 +483,17 @@ struct uimap_store_vtable {
 	int (*quota_set)(struct uimap_store_user *user, const struct uimap_quota *q);
 	/* Optional. The administrator's limits of the user: 1 with *q_r, 0 when none. */
 	int (*quota_get)(struct uimap_store_user *user, struct uimap_quota *q_r);
+
+	/* Optional (URLAUTH, RFC 4467; without them URLAUTH is not offered). A
+	   mailbox's access key (UIMAP_URLAUTH_KEY_SIZE bytes), by mailbox name, kept by
+	   the store (persisted like the mail). urlauth_key_get: 1 with key_r, 0 when the
+	   mailbox has none. urlauth_key_set: give mailbox key, or remove its key (key
+	   NULL), or remove all of the user's keys (mailbox and key NULL). Returns 0, or
+	   -EIO when the change cannot be saved (nothing changed). */
+	int (*urlauth_key_get)(struct uimap_store_user *user, const char *mailbox,
+			       unsigned char *key_r);
+	int (*urlauth_key_set)(struct uimap_store_user *user, const char *mailbox,
+			       const unsigned char *key);
 };
 
 /* Convenience destructors: call the vtable and NULL the handle (NULL allowed). */

@@ -155,6 +155,9 @@ static void write_capability_list(const struct uimap_server *srv, bool not_auth,
 	/* RFC 9208: when the store counts usage */
 	if (srv->store->vt->usage != NULL)
 		outq_puts(q, " QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE");
+	/* RFC 4467, RFC 5524: when the store keeps mailbox access keys */
+	if (srv->store->vt->urlauth_key_set != NULL)
+		outq_puts(q, " URLAUTH URLAUTH=BINARY");
 	/* RFC 7889: the largest message APPEND takes (one literal) */
 	outq_printf(q, " APPENDLIMIT=%zu", srv->cfg->max_literal);
 	const struct cmd_registry *r = srv->commands;

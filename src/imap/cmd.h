@@ -220,6 +220,18 @@ uint64_t session_highest_modseq(struct session *s);
 /* Whether the store reports a user's usage (QUOTA, RFC 9208). */
 bool session_quota_offered(const struct session *s);
 
+/* Whether the store keeps URLAUTH's mailbox access keys (RFC 4467). */
+bool session_urlauth_offered(const struct session *s);
+
+/* The bytes a URLAUTH-authorized URL (RFC 4467 §6.3; url, len bytes) names, for this
+   session: verified (INTERNAL token, EXPIRE, access identifier) and read from its
+   owner's mail as o asks (RFC 5524: decoded, with the part's structure), copied into
+   the command's arena. Returns 0 with *data_r and *len_r, or -1 when the URL is
+   invalid or not authorized (why is not told). */
+struct imap_url_fetch_opts;
+int urlauth_fetch(struct session *s, const char *url, size_t len, struct imap_url_fetch_opts *o,
+		  const char **data_r, size_t *len_r);
+
 /* Whether the store keeps what QRESYNC needs (view_vanished). */
 bool session_qresync_offered(const struct session *s);
 
@@ -267,6 +279,10 @@ void list_write_event(struct session *s, struct arena *a, const char *name,
 /* A special-use attribute name ("\\Trash", RFC 6154 §2) to its enum uimap_special_use
    bit, or 0 when it is not one. */
 unsigned special_use_parse(const char *name);
+
+/* Whether the server's users include user (the password file's, or those an
+   embedder's backend tells the fields of). */
+bool login_user_exists(struct uimap_server *srv, const char *user);
 
 /* Argument helpers: the string of an atom, quoted string or literal. */
 bool arg_string(const struct imap_arg *arg, const char **str_r, size_t *len_r);

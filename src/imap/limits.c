@@ -142,10 +142,15 @@ int limits_for_user(const struct uimap_config *cfg, const char *fields,
 
 bool user_is_admin(const char *fields)
 {
+	return user_field_yes(fields, "admin");
+}
+
+bool user_field_yes(const char *fields, const char *key)
+{
 	const char *p = fields, *k, *v;
 	size_t kn, vn, n;
 	while (next_field(&p, &k, &kn, &v, &vn, &n))
-		if (key_is(k, kn, "admin"))
+		if (key_is(k, kn, key))
 			return (vn == 3 && strncasecmp(v, "yes", 3) == 0) ||
 			       (vn == 1 && (*v == 'y' || *v == 'Y' || *v == '1')) ||
 			       (vn == 4 && strncasecmp(v, "true", 4) == 0);

@@ -18,4 +18,9 @@ int limits_for_user(const struct uimap_config *cfg, const char *fields,
    "admin" (userdb_admin=yes in a passwd-file; yes, y, true or 1). */
 bool user_is_admin(const char *fields);
 
+/* Whether the user's extra field key is yes (yes, y, true or 1), e.g.
+   "urlauth_submit" (userdb_urlauth_submit=yes: a submission server's account,
+   URLAUTH's submit+USER, RFC 4467 §3). */
+bool user_field_yes(const char *fields, const char *key);
+
 #endif

@@ -46,6 +46,8 @@ struct session {
 	bool view_changed;                /* woken by the store since the last sync */
 	bool condstore;                   /* CONDSTORE enabled (RFC 7162 §3.1) */
 	bool admin;                       /* userdb_admin=yes: may SETQUOTA (RFC 9208) */
+	bool urlauth_submit;              /* userdb_urlauth_submit=yes: a submission
+					     server (URLAUTH submit+USER, RFC 4467) */
 	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
 	bool utf8;                        /* UTF8=ACCEPT enabled (RFC 6855) */
 	uint64_t hms_told;                /* the last HIGHESTMODSEQ sent for the mailbox */

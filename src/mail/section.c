@@ -174,7 +174,7 @@ int mail_section_parse(const char *s, size_t len, struct mail_section *sec,
 }
 
 /* imap_msgpart_find() semantics. */
-static uint16_t find_part(const struct mail_structure *s, const struct mail_section *sec)
+uint16_t mail_section_part(const struct mail_structure *s, const struct mail_section *sec)
 {
 	uint16_t part = 0;
 
@@ -216,7 +216,7 @@ void mail_section_resolve(const struct mail_structure *s, const struct mail_sect
 	res->kind = MAIL_SECTION_EMPTY;
 	res->off = res->len = 0;
 	if (sec->n_parts > 0) {
-		part = find_part(s, sec);
+		part = mail_section_part(s, sec);
 		if (part == MAIL_NONE)
 			return;
 		switch (sec->kind) {

@@ -56,6 +56,10 @@ struct mail_section_result {
 void mail_section_resolve(const struct mail_structure *s, const struct mail_section *sec,
 			  struct mail_section_result *res_r);
 
+/* The part sec's part numbers name (0 without numbers: the whole message), or
+   MAIL_NONE when there is none. */
+uint16_t mail_section_part(const struct mail_structure *s, const struct mail_section *sec);
+
 /* Write the header block at res (MAIL_SECTION_FILTER) of data filtered by sec's field
    list (HEADER.FIELDS keeps, .NOT drops the named fields; names compared
    case-insensitively; continuation lines kept; line ends written as CRLF; ends with

@@ -38,7 +38,8 @@
  *                    u32 uid, u8 flags, u8 0, i16 tz_minutes, u64 modseq,
  *                    u64 keywords, i64 internaldate, u64 blob id),
  *          then (version 2) u32 has_quota, u64 quota bytes, u64 quota messages
- *          (an administrator's SETQUOTA; version 1 files have none)
+ *          (an administrator's SETQUOTA), u32 n_keys x (str mailbox, 32 bytes key)
+ *          (URLAUTH mailbox access keys, RFC 4467; version 1 files have neither)
  *          strings are u32 length + bytes. Only live messages are written (UIDNEXT
  *          and HIGHESTMODSEQ keep the expunged ones from being reused).
  *   END    u64 sections before it, u64 users, u64 blobs, u64 file offset of END.
@@ -49,7 +50,9 @@
  *   records, each: u32 payload length, u32 CRC32C (of the other 20 header bytes and
  *   the payload), u64 seq (global, +1 per record, across files), u16 type,
  *   u16 0, u32 0, then the payload (enum store_change_type fields, strings as in
- *   the snapshot; APPEND carries u64 size + the message bytes).
+ *   the snapshot; APPEND carries u64 size + the message bytes; URLAUTH_KEY carries
+ *   str mailbox ("" for all of the user's keys), u32 has_key, 32 bytes key, zero
+ *   when removed).
  */
 
 #define SNAP_MAGIC "UIMAPSNP"

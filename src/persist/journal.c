@@ -57,6 +57,11 @@ static void jnl_encode_payload(struct buf *b, const struct store_change *c)
 		buf_append_u64(b, c->quota.max_bytes);
 		buf_append_u64(b, c->quota.max_messages);
 		break;
+	case STORE_CHANGE_URLAUTH_KEY:
+		buf_append_lstr(b, c->mailbox != NULL ? c->mailbox : "");
+		buf_append_u32(b, c->has_key ? 1 : 0);
+		buf_append(b, c->key, sizeof(c->key));
+		break;
 	case STORE_CHANGE_MAILBOX_CREATE:
 		buf_append_lstr(b, c->mailbox);
 		buf_append_u32(b, c->uidvalidity);
@@ -335,7 +340,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 	*why = "malformed record";
 	memset(c, 0, sizeof(*c));
 	memset(msg, 0, sizeof(*msg));
-	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_USER_QUOTA))
+	if (type < JNL_TYPE_OF(0) || type > JNL_TYPE_OF(STORE_CHANGE_URLAUTH_KEY))
 		return *why = "unknown record type", 0;
 	c->type = (enum store_change_type)(type - JNL_TYPE_OF(0));
 	c->user = tmp->user;
@@ -354,6 +359,18 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 		return rd_u32(&rd, &u32) && u32 <= 1 && rd_u64(&rd, &c->quota.max_bytes) &&
 		       rd_u64(&rd, &c->quota.max_messages) && rd.p == rd.end &&
 		       (c->has_quota = u32 == 1, true);
+	if (c->type == STORE_CHANGE_URLAUTH_KEY) {
+		/* "" removes all of the user's keys; a removal carries no key */
+		if (!RD_STR(tmp->name, STORE_NAME_MAX) || !rd_u32(&rd, &u32) || u32 > 1 ||
+		    !rd_bytes(&rd, &bytes, sizeof(c->key)) || rd.p != rd.end ||
+		    (tmp->name[0] == '\0' && u32 == 1))
+			return 0;
+		c->has_key = u32 == 1;
+		memcpy(c->key, bytes, sizeof(c->key));
+		if (tmp->name[0] == '\0')
+			c->mailbox = NULL;
+		return 1;
+	}
 	if (!RD_STR(tmp->name, STORE_NAME_MAX) || tmp->name[0] == '\0')
 		return 0;
 	switch (c->type) {
@@ -409,6 +426,7 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 		       (msg->flags = (uint8_t)flags, msg->keywords = keywords, true);
 	case STORE_CHANGE_USER_CREATE:
 	case STORE_CHANGE_USER_QUOTA:
+	case STORE_CHANGE_URLAUTH_KEY:
 		break;
 	}
 	return 0;

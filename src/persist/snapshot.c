@@ -252,6 +252,12 @@ static int user_encode(struct buf *out, const struct store_user *user,
 	buf_append_u32(out, user->has_quota ? 1 : 0);
 	buf_append_u64(out, user->quota.max_bytes);
 	buf_append_u64(out, user->quota.max_messages);
+	/* version 2: URLAUTH mailbox access keys */
+	buf_append_u32(out, (uint32_t)user->n_urlkeys);
+	for (size_t i = 0; i < user->n_urlkeys; i++) {
+		buf_append_lstr(out, user->urlkeys[i].mailbox);
+		buf_append(out, user->urlkeys[i].key, sizeof(user->urlkeys[i].key));
+	}
 	*n_msgs_r = total;
 	return 0;
 }
@@ -497,6 +503,27 @@ static bool snap_name_ok(const char *s, uint32_t len)
 	return len > 0 && len <= STORE_NAME_MAX && memchr(s, '\0', len) == NULL;
 }
 
+/* The URLAUTH mailbox access keys of a user section (version 2). 0, or -1 when
+   malformed. */
+static int snap_parse_urlkeys(struct reader *rd, struct store_user *user)
+{
+	uint32_t n, len;
+	const char *s;
+	const unsigned char *key;
+	if (!rd_u32(rd, &n))
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		char name[STORE_NAME_MAX + 1];
+		if (!rd_str(rd, &s, &len, STORE_NAME_MAX) || !snap_name_ok(s, len) ||
+		    !rd_bytes(rd, &key, UIMAP_URLAUTH_KEY_SIZE))
+			return -1;
+		memcpy(name, s, len);
+		name[len] = '\0';
+		store_user_urlkey_put(user, name, key);
+	}
+	return 0;
+}
+
 /* Parse one user section into *user_r (detached). 1 done, 0 malformed, -ENOMEM. */
 static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uint64_t length,
 			   struct store_user **user_r, uint64_t *dropped_r)
@@ -612,6 +639,8 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		user->quota = user->has_quota ? q : (struct uimap_quota){ 0, 0 };
 		user->limits.max_bytes = user->quota.max_bytes;
 		user->limits.max_messages = user->quota.max_messages;
+		if (snap_parse_urlkeys(&rd, user) < 0)
+			goto bad;
 	}
 	if (rd.p != rd.end)
 		goto bad;

@@ -403,6 +403,17 @@ static int apply_user_quota(struct memstore *ms, const struct store_change *c,
 	return 1;
 }
 
+static int apply_urlauth_key(struct memstore *ms, const struct store_change *c,
+			     const char **why_r)
+{
+	struct store_user *user = change_user(ms, c, why_r);
+
+	if (user == NULL)
+		return 0;
+	store_apply_urlauth_key(user, c->mailbox, c->has_key ? c->key : NULL);
+	return 1;
+}
+
 static int (*const appliers[])(struct memstore *, const struct store_change *, const char **) = {
 	[STORE_CHANGE_USER_CREATE] = apply_user_create,
 	[STORE_CHANGE_MAILBOX_CREATE] = apply_mailbox_create,
@@ -416,6 +427,7 @@ static int (*const appliers[])(struct memstore *, const struct store_change *, c
 	[STORE_CHANGE_EXPUNGE] = apply_expunge,
 	[STORE_CHANGE_COPY] = apply_copy,
 	[STORE_CHANGE_USER_QUOTA] = apply_user_quota,
+	[STORE_CHANGE_URLAUTH_KEY] = apply_urlauth_key,
 };
 
 int store_change_apply(struct memstore *ms, const struct store_change *c, const char **why_r)

@@ -208,6 +208,8 @@ UIMAP_EXPORT const struct uimap_store_vtable uimap_store_memory_vtable = {
 	.set_limits = store_user_set_limits,
 	.quota_set = store_user_quota_set,
 	.quota_get = store_user_quota_get,
+	.urlauth_key_get = store_user_urlauth_key_get,
+	.urlauth_key_set = store_user_urlauth_key_set,
 	.usage = store_user_usage,
 	.user_watch = store_user_watch,
 };

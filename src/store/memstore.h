@@ -152,6 +152,14 @@ struct store_user {
 	struct uimap_quota quota;
 	struct store_watcher *watchers;  /* NOTIFY sessions (user_watch) */
 	size_t n_watchers, cap_watchers;
+	struct store_urlkey *urlkeys;    /* URLAUTH mailbox access keys */
+	size_t n_urlkeys, cap_urlkeys;
+};
+
+/* A mailbox access key (URLAUTH, RFC 4467), by mailbox name. */
+struct store_urlkey {
+	char *mailbox;
+	unsigned char key[UIMAP_URLAUTH_KEY_SIZE];
 };
 
 /* ---- change hook (the single place every mutation passes through) ---------- */
@@ -171,6 +179,8 @@ enum store_change_type {
 					 replay), src_* (a live message whose bytes
 					 the copy shares), src_size */
 	STORE_CHANGE_USER_QUOTA,      /* has_quota, quota (an administrator's SETQUOTA) */
+	STORE_CHANGE_URLAUTH_KEY,     /* mailbox (NULL: all of the user's keys), has_key,
+					 key (URLAUTH, RFC 4467) */
 };
 
 struct store_change {
@@ -191,6 +201,8 @@ struct store_change {
 	bool seen_changed;           /* FLAGS: \Seen was set or cleared */
 	bool has_quota;              /* USER_QUOTA: set (quota) or removed */
 	struct uimap_quota quota;
+	bool has_key;                /* URLAUTH_KEY: set (key) or removed */
+	unsigned char key[UIMAP_URLAUTH_KEY_SIZE];
 };
 
 typedef void store_change_fn(void *ctx, const struct store_change *change);
@@ -443,6 +455,18 @@ int store_user_quota_get(struct uimap_store_user *user, struct uimap_quota *q_r)
    replay): emits STORE_CHANGE_USER_QUOTA. */
 void store_apply_user_quota(struct store_user *user, bool has_quota,
 			    const struct uimap_quota *q);
+int store_user_urlauth_key_get(struct uimap_store_user *user, const char *mailbox,
+			       unsigned char *key_r);
+int store_user_urlauth_key_set(struct uimap_store_user *user, const char *mailbox,
+			       const unsigned char *key);
+/* Set (key) or remove (key NULL) mailbox's access key without telling anyone (the
+   snapshot loader). */
+void store_user_urlkey_put(struct store_user *user, const char *mailbox,
+			   const unsigned char *key);
+/* Set or remove a mailbox access key, or all of them (mailbox NULL): the primitive
+   of urlauth_key_set and of replay and loading; emits STORE_CHANGE_URLAUTH_KEY. */
+void store_apply_urlauth_key(struct store_user *user, const char *mailbox,
+			     const unsigned char *key);
 void store_user_usage(struct uimap_store_user *user, struct uimap_store_usage *usage_r);
 /* Free a user and everything it holds (store teardown). */
 void store_user_free(struct store_user **user);

@@ -485,6 +485,86 @@ int store_user_quota_get(struct uimap_store_user *pub, struct uimap_quota *q_r)
 	return 1;
 }
 
+/* The index of mailbox's key in user->urlkeys, or n_urlkeys. */
+static size_t urlkey_find(const struct store_user *user, const char *mailbox)
+{
+	size_t i = 0;
+	while (i < user->n_urlkeys && strcmp(user->urlkeys[i].mailbox, mailbox) != 0)
+		i++;
+	return i;
+}
+
+static void urlkeys_clear(struct store_user *user)
+{
+	for (size_t i = 0; i < user->n_urlkeys; i++) {
+		explicit_bzero(user->urlkeys[i].key, sizeof(user->urlkeys[i].key));
+		free(user->urlkeys[i].mailbox);
+	}
+	user->n_urlkeys = 0;
+}
+
+void store_user_urlkey_put(struct store_user *user, const char *mailbox,
+			   const unsigned char *key)
+{
+	size_t i = urlkey_find(user, mailbox);
+	if (key == NULL) {
+		if (i < user->n_urlkeys) {
+			explicit_bzero(user->urlkeys[i].key, sizeof(user->urlkeys[i].key));
+			free(user->urlkeys[i].mailbox);
+			user->urlkeys[i] = user->urlkeys[--user->n_urlkeys];
+		}
+		return;
+	}
+	if (i == user->n_urlkeys) {
+		if (user->n_urlkeys == user->cap_urlkeys) {
+			user->cap_urlkeys = user->cap_urlkeys ? user->cap_urlkeys * 2 : 4;
+			user->urlkeys = xrealloc(user->urlkeys,
+						 user->cap_urlkeys * sizeof(*user->urlkeys));
+		}
+		user->urlkeys[user->n_urlkeys++].mailbox = xstrdup(mailbox);
+	}
+	memcpy(user->urlkeys[i].key, key, UIMAP_URLAUTH_KEY_SIZE);
+}
+
+void store_apply_urlauth_key(struct store_user *user, const char *mailbox,
+			     const unsigned char *key)
+{
+	struct store_change c = { .type = STORE_CHANGE_URLAUTH_KEY, .user = user->name,
+				  .mailbox = mailbox, .has_key = key != NULL };
+	if (mailbox == NULL)
+		urlkeys_clear(user);
+	else
+		store_user_urlkey_put(user, mailbox, key);
+	if (key != NULL)
+		memcpy(c.key, key, UIMAP_URLAUTH_KEY_SIZE);
+	store_change_emit(user->store, &c);
+	explicit_bzero(c.key, sizeof(c.key));
+}
+
+int store_user_urlauth_key_get(struct uimap_store_user *pub, const char *mailbox,
+			       unsigned char *key_r)
+{
+	struct store_user *user = user_of(pub);
+	size_t i = urlkey_find(user, mailbox);
+	if (i == user->n_urlkeys)
+		return 0;
+	memcpy(key_r, user->urlkeys[i].key, UIMAP_URLAUTH_KEY_SIZE);
+	return 1;
+}
+
+int store_user_urlauth_key_set(struct uimap_store_user *pub, const char *mailbox,
+			       const unsigned char *key)
+{
+	struct store_user *user = user_of(pub);
+	/* the journal must be able to take the record (a full disk refuses it) */
+	int r = store_reserve(user->store, 96 + strlen(user->name) +
+				     (mailbox != NULL ? strlen(mailbox) : 0));
+	if (r < 0)
+		return r;
+	store_apply_urlauth_key(user, mailbox, key);
+	return 0;
+}
+
 void store_user_usage(struct uimap_store_user *pub, struct uimap_store_usage *usage_r)
 {
 	struct store_user *user = user_of(pub);
@@ -618,6 +698,8 @@ void store_user_free(struct store_user **userp)
 	for (size_t i = 0; i < user->n_subs; i++)
 		free(user->subs[i]);
 	store_watch_free(user);
+	urlkeys_clear(user);
+	free(user->urlkeys);
 	free(user->boxes);
 	free(user->subs);
 	free(user->name);

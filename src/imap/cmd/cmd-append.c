@@ -63,9 +63,19 @@ static int catenate(struct uimap_cmd *cmd, struct append_msg *m)
 				cmd_reply(cmd, "BAD", "CATENATE: URL takes a string.");
 				return 0;
 			}
-			if (imap_url_parse(&s->arena, url, ul, s->user, &u, &err) < 0 ||
-			    imap_url_fetch(&s->arena, s->mail, s->selected, &u, &data, &len,
-					   &err) < 0) {
+			/* RFC 4469 §5: a URLAUTH-authorized URL (anyone's mail) is checked as
+			   URLFETCH checks it; another URL names the user's own mail */
+			int r;
+			if (imap_url_parse(&s->arena, url, ul, NULL, &u, &err) == 0 && u.mech != NULL) {
+				struct imap_url_fetch_opts o = { .binary = false };
+				r = urlauth_fetch(s, url, ul, &o, &data, &len);
+				err = "the URL is not valid or not authorized";
+			} else {
+				r = imap_url_parse(&s->arena, url, ul, s->user, &u, &err) < 0 ||
+				    imap_url_fetch(&s->arena, s->mail, s->selected, &u, &data, &len,
+						   &err) < 0 ? -1 : 0;
+			}
+			if (r < 0) {
 				/* RFC 4469 §6: the URL is echoed in the response code */
 				if (imapstr_can_quote(url, ul) && strchr(url, ']') == NULL)
 					cmd_reply(cmd, "NO", "[BADURL %s] CATENATE: %s.", url, err);

@@ -44,6 +44,7 @@ static void apply_user_limits(struct session *s)
 	const char *err;
 
 	s->admin = user_is_admin(fields);
+	s->urlauth_submit = user_field_yes(fields, "urlauth_submit");
 	if (limits_for_user(srv->cfg, fields, &limits, &err) < 0)
 		log_write(UIMAP_LOG_WARN, s->conn->id, s->conn->addr, "user %s: %s", s->user,
 			  err);
@@ -64,7 +65,7 @@ static void count_failed(struct session *s)
 }
 
 /* Whether the server's users include user (a master login names one). */
-static bool user_exists(struct uimap_server *srv, const char *user)
+bool login_user_exists(struct uimap_server *srv, const char *user)
 {
 	if (srv->auth_owned)
 		return passwd_file_has_user(srv->auth_ctx, user);
@@ -82,7 +83,7 @@ static int login_resume(struct uimap_cmd *cmd)
 	unsigned char addr[16];
 	ip_key(&c->peer, addr);
 	/* a master user's password was right: the user logged in as must exist */
-	if (result > 0 && s->master != NULL && !user_exists(s->srv, s->user))
+	if (result > 0 && s->master != NULL && !login_user_exists(s->srv, s->user))
 		result = 0;
 	if (result <= 0)
 		count_failed(s);

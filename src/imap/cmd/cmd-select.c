@@ -155,6 +155,9 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 		outq_printf(s->out, "* OK [UNSEEN %u] First unseen.\r\n", info.first_unseen);
 	outq_printf(s->out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", info.uidvalidity);
 	outq_printf(s->out, "* OK [UIDNEXT %u] Predicted next UID.\r\n", info.uidnext);
+	/* RFC 4467 §6.1 (URLMECH): the URLAUTH mechanisms of the mailbox, as Dovecot */
+	if (session_urlauth_offered(s))
+		outq_puts(s->out, "* OK [URLMECH INTERNAL] URLAUTH mechanisms.\r\n");
 	if (s->condstore)
 		outq_printf(s->out, "* OK [HIGHESTMODSEQ %" PRIu64 "] Highest\r\n",
 			    info.highest_modseq);

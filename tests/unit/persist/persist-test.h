@@ -111,6 +111,11 @@ static inline void t_dump_user(struct t_dump *d, const struct store_user *user)
 	t_dumpf(d, "user %s\n", user->name);
 	for (size_t i = 0; i < user->n_subs; i++)
 		t_dumpf(d, " sub %s\n", user->subs[i]);
+	for (size_t i = 0; i < user->n_urlkeys; i++) {
+		const unsigned char *k = user->urlkeys[i].key;
+		t_dumpf(d, " urlkey %s %02x%02x..%02x\n", user->urlkeys[i].mailbox, k[0], k[1],
+			k[UIMAP_URLAUTH_KEY_SIZE - 1]);
+	}
 	for (size_t b = 0; b < user->n_boxes; b++) {
 		const struct mailbox *box = user->boxes[b];
 
@@ -233,6 +238,14 @@ static inline void t_fill_user(struct uimap_store *store, unsigned u, size_t big
 	cr_assert_eq(user->vt->mailbox_create(user, "Archive/Old", UIMAP_SPECIAL_ARCHIVE), 0);
 	cr_assert_eq(user->vt->mailbox_subscribe(user, "Projects", true), 1);
 	cr_assert_eq(user->vt->mailbox_subscribe(user, "Nonexistent/Thing", true), 1);
+	/* URLAUTH access keys (every third user) */
+	if (u % 3 == 0) {
+		unsigned char key[UIMAP_URLAUTH_KEY_SIZE];
+		memset(key, (int)(u & 0xff), sizeof(key));
+		key[UIMAP_URLAUTH_KEY_SIZE - 1] = 0x5a;
+		cr_assert_eq(user->vt->urlauth_key_set(user, "INBOX", key), 0);
+		cr_assert_eq(user->vt->urlauth_key_set(user, "Projects", key), 0);
+	}
 	if (big > 0) {
 		char *data = malloc(big);
 

@@ -561,10 +561,26 @@ Test(journal, every_change_type_replays_to_the_live_store)
 	cr_assert_eq(user->vt->mailbox_rename(user, "A", "Z/A"), 0);
 	cr_assert_eq(user->vt->mailbox_rename(user, "INBOX", "Old/In"), 0);
 	t_append(user, "INBOX", "Subject: after\r\n\r\nx\r\n", 0);
+	/* URLAUTH_KEY: set, replace, remove one, remove all, set again */
+	unsigned char key[UIMAP_URLAUTH_KEY_SIZE];
+	memset(key, 0x11, sizeof(key));
+	cr_assert_eq(user->vt->urlauth_key_set(user, "INBOX", key), 0);
+	cr_assert_eq(user->vt->urlauth_key_set(user, "Keep", key), 0);
+	cr_assert_eq(user->vt->urlauth_key_set(user, "Z/A", key), 0);
+	key[0] = 0x22;
+	cr_assert_eq(user->vt->urlauth_key_set(user, "Keep", key), 0);
+	cr_assert_eq(user->vt->urlauth_key_set(user, "INBOX", NULL), 0);
+	cr_assert_eq(user->vt->urlauth_key_set(user, NULL, NULL), 0);
+	cr_assert_eq(user->vt->urlauth_key_set(user, "Z/A", key), 0);
+	key[0] = 0x33;
+	cr_assert_eq(user->vt->urlauth_key_set(user, "Keep", key), 0);
+	cr_assert_eq(user->vt->urlauth_key_get(user, "Keep", key), 1);
+	cr_assert_eq(user->vt->urlauth_key_get(user, "INBOX", key), 0);
 	uimap_store_user_close(&user);
 
 	cr_assert_eq(persist_journal_sync(p), 0);
 	want = t_dump(s);
+	cr_assert(strstr(want, " urlkey Z/A 2211..11\n urlkey Keep 3311..11\n") != NULL, "%s", want);
 	persist_close(&p);
 	uimap_store_free(&s);
 	got = reopen_dump(dir, UIMAP_JOURNAL_FSYNC_ALWAYS);

@@ -39,6 +39,7 @@ Test(snapshot, round_trip_many_users)
 	cr_assert_eq(seq, 42);
 	got = t_dump(b);
 	t_assert_same(want, got, "round trip");
+	cr_assert(strstr(got, " urlkey Projects 0303..5a\n") != NULL, "URLAUTH keys kept");
 	cr_assert_eq(st.users, 40);
 
 	/* The 5 MB message is in INBOX and Archive, and written once. */
