@@ -217,13 +217,20 @@ void admit_cancel(struct conn *c)
 		lookup_stop(c);
 }
 
+bool admit_from_trusted_proxy(const struct conn *c)
+{
+	const struct net_server *srv = c->srv;
+	unsigned char key[16];
+	ip_key(&c->peer, key);
+	return access_any(&srv->trusted) &&
+	       access_allowed(&srv->trusted, key, peer_ip(&c->peer), NULL);
+}
+
 int admit_client_address(struct conn *c, const struct sockaddr_storage *real)
 {
 	struct net_server *srv = c->srv;
-	unsigned char key[16], new_key[16];
-	ip_key(&c->peer, key);
-	if (!access_any(&srv->trusted) || !access_allowed(&srv->trusted, key, peer_ip(&c->peer),
-							  NULL))
+	unsigned char new_key[16];
+	if (!admit_from_trusted_proxy(c))
 		return -1;
 	ip_key(real, new_key);
 	char was[sizeof(c->addr)];
