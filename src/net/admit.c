@@ -237,15 +237,17 @@ int admit_client_address(struct conn *c, const struct sockaddr_storage *real)
 	snprintf(was, sizeof(was), "%s", c->addr);
 	/* the counts move from the proxy's address to the client's */
 	if (c->ip != NULL) {
-		struct ipentry *ip = iptable_get(&srv->ips, new_key, 1);
-		c->ip->conns--;
-		if (!c->authenticated)
-			c->ip->unauth--;
-		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
-		c->ip = ip;
+		/* counted at the new entry first: when the client is the proxy's own
+		   address (the same entry) it must not be dropped in between */
+		struct ipentry *ip = iptable_get(&srv->ips, new_key, 1), *old = c->ip;
 		ip->conns++;
 		if (!c->authenticated)
 			ip->unauth++;
+		c->ip = ip;
+		old->conns--;
+		if (!c->authenticated)
+			old->unauth--;
+		iptable_maybe_drop(&srv->ips, old, clock_ms(), 15 * 60 * 1000);
 	}
 	c->peer = *real;
 	conn_format_addr(real, c->addr, sizeof(c->addr));
