@@ -67,6 +67,8 @@ service imap-login {{
     port = {haproxy_port}
     haproxy = yes
   }}
+  # high-performance mode: a few processes serve every connection
+  service_count = 0
   process_min_avail = 1
 }}
 """
