@@ -3,7 +3,7 @@
 # sourced: the caller sets its own shell options
 
 UIMAP_BUILD_PKGS="gcc pkg-config meson ninja-build liburing-dev libwolfssl-dev zlib1g-dev libcrypt-dev libcriterion-dev systemtap-sdt-dev libsystemd-dev libunistring-dev scdoc"
-UIMAP_TEST_PKGS="python3 clang libclang-rt-14-dev isync openssl curl interimap abigail-tools systemd"
+UIMAP_TEST_PKGS="python3 clang libclang-rt-14-dev isync openssl curl interimap abigail-tools systemd haproxy dovecot-imapd"
 
 uimap_install() {
 	local missing=()

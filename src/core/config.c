@@ -25,6 +25,8 @@ struct opt {
 static const struct opt options[] = {
 	O("listen", OPT_STR_LIST, listen),
 	O("tls-listen", OPT_STR_LIST, tls_listen),
+	O("listen-proxy-protocol", OPT_STR_LIST, proxy_listen),
+	O("tls-listen-proxy-protocol", OPT_STR_LIST, tls_proxy_listen),
 	O("allow", OPT_STR_LIST, allow),
 	O("deny", OPT_STR_LIST, deny),
 	O("cidr-allow", OPT_STR_LIST, cidr_allow),

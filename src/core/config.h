@@ -16,6 +16,8 @@ struct strlist {
 struct uimap_config {
 	struct strlist listen;        /* "HOST:PORT"; IPv6 hosts in brackets */
 	struct strlist tls_listen;
+	/* listeners where a trusted proxy sends a PROXY protocol header first */
+	struct strlist proxy_listen, tls_proxy_listen;
 	/* client address rules (the seed's allow/deny/cidr_allow/cidr_deny) */
 	struct strlist allow, deny, cidr_allow, cidr_deny;
 	struct strlist trusted_proxy; /* CIDRs whose ID x-originating-ip is believed */

@@ -41,7 +41,8 @@ UIMAP_EXPORT int uimap_server_new(const struct uimap_config *cfg, struct uimap_s
 	memset(srv, 0, sizeof(*srv));
 	srv->signal_fd = -1;
 	srv->cfg = uimap_config_copy(cfg);
-	if (srv->cfg->listen.n == 0 && srv->cfg->tls_listen.n == 0)
+	if (srv->cfg->listen.n == 0 && srv->cfg->tls_listen.n == 0 &&
+	    srv->cfg->proxy_listen.n == 0 && srv->cfg->tls_proxy_listen.n == 0)
 		(void)uimap_config_set(srv->cfg, "listen", "127.0.0.1:1430", NULL);
 	if (net_server_init(&srv->net, srv->cfg, &session_handler, srv, error_r) < 0) {
 		uimap_server_free(&srv);
@@ -168,6 +169,8 @@ UIMAP_EXPORT int uimap_server_bind(struct uimap_server *srv, const char **error_
 		return set_error(error_r, "TLS needs both a certificate (--cert) and a key (--key)");
 	if (srv->cfg->tls_listen.n > 0 && srv->cfg->cert_file == NULL)
 		return set_error(error_r, "--tls-listen needs --cert and --key");
+	if (srv->cfg->tls_proxy_listen.n > 0 && srv->cfg->cert_file == NULL)
+		return set_error(error_r, "--tls-listen-proxy-protocol needs --cert and --key");
 	if (srv->cfg->cert_file != NULL && srv->tls == NULL) {
 		const char *err;
 		srv->tls = tls_ctx_new(srv->cfg->cert_file, srv->cfg->key_file, &err);

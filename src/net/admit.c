@@ -217,28 +217,37 @@ void admit_cancel(struct conn *c)
 		lookup_stop(c);
 }
 
+bool admit_from_trusted_proxy(const struct conn *c)
+{
+	const struct net_server *srv = c->srv;
+	unsigned char key[16];
+	ip_key(&c->peer, key);
+	return access_any(&srv->trusted) &&
+	       access_allowed(&srv->trusted, key, peer_ip(&c->peer), NULL);
+}
+
 int admit_client_address(struct conn *c, const struct sockaddr_storage *real)
 {
 	struct net_server *srv = c->srv;
-	unsigned char key[16], new_key[16];
-	ip_key(&c->peer, key);
-	if (!access_any(&srv->trusted) || !access_allowed(&srv->trusted, key, peer_ip(&c->peer),
-							  NULL))
+	unsigned char new_key[16];
+	if (!admit_from_trusted_proxy(c))
 		return -1;
 	ip_key(real, new_key);
 	char was[sizeof(c->addr)];
 	snprintf(was, sizeof(was), "%s", c->addr);
 	/* the counts move from the proxy's address to the client's */
 	if (c->ip != NULL) {
-		struct ipentry *ip = iptable_get(&srv->ips, new_key, 1);
-		c->ip->conns--;
-		if (!c->authenticated)
-			c->ip->unauth--;
-		iptable_maybe_drop(&srv->ips, c->ip, clock_ms(), 15 * 60 * 1000);
-		c->ip = ip;
+		/* counted at the new entry first: when the client is the proxy's own
+		   address (the same entry) it must not be dropped in between */
+		struct ipentry *ip = iptable_get(&srv->ips, new_key, 1), *old = c->ip;
 		ip->conns++;
 		if (!c->authenticated)
 			ip->unauth++;
+		c->ip = ip;
+		old->conns--;
+		if (!c->authenticated)
+			old->unauth--;
+		iptable_maybe_drop(&srv->ips, old, clock_ms(), 15 * 60 * 1000);
 	}
 	c->peer = *real;
 	conn_format_addr(real, c->addr, sizeof(c->addr));

@@ -21,6 +21,9 @@ void admit_accept(struct conn *c, struct tls_ctx *tls);
    (the caller says BYE and closes). */
 int admit_client_address(struct conn *c, const struct sockaddr_storage *real);
 
+/* Whether c's peer is a trusted proxy (--trusted-proxy). */
+bool admit_from_trusted_proxy(const struct conn *c);
+
 /* The resolver's result for the connection cookie (an rdns_done_fn; arg unused). A
    connection that closes or times out cancels its lookup first, so cookie is always
    a live connection waiting for it. */

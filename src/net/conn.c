@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/probes.h"
 #include "net/compress.h"
+#include "net/proxyproto.h"
 #include "net/tls.h"
 
 #include <arpa/inet.h>
@@ -170,7 +171,7 @@ static void idle_fired(struct timer *t)
 }
 
 struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_storage *peer,
-			 struct tls_ctx *tls)
+			 struct tls_ctx *tls, bool proxy)
 {
 	struct conn *c = aligned_alloc(16, (sizeof(struct conn) + 15) & ~(size_t)15);
 	if (c == NULL) {
@@ -190,7 +191,10 @@ struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_s
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	server_conn_added(srv, c);
-	admit_accept(c, tls);
+	if (proxy)
+		proxyproto_accept(c, tls);
+	else
+		admit_accept(c, tls);
 	return c;
 }
 
@@ -206,8 +210,16 @@ void conn_start(struct conn *c, struct tls_ctx *tls)
 	PROBE1(conn__open, c->id);
 	c->proto = srv->handler->create(srv->handler_ctx, c);
 	conn_touch(c);
-	arm_recv(c);
+	conn_recv_start(c);
 	conn_mark_dirty(c);
+	/* a PROXY listener: what followed the header, through the transport now */
+	proxyproto_start(c);
+}
+
+void conn_recv_start(struct conn *c)
+{
+	if (!c->recv_armed && !c->closing && !c->recv_paused)
+		arm_recv(c);
 }
 
 void conn_mark_dirty(struct conn *c)
@@ -261,8 +273,13 @@ static void compress_failed(struct conn *c, const char *what)
 
 void conn_deliver(struct conn *c, const unsigned char *data, size_t len)
 {
-	if (c->closing || c->proto == NULL)
+	if (c->closing)
 		return;
+	if (c->proto == NULL) {
+		/* not started: a PROXY listener's header, or bytes after it */
+		proxyproto_input(c, data, len);
+		return;
+	}
 	if (c->z == NULL) {
 		deliver_plain(c, data, len);
 		return;
@@ -408,6 +425,7 @@ static void conn_free(struct conn *c)
 	timer_cancel(&srv->timers, &c->wake_timer);
 	wake_unqueue(c);
 	admit_cancel(c);
+	proxyproto_cancel(c);
 	free(c->host);
 	if (c->proto != NULL) {
 		srv->handler->destroy(c->proto);
@@ -498,6 +516,7 @@ void conn_close(struct conn *c, bool flush)
 		timer_cancel(&c->srv->timers, &c->idle_timer);
 		timer_cancel(&c->srv->timers, &c->wake_timer);
 		admit_cancel(c);
+		proxyproto_cancel(c);
 		if (c->tv->shutdown != NULL)
 			c->tv->shutdown(c);
 		cancel_recv(c);

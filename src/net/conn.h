@@ -98,15 +98,22 @@ struct conn {
 	bool lookup_pending;         /* its lookup is queued or running */
 	bool hup_armed;              /* a poll for the client's hang-up meanwhile */
 	struct timer lookup_timer;
+	/* a PROXY listener's header and what came with it (net/proxyproto.c), or NULL */
+	struct proxy_wait *pw;
 };
 
 struct tls_ctx;
 
 /* Accept a new socket: set it up (with implicit TLS when tls is non-NULL) and hand
    it to admission (net/admit.h), which refuses it, starts it, or starts it once its
-   reverse lookup is done. Returns the connection or NULL after closing fd. */
+   reverse lookup is done; with proxy, a PROXY protocol header is read first
+   (net/proxyproto.h). Returns the connection or NULL after closing fd. */
 struct conn *conn_accept(struct net_server *srv, int fd, const struct sockaddr_storage *peer,
-			 struct tls_ctx *tls);
+			 struct tls_ctx *tls, bool proxy);
+
+/* Arm the receive if it is not armed (conn_start() does; a PROXY listener reads
+   its header before). */
+void conn_recv_start(struct conn *c);
 
 /* Start an admitted connection: implicit TLS (when tls is non-NULL), the protocol
    (which queues its greeting) and the receive. */

@@ -127,12 +127,15 @@ int net_listen(const char *spec, int *fd_r, int *port_r, const char **error_r)
 	return 0;
 }
 
-static int listener_open(struct listener *l, const char *spec, bool tls, const char **error_r)
+static int listener_open(struct listener *l, const char *spec, bool tls, bool proxy,
+			 const char **error_r)
 {
 	if (net_listen(spec, &l->fd, &l->port, error_r) < 0)
 		return -1;
 	l->tls = tls;
-	snprintf(l->name, sizeof(l->name), "%s%s", spec, tls ? " (tls)" : "");
+	l->proxy = proxy;
+	snprintf(l->name, sizeof(l->name), "%s%s", spec,
+		 proxy ? (tls ? " (tls, proxy)" : " (proxy)") : (tls ? " (tls)" : ""));
 	return 0;
 }
 
@@ -140,23 +143,33 @@ int net_server_bind(struct net_server *srv, const char **error_r)
 {
 	if (srv->bound)
 		return 0;
-	if (srv->cfg->tls_listen.n > 0 && srv->tls == NULL)
+	const struct uimap_config *cfg = srv->cfg;
+	if ((cfg->tls_listen.n > 0 || cfg->tls_proxy_listen.n > 0) && srv->tls == NULL)
 		return set_error(error_r, "--tls-listen needs --cert and --key");
-	unsigned n = srv->cfg->listen.n + srv->cfg->tls_listen.n;
-	srv->listeners = aligned_alloc(16, n * sizeof(struct listener));
+	/* a PROXY header is believed only from a trusted proxy: without one, every
+	   connection on such a listener would be refused */
+	if ((cfg->proxy_listen.n > 0 || cfg->tls_proxy_listen.n > 0) &&
+	    cfg->trusted_proxy.n == 0)
+		return set_error(error_r, "--listen-proxy-protocol needs --trusted-proxy");
+	const struct strlist *lists[4] = { &cfg->listen, &cfg->tls_listen, &cfg->proxy_listen,
+					   &cfg->tls_proxy_listen };
+	unsigned n = 0;
+	for (unsigned k = 0; k < 4; k++)
+		n += lists[k]->n;
+	srv->listeners = aligned_alloc(16, (n ? n : 1) * sizeof(struct listener));
 	if (srv->listeners == NULL)
 		return set_error(error_r, "out of memory");
-	memset(srv->listeners, 0, n * sizeof(struct listener));
-	for (unsigned i = 0; i < n; i++) {
-		struct listener *l = &srv->listeners[i];
-		l->srv = srv;
-		l->fd = -1;
-		bool tls = i >= srv->cfg->listen.n;
-		const char *spec = tls ? srv->cfg->tls_listen.v[i - srv->cfg->listen.n]
-				       : srv->cfg->listen.v[i];
-		if (listener_open(l, spec, tls, error_r) < 0)
-			return -1;
-		srv->n_listeners = i + 1;
+	memset(srv->listeners, 0, (n ? n : 1) * sizeof(struct listener));
+	unsigned i = 0;
+	for (unsigned k = 0; k < 4; k++) {
+		for (unsigned j = 0; j < lists[k]->n; j++, i++) {
+			struct listener *l = &srv->listeners[i];
+			l->srv = srv;
+			l->fd = -1;
+			if (listener_open(l, lists[k]->v[j], k & 1, k >= 2, error_r) < 0)
+				return -1;
+			srv->n_listeners = i + 1;
+		}
 	}
 	if (srv->cfg->metrics_listen != NULL && srv->metrics == NULL) {
 		srv->metrics = metrics_http_bind(srv, srv->cfg->metrics_listen, error_r);
@@ -235,7 +248,7 @@ static void handle_accept(struct listener *l, int res, unsigned flags)
 		} else if (srv->stopping) {
 			close(res);
 		} else {
-			conn_accept(srv, res, &peer, l->tls ? srv->tls : NULL);
+			conn_accept(srv, res, &peer, l->tls ? srv->tls : NULL, l->proxy);
 		}
 	} else if (res != -ECANCELED) {
 		log_warn("accept on %s: %s", l->name, strerror(-res));

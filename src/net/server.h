@@ -22,6 +22,7 @@ struct listener {
 	struct net_server *srv;
 	int fd;
 	bool tls;
+	bool proxy;                  /* a PROXY protocol header comes first (net/proxyproto.h) */
 	bool armed;
 	int port;
 	char name[80];

@@ -11,7 +11,7 @@
 #                                                  same verdict on every machine; campaigns
 #                                                  that look for new crashes use SECONDS/-runs
 #
-# Harnesses: parser mime persist base64 mutf7 search engine (default: all). Prints one line per
+# Harnesses: parser mime persist base64 mutf7 search engine proxyproto (default: all). Prints one line per
 # harness ("fuzz-NAME: ok, E executions (R/s)" or "fuzz-NAME: CRASH ..."), then a total
 # line. Exits non-zero when any harness crashed; a new crashing input is copied to
 # tests/fuzz/regressions/NAME/ to be kept (add a Criterion case for it too).
@@ -24,7 +24,7 @@ set -eu
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_FUZZ:-$ROOT/build-fuzz}
-ALL="parser mime persist base64 mutf7 search engine"
+ALL="parser mime persist base64 mutf7 search engine proxyproto"
 
 SECONDS_TO_RUN=25
 RUNS=
@@ -58,6 +58,7 @@ ci_runs() {
 	mutf7) echo 500000 ;;
 	search) echo 300000 ;;
 	engine) echo 100000 ;;
+	proxyproto) echo 2000000 ;;
 	esac
 }
 

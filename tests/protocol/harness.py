@@ -37,7 +37,7 @@ DEFAULT_TIMEOUT = float(os.environ.get("UIMAP_TEST_TIMEOUT") or 3.0)
 TIME_SCALE = float(os.environ.get("UIMAP_TEST_TIME_SCALE") or 1.0)
 STOP_TIMEOUT = 10.0 * TIME_SCALE  # SIGTERM -> exit before the SIGKILL fallback
 
-LISTEN_RE = re.compile(r"listening on (\S+)(?: \(tls\))? port (\d+)")
+LISTEN_RE = re.compile(r"listening on (\S+)(?: \((?:tls|proxy|tls, proxy)\))? port (\d+)")
 SANITIZER_RE = re.compile(r"ERROR: (Address|Leak|Thread|Memory)Sanitizer|runtime error:|"
                           r"SUMMARY: \w+Sanitizer")
 
@@ -174,7 +174,9 @@ class Server:
 
     def _wait_ports(self):
         # every listener logs one line; wait for all of them (at least one)
-        expected = max(1, sum(1 for a in self.argv if a in ("--listen", "--tls-listen")))
+        expected = max(1, sum(1 for a in self.argv if a in ("--listen", "--tls-listen",
+                                                          "--listen-proxy-protocol",
+                                                          "--tls-listen-proxy-protocol")))
         deadline = time.monotonic() + self.start_timeout
         with self._cond:
             while True:

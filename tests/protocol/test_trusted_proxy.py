@@ -58,3 +58,18 @@ class TrustedProxy(UimapTestCase):
         self.assertTagged(t, "i", "OK")
         a.login()
         b.login()
+
+    def test_client_on_the_proxy_address(self):
+        """A client on the proxy's own host (x-originating-ip = the proxy's address, as
+        with Dovecot on loopback): its counters stay on the one entry (this freed the
+        entry and used it afterwards)."""
+        srv = self.start_server("--trusted-proxy", "127.0.0.2/32")
+        for i in range(3):
+            c = self.connect(srv, source="127.0.0.2")
+            _, t = c.command("i", self.ID.format(ip="127.0.0.2", port=str(1000 + i)))
+            self.assertTagged(t, "i", "OK")
+            c.login()
+            _, t = c.command("n", "NOOP")
+            self.assertTagged(t, "n", "OK")
+            c.close()
+        self.assertTrue(srv.wait_log(r"\[c\d+ 127\.0\.0\.2:1002\] login: user=alice"))
