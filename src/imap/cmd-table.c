@@ -126,7 +126,7 @@ const char *cmd_index_name(enum cmd_index i)
 static void write_capability_list(const struct uimap_server *srv, bool not_auth,
 				  bool starttls, bool auth_allowed, struct outq *q)
 {
-	outq_puts(q, "IMAP4rev1 LITERAL+");
+	outq_puts(q, "IMAP4rev1 IMAP4rev2 LITERAL+");
 	/* RFC 3501 §6.2.1: STARTTLS only before TLS and before login */
 	if (not_auth && starttls)
 		outq_puts(q, " STARTTLS");

@@ -50,6 +50,7 @@ struct session {
 					     server (URLAUTH submit+USER, RFC 4467) */
 	bool qresync;                     /* QRESYNC enabled (RFC 7162 §3.2) */
 	bool utf8;                        /* UTF8=ACCEPT enabled (RFC 6855) */
+	bool rev2;                        /* IMAP4rev2 enabled (RFC 9051) */
 	uint64_t hms_told;                /* the last HIGHESTMODSEQ sent for the mailbox */
 	struct seqset_writer *vanished;   /* during a sync with QRESYNC: the expunged
 					     UIDs for "* VANISHED" */

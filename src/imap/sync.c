@@ -128,7 +128,10 @@ static void cb_exists(void *ctx, uint32_t exists, uint32_t recent)
 {
 	struct session *s = ctx;
 	session_flush_vanished(s);
-	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", exists, recent);
+	outq_printf(s->out, "* %u EXISTS\r\n", exists);
+	/* RFC 9051 §7.4.1: IMAP4rev2 has no \Recent, so no RECENT response */
+	if (!s->rev2)
+		outq_printf(s->out, "* %u RECENT\r\n", recent);
 	if (s->contexts != NULL)
 		context_new_messages(s);
 	/* RFC 5465 §5.2: MessageNew's FETCH after the EXISTS and any ESEARCH ADDTO */
@@ -150,7 +153,7 @@ static void cb_flags(void *ctx, const struct uimap_msg_info *info)
 	session_flush_vanished(s);
 	session_announce_keywords(s, info->flags.keywords);
 	outq_printf(s->out, "* %u FETCH (FLAGS ", info->seq);
-	write_flags(s->out, s->view, &info->flags, true);
+	write_flags(s->out, s->view, &info->flags, !s->rev2);
 	outq_printf(s->out, " UID %u", info->uid);
 	if (s->condstore) {
 		/* RFC 7162 §3.1: changes by others carry their MODSEQ too */

@@ -224,7 +224,7 @@ static void write_item(struct session *s, const struct fetch_item *it,
 	switch (it->kind) {
 	case FETCH_FLAGS:
 		outq_puts(q, "FLAGS ");
-		write_flags(q, s->view, &info->flags, true);
+		write_flags(q, s->view, &info->flags, !s->rev2);
 		break;
 	case FETCH_UID:
 		outq_printf(q, "UID %u", info->uid);
@@ -327,7 +327,7 @@ static int fetch_one(struct uimap_cmd *cmd, struct fetch_state *st, uint32_t seq
 	}
 	if (flags_changed && !st->items.has_flags) {
 		outq_puts(q, " FLAGS ");
-		write_flags(q, v, &info.flags, true);
+		write_flags(q, v, &info.flags, !s->rev2);
 	}
 	/* RFC 7162 §3.1.4.1: CHANGEDSINCE implies MODSEQ; §3.1: so does a \Seen change
 	   once CONDSTORE is on */

@@ -297,6 +297,9 @@ int cmd_search(struct uimap_cmd *cmd)
 		}
 		args += 2;
 		n -= 2;
+	} else if (s->rev2) {
+		/* RFC 9051 §6.4.4: IMAP4rev2 answers SEARCH with ESEARCH, ALL by default */
+		st->ret = RET_ALL;
 	}
 	struct arena *arena = &s->arena;
 	if (st->ret & RET_UPDATE) {

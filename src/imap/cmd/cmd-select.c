@@ -81,7 +81,7 @@ static int select_resync(struct uimap_cmd *cmd)
 		if (v->vt->view_msg(v, seq, &info) == 0 && info.modseq > st->qr.modseq) {
 			session_announce_keywords(s, info.flags.keywords);
 			outq_printf(s->out, "* %u FETCH (UID %u FLAGS ", seq, info.uid);
-			write_flags(s->out, v, &info.flags, true);
+			write_flags(s->out, v, &info.flags, !s->rev2);
 			outq_append(s->out, " ", 1);
 			write_modseq(s->out, info.modseq);
 			outq_puts(s->out, ")\r\n");
@@ -130,7 +130,7 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 		}
 	}
 	/* RFC 7162 §3.2.11: with QRESYNC the client is told the old mailbox is closed */
-	if (s->qresync && s->view != NULL)
+	if ((s->qresync || s->rev2) && s->view != NULL)
 		session_untagged(s, "OK [CLOSED] Previous mailbox closed.");
 	/* RFC 3501 §6.3.1: the previous mailbox is deselected (without expunging),
 	   and stays deselected if this SELECT fails */
@@ -150,9 +150,18 @@ static int select_common(struct uimap_cmd *cmd, bool readonly)
 	s->state = SESSION_SELECTED;
 	session_watch_view(s);
 	write_mailbox_flags(s);
-	outq_printf(s->out, "* %u EXISTS\r\n* %u RECENT\r\n", info.exists, info.recent);
-	if (info.first_unseen != 0)
-		outq_printf(s->out, "* OK [UNSEEN %u] First unseen.\r\n", info.first_unseen);
+	outq_printf(s->out, "* %u EXISTS\r\n", info.exists);
+	if (s->rev2) {
+		/* RFC 9051 §6.3.2: a LIST response names the mailbox; no RECENT, no UNSEEN */
+		outq_puts(s->out, "* LIST () \"/\" ");
+		session_write_mailbox(s, s->out, name);
+		outq_puts(s->out, "\r\n");
+	} else {
+		outq_printf(s->out, "* %u RECENT\r\n", info.recent);
+		if (info.first_unseen != 0)
+			outq_printf(s->out, "* OK [UNSEEN %u] First unseen.\r\n",
+				    info.first_unseen);
+	}
 	outq_printf(s->out, "* OK [UIDVALIDITY %u] UIDs valid.\r\n", info.uidvalidity);
 	outq_printf(s->out, "* OK [UIDNEXT %u] Predicted next UID.\r\n", info.uidnext);
 	/* RFC 4467 §6.1 (URLMECH): the URLAUTH mechanisms of the mailbox, as Dovecot */

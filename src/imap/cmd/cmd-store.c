@@ -53,7 +53,7 @@ static void store_fetch_reply(struct uimap_cmd *cmd, const struct store_state *s
 		outq_printf(s->out, "UID %u ", info->uid);
 	if (!st->silent) {
 		outq_puts(s->out, "FLAGS ");
-		write_flags(s->out, s->view, &info->flags, true);
+		write_flags(s->out, s->view, &info->flags, !s->rev2);
 		if (s->condstore)
 			outq_append(s->out, " ", 1);
 	}
