@@ -118,7 +118,7 @@ for t in "${TARGETS[@]}"; do
 	UIMAP_BIN=${t#*=}
 	export UIMAP_BIN UIMAP_NAME=$label
 	limits=()
-	"$UIMAP_BIN" --help 2>/dev/null | grep -q -- --max-mailbox-messages &&
+	[[ $("$UIMAP_BIN" --help 2>/dev/null || true) == *--max-mailbox-messages* ]] &&
 		limits=(--max-mailbox-messages 0 --quota-messages 0 --quota-storage 0)
 	perf_start_uimapd "${limits[@]}"
 	perf_log "$label: growing a mailbox to $MESSAGES messages"

@@ -167,11 +167,14 @@ perf_start_uimapd() { # extra args...
 	# every bench connection comes from 127.0.0.1: no per-address login cap
 	# (binaries from before the option have none)
 	local cap=()
-	"$bin" --help 2>/dev/null | grep -q -- --max-unauth-connections-per-ip &&
+	# the help read whole first: "| grep -q" may close the pipe before uimapd wrote all
+	# of it (over 4 KiB), and with pipefail its SIGPIPE would read as "no such option"
+	local help
+	help=$("$bin" --help 2>/dev/null || true)
+	[[ $help == *--max-unauth-connections-per-ip* ]] &&
 		cap=(--max-unauth-connections-per-ip 0)
 	# benchmarks run as root here: say so (binaries from before the option do not ask)
-	[ "$(id -u)" = 0 ] && "$bin" --help 2>/dev/null | grep -q -- --allow-root &&
-		cap+=(--allow-root)
+	[ "$(id -u)" = 0 ] && [[ $help == *--allow-root* ]] && cap+=(--allow-root)
 	${UIMAP_WRAPPER:-} "$bin" --listen "127.0.0.1:$UIMAP_PORT" "${tls[@]}" --passwd "$PERF_TMP/uimap-passwd" \
 		--data-dir "$PERF_TMP/$name-data" --allow-plaintext-auth --login-delay 0 \
 		--max-connections 0 --unauth-commands 0 --log-level warn "${cap[@]}" ${UIMAP_EXTRA_ARGS:-} "$@" \
