@@ -2,12 +2,14 @@
 #include "imap/cmd.h"
 #include "imap/session.h"
 #include "imap/server.h"
+#include "core/alloc.h"
 #include "core/common.h"
 #include "core/mutf7.h"
 #include "mail/imapstr.h"
 #include "imap/seqset.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -40,12 +42,18 @@ void session_write_mailbox(struct session *s, struct outq *q, const char *name)
 {
 	size_t n = strlen(name), len;
 	if (s->utf8) {
+		/* a stack buffer for any name the in-memory store keeps (no arena grows per
+		   name: NOTIFY writes these outside commands, LIST thousands in one) */
+		char stack[2048];
 		size_t cap = MUTF7_DECODED_MAX(n);
-		char *out = arena_alloc(&s->scratch, cap);
-		if (mutf7_decode(name, n, out, cap, &len) == 0) {
+		char *out = cap <= sizeof(stack) ? stack : xmalloc(cap);
+		int r = mutf7_decode(name, n, out, cap, &len);
+		if (r == 0)
 			imapstr_astring(q, out, len);
+		if (out != stack)
+			free(out);
+		if (r == 0)
 			return;
-		}
 	}
 	imapstr_astring(q, name, n);
 }
