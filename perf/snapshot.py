@@ -7,7 +7,8 @@ round trips for --duration s without a snapshot and again while a SIGUSR1 snapsh
 then cold when root) to time exec -> first answered LOGIN.
 
     perf/snapshot.py [--uimapd BIN] [--gb 1] [--clients 4] [--duration 6] [--reps 1]
-                     [--data-dir DIR] [--keep] [--json] [--tmp-root DIR]
+                     [--data-dir DIR] [--keep] [--json] [--json-out FILE]
+                     [--tmp-root DIR] [--timeout S]
 
 --data-dir reuses a populated directory (no populate; it is never deleted); otherwise
 a fresh one under --tmp-root (default /work/tmp-snapbench, else the system temp dir)
@@ -445,6 +446,7 @@ def main():
     ap.add_argument("--tmp-root", default="/work/tmp-snapbench")
     ap.add_argument("--keep", action="store_true")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--json-out", metavar="FILE", help="also write the JSON there")
     ap.add_argument("--timeout", type=float, default=600.0,
                     help="bound for each step (populate, snapshot, load)")
     ap.add_argument("--wait-other", type=float, default=300.0,
@@ -513,6 +515,9 @@ def main():
             print(f"kept {data}", file=sys.stderr)
         else:
             shutil.rmtree(tmp, ignore_errors=True)
+    if args.json_out:
+        with open(args.json_out, "w") as f:
+            json.dump(res, f, indent=1)
     if args.json:
         print(json.dumps(res, indent=1))
     else:
