@@ -127,6 +127,8 @@ class DurabilityMatrix(UimapTestCase):
         if kill:
             srv.proc.kill()
             srv.wait(timeout=20)
+            self.assertIsNone(srv.sanitizer_report(), srv.stderr()[-4000:])
+            srv.proc = None     # killed on purpose: not the cleanup's failure
         else:
             self.assertEqual(srv.stop(), 0, srv.stderr()[-2000:])
         srv = self.start(data)
@@ -268,7 +270,7 @@ class DurabilityMatrix(UimapTestCase):
         self.fail("the snapshot neither finished nor failed")
 
     def subjects(self, c):
-        return sorted(s for _, _, s in self.state(c)["inbox"])
+        return sorted(s.replace("Subject: ", "") for _, _, s in self.state(c)["inbox"])
 
     def test_failed_snapshot_keeps_the_previous_one(self):
         """snapshot-write=EIO (every snapshot fails: the failpoint's count lives in the
@@ -280,20 +282,21 @@ class DurabilityMatrix(UimapTestCase):
         srv = self.start(data)
         c = self.session(srv)
         self.assertTrue(self.snapshot_ok(srv, 0))
+        self.assertEqual(srv.stop(), 0)     # SIGTERM writes a final snapshot too
         with open(snap, "rb") as f:
             good = f.read()
-        self.assertEqual(srv.stop(), 0)
         srv = self.start(data, "snapshot-write=EIO")
         c = self.session(srv)
         t = append(c, "INBOX", make_message(subject="m5"), tag="a5", timeout=20)
         self.assertEqual(tagged_status(t), "OK", t)
         self.assertFalse(self.snapshot_ok(srv, 0))
         err = [l for l in srv.lines() if "snapshot write" in l]
-        self.assertEqual(len(err), 1, srv.stderr()[-2000:])
+        self.assertTrue(err, srv.stderr()[-2000:])
         self.assertIn("Input/output error", err[0])
         with open(snap, "rb") as f:
             self.assertEqual(f.read(), good, "the failed snapshot changed the previous one")
-        self.assertFalse(os.path.exists(snap + ".tmp"))
+        self.assertEqual(sorted(n for n in os.listdir(data) if n.startswith("snapshot")),
+                         ["snapshot.uimap"])
         t = append(c, "INBOX", make_message(subject="m6"), tag="a6", timeout=20)
         self.assertEqual(tagged_status(t), "OK", t)
         want = sorted(SUBJECTS + ("m5", "m6"))
@@ -306,13 +309,17 @@ class DurabilityMatrix(UimapTestCase):
 
     @unittest.expectedFailure
     def test_failed_snapshot_log_names_the_file(self):
-        """GAP (reported): a snapshot write error is logged as "persist: snapshot write:
-        Input/output error", without the file (issue 15: errno and file)."""
+        """GAP (reported): a failed snapshot is logged twice ("persist: snapshot write:
+        Input/output error", then "snapshot failed: snapshot write: Input/output error"
+        from src/persist/loop.c) and neither line names the file; issue 15 asks for
+        one line with errno and file."""
         data = self.template()
         srv = self.start(data, "snapshot-write=EIO")
         self.session(srv)
         self.assertFalse(self.snapshot_ok(srv, 0))
+        time.sleep(0.5)    # a second line would follow at once
         err = [l for l in srv.lines() if "snapshot write" in l]
+        self.assertEqual(len(err), 1, err)
         self.assertRegex(err[0], r"snapshot\.uimap(\.tmp)?\b.*Input/output error")
 
     def test_snapshot_on_a_full_tmpfs_then_space_returns(self):
