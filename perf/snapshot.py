@@ -358,7 +358,8 @@ def check_memory(gb):
         for line in f:
             if line.startswith("MemAvailable:"):
                 avail = int(line.split()[1]) * 1024
-    need = max(2.0, gb * 1.5) * (1 << 30) if gb < 8 else 12 * (1 << 30)
+    # the store's RSS plus page cache for the files: 1.5x, and 12 GB for an 8 GB run
+    need = max(2.0, gb * 1.5, 12.0 if gb >= 8 else 0.0) * (1 << 30)
     if avail is not None and avail < need:
         die(f"{gb} GB needs about {need / (1 << 30):.0f} GB of available memory "
             f"(RSS plus page cache); only {avail / (1 << 30):.1f} GB available")
