@@ -290,8 +290,8 @@ static bool server_before_wait(void *ctx)
 {
 	struct uimap_server *srv = ctx;
 	bool busy = srv->store->vt->background != NULL && srv->store->vt->background(srv->store);
-	if (srv->persist != NULL)
-		persist_turn(srv->persist);
+	if (srv->persist != NULL && persist_turn(srv->persist))
+		busy = true;
 	return busy;
 }
 

@@ -39,7 +39,11 @@
  *                    u64 keywords, i64 internaldate, u64 blob id),
  *          then (version 2) u32 has_quota, u64 quota bytes, u64 quota messages
  *          (an administrator's SETQUOTA), u32 n_keys x (str mailbox, 32 bytes key)
- *          (URLAUTH mailbox access keys, RFC 4467; version 1 files have neither)
+ *          (URLAUTH mailbox access keys, RFC 4467; version 1 files have neither),
+ *          then (version 3) u64 as_of: the user's state is the one after journal
+ *          record as_of (>= the header's journal seq: a background snapshot
+ *          writes users one after another while changes go on), so replay skips
+ *          this user's records up to it
  *          strings are u32 length + bytes. Only live messages are written (UIDNEXT
  *          and HIGHESTMODSEQ keep the expunged ones from being reused).
  *   END    u64 sections before it, u64 users, u64 blobs, u64 file offset of END.
@@ -56,7 +60,7 @@
  */
 
 #define SNAP_MAGIC "UIMAPSNP"
-#define SNAP_VERSION 2u
+#define SNAP_VERSION 3u
 #define SNAP_HEADER_SIZE 64u
 #define SNAP_SECTION_HEADER 32u
 #define SNAP_MSG_SIZE 40u

@@ -125,6 +125,9 @@ void jnl_on_change(void *ctx, const struct store_change *c)
 	uint32_t crc;
 
 	p->changes++;
+	/* a background snapshot encoding this user must begin it again */
+	if (p->bg != NULL)
+		snapbg_changed(p->bg, c->user);
 	/* broken: the journal no longer matches memory; the snapshot that repairs it
 	   saves this change too */
 	if (!p->journal_on || p->health == PERSIST_BROKEN)
@@ -206,6 +209,10 @@ static void jnl_release_segs(struct persist *p)
 	p->buf.len = 0;
 	p->buf_seg_start = 0;
 	p->pending_blob_bytes = 0;
+	/* a burst's buffer is not kept: every page of it would be copied by the next
+	   snapshot's fork */
+	if (p->buf.cap > JNL_BUF_KEEP)
+		buf_free(&p->buf);
 }
 
 void jnl_discard_pending(struct persist *p)
@@ -433,9 +440,10 @@ static int jnl_decode(uint16_t type, const unsigned char *data, size_t len,
 #undef RD_STR
 }
 
-/* Apply one record through the store's own primitives (the live path's). */
-static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *data,
-		     size_t len, const char **why)
+/* Apply record seq through the store's own primitives (the live path's): 1 applied,
+   2 already in the snapshot (its user's as_of), 0 does not apply (*why), -errno. */
+static int jnl_apply(struct memstore *ms, uint64_t seq, uint16_t type,
+		     const unsigned char *data, size_t len, const char **why)
 {
 	struct store_change c;
 	struct store_msg msg;
@@ -443,8 +451,15 @@ static int jnl_apply(struct memstore *ms, uint16_t type, const unsigned char *da
 	int r;
 
 	r = jnl_decode(type, data, len, &c, &msg, tmp, why);
-	if (r > 0)
-		r = store_change_apply(ms, &c, why);
+	if (r > 0) {
+		struct store_user *user = store_find_user(ms, c.user);
+
+		/* a background snapshot wrote this user after the record */
+		if (user != NULL && seq <= user->replay_after)
+			r = 2;
+		else
+			r = store_change_apply(ms, &c, why);
+	}
 	uimap_blob_unref(&msg.blob);
 	free(tmp);
 	return r;
@@ -565,8 +580,8 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 					continue;
 				}
 			}
-			r = jnl_apply(rp->ms, get_u16(data + off + 16), data + off + JNL_REC_HEADER,
-				      len, &why);
+			r = jnl_apply(rp->ms, seq, get_u16(data + off + 16),
+				      data + off + JNL_REC_HEADER, len, &why);
 			if (r < 0) {
 				error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file,
 					     strerror(-r));
@@ -584,7 +599,7 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 				persist_reportf(rp->report, "%s/%s: %s at offset %zu: skipped",
 						rp->dir_name, file, what, off);
 				rp->stats->dropped_records++;
-			} else {
+			} else if (r == 1) {
 				rp->stats->journal_records++;
 			}
 			r = 0;

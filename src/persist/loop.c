@@ -69,23 +69,36 @@ static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 	waiters_run(p, res < 0 ? res : 0);
 }
 
-void persist_turn(struct persist *p)
+bool persist_turn(struct persist *p)
 {
 	struct persist_flush fl;
+	bool more = p->ring != NULL && persist_snapshot_step(p);
 	if (p->ring == NULL || p->sync_inflight)
-		return;
+		return more;
 	if (persist_journal_flush_begin(p, &fl) < 0) {
 		/* logged by persist_fail(); replies waiting for these records never go */
 		waiters_run(p, p->error);
-		return;
+		return more;
 	}
 	if (!fl.need_fsync)
-		return;
+		return more;
 	struct io_uring_sqe *sqe = ring_sqe(p->ring);
 	io_uring_prep_fsync(sqe, fl.fd, IORING_FSYNC_DATASYNC);
 	io_uring_sqe_set_data64(sqe, udata_make(&p->fsync_h, OP_HANDLER));
 	p->fsync_seq = fl.seq;
 	p->fsync_start_us = clock_us();
+	return more;
+}
+
+static void snapshot_poll(struct persist *p)
+{
+	int fd = persist_snapshot_fd(p);
+	if (fd >= 0 && !p->snap_polling) {
+		struct io_uring_sqe *sqe = ring_sqe(p->ring);
+		io_uring_prep_poll_add(sqe, fd, POLLIN);
+		io_uring_sqe_set_data64(sqe, udata_make(&p->snap_h, OP_HANDLER));
+		p->snap_polling = true;
+	}
 }
 
 static void snapshot_done(struct ring_handler *h, int res, unsigned flags)
@@ -99,13 +112,16 @@ static void snapshot_done(struct ring_handler *h, int res, unsigned flags)
 	if (r > 0)
 		PROBE0(snapshot__done);
 	else if (r < 0)
-		log_error("snapshot failed: %s", err ? err : strerror(-r));
+		log_error("persist: snapshot failed: %s; the previous snapshot and the "
+			  "journals stay", err ? err : strerror(-r));
+	else if (persist_snapshot_fd(p) >= 0)
+		snapshot_poll(p);   /* a spurious wake-up */
 }
 
 static void snapshot_begin(struct persist *p, const char *why)
 {
-	uint64_t fork_us = 0;
-	int r = persist_snapshot_start(p, &fork_us);
+	uint64_t pause_us = 0;
+	int r = persist_snapshot_start(p, &pause_us);
 	if (r == -EBUSY)
 		return;
 	if (r < 0) {
@@ -113,15 +129,9 @@ static void snapshot_begin(struct persist *p, const char *why)
 		return;
 	}
 	PROBE0(snapshot__start);
-	log_info("snapshot (%s) started; fork paused the loop %llu us", why,
-		 (unsigned long long)fork_us);
-	int fd = persist_snapshot_fd(p);
-	if (fd >= 0 && !p->snap_polling) {
-		struct io_uring_sqe *sqe = ring_sqe(p->ring);
-		io_uring_prep_poll_add(sqe, fd, POLLIN);
-		io_uring_sqe_set_data64(sqe, udata_make(&p->snap_h, OP_HANDLER));
-		p->snap_polling = true;
-	}
+	log_info("snapshot (%s) started; the loop paused %llu us", why,
+		 (unsigned long long)pause_us);
+	snapshot_poll(p);
 }
 
 #define REPAIR_EVERY_MS 5000   /* a broken journal: a repairing snapshot this often */
@@ -132,7 +142,7 @@ static void tick(struct timer *t)
 	uint64_t now = clock_ms();
 	/* periodic mode fsyncs here; a due snapshot starts */
 	persist_turn(p);
-	if (p->health == PERSIST_BROKEN && p->child == 0 &&
+	if (p->health == PERSIST_BROKEN && !persist_snapshot_running(p) &&
 	    now - p->last_retry_ms >= REPAIR_EVERY_MS) {
 		p->last_retry_ms = now;
 		snapshot_begin(p, "journal repair");

@@ -16,19 +16,16 @@
 
 /* Message bytes at least this big are written from the blob (writev), not copied
    into the journal buffer. */
-#define JNL_INLINE_MAX (64u * 1024)
+/* Messages this big or bigger are written from their blob (an iovec), not copied
+   into the record buffer. */
+#define JNL_INLINE_MAX (4u * 1024)
+/* The record buffer's capacity kept between writes. */
+#define JNL_BUF_KEEP (256u * 1024)
 
 /* A part of the pending journal bytes: [off, off + len) of buf, or a whole blob. */
 struct jnl_seg {
 	size_t off, len;
 	struct uimap_blob *blob;    /* a reference, dropped after the write */
-};
-
-/* Result the snapshot child leaves in a shared page for the parent. */
-struct snap_result {
-	int status;                 /* 0, or -errno */
-	uint64_t bytes;
-	char error[512];
 };
 
 struct persist {
@@ -40,7 +37,6 @@ struct persist {
 	int lock_fd;                /* flock()ed: one process per data_dir */
 	struct persist_load_stats load;
 	struct buf report;        /* NUL-terminated text of what the load dropped */
-	struct snap_result *shared; /* MAP_SHARED page written by the snapshot child */
 
 	/* journal */
 	bool journal_on;            /* journal_fsync != off */
@@ -48,6 +44,8 @@ struct persist {
 	uint64_t jno;               /* its number */
 	uint64_t jsize;             /* bytes in it that hold whole records */
 	int retired_fd;             /* previous journal until its fsync is done, or -1 */
+	int spare_fd;               /* journal spare_no, made ahead for the next rotation */
+	uint64_t spare_no;
 	uint64_t retired_seq;       /* last seq written to it */
 	uint64_t seq;               /* last record appended (buffered or written) */
 	uint64_t written_seq;       /* last record written to a file */
@@ -71,11 +69,10 @@ struct persist {
 	/* snapshots */
 	uint64_t changes;           /* hook calls since the last snapshot started */
 	uint64_t last_snapshot_ms;  /* when the last one started (or open) */
-	pid_t child;                /* running snapshot, 0 when none */
-	int child_fd;               /* its pidfd */
-	uint64_t child_seq;         /* the last record it covers */
-	bool child_repairs;         /* started while the journal was broken */
-	uint64_t child_start_us;    /* clock_us() when it was forked */
+	struct snapbg *bg;          /* running snapshot, NULL when none */
+	uint64_t snap_seq;          /* the last record before it started */
+	bool snap_repairs;          /* started while the journal was broken */
+	uint64_t snap_start_us;     /* clock_us() when it started */
 
 	struct persist_metrics metrics;
 
@@ -86,10 +83,44 @@ struct persist {
 	struct ring_handler fsync_h;  /* the group-commit fdatasync */
 	uint64_t fsync_seq;         /* what the fsync in flight makes durable */
 	uint64_t fsync_start_us;    /* when it was submitted */
-	struct ring_handler snap_h; /* poll of the snapshot child's pidfd */
+	struct ring_handler snap_h; /* poll of the snapshot writer's eventfd */
 	bool snap_polling;
 	struct persist_waiter *wait_head, *wait_tail; /* ascending seq */
 };
+
+/* snapbg.c: a background snapshot (see there) */
+struct snapbg;
+
+struct snapbg_result {
+	uint64_t bytes;             /* of the file */
+	uint64_t loop_us, longest_us, slices;  /* the loop's time spent encoding */
+	uint64_t restarts;          /* users encoded again after a change */
+	uint64_t seq;               /* the journal position it started from */
+	int spare_fd;               /* the next journal, made by the writer, or -1 */
+	uint64_t spare_no;
+	char error[512];            /* when it failed: names the file */
+};
+
+/* Start one as of p->seq and p->jno (the journal just rotated): its writer thread
+   creates SNAP_TMP_FILE. 0, or -errno. */
+int snapbg_start(struct persist *p, struct snapbg **bg_r);
+
+/* An eventfd that becomes readable when the writer has finished. */
+int snapbg_fd(const struct snapbg *bg);
+
+/* The change hook saw a change of user (before the next slice). */
+void snapbg_changed(struct snapbg *bg, const char *user);
+
+/* Encode for about 200 us (unlimited: to the end). 1 when everything is encoded,
+   0 when there is more. Loop thread. */
+int snapbg_slice(struct snapbg *bg, bool unlimited);
+
+/* Whether the writer has finished (snapbg_end() will not block). */
+bool snapbg_finished(struct snapbg *bg);
+
+/* Encode what is left, wait for the writer, free bg. 0 (the snapshot is durable and
+   the journals before it are removed), or -errno with res->error. */
+int snapbg_end(struct snapbg *bg, struct snapbg_result *res);
 
 /* persist.c */
 /* Append a line to a load report. */
@@ -105,6 +136,58 @@ int persist_read_file(int fd, unsigned char **data_r, size_t *len_r);
 /* snapshot.c */
 /* Write the whole snapshot to fd (positioned at 0). Returns bytes written or
    -errno with *error_r. */
+/* Blob pointer -> id, open addressing, grown as needed. */
+struct blob_map {
+	uintptr_t *keys;
+	uint64_t *ids;
+	size_t mask;
+	size_t count;
+};
+
+/* An empty map sized for about n blobs. */
+void blob_map_init(struct blob_map *m, uint64_t n);
+
+/* The id of blob, or UINT64_MAX after inserting it with id next. */
+uint64_t blob_map_get(struct blob_map *m, const struct uimap_blob *blob, uint64_t next);
+
+/* Free the map's arrays (the blobs are not touched). */
+void blob_map_free(struct blob_map *m);
+
+/* The pieces of a USER section (format.h), in this order: the head (out is reset),
+   per mailbox its head then each live message with its blob id, then the tail
+   with the journal position the user's state is as of. */
+void snap_encode_user_head(struct buf *out, const struct store_user *user);
+void snap_encode_box_head(struct buf *out, const struct mailbox *box);
+void snap_encode_msg(struct buf *out, const struct store_msg *msg, uint64_t blob_id);
+void snap_encode_user_tail(struct buf *out, const struct store_user *user, uint64_t as_of);
+
+/* A snapshot written section by section into SNAP_TMP_FILE (any one thread), then
+   made the snapshot by snap_out_finish(). Write errors are kept and reported by
+   finish. */
+struct snap_out;
+
+/* Create the temporary file. 0, or -errno with *error_r. */
+int snap_out_open(int dir_fd, const char *dir_name, struct snap_out **out_r,
+		  const char **error_r);
+
+/* BLOBS sections for blobs[0..n) with ids first_id..: ids follow each other across
+   calls, and a message's blob is written before its user. */
+void snap_out_blobs(struct snap_out *o, const struct uimap_blob *const *blobs, size_t n,
+		    uint64_t first_id);
+
+/* A USER section: data (len bytes, from snap_encode_*) holding count messages. */
+void snap_out_user(struct snap_out *o, const void *data, size_t len, uint32_t count);
+
+/* The END section and the header, fsync, rename over SNAP_FILE, fsync the
+   directory; o is freed. 0 (*bytes_r: the file's size), or -errno with *error_r
+   naming the file (the temporary is removed, the old snapshot is untouched). */
+int snap_out_finish(struct snap_out *o, int dir_fd, const char *dir_name,
+		    uint32_t last_uidvalidity, uint64_t journal_seq, uint64_t journal_no,
+		    uint64_t *bytes_r, const char **error_r);
+
+/* Give up: remove the temporary and free o (NULL is allowed). */
+void snap_out_abort(struct snap_out *o, int dir_fd);
+
 int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_t journal_no,
 		      const char **error_r);
 /* Write dir/name safely (name.tmp, fsync, rename, fsync dir). */

@@ -158,14 +158,12 @@ static void persist_free(struct persist *p)
 		close(p->jfd);
 	if (p->retired_fd >= 0)
 		close(p->retired_fd);
-	if (p->child_fd >= 0)
-		close(p->child_fd);
+	if (p->spare_fd >= 0)
+		close(p->spare_fd);
 	if (p->lock_fd >= 0)
 		close(p->lock_fd);
 	if (p->dir_fd >= 0)
 		close(p->dir_fd);
-	if (p->shared != NULL)
-		munmap(p->shared, sizeof(*p->shared));
 	buf_free(&p->buf);
 	buf_free(&p->report);
 	free(p->segs);
@@ -196,17 +194,9 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	p = xcalloc(1, sizeof(*p));
 	p->ms = ms;
 	p->set = *set;
-	p->jfd = p->retired_fd = p->child_fd = p->lock_fd = p->dir_fd = -1;
+	p->jfd = p->retired_fd = p->spare_fd = p->lock_fd = p->dir_fd = -1;
 	p->journal_on = set->journal_fsync != UIMAP_JOURNAL_FSYNC_OFF;
 	p->data_dir = xstrdup(set->data_dir);
-	p->shared = mmap(NULL, sizeof(*p->shared), PROT_READ | PROT_WRITE,
-			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (p->shared == MAP_FAILED) {
-		p->shared = NULL;
-		r = -errno;
-		error_set(error_r, "mmap of the snapshot result page: %s", strerror(errno));
-		goto fail;
-	}
 	p->set.data_dir = p->data_dir;
 	if (mkdir(p->data_dir, 0700) < 0 && errno != EEXIST) {
 		r = -errno;
@@ -243,6 +233,10 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 			goto fail;
 		}
 		p->jsize = p->alloc_end = JNL_HEADER_SIZE;
+		/* the next one too, so that the first snapshot's rotation does not
+		   wait for an fsync on the loop */
+		p->spare_fd = jnl_create(p->dir_fd, p->jno + 1);
+		p->spare_no = p->jno + 1;
 	}
 	p->last_sync_ms = p->last_snapshot_ms = clock_ms();
 	/* Replayed changes count toward the next snapshot. */
@@ -538,9 +532,15 @@ static int persist_rotate(struct persist *p)
 		p->retired_fd = -1;
 	}
 	(void)jnl_write_pending(p);
-	fd = jnl_create(p->dir_fd, p->jno + 1);
-	if (fd < 0)
-		return fd;
+	if (p->spare_fd >= 0 && p->spare_no == p->jno + 1) {
+		/* made ahead by the last snapshot's writer: no fsync on the loop */
+		fd = p->spare_fd;
+		p->spare_fd = -1;
+	} else {
+		fd = jnl_create(p->dir_fd, p->jno + 1);
+		if (fd < 0)
+			return fd;
+	}
 	if (p->health == PERSIST_BROKEN) {
 		if (!p->sync_inflight)
 			close(p->jfd);
@@ -562,7 +562,7 @@ static int persist_rotate(struct persist *p)
 
 bool persist_snapshot_due(const struct persist *p)
 {
-	if (p->child != 0 || p->changes == 0)
+	if (p->bg != NULL || p->changes == 0)
 		return false;
 	if (p->set.snapshot_changes != 0 && p->changes >= p->set.snapshot_changes)
 		return true;
@@ -572,74 +572,44 @@ bool persist_snapshot_due(const struct persist *p)
 
 int persist_snapshot_fd(const struct persist *p)
 {
-	return p->child != 0 ? p->child_fd : -1;
+	return p->bg != NULL ? snapbg_fd(p->bg) : -1;
 }
 
-/* The child: write, report through the shared page, exit without running the
-   parent's atexit handlers or flushing its stdio. */
-static void __attribute__((noreturn)) persist_child(struct persist *p, pid_t parent,
-						     uint64_t seq, uint64_t jno)
+bool persist_snapshot_running(const struct persist *p)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-	const char *error = NULL;
-	uint64_t bytes = 0;
-	sigset_t none;
-	int r;
-
-	/* Die with the parent: an orphan renaming an old snapshot over a newer
-	   instance's would lose data. */
-	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
-	if (getppid() != parent)
-		_exit(2);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		signal(sigs[i], SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	r = snap_write_file(p->ms, p->dir_fd, p->data_dir, SNAP_FILE, seq, jno, &bytes, &error);
-	/* Durable: the journals it covers can go, removed here rather than by the
-	   loop (unlinking gigabytes of journal takes a while). */
-	if (r == 0)
-		jnl_delete_before(p->dir_fd, jno);
-	p->shared->bytes = bytes;
-	if (r < 0)
-		snprintf(p->shared->error, sizeof(p->shared->error), "%s", error);
-	__atomic_store_n(&p->shared->status, r, __ATOMIC_RELEASE);
-	_exit(r == 0 ? 0 : 1);
+	return p->bg != NULL;
 }
 
-int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r)
+int persist_snapshot_start(struct persist *p, uint64_t *pause_us_r)
 {
-	uint64_t t0, seq;
-	pid_t pid, parent = getpid();
+	uint64_t t0 = clock_us(), pause;
 	int r;
 
-	if (p->child != 0)
+	if (p->bg != NULL)
 		return -EBUSY;
 	r = persist_rotate(p);
 	if (r < 0)
 		return r;
-	seq = p->seq;
-	p->shared->status = -EINPROGRESS;
-	p->shared->bytes = 0;
-	p->shared->error[0] = '\0';
-	t0 = clock_us();
-	pid = fork();
-	if (pid == 0)
-		persist_child(p, parent, seq, p->jno);
-	uint64_t fork_us = clock_us() - t0;
-	if (fork_us_r != NULL)
-		*fork_us_r = fork_us;
-	if (pid < 0)
-		return -errno;
-	metrics_observe(&p->metrics.snapshot_fork, fork_us);
-	p->child_start_us = t0;
-	p->child = pid;
-	p->child_seq = seq;
-	p->child_repairs = p->health == PERSIST_BROKEN;
-	p->child_fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* no fork(): the loop encodes users in slices (persist_snapshot_step), a
+	   thread writes them */
+	r = snapbg_start(p, &p->bg);
+	if (r < 0)
+		return r;
+	pause = clock_us() - t0;
+	if (pause_us_r != NULL)
+		*pause_us_r = pause;
+	metrics_observe(&p->metrics.snapshot_fork, pause);
+	p->snap_start_us = t0;
+	p->snap_seq = p->seq;
+	p->snap_repairs = p->health == PERSIST_BROKEN;
 	p->changes = 0;
 	p->last_snapshot_ms = clock_ms();
 	return 0;
+}
+
+bool persist_snapshot_step(struct persist *p)
+{
+	return p->bg != NULL && snapbg_slice(p->bg, false) == 0;
 }
 
 int persist_snapshot_now(struct persist *p, const char **error_r)
@@ -647,7 +617,7 @@ int persist_snapshot_now(struct persist *p, const char **error_r)
 	uint64_t seq, bytes = 0;
 	int r;
 
-	if (p->child != 0) {
+	if (p->bg != NULL) {
 		error_set(error_r, "%s: a snapshot is being written", p->data_dir);
 		return -EBUSY;
 	}
@@ -672,85 +642,64 @@ int persist_snapshot_now(struct persist *p, const char **error_r)
 	return 0;
 }
 
-/* The child ended (si) or vanished (si NULL: auto-reaped). */
-static int persist_snapshot_finish(struct persist *p, const siginfo_t *si, const char **error_r)
+/* The writer has finished (or is waited for): 1 done, -errno failed. */
+static int persist_snapshot_finish(struct persist *p, const char **error_r)
 {
-	int status = __atomic_load_n(&p->shared->status, __ATOMIC_ACQUIRE);
+	struct snapbg_result res;
+	int status = snapbg_end(p->bg, &res);
 
-	if (p->child_fd >= 0)
-		close(p->child_fd);
-	p->child_fd = -1;
-	p->child = 0;
-	if (si != NULL && !(si->si_code == CLD_EXITED && si->si_status == 0) && status == 0)
-		status = -EIO;
+	p->bg = NULL;
+	if (res.spare_fd >= 0) {
+		if (p->spare_fd >= 0)
+			close(p->spare_fd);
+		p->spare_fd = res.spare_fd;
+		p->spare_no = res.spare_no;
+	}
 	if (status == 0) {
 		struct persist_metrics *m = &p->metrics;
-		m->last_snapshot_us = clock_us() - p->child_start_us;
+		m->last_snapshot_us = clock_us() - p->snap_start_us;
 		metrics_observe(&m->snapshot, m->last_snapshot_us);
 		m->snapshots_ok++;
-		m->last_snapshot_bytes = p->shared->bytes;
+		m->last_snapshot_bytes = res.bytes;
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);
 		m->last_snapshot_unix_ms = (uint64_t)now.tv_sec * 1000u +
 					   (uint64_t)now.tv_nsec / 1000000u;
-		/* the child removed the journals it covers */
-		log_info("persist: snapshot of %llu bytes written",
-			 (unsigned long long)p->shared->bytes);
-		if (p->child_repairs && p->health == PERSIST_BROKEN) {
-			/* memory as of the snapshot is on disk, and the journal after it
-			   is a fresh file: they match again */
-			if (p->written_seq < p->child_seq)
-				p->written_seq = p->child_seq;
-			if (p->durable_seq < p->child_seq)
-				p->durable_seq = p->child_seq;
+		/* the writer removed the journals it covers */
+		log_info("persist: snapshot of %llu bytes written in %.2f s; the loop spent "
+			 "%llu us on it in %llu slices (longest %llu us), %llu user(s) encoded "
+			 "again after a change", (unsigned long long)res.bytes,
+			 (double)m->last_snapshot_us / 1e6, (unsigned long long)res.loop_us,
+			 (unsigned long long)res.slices, (unsigned long long)res.longest_us,
+			 (unsigned long long)res.restarts);
+		if (p->snap_repairs && p->health == PERSIST_BROKEN) {
+			/* memory as of the snapshot is on disk (no change was taken while
+			   broken), and the journal after it is a fresh file: they match */
+			if (p->written_seq < p->snap_seq)
+				p->written_seq = p->snap_seq;
+			if (p->durable_seq < p->snap_seq)
+				p->durable_seq = p->snap_seq;
 			persist_recovered(p, "a snapshot repaired the journal");
 		}
 		return 1;
 	}
-	if (status == -EINPROGRESS || p->shared->error[0] == '\0') {
-		if (si != NULL && si->si_code != CLD_EXITED)
-			error_set(error_r, "snapshot writer killed by signal %d", si->si_status);
-		else
-			error_set(error_r, "snapshot writer failed");
-		status = -EIO;
-	} else {
-		error_set(error_r, "%s", p->shared->error);
-	}
+	error_set(error_r, "%s", res.error[0] != '\0' ? res.error : strerror(-status));
 	p->metrics.snapshots_failed++;
-	log_error("persist: %s", error_last());
 	return status;
-}
-
-static int persist_snapshot_reap(struct persist *p, bool block, const char **error_r)
-{
-	siginfo_t si;
-
-	if (p->child == 0)
-		return 0;
-	for (;;) {
-		memset(&si, 0, sizeof(si));
-		if (waitid(P_PID, (id_t)p->child, &si, WEXITED | (block ? 0 : WNOHANG)) == 0)
-			break;
-		if (errno == EINTR)
-			continue;
-		if (errno == ECHILD)
-			return persist_snapshot_finish(p, NULL, error_r);
-		error_set(error_r, "waitid: %s", strerror(errno));
-		return -errno;
-	}
-	if (si.si_pid == 0)
-		return 0;
-	return persist_snapshot_finish(p, &si, error_r);
 }
 
 int persist_snapshot_poll(struct persist *p, const char **error_r)
 {
-	return persist_snapshot_reap(p, false, error_r);
+	if (p->bg == NULL || !snapbg_finished(p->bg))
+		return 0;
+	return persist_snapshot_finish(p, error_r);
 }
 
 int persist_snapshot_wait(struct persist *p, const char **error_r)
 {
-	return persist_snapshot_reap(p, true, error_r);
+	if (p->bg == NULL)
+		return 0;
+	return persist_snapshot_finish(p, error_r);
 }
 
 void persist_close(struct persist **pp)
@@ -764,7 +713,7 @@ void persist_close(struct persist **pp)
 	store_memory_set_change_hook(&p->ms->pub, NULL, NULL, NULL);
 	if (p->journal_on && p->health != PERSIST_BROKEN && persist_journal_sync(p) < 0)
 		log_error("persist: journal sync at close: %s", strerror(-p->error));
-	if (p->child != 0)
+	if (p->bg != NULL)
 		(void)persist_snapshot_wait(p, &error);
 	persist_free(p);
 }

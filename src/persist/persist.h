@@ -37,10 +37,11 @@
  *   - once a second (a timer): persist_journal_flush_begin() (periodic mode
  *     fsyncs when a second has passed) and, when persist_snapshot_due(),
  *     persist_snapshot_start().
- *   - after persist_snapshot_start() returned 0: poll persist_snapshot_fd()
- *     (IORING_OP_POLL_ADD, POLLIN: it is a pidfd, readable when the child exits)
- *     and call persist_snapshot_poll() when it fires (calling it more often is
- *     harmless). Do not set SIGCHLD to SIG_IGN (the child must stay reapable).
+ *   - after persist_snapshot_start() returned 0: call persist_snapshot_step()
+ *     every loop turn (it encodes for ~200 us; true: more to do, do not block
+ *     waiting for events), poll persist_snapshot_fd() (IORING_OP_POLL_ADD,
+ *     POLLIN: an eventfd, readable when the writer thread has finished) and call
+ *     persist_snapshot_poll() when it fires (calling it more often is harmless).
  *   - shutdown: persist_snapshot_start() + persist_snapshot_wait() if a final
  *     snapshot is wanted, then persist_close().
  *
@@ -209,9 +210,10 @@ struct timer_heap;
    ring handlers. Without this, the flush/poll functions below are the caller's. */
 void persist_attach(struct persist *p, struct ring *ring, struct timer_heap *timers);
 
-/* Once per loop turn, before the wait: write the turn's records with one write and
-   start the group-commit fdatasync when due. */
-void persist_turn(struct persist *p);
+/* Once per loop turn, before the wait: a slice of a running snapshot, write the
+   turn's records with one write and start the group-commit fdatasync when due.
+   True when the loop should not block (the snapshot has more to encode). */
+bool persist_turn(struct persist *p);
 
 /* Start a snapshot at once (SIGUSR1), unless one runs. */
 void persist_request_snapshot(struct persist *p);
@@ -243,19 +245,29 @@ void persist_detach(struct persist *p);
    since the last one started (and something changed), or snapshot_changes
    changes were made since; false while one runs. */
 bool persist_snapshot_due(const struct persist *p);
-/* Start a background snapshot: rotate the journal (new records go to journal N+1),
-   fork; the child writes a temp file, fsyncs it, renames it over the snapshot and
-   fsyncs the directory. The store as of this call is what gets saved. Returns 0,
-   -EBUSY (one is running), or -errno (fork, files). *fork_us_r (may be NULL): how
-   long the parent was paused in fork(), in microseconds. */
-int persist_snapshot_start(struct persist *p, uint64_t *fork_us_r);
-/* pidfd of the running snapshot child (POLLIN when it exits), -1 when none. */
+/* Start a background snapshot: rotate the journal (new records go to journal N+1)
+   and start its writer thread. The loop then encodes users in slices
+   (persist_snapshot_step), each user as of one journal position (changes go on
+   meanwhile; a user that changes is encoded again); the thread writes a temp
+   file, fsyncs it, renames it over the snapshot, fsyncs the directory and removes
+   the journals before N+1. The snapshot plus the journals from N+1 on are the
+   store. Returns 0, -EBUSY (one is running), or -errno. *pause_us_r (may be
+   NULL): how long this call took, in microseconds. */
+int persist_snapshot_start(struct persist *p, uint64_t *pause_us_r);
+/* Encode the running snapshot for about 200 us. True while there is more to
+   encode (the loop should not sleep), false when none runs or all is encoded. */
+bool persist_snapshot_step(struct persist *p);
+/* Whether a snapshot is running. */
+bool persist_snapshot_running(const struct persist *p);
+/* eventfd of the running snapshot's writer (POLLIN when it has finished), -1 when
+   none. */
 int persist_snapshot_fd(const struct persist *p);
 /* Non-blocking: 0 while running or when none runs, 1 when a snapshot completed
    (the journals it covers are then deleted), -errno when it failed (*error_r says
    why; the journals stay and the next start retries). */
 int persist_snapshot_poll(struct persist *p, const char **error_r);
-/* Blocking form of persist_snapshot_poll (0 when none runs). */
+/* Blocking form of persist_snapshot_poll (0 when none runs): encodes what is left
+   on this thread, then waits for the writer. */
 int persist_snapshot_wait(struct persist *p, const char **error_r);
 /* A snapshot in this process, now (tools: uimapctl compact and offline import):
    what persist_snapshot_start's child does after the same journal rotation, so the

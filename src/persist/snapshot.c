@@ -43,12 +43,6 @@ struct snap_writer {
 	int error;
 };
 
-/* Blob pointer -> id, open addressing (the child's only big allocation). */
-struct blob_map {
-	uintptr_t *keys;
-	uint64_t *ids;
-	size_t mask;
-};
 
 static int w_flush(struct snap_writer *w)
 {
@@ -127,7 +121,7 @@ static void w_section_end(struct snap_writer *w)
 	w->n_sections++;
 }
 
-static void blob_map_init(struct blob_map *m, uint64_t n)
+void blob_map_init(struct blob_map *m, uint64_t n)
 {
 	size_t cap = 64;
 
@@ -136,12 +130,18 @@ static void blob_map_init(struct blob_map *m, uint64_t n)
 	m->keys = xcalloc(cap, sizeof(*m->keys));
 	m->ids = xmalloc(cap * sizeof(*m->ids));
 	m->mask = cap - 1;
+	m->count = 0;
 }
 
-/* The id of blob, or UINT64_MAX after inserting it with id next. */
-static uint64_t blob_map_get(struct blob_map *m, const struct uimap_blob *blob, uint64_t next)
+void blob_map_free(struct blob_map *m)
 {
-	uintptr_t key = (uintptr_t)blob;
+	free(m->keys);
+	free(m->ids);
+	*m = (struct blob_map){ 0 };
+}
+
+static uint64_t blob_map_insert(struct blob_map *m, uintptr_t key, uint64_t id)
+{
 	size_t i = (size_t)((key >> 4) * 0x9e3779b97f4a7c15ull) & m->mask;
 
 	while (m->keys[i] != 0) {
@@ -150,8 +150,25 @@ static uint64_t blob_map_get(struct blob_map *m, const struct uimap_blob *blob, 
 		i = (i + 1) & m->mask;
 	}
 	m->keys[i] = key;
-	m->ids[i] = next;
+	m->ids[i] = id;
+	m->count++;
 	return UINT64_MAX;
+}
+
+uint64_t blob_map_get(struct blob_map *m, const struct uimap_blob *blob, uint64_t next)
+{
+	if (2 * (m->count + 1) > m->mask + 1) {
+		/* more blobs than counted at the start (a background snapshot) */
+		struct blob_map old = *m;
+
+		blob_map_init(m, 2 * (old.mask + 1));
+		for (size_t i = 0; i <= old.mask; i++) {
+			if (old.keys[i] != 0)
+				blob_map_insert(m, old.keys[i], old.ids[i]);
+		}
+		blob_map_free(&old);
+	}
+	return blob_map_insert(m, (uintptr_t)blob, next);
 }
 
 struct blob_batch {
@@ -179,40 +196,82 @@ static void w_blob_section(struct snap_writer *w, struct blob_batch *b)
 	b->bytes = 0;
 }
 
-static int user_encode(struct buf *out, const struct store_user *user,
-		       struct blob_map *map, struct blob_batch *batch, struct snap_writer *w,
-		       uint32_t *n_msgs_r)
+void snap_encode_user_head(struct buf *out, const struct store_user *user)
 {
-	uint32_t total = 0;
-
 	out->len = 0;
 	buf_append_lstr(out, user->name);
 	buf_append_u32(out, (uint32_t)user->n_subs);
 	for (size_t i = 0; i < user->n_subs; i++)
 		buf_append_lstr(out, user->subs[i]);
 	buf_append_u32(out, (uint32_t)user->n_boxes);
+}
+
+void snap_encode_box_head(struct buf *out, const struct mailbox *box)
+{
+	unsigned char fix[28];
+
+	put_u32(fix, box->uidvalidity);
+	put_u32(fix + 4, box->uidnext);
+	put_u32(fix + 8, box->first_recent_uid);
+	put_u32(fix + 12, box->special_use);
+	put_u32(fix + 16, box->noselect ? 1 : 0);
+	put_u64(fix + 20, box->modseq);
+	buf_append_lstr(out, box->name);
+	buf_append(out, fix, sizeof(fix));
+	buf_append_u32(out, box->n_keywords);
+	for (unsigned k = 0; k < box->n_keywords; k++)
+		buf_append_lstr(out, box->keywords[k]);
+	buf_append_u32(out, box->n_live);
+	buf_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE);
+}
+
+void snap_encode_msg(struct buf *out, const struct store_msg *msg, uint64_t blob_id)
+{
+	unsigned char *m;
+
+	buf_reserve(out, SNAP_MSG_SIZE);
+	m = (unsigned char *)out->data + out->len;
+	memset(m, 0, SNAP_MSG_SIZE);
+	put_u32(m, msg->uid);
+	m[4] = msg->flags;
+	put_u16(m + 6, (uint16_t)msg->tz_minutes);
+	put_u64(m + 8, msg->modseq);
+	put_u64(m + 16, msg->keywords);
+	put_u64(m + 24, (uint64_t)msg->internaldate);
+	put_u64(m + 32, blob_id);
+	out->len += SNAP_MSG_SIZE;
+}
+
+void snap_encode_user_tail(struct buf *out, const struct store_user *user, uint64_t as_of)
+{
+	/* version 2: an administrator's quota (SETQUOTA) */
+	buf_append_u32(out, user->has_quota ? 1 : 0);
+	buf_append_u64(out, user->quota.max_bytes);
+	buf_append_u64(out, user->quota.max_messages);
+	/* version 2: URLAUTH mailbox access keys */
+	buf_append_u32(out, (uint32_t)user->n_urlkeys);
+	for (size_t i = 0; i < user->n_urlkeys; i++) {
+		buf_append_lstr(out, user->urlkeys[i].mailbox);
+		buf_append(out, user->urlkeys[i].key, sizeof(user->urlkeys[i].key));
+	}
+	/* version 3: the journal position of this user's state */
+	buf_append_u64(out, as_of);
+}
+
+static int user_encode(struct buf *out, const struct store_user *user, uint64_t as_of,
+		       struct blob_map *map, struct blob_batch *batch, struct snap_writer *w,
+		       uint32_t *n_msgs_r)
+{
+	uint32_t total = 0;
+
+	snap_encode_user_head(out, user);
 	for (size_t b = 0; b < user->n_boxes; b++) {
 		const struct mailbox *box = user->boxes[b];
-		unsigned char fix[28];
-
-		put_u32(fix, box->uidvalidity);
-		put_u32(fix + 4, box->uidnext);
-		put_u32(fix + 8, box->first_recent_uid);
-		put_u32(fix + 12, box->special_use);
-		put_u32(fix + 16, box->noselect ? 1 : 0);
-		put_u64(fix + 20, box->modseq);
-		buf_append_lstr(out, box->name);
-		buf_append(out, fix, sizeof(fix));
-		buf_append_u32(out, box->n_keywords);
-		for (unsigned k = 0; k < box->n_keywords; k++)
-			buf_append_lstr(out, box->keywords[k]);
-		buf_append_u32(out, box->n_live);
-		buf_reserve(out, (size_t)box->n_live * SNAP_MSG_SIZE);
 		uint32_t written = 0;
 
+		snap_encode_box_head(out, box);
 		for (uint32_t i = 0; i < box->n_msgs; i++) {
 			const struct store_msg *msg = &box->msgs[i];
-			unsigned char *m;
 			uint64_t next = batch->first_id + batch->n, id;
 
 			if (msg->state != MSG_LIVE)
@@ -232,32 +291,14 @@ static int user_encode(struct buf *out, const struct store_user *user,
 				if (batch->bytes >= SNAP_CHUNK)
 					w_blob_section(w, batch);
 			}
-			m = (unsigned char *)out->data + out->len;
-			memset(m, 0, SNAP_MSG_SIZE);
-			put_u32(m, msg->uid);
-			m[4] = msg->flags;
-			put_u16(m + 6, (uint16_t)msg->tz_minutes);
-			put_u64(m + 8, msg->modseq);
-			put_u64(m + 16, msg->keywords);
-			put_u64(m + 24, (uint64_t)msg->internaldate);
-			put_u64(m + 32, id);
-			out->len += SNAP_MSG_SIZE;
+			snap_encode_msg(out, msg, id);
 			written++;
 		}
 		if (written != box->n_live)
 			return -EFAULT;
 		total += written;
 	}
-	/* version 2: an administrator's quota (SETQUOTA) */
-	buf_append_u32(out, user->has_quota ? 1 : 0);
-	buf_append_u64(out, user->quota.max_bytes);
-	buf_append_u64(out, user->quota.max_messages);
-	/* version 2: URLAUTH mailbox access keys */
-	buf_append_u32(out, (uint32_t)user->n_urlkeys);
-	for (size_t i = 0; i < user->n_urlkeys; i++) {
-		buf_append_lstr(out, user->urlkeys[i].mailbox);
-		buf_append(out, user->urlkeys[i].key, sizeof(user->urlkeys[i].key));
-	}
+	snap_encode_user_tail(out, user, as_of);
 	*n_msgs_r = total;
 	return 0;
 }
@@ -295,7 +336,7 @@ int64_t snap_write_fd(struct memstore *ms, int fd, uint64_t journal_seq, uint64_
 
 		/* The user's new blobs come first, so the loader always knows a
 		   message's blob when it reads the message. */
-		r = user_encode(&user_buf, ms->users[u], &map, &batch, &w, &count);
+		r = user_encode(&user_buf, ms->users[u], journal_seq, &map, &batch, &w, &count);
 		if (r < 0)
 			goto out;
 		w_blob_section(&w, &batch);
@@ -320,8 +361,7 @@ out:
 		error_set(error_r, "snapshot write: %s", r == -EFAULT
 			     ? "store counters are inconsistent" : strerror(-r));
 	free(w.buf);
-	free(map.keys);
-	free(map.ids);
+	blob_map_free(&map);
 	free(batch.blobs);
 	buf_free(&user_buf);
 	return r < 0 ? r : (int64_t)w.off;
@@ -375,6 +415,143 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 	}
 	if (bytes_r != NULL)
 		*bytes_r = (uint64_t)n;
+	return 0;
+}
+
+/* ---- streamed output (the background snapshot's writer thread) ---------------- */
+
+struct snap_out {
+	struct snap_writer w;
+	uint64_t next_id;           /* blobs written so far */
+	uint64_t n_users;
+};
+
+int snap_out_open(int dir_fd, const char *dir_name, struct snap_out **out_r,
+		  const char **error_r)
+{
+	struct snap_out *o = xcalloc(1, sizeof(*o));
+	unsigned char h[SNAP_HEADER_SIZE] = { 0 };
+	int r;
+
+	o->w.fd = openat(dir_fd, SNAP_TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (o->w.fd < 0) {
+		r = -errno;
+		error_set(error_r, "%s/%s: %s", dir_name, SNAP_TMP_FILE, strerror(errno));
+		free(o);
+		return r;
+	}
+	o->w.buf = xmalloc(SNAP_WBUF);
+	/* the header is written last, when the counts are known */
+	w_put(&o->w, h, sizeof(h), false);
+	*out_r = o;
+	return 0;
+}
+
+void snap_out_blobs(struct snap_out *o, const struct uimap_blob *const *blobs, size_t n,
+		    uint64_t first_id)
+{
+	struct blob_batch b = { .first_id = first_id };
+
+	if (first_id != o->next_id && o->w.error == 0)
+		o->w.error = -EFAULT;   /* ids out of order: the loader would refuse it */
+	for (size_t i = 0; i < n && o->w.error == 0; i++) {
+		/* sections of about SNAP_CHUNK bytes, as snap_write_fd() writes them */
+		if (b.n > 0 && b.bytes + blobs[i]->size > SNAP_CHUNK) {
+			w_blob_section(&o->w, &b);
+			b.blobs = NULL;
+		}
+		if (b.n == 0)
+			b.blobs = (const struct uimap_blob **)&blobs[i];
+		b.n++;
+		b.bytes += blobs[i]->size;
+	}
+	if (b.n > 0)
+		w_blob_section(&o->w, &b);
+	o->next_id = first_id + n;
+}
+
+void snap_out_user(struct snap_out *o, const void *data, size_t len, uint32_t count)
+{
+	w_section_begin(&o->w, SNAP_SEC_USER, count, len, 0);
+	w_put(&o->w, data, len, true);
+	w_section_end(&o->w);
+	o->n_users++;
+}
+
+static void snap_out_free(struct snap_out *o, int dir_fd, bool keep)
+{
+	if (o->w.fd >= 0)
+		close(o->w.fd);
+	if (!keep)
+		unlinkat(dir_fd, SNAP_TMP_FILE, 0);
+	free(o->w.buf);
+	free(o);
+}
+
+void snap_out_abort(struct snap_out *o, int dir_fd)
+{
+	if (o != NULL)
+		snap_out_free(o, dir_fd, false);
+}
+
+int snap_out_finish(struct snap_out *o, int dir_fd, const char *dir_name,
+		    uint32_t last_uidvalidity, uint64_t journal_seq, uint64_t journal_no,
+		    uint64_t *bytes_r, const char **error_r)
+{
+	struct snap_writer *w = &o->w;
+	unsigned char h[SNAP_HEADER_SIZE] = { 0 }, end[32];
+	uint64_t end_off = w->off;
+	int r;
+
+	put_u64(end, w->n_sections);
+	put_u64(end + 8, o->n_users);
+	put_u64(end + 16, o->next_id);
+	put_u64(end + 24, end_off);
+	w_section_begin(w, SNAP_SEC_END, 0, sizeof(end), 0);
+	w_put(w, end, sizeof(end), true);
+	w_section_end(w);
+	w_flush(w);
+	uint64_t total = w->off;
+
+	memcpy(h + H_MAGIC, SNAP_MAGIC, 8);
+	put_u32(h + H_VERSION, SNAP_VERSION);
+	put_u32(h + H_HEADER_SIZE, SNAP_HEADER_SIZE);
+	put_u32(h + H_LAST_UIDVALIDITY, last_uidvalidity);
+	put_u64(h + H_JOURNAL_SEQ, journal_seq);
+	put_u64(h + H_JOURNAL_NO, journal_no);
+	put_u64(h + H_CREATED, (uint64_t)time(NULL));
+	put_u64(h + H_N_USERS, o->n_users);
+	put_u32(h + H_CRC, crc32c(0, h, H_CRC));
+	if (w->error == 0 && pwrite(w->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		w->error = errno != 0 ? -errno : -EIO;
+	if (w->error < 0) {
+		r = w->error;
+		error_set(error_r, "%s/%s: write: %s", dir_name, SNAP_TMP_FILE,
+			  r == -EFAULT ? "store counters are inconsistent" : strerror(-r));
+		snap_out_free(o, dir_fd, false);
+		return r;
+	}
+	/* Durable contents before the name: a crash leaves the old file or this one. */
+	if (fsync(w->fd) < 0) {
+		r = -errno;
+		error_set(error_r, "%s/%s: fsync: %s", dir_name, SNAP_TMP_FILE, strerror(errno));
+		snap_out_free(o, dir_fd, false);
+		return r;
+	}
+	if (renameat(dir_fd, SNAP_TMP_FILE, dir_fd, SNAP_FILE) < 0) {
+		r = -errno;
+		error_set(error_r, "%s/%s: rename: %s", dir_name, SNAP_FILE, strerror(errno));
+		snap_out_free(o, dir_fd, false);
+		return r;
+	}
+	snap_out_free(o, dir_fd, true);
+	r = persist_fsync_dir(dir_fd);
+	if (r < 0) {
+		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
+		return r;
+	}
+	if (bytes_r != NULL)
+		*bytes_r = total;
 	return 0;
 }
 
@@ -642,6 +819,10 @@ static int snap_parse_user(struct snap_loader *l, const unsigned char *data, uin
 		if (snap_parse_urlkeys(&rd, user) < 0)
 			goto bad;
 	}
+	user->replay_after = l->stats->snapshot_seq;
+	if (l->version >= 3 && (!rd_u64(&rd, &user->replay_after) ||
+				user->replay_after < l->stats->snapshot_seq))
+		goto bad;
 	if (rd.p != rd.end)
 		goto bad;
 	store_user_recount(user);
@@ -730,9 +911,9 @@ static int snap_load_header(struct snap_loader *l, uint64_t *journal_seq_r,
 			  l->path);
 		return 0;
 	}
-	/* version 1 (no quota in the user sections) is read too */
+	/* versions 1 (no quota in the user sections) and 2 (no as_of) are read too */
 	l->version = get_u32(h + H_VERSION);
-	if ((l->version != SNAP_VERSION && l->version != 1) ||
+	if (l->version < 1 || l->version > SNAP_VERSION ||
 	    get_u32(h + H_HEADER_SIZE) != SNAP_HEADER_SIZE) {
 		error_set(error_r, "%s: snapshot version %u is not supported (offset 8)", l->path,
 			  get_u32(h + H_VERSION));

@@ -154,6 +154,8 @@ struct store_user {
 	size_t n_watchers, cap_watchers;
 	struct store_urlkey *urlkeys;    /* URLAUTH mailbox access keys */
 	size_t n_urlkeys, cap_urlkeys;
+	uint64_t replay_after;      /* loading: the snapshot holds this user's journal
+				       records up to this seq (0: none) */
 };
 
 /* A mailbox access key (URLAUTH, RFC 4467), by mailbox name. */

@@ -3,6 +3,7 @@
 #include "persist-test.h"
 
 #include <dirent.h>
+#include "persist/format.h"
 
 /* The directory's file names, sorted, one per line (free() it). */
 static char *listing(const char *dir)
@@ -76,7 +77,7 @@ Test(tools, load_dir_reads_what_open_loads_and_writes_nothing)
 	after = listing(dir);
 	cr_assert_str_eq(before, after, "nothing written");
 	cr_assert_null(report);
-	cr_assert_eq(st.snapshot_version, 2);
+	cr_assert_eq(st.snapshot_version, SNAP_VERSION);
 	cr_assert_gt(st.snapshot_created, 0);
 	cr_assert_gt(st.snapshot_seq, 0);
 	cr_assert_gt(st.journal_records, 0);

@@ -1,0 +1,150 @@
+/* Background snapshot: users encoded in slices while changes go on; the snapshot plus
+   the journal after it is the latest state. */
+#include "persist-test.h"
+
+#include <dirent.h>
+
+/* How many journal files dir holds. */
+static unsigned t_journals(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	unsigned n = 0;
+
+	cr_assert_not_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += strncmp(de->d_name, "journal", 7) == 0;
+	closedir(d);
+	return n;
+}
+
+/* Mutate users while a background snapshot encodes them between the changes: the
+   one being encoded, ones already written and ones still to come. */
+static void t_mutate_round(struct uimap_store *s, unsigned round)
+{
+	char name[64], subject[64];
+	struct uimap_store_user *user;
+	struct uimap_store_view *v = NULL;
+	struct uimap_select_info info;
+
+	snprintf(name, sizeof(name), "user%03u@example.org", (round * 7) % 20);
+	snprintf(subject, sizeof(subject), "during %u", round);
+	user = t_user(s, name);
+	t_append(user, "INBOX", subject, 0);
+	cr_assert_eq(user->vt->view_open(user, "INBOX", false, &v, &info), 0);
+	t_store_flags(v, 1, UIMAP_FLAGS_SET, UIMAP_FLAG_DELETED, 0);
+	cr_assert_eq(v->vt->view_expunge(v, NULL, 0), 1);
+	uimap_store_view_close(&v);
+	uimap_store_user_close(&user);
+}
+
+Test(background, snapshot_plus_journal_is_the_latest_state)
+{
+	char *dir = t_tmpdir(), path[600], *final, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	struct uimap_store_user *user;
+	const char *error = NULL;
+	uint64_t pause_us = 0;
+	unsigned steps = 0;
+	int r;
+
+	/* Enough data that encoding takes several slices. */
+	for (unsigned u = 0; u < 20; u++) {
+		t_fill_user(s, u, u < 4 ? (size_t)8 << 20 : 0);
+		if (u % 2 == 1) {
+			char name[64];
+			struct uimap_store_user *many;
+
+			snprintf(name, sizeof(name), "user%03u@example.org", u);
+			many = t_user(s, name);
+			for (unsigned i = 0; i < 1500; i++)
+				t_append(many, "INBOX", "many", 0);
+			uimap_store_user_close(&many);
+		}
+	}
+	cr_assert_eq(t_journals(dir), 2, "the journal and the one made ahead");
+	cr_assert_eq(persist_snapshot_start(p, &pause_us), 0);
+	cr_assert(persist_snapshot_running(p));
+	/* the snapshot starts the next journal (the one made ahead) */
+	cr_assert_eq(t_journals(dir), 2);
+	/* Mutate everything right away: append, flags, expunge, delete, rename. */
+	user = t_user(s, "user000@example.org");
+	cr_assert_eq(user->vt->mailbox_delete(user, "Archive"), 0);
+	cr_assert_eq(user->vt->mailbox_rename(user, "Projects", "P2"), 0);
+	uimap_store_user_close(&user);
+	/* then a change between every slice */
+	for (unsigned round = 0; persist_snapshot_step(p); round++) {
+		t_mutate_round(s, round);
+		steps++;
+	}
+	user = t_user(s, "newcomer");
+	t_append(user, "INBOX", "hello", 0);
+	uimap_store_user_close(&user);
+	t_mutate_round(s, 1000);
+	r = persist_snapshot_wait(p, &error);
+	cr_assert_eq(r, 1, "%s", error);
+	cr_assert(!persist_snapshot_running(p));
+	cr_assert_eq(t_journals(dir), 2, "the journal the snapshot covers was removed; the "
+		     "writer made the next one ahead");
+	cr_assert_gt(steps, 0, "encoded in several slices");
+	final = t_dump(s);
+	cr_log_info("start: %llu us; %u slices with changes between them",
+		    (unsigned long long)pause_us, steps);
+
+	/* The snapshot alone loads, with every user that was there at the start. */
+	struct uimap_store *b = t_store();
+
+	snprintf(path, sizeof(path), "%s/snapshot.uimap", dir);
+	cr_assert_eq(persist_snapshot_load(b, path, false, NULL, NULL, &error), 0, "%s", error);
+	got = t_dump(b);
+	cr_assert_not_null(strstr(got, "user019@example.org"));
+	cr_assert_null(strstr(got, "newcomer"), "created after the snapshot encoded its users");
+	free(got);
+	uimap_store_free(&b);
+
+	/* Snapshot + journal is the latest state: nothing twice, nothing missing. */
+	persist_close(&p);
+	uimap_store_free(&s);
+	s = t_store();
+	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	got = t_dump(s);
+	t_assert_same(final, got, "snapshot + journal = now");
+	free(got);
+	persist_close(&p);
+	uimap_store_free(&s);
+	free(final);
+	t_rmdir(dir);
+}
+
+Test(background, failed_snapshot_keeps_journals)
+{
+	char *dir = t_tmpdir(), path[600], *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	const char *error = NULL;
+
+	for (unsigned u = 0; u < 3; u++)
+		t_fill_user(s, u, 0);
+	/* A directory where the temp file must go makes the child fail. */
+	snprintf(path, sizeof(path), "%s/snapshot.uimap.tmp", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert_lt(persist_snapshot_wait(p, &error), 0);
+	cr_assert_not_null(error);
+	cr_assert_eq(t_journals(dir), 3, "both journals kept (and the one made ahead)");
+	cr_assert_not_null(strstr(error, "snapshot.uimap.tmp"), "%s", error);
+	cr_assert_eq(rmdir(path), 0);
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	s = t_store();
+	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
+	got = t_dump(s);
+	t_assert_same(want, got, "journals kept after a failed snapshot");
+	free(want);
+	free(got);
+	persist_close(&p);
+	uimap_store_free(&s);
+	t_rmdir(dir);
+}
