@@ -69,9 +69,16 @@ static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 	waiters_run(p, res < 0 ? res : 0);
 }
 
+static void snapshot_begin(struct persist *p, const char *why);
+
 bool persist_turn(struct persist *p)
 {
 	struct persist_flush fl;
+	if (p->ring != NULL && p->repair_now && !persist_snapshot_running(p)) {
+		p->repair_now = false;
+		p->last_retry_ms = clock_ms();
+		snapshot_begin(p, "journal repair");
+	}
 	bool more = p->ring != NULL && persist_snapshot_step(p);
 	if (p->ring == NULL || p->sync_inflight)
 		return more;

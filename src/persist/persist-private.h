@@ -58,6 +58,7 @@ struct persist {
 	const char *error_what;     /* "journal write", "journal fsync", ... */
 	uint64_t error_since_ms, last_retry_ms, last_refusal_log_ms;
 	uint64_t refused, refused_logged; /* changes refused since the failure */
+	bool repair_now;            /* broken: start a repairing snapshot this turn */
 	uint64_t alloc_end;         /* the journal's blocks are allocated up to here */
 	bool alloc_unsupported;     /* no fallocate on this filesystem */
 	uint64_t pending_blob_bytes; /* big messages queued as segs, not in buf */

@@ -300,6 +300,10 @@ void persist_fail(struct persist *p, enum persist_health h, int err, const char 
 	p->error = err;
 	p->error_what = what;
 	p->last_retry_ms = clock_ms();
+	/* memory holds changes the disk may not: a snapshot makes them durable,
+	   started at once (persist_turn) rather than at the next retry */
+	if (h == PERSIST_BROKEN)
+		p->repair_now = true;
 	jnl_name(p->jno, name);
 	log_error("persist: %s/%s: %s failed: %s; %s", p->data_dir, name, what, strerror(-err),
 		  h == PERSIST_BROKEN
