@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #define SLICE_US 200            /* loop time per slice */
@@ -86,8 +87,11 @@ static void *writer_main(void *arg)
 	struct snap_out *out = NULL;
 	struct snapbg_job *done_head = NULL;
 	const char *error = NULL;
-	int r = snap_out_open(p->dir_fd, p->data_dir, &out, &error);
+	int r;
 
+	/* background work: the loop thread comes first whenever it is runnable */
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), 10);
+	r = snap_out_open(p->dir_fd, p->data_dir, &out, &error);
 	if (r < 0)
 		snprintf(bg->error, sizeof(bg->error), "%s", error);
 	/* the journal after the one just started, so that the next snapshot's
