@@ -8,9 +8,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -557,16 +559,23 @@ int snap_out_finish(struct snap_out *o, int dir_fd, const char *dir_name,
 
 /* ---- loader --------------------------------------------------------------------- */
 
-/* One malloc holding a blob section's bytes, freed with the last blob in it. */
+/* What holds blob bytes, freed with the last blob in it: one malloc per blob section,
+   or the whole file's read-only mapping (map != NULL: the blobs point into the page
+   cache, nothing is copied). */
 struct snap_chunk {
 	uint32_t refs;
+	void *map;
+	size_t map_len;
 	unsigned char data[];
 };
 
 static void snap_chunk_unref(struct snap_chunk *c)
 {
-	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) == 0)
-		free(c);
+	if (__atomic_sub_fetch(&c->refs, 1, __ATOMIC_ACQ_REL) != 0)
+		return;
+	if (c->map != NULL)
+		munmap(c->map, c->map_len);
+	free(c);
 }
 
 static void snap_blob_release(void *ctx, const void *data, size_t size)
@@ -588,12 +597,23 @@ struct snap_loader {
 	struct buf *report;
 	uint32_t version;           /* of the file (1 or SNAP_VERSION) */
 	const struct persist_progress *progress;
+	const unsigned char *base;  /* the file mapped (NULL: read with pread) */
+	struct snap_chunk *map;     /* its holder, one reference for the loader */
+	uint64_t *verified;         /* section offsets whose checksum was checked ahead */
+	bool *verified_ok;
+	size_t n_verified, next_verified;
 };
 
 static int snap_pread(struct snap_loader *l, void *buf, size_t len, uint64_t off)
 {
 	unsigned char *p = buf;
 
+	if (l->base != NULL) {
+		if (off > l->size || len > l->size - off)
+			return -EBADMSG;
+		memcpy(buf, l->base + off, len);
+		return 0;
+	}
 	while (len > 0) {
 		ssize_t n = pread(l->fd, p, len, (off_t)off);
 
@@ -628,10 +648,9 @@ static int snap_blobs_grow(struct snap_loader *l, uint64_t count)
 }
 
 /* A verified blob section: 1 done, 0 malformed, -errno. */
-static int snap_load_blobs(struct snap_loader *l, struct snap_chunk *chunk, uint64_t length,
-			   uint32_t count)
+static int snap_load_blobs(struct snap_loader *l, struct snap_chunk *chunk,
+			   const unsigned char *p, uint64_t length, uint32_t count)
 {
-	const unsigned char *p = chunk->data;
 	uint64_t data_off;
 
 	if ((uint64_t)count * 8 > length)
@@ -953,7 +972,9 @@ static int snap_read_section(struct snap_loader *l, uint64_t off, struct snap_se
 	if (sec->length > l->size || sec->total > l->size - off)
 		return *what = "truncated section", 0;
 	/* Start reading the next sections while this one is checked. */
-	(void)posix_fadvise(l->fd, (off_t)(off + sec->total), 2 * SNAP_CHUNK, POSIX_FADV_WILLNEED);
+	if (l->base == NULL)
+		(void)posix_fadvise(l->fd, (off_t)(off + sec->total), 2 * SNAP_CHUNK,
+				    POSIX_FADV_WILLNEED);
 	if (sec->type == SNAP_SEC_BLOBS) {
 		if (sec->first_id != l->n_blobs)
 			return *what = "blob ids out of order", 0;
@@ -963,11 +984,21 @@ static int snap_read_section(struct snap_loader *l, uint64_t off, struct snap_se
 			return *what = "blob count larger than the section", 0;
 		if ((r = snap_blobs_grow(l, sec->count)) < 0)
 			return r;
+	}
+	if (l->base != NULL) {
+		/* in place: the payload is the mapped file */
+		sec->payload = (unsigned char *)l->base + off + SNAP_SECTION_HEADER;
+		if (sec->type == SNAP_SEC_BLOBS) {
+			__atomic_add_fetch(&l->map->refs, 1, __ATOMIC_RELAXED);
+			sec->chunk = l->map;
+		}
+	} else if (sec->type == SNAP_SEC_BLOBS) {
 		/* sized by the file: running out of memory refuses the load */
 		sec->chunk = malloc(sizeof(*sec->chunk) + sec->length);
 		if (sec->chunk == NULL)
 			return -ENOMEM;
 		sec->chunk->refs = 1;
+		sec->chunk->map = NULL;
 		sec->payload = sec->chunk->data;
 	} else {
 		/* never NULL, even for an empty payload (a reader over NULL is UB) */
@@ -984,9 +1015,17 @@ static int snap_read_section(struct snap_loader *l, uint64_t off, struct snap_se
 	}
 	size_t tail = (size_t)(sec->total - SNAP_SECTION_HEADER - sec->length);
 
-	if ((r = snap_pread(l, sec->payload, sec->length, off + SNAP_SECTION_HEADER)) < 0 ||
+	if ((l->base == NULL &&
+	     (r = snap_pread(l, sec->payload, sec->length, off + SNAP_SECTION_HEADER)) < 0) ||
 	    (r = snap_pread(l, crc_buf, tail, off + SNAP_SECTION_HEADER + sec->length)) < 0)
 		return r;
+	/* checked ahead by the verifier threads? (offsets come in file order) */
+	while (l->next_verified < l->n_verified && l->verified[l->next_verified] < off)
+		l->next_verified++;
+	if (l->next_verified < l->n_verified && l->verified[l->next_verified] == off) {
+		sec->sum_ok = l->verified_ok[l->next_verified] && get_u64(crc_buf + 4) == 0;
+		return 1;
+	}
 	/* The padding is not checksummed, so it must be zero. */
 	sec->sum_ok = get_u32(crc_buf) == crc32c(0, sec->payload, sec->length) &&
 		      get_u64(crc_buf + 4) == 0;
@@ -999,7 +1038,7 @@ static int snap_apply_section(struct snap_loader *l, const struct snap_sec_read 
 {
 	switch (sec->type) {
 	case SNAP_SEC_BLOBS:
-		return snap_load_blobs(l, sec->chunk, sec->length, sec->count);
+		return snap_load_blobs(l, sec->chunk, sec->payload, sec->length, sec->count);
 	case SNAP_SEC_USER:
 		(*n_users_seen)++;
 		return snap_load_user(l, sec->payload, sec->length, sec->off);
@@ -1045,6 +1084,85 @@ static void snap_drop_section(struct snap_loader *l, const struct snap_sec_read 
 				"verification", l->path, (unsigned long long)sec->off, sec->type);
 		break;
 	}
+}
+
+/* ---- checksums ahead, on several threads (a mapped file) ---------------------- */
+
+struct snap_verify {
+	const unsigned char *base;
+	uint64_t *off, *len;        /* each section: header offset, payload length */
+	bool *ok;
+	size_t n;
+	size_t next;                /* atomic: the next section to take */
+};
+
+static void *snap_verify_run(void *arg)
+{
+	struct snap_verify *v = arg;
+	size_t i;
+
+	while ((i = __atomic_fetch_add(&v->next, 1, __ATOMIC_RELAXED)) < v->n) {
+		const unsigned char *payload = v->base + v->off[i] + SNAP_SECTION_HEADER;
+
+		v->ok[i] = get_u32(payload + v->len[i]) == crc32c(0, payload, v->len[i]);
+	}
+	return NULL;
+}
+
+#define VERIFY_MIN_BYTES (64u << 20)   /* smaller files are checked as they are read */
+#define VERIFY_MAX_THREADS 8
+
+/* Locate the sections of the mapped file and check their payload checksums on up
+   to one thread per CPU; snap_read_section() then takes the verdicts. What cannot
+   be located is left to the sequential pass (which reports it). */
+static void snap_verify_ahead(struct snap_loader *l)
+{
+	struct snap_verify v = { .base = l->base };
+	size_t cap = 0;
+	uint64_t off = SNAP_HEADER_SIZE;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	pthread_t th[VERIFY_MAX_THREADS];
+	unsigned n_th = cpus < 1 ? 1 : cpus > VERIFY_MAX_THREADS ? VERIFY_MAX_THREADS
+								   : (unsigned)cpus;
+
+	if (l->size < VERIFY_MIN_BYTES || n_th < 2)
+		return;
+	while (l->size - off >= SNAP_SECTION_HEADER) {
+		const unsigned char *sh = l->base + off;
+		uint64_t length = get_u64(sh + SH_LENGTH), total;
+
+		if (get_u32(sh + SH_CRC) != crc32c(0, sh, SH_CRC) || length > l->size)
+			break;
+		total = SNAP_SECTION_HEADER + length + 4;
+		total += (8 - (total & 7)) & 7;
+		if (total > l->size - off)
+			break;
+		if (v.n == cap) {
+			cap = cap == 0 ? 256 : 2 * cap;
+			v.off = xrealloc(v.off, cap * sizeof(*v.off));
+			v.len = xrealloc(v.len, cap * sizeof(*v.len));
+		}
+		v.off[v.n] = off;
+		v.len[v.n] = length;
+		v.n++;
+		off += total;
+	}
+	v.ok = xcalloc(v.n == 0 ? 1 : v.n, sizeof(*v.ok));
+	/* the kernel reads ahead while the threads fault the pages in */
+	(void)madvise((void *)l->base, l->size, MADV_WILLNEED);
+	unsigned started = 0;
+
+	for (; started + 1 < n_th; started++) {
+		if (pthread_create(&th[started], NULL, snap_verify_run, &v) != 0)
+			break;
+	}
+	snap_verify_run(&v);
+	for (unsigned i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	free(v.len);
+	l->verified = v.off;
+	l->verified_ok = v.ok;
+	l->n_verified = v.n;
 }
 
 /* Every section from the header to the trailer. 0, -EBADMSG with *error_r, -errno. */
@@ -1126,7 +1244,21 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 		l.size = (uint64_t)st.st_size;
 		stats->snapshot_bytes = l.size;
 		(void)posix_fadvise(l.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		/* Mapped, the messages' bytes stay in the page cache: nothing is copied,
+		   and a restart costs little more than the checksums. (Failing that, read.) */
+		void *base = l.size > 0 ? mmap(NULL, l.size, PROT_READ, MAP_PRIVATE, l.fd, 0)
+					: MAP_FAILED;
+
+		if (base != MAP_FAILED) {
+			l.map = xmalloc(sizeof(*l.map));
+			l.map->refs = 1;
+			l.map->map = base;
+			l.map->map_len = l.size;
+			l.base = base;
+		}
 		r = snap_load_header(&l, journal_seq_r, error_r);
+		if (r > 0 && l.base != NULL)
+			snap_verify_ahead(&l);
 		if (r == 0 && ignore) {
 			persist_reportf(report, "%s: header corrupt: the whole snapshot was dropped",
 					path);
@@ -1140,6 +1272,10 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 		uimap_blob_unref(&l.blobs[i]);
 	free(l.blobs);
 	free(l.scratch);
+	free(l.verified);
+	free(l.verified_ok);
+	if (l.map != NULL)
+		snap_chunk_unref(l.map);   /* unmapped now unless messages use it */
 	close(l.fd);
 	return r;
 }
