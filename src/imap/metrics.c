@@ -113,11 +113,16 @@ static void render_persist(const struct persist *p, struct buf *out)
 	metrics_sample(out, "uimap_snapshots_total", "result=\"ok\"", m->snapshots_ok);
 	metrics_sample(out, "uimap_snapshots_total", "result=\"failed\"", m->snapshots_failed);
 	metrics_family(out, "uimap_snapshot_duration_seconds", "histogram",
-		       "A successful snapshot, fork to the writer's exit.");
+		       "A successful snapshot, start to the writer's end.");
 	metrics_histogram(out, "uimap_snapshot_duration_seconds", NULL, &m->snapshot);
-	metrics_family(out, "uimap_snapshot_fork_duration_seconds", "histogram",
-		       "The loop's pause in fork() when a snapshot starts.");
-	metrics_histogram(out, "uimap_snapshot_fork_duration_seconds", NULL, &m->snapshot_fork);
+	metrics_family(out, "uimap_snapshot_start_duration_seconds", "histogram",
+		       "The loop's pause when a snapshot starts (journal rotation, writer "
+		       "thread).");
+	metrics_histogram(out, "uimap_snapshot_start_duration_seconds", NULL, &m->snapshot_fork);
+	metrics_family(out, "uimap_snapshot_slice_duration_seconds", "histogram",
+		       "One slice of the loop's encoding of a running snapshot.");
+	metrics_histogram(out, "uimap_snapshot_slice_duration_seconds", NULL,
+			  &m->snapshot_slice);
 	metrics_family(out, "uimap_snapshot_last_success_timestamp_seconds", "gauge",
 		       "Unix time the last successful snapshot ended (0: none yet).");
 	metrics_sample_f(out, "uimap_snapshot_last_success_timestamp_seconds", NULL,

@@ -186,10 +186,22 @@ void persist_detach(struct persist *p)
 		timer_cancel(p->timers, &p->tick);
 	if (persist_snapshot_wait(p, &err) < 0)
 		log_error("snapshot: %s", err ? err : "failed");
-	/* a final snapshot on clean shutdown, then the journal is closed */
-	if (persist_snapshot_start(p, NULL) == 0 && persist_snapshot_wait(p, &err) < 0)
+	/* A final snapshot on clean shutdown makes the next start read no journal.
+	   Not when nothing changed since the last one, nor when the journal is much
+	   smaller than the store: rewriting gigabytes would hold SIGTERM for seconds
+	   while replaying the journal takes a fraction of that. */
+	uint64_t store_bytes = persist_store_bytes(p);
+	if (p->changes == 0) {
+		log_info("final snapshot not needed: nothing changed since the last one");
+	} else if (p->journal_on && persist_journal_bytes(p) * 8 < store_bytes) {
+		log_info("final snapshot skipped: the journal (%llu bytes) holds the changes "
+			 "since the last one (the store has %llu bytes)",
+			 (unsigned long long)persist_journal_bytes(p),
+			 (unsigned long long)store_bytes);
+	} else if (persist_snapshot_start(p, NULL) == 0 && persist_snapshot_wait(p, &err) < 0) {
 		log_error("final snapshot: %s", err ? err : "failed");
-	else
+	} else {
 		log_info("final snapshot written");
+	}
 	p->ring = NULL;
 }

@@ -59,6 +59,7 @@ struct persist {
 	uint64_t error_since_ms, last_retry_ms, last_refusal_log_ms;
 	uint64_t refused, refused_logged; /* changes refused since the failure */
 	bool repair_now;            /* broken: start a repairing snapshot this turn */
+	uint64_t replayed_bytes;    /* journal bytes read at open, until a snapshot */
 	uint64_t alloc_end;         /* the journal's blocks are allocated up to here */
 	bool alloc_unsupported;     /* no fallocate on this filesystem */
 	uint64_t pending_blob_bytes; /* big messages queued as segs, not in buf */
@@ -124,6 +125,11 @@ bool snapbg_finished(struct snapbg *bg);
 int snapbg_end(struct snapbg *bg, struct snapbg_result *res);
 
 /* persist.c */
+/* Bytes in the current journal (written and pending): the changes since the last
+   snapshot started. */
+uint64_t persist_journal_bytes(const struct persist *p);
+/* The sizes of every live message of the store (a shared blob once per copy). */
+uint64_t persist_store_bytes(const struct persist *p);
 /* Append a line to a load report. */
 void persist_reportf(struct buf *report, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -241,6 +241,7 @@ int persist_open(struct uimap_store *store, const struct persist_settings *set,
 	p->last_sync_ms = p->last_snapshot_ms = clock_ms();
 	/* Replayed changes count toward the next snapshot. */
 	p->changes = p->load.journal_records;
+	p->replayed_bytes = p->load.journal_bytes;
 	log_info("persist: %s: %llu users, %llu messages (%.1f MB) in %.3f s; %llu journal "
 		 "records in %.3f s", p->data_dir, (unsigned long long)p->load.users,
 		 (unsigned long long)p->load.messages, (double)p->load.snapshot_bytes / 1e6,
@@ -579,6 +580,20 @@ int persist_snapshot_fd(const struct persist *p)
 	return p->bg != NULL ? snapbg_fd(p->bg) : -1;
 }
 
+uint64_t persist_journal_bytes(const struct persist *p)
+{
+	return p->replayed_bytes + p->jsize + p->buf.len + p->pending_blob_bytes;
+}
+
+uint64_t persist_store_bytes(const struct persist *p)
+{
+	uint64_t bytes = 0;
+
+	for (size_t u = 0; u < p->ms->n_users; u++)
+		bytes += p->ms->users[u]->n_bytes;
+	return bytes;
+}
+
 bool persist_snapshot_running(const struct persist *p)
 {
 	return p->bg != NULL;
@@ -653,6 +668,8 @@ static int persist_snapshot_finish(struct persist *p, const char **error_r)
 	int status = snapbg_end(p->bg, &res);
 
 	p->bg = NULL;
+	if (status == 0)
+		p->replayed_bytes = 0;   /* those journals are gone */
 	if (res.spare_fd >= 0) {
 		if (p->spare_fd >= 0)
 			close(p->spare_fd);

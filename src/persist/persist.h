@@ -123,7 +123,8 @@ struct persist_metrics {
 	struct metrics_hist journal_fsync;  /* a group-commit fdatasync on the ring,
 					       submission to completion */
 	struct metrics_hist snapshot;       /* start to the child's successful end */
-	struct metrics_hist snapshot_fork;  /* the parent's pause in fork() */
+	struct metrics_hist snapshot_fork;  /* the loop's pause starting one */
+	struct metrics_hist snapshot_slice; /* one slice of the loop's encoding */
 	uint64_t snapshots_ok, snapshots_failed;
 	uint64_t last_snapshot_unix_ms;     /* end of the last successful one, 0: none */
 	uint64_t last_snapshot_bytes;

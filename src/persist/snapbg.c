@@ -375,6 +375,7 @@ out:;
 
 	bg->loop_us += us;
 	bg->slices++;
+	metrics_observe(&bg->p->metrics.snapshot_slice, us);
 	if (us > bg->longest_us)
 		bg->longest_us = us;
 	return r;

@@ -371,7 +371,8 @@ class Scrape(MetricsCase):
             self.assertLess(time.monotonic(), deadline, "no snapshot counted")
             time.sleep(0.05)
         self.assertEqual(snap.get("uimap_snapshot_duration_seconds_count"), 1)
-        self.assertEqual(snap.get("uimap_snapshot_fork_duration_seconds_count"), 1)
+        self.assertEqual(snap.get("uimap_snapshot_start_duration_seconds_count"), 1)
+        self.assertGreaterEqual(snap.get("uimap_snapshot_slice_duration_seconds_count"), 1)
         self.assertGreater(snap.get("uimap_snapshot_last_bytes"), 0)
         self.assertAlmostEqual(snap.get("uimap_snapshot_last_success_timestamp_seconds"),
                                time.time(), delta=30)

@@ -494,7 +494,7 @@ class SnapshotTools(UimapTestCase):
         info = p.stdout
         self.assertIn("file: snapshot.uimap ", info)
         self.assertRegex(info, r"file: journal\.[0-9a-f]{16}\.uimap \d+")
-        self.assertRegex(info, r"snapshot: format 2, created \d{4}-\d\d-\d\dT[\d:]+Z, \d+ bytes")
+        self.assertRegex(info, r"snapshot: format 3, created \d{4}-\d\d-\d\dT[\d:]+Z, \d+ bytes")
         records = int(re.search(r"(\d+) record\(s\) after the snapshot", info).group(1))
         self.assertGreaterEqual(records, 15 + 5 + 1 + 1)
         self.assertIn("users: 1\n", info)

@@ -123,7 +123,8 @@ int main(int argc, char **argv)
 	printf("fill: %u messages x %zu bytes = %.0f MB in %.2f s, RSS %ld MB\n", n, size, mb,
 	       t1 - t0, rss_mb());
 
-	/* Background snapshot; the parent keeps appending and measures its stalls. */
+	/* Background snapshot, encoded in slices between appends (as the loop does); the
+	   longest slice and append are the stalls. */
 	t0 = now_s();
 	double ts = now_s();
 
@@ -132,13 +133,18 @@ int main(int argc, char **argv)
 
 	if (r < 0)
 		die("snapshot_start", r, NULL);
-	double worst = 0;
+	double worst = 0, worst_slice = 0;
 	unsigned appended = 0;
 	struct uimap_blob *small = make_blob(size, 1);
 
 	while ((r = persist_snapshot_poll(p, &error)) == 0) {
 		struct uimap_store_user *user;
 		double a = now_s();
+
+		(void)persist_snapshot_step(p);
+		if (now_s() - a > worst_slice)
+			worst_slice = now_s() - a;
+		a = now_s();
 
 		s->vt->user_open(s, "user000", &user);
 		append(user, small);
@@ -153,11 +159,12 @@ int main(int argc, char **argv)
 	if (r < 0)
 		die("snapshot", r, error);
 	stat(path, &st);
-	printf("snapshot: %.0f MB written in %.2f s = %.0f MB/s (fork, write, fsync, rename)\n",
+	printf("snapshot: %.0f MB written in %.2f s = %.0f MB/s (encode, write, fsync, rename)\n",
 	       (double)st.st_size / 1e6, t1 - t0, (double)st.st_size / 1e6 / (t1 - t0));
-	printf("snapshot: parent pause in fork() %.2f ms; persist_snapshot_start() %.2f ms; "
-	       "longest append during the snapshot %.3f ms (%u appends)\n",
-	       (double)fork_us / 1000, start_call * 1000, worst * 1000, appended);
+	printf("snapshot: start %.2f ms (persist_snapshot_start() %.2f ms); longest slice "
+	       "%.3f ms; longest append during the snapshot %.3f ms (%u appends)\n",
+	       (double)fork_us / 1000, start_call * 1000, worst_slice * 1000, worst * 1000,
+	       appended);
 	persist_close(&p);
 	uimap_store_free(&s);
 
@@ -224,7 +231,7 @@ int main(int argc, char **argv)
 	t1 = now_s();
 	if (r < 0)
 		die("snapshot_start", r, NULL);
-	printf("snapshot start with journal rotation: %.2f ms (fork %.2f ms)\n",
+	printf("snapshot start with journal rotation: %.2f ms (its own count %.2f ms)\n",
 	       (t1 - t0) * 1000, (double)fork_us / 1000);
 	if (persist_snapshot_wait(p, &error) != 1)
 		die("snapshot", EIO, error);
