@@ -5,7 +5,9 @@
    NAME=ERRNO fails every time; *N only the next N times; +K after K successes
    (both may be combined: ENOSPC+5*3). Errnos by name: EIO, ENOSPC, EDQUOT, EFBIG.
    A delay point, NAME=<N>ms (same *N / +K), makes a worker thread sleep instead
-   (tests only: "rdns-lookup=3000ms+1" hangs every reverse lookup but the first). */
+   (tests only: "rdns-lookup=3000ms+1" hangs every reverse lookup but the first).
+   Names: journal-write, journal-fsync, journal-fallocate, snapshot-write,
+   snapshot-mmap (the snapshot is read instead of mapped), rdns-lookup. */
 #ifndef CORE_FAILPOINT_H
 #define CORE_FAILPOINT_H
 

@@ -681,6 +681,7 @@ static int persist_snapshot_finish(struct persist *p, const char **error_r)
 		m->last_snapshot_us = clock_us() - p->snap_start_us;
 		metrics_observe(&m->snapshot, m->last_snapshot_us);
 		m->snapshots_ok++;
+		m->snapshot_restarts += res.restarts;
 		m->last_snapshot_bytes = res.bytes;
 		struct timespec now;
 		clock_gettime(CLOCK_REALTIME, &now);

@@ -126,6 +126,7 @@ struct persist_metrics {
 	struct metrics_hist snapshot_fork;  /* the loop's pause starting one */
 	struct metrics_hist snapshot_slice; /* one slice of the loop's encoding */
 	uint64_t snapshots_ok, snapshots_failed;
+	uint64_t snapshot_restarts;         /* users encoded again after a change */
 	uint64_t last_snapshot_unix_ms;     /* end of the last successful one, 0: none */
 	uint64_t last_snapshot_bytes;
 	uint64_t last_snapshot_us;          /* its duration */

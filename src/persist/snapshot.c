@@ -1274,8 +1274,10 @@ int snap_load(struct memstore *ms, int dir_fd, const char *path, const char *nam
 		(void)posix_fadvise(l.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		/* Mapped, the messages' bytes stay in the page cache: nothing is copied,
 		   and a restart costs little more than the checksums. (Failing that, read.) */
-		void *base = l.size > 0 ? mmap(NULL, l.size, PROT_READ, MAP_PRIVATE, l.fd, 0)
-					: MAP_FAILED;
+		int fail;
+		void *base = l.size > 0 && !failpoint("snapshot-mmap", &fail)
+				     ? mmap(NULL, l.size, PROT_READ, MAP_PRIVATE, l.fd, 0)
+				     : MAP_FAILED;
 
 		if (base != MAP_FAILED) {
 			l.map = xmalloc(sizeof(*l.map));

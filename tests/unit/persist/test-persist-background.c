@@ -148,3 +148,72 @@ Test(background, failed_snapshot_keeps_journals)
 	uimap_store_free(&s);
 	t_rmdir(dir);
 }
+
+/* The user being encoded changes between two slices: its encoding begins again, and
+   the snapshot plus the journal is still exactly the store. */
+Test(background, a_change_to_the_user_being_encoded_restarts_it)
+{
+	char *dir = t_tmpdir(), *final, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	struct uimap_store_user *user = t_user(s, "big");
+	const char *error = NULL;
+
+	for (unsigned i = 0; i < 30000; i++)
+		t_append(user, "INBOX", "m", 0);
+	uimap_store_user_close(&user);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert(persist_snapshot_step(p), "30,000 messages take more than one slice");
+	user = t_user(s, "big");
+	t_append(user, "INBOX", "during", 0);
+	uimap_store_user_close(&user);
+	while (persist_snapshot_step(p))
+		;
+	cr_assert_eq(persist_snapshot_wait(p, &error), 1, "%s", error);
+	cr_assert_geq(persist_metrics(p)->snapshot_restarts, 1);
+	final = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	s = t_store();
+	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	got = t_dump(s);
+	t_assert_same(final, got, "snapshot + journal = now");
+	/* "during" is in the snapshot (the user was encoded again after it), so its
+	   journal record was skipped, not applied twice */
+	cr_assert_eq(persist_load_stats(p)->journal_records, 0);
+	free(got);
+	persist_close(&p);
+	uimap_store_free(&s);
+	free(final);
+	t_rmdir(dir);
+}
+
+/* A snapshot read with pread (no mmap: the fallback) loads what the mapped one does. */
+Test(background, read_and_mapped_loads_agree)
+{
+	char *dir = t_tmpdir(), path[600], *mapped, *read;
+	struct uimap_store *s = t_store(), *b;
+	struct persist *p;
+	const char *error = NULL;
+
+	setenv("UIMAP_FAILPOINTS", "snapshot-mmap=EIO+1", 1);   /* the second load reads */
+	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	for (unsigned u = 0; u < 6; u++)
+		t_fill_user(s, u, u < 2 ? (size_t)3 << 20 : 0);
+	cr_assert_eq(persist_snapshot_now(p, &error), 0, "%s", error);
+	persist_close(&p);
+	uimap_store_free(&s);
+	snprintf(path, sizeof(path), "%s/snapshot.uimap", dir);
+	b = t_store();
+	cr_assert_eq(persist_snapshot_load(b, path, false, NULL, NULL, &error), 0, "%s", error);
+	mapped = t_dump(b);
+	uimap_store_free(&b);
+	b = t_store();
+	cr_assert_eq(persist_snapshot_load(b, path, false, NULL, NULL, &error), 0, "%s", error);
+	read = t_dump(b);
+	uimap_store_free(&b);
+	t_assert_same(mapped, read, "mapped = read");
+	free(mapped);
+	free(read);
+	t_rmdir(dir);
+}
