@@ -351,8 +351,10 @@ int snapbg_slice(struct snapbg *bg, bool unlimited)
 				 "encoded in one go (%llu us)", bg->cur->name, bg->restarts,
 				 (unsigned long long)(clock_us() - t0));
 		user_done(bg);
-		if (deadline != 0 && clock_us() >= deadline)
+		if (deadline != 0 && clock_us() >= deadline) {
+			r = 0;   /* more users to come */
 			goto out;
+		}
 	}
 	struct snapbg_job *end = xcalloc(1, sizeof(*end));
 
