@@ -217,3 +217,42 @@ Test(background, read_and_mapped_loads_agree)
 	free(read);
 	t_rmdir(dir);
 }
+
+/* A big snapshot is checked ahead on several threads: a flipped byte in the message
+   bytes is still refused, naming the file and the section's offset. */
+Test(background, corruption_found_by_the_verifier_threads)
+{
+	char *dir = t_tmpdir(), path[600];
+	struct uimap_store *s = t_store(), *b;
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	const char *error = NULL;
+	struct stat st;
+	int fd;
+
+	for (unsigned u = 0; u < 4; u++)
+		t_fill_user(s, u, (size_t)6 << 20);
+	cr_assert_eq(persist_snapshot_now(p, &error), 0, "%s", error);
+	persist_close(&p);
+	uimap_store_free(&s);
+	snprintf(path, sizeof(path), "%s/snapshot.uimap", dir);
+	b = t_store();
+	cr_assert_eq(persist_snapshot_load(b, path, false, NULL, NULL, &error), 0, "%s", error);
+	uimap_store_free(&b);
+	/* a byte in the middle of the file: message bytes */
+	fd = open(path, O_RDWR);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_gt(st.st_size, 16 << 20, "big enough for the verifier threads");
+	unsigned char c;
+	cr_assert_eq(pread(fd, &c, 1, st.st_size / 2), 1);
+	c ^= 0x20;
+	cr_assert_eq(pwrite(fd, &c, 1, st.st_size / 2), 1);
+	close(fd);
+	b = t_store();
+	cr_assert_eq(persist_snapshot_load(b, path, false, NULL, NULL, &error), -EBADMSG);
+	cr_assert_not_null(strstr(error, "snapshot.uimap"), "%s", error);
+	cr_assert_not_null(strstr(error, "checksum mismatch"), "%s", error);
+	cr_assert_not_null(strstr(error, "offset"), "%s", error);
+	uimap_store_free(&b);
+	t_rmdir(dir);
+}
