@@ -665,7 +665,9 @@ int persist_snapshot_now(struct persist *p, const char **error_r)
 static int persist_snapshot_finish(struct persist *p, const char **error_r)
 {
 	struct snapbg_result res;
+	uint64_t t0 = clock_us();
 	int status = snapbg_end(p->bg, &res);
+	uint64_t end_us = clock_us() - t0;
 
 	p->bg = NULL;
 	if (status == 0)
@@ -689,11 +691,11 @@ static int persist_snapshot_finish(struct persist *p, const char **error_r)
 					   (uint64_t)now.tv_nsec / 1000000u;
 		/* the writer removed the journals it covers */
 		log_info("persist: snapshot of %llu bytes written in %.2f s; the loop spent "
-			 "%llu us on it in %llu slices (longest %llu us), %llu user(s) encoded "
-			 "again after a change", (unsigned long long)res.bytes,
+			 "%llu us on it in %llu slices (longest %llu us) and %llu us ending it, "
+			 "%llu user(s) encoded again after a change", (unsigned long long)res.bytes,
 			 (double)m->last_snapshot_us / 1e6, (unsigned long long)res.loop_us,
 			 (unsigned long long)res.slices, (unsigned long long)res.longest_us,
-			 (unsigned long long)res.restarts);
+			 (unsigned long long)end_us, (unsigned long long)res.restarts);
 		if (p->snap_repairs && p->health == PERSIST_BROKEN) {
 			/* memory as of the snapshot is on disk (no change was taken while
 			   broken), and the journal after it is a fresh file: they match */
