@@ -77,6 +77,9 @@ struct uimap_config {
 	unsigned reverse_lookup_timeout_ms; /* the greeting waits at most this long */
 	unsigned reverse_lookup_workers;    /* resolver threads */
 
+	/* TLS handshake threads; 0: handshakes on the loop thread */
+	unsigned tls_workers;
+
 	char *metrics_listen;         /* "HOST:PORT" of the HTTP /metrics listener; NULL: none */
 };
 
