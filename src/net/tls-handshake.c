@@ -130,13 +130,23 @@ static void hs_done(struct workq_job *wj, void *arg)
 	p->done(&container_of(wj, struct hs_slot, job.job)->job);
 }
 
+unsigned tls_hs_pool_collect(struct tls_hs_pool *p)
+{
+	return p->q != NULL ? workq_collect(p->q, hs_done, p) : 0;
+}
+
+int tls_hs_pool_fd(const struct tls_hs_pool *p)
+{
+	return workq_fd(p->q);
+}
+
 static void hs_ready(struct ring_handler *h, int res, unsigned flags)
 {
 	struct tls_hs_pool *p = container_of(h, struct tls_hs_pool, h);
 	(void)flags;
 	if (p->q == NULL)
 		return;
-	workq_collect(p->q, hs_done, p);
+	tls_hs_pool_collect(p);
 	/* also while stopping: a connection may still wait for its step */
 	if (res != -ECANCELED)
 		ring_read(p->ring, workq_fd(p->q), &p->val, sizeof(p->val), &p->h);

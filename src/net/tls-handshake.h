@@ -71,6 +71,13 @@ int tls_hs_submit(struct tls_hs_pool *p, struct tls_hs_job *job);
 int tls_hs_io_recv(struct tls_hs_job *job, char *buf, int sz);
 int tls_hs_io_send(struct tls_hs_job *job, const char *buf, int sz);
 
+/* Hand every finished step to done now (loop thread), without the ring: what the
+   eventfd read does. For callers without a ring (unit tests). Returns the count. */
+unsigned tls_hs_pool_collect(struct tls_hs_pool *p);
+
+/* The pool's eventfd (readable when finished steps wait; see workq_fd()). */
+int tls_hs_pool_fd(const struct tls_hs_pool *p);
+
 /* Stop the threads (a step under way finishes first; a test delay is cut short) and
    drop every step not handed back yet, without calling done. Call before freeing the
    connections whose steps may be outstanding. p may be NULL. */
