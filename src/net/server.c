@@ -52,6 +52,8 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 		return set_error(error_r, "reverse-lookup-workers must be 1..%u", RDNS_MAX_WORKERS);
 	if (cfg->tls_workers > TLS_HS_MAX_WORKERS)
 		return set_error(error_r, "tls-workers must be 0..%u", TLS_HS_MAX_WORKERS);
+	if (cfg->tls_worker_nice > 19)
+		return set_error(error_r, "tls-worker-nice must be 0..19");
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->wake_fd < 0)
 		return set_error(error_r, "eventfd: %s", strerror(errno));
@@ -402,7 +404,8 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 	}
 	if (srv->tls != NULL && srv->cfg->tls_workers > 0 && srv->tls_hs == NULL) {
 		const char *err;
-		srv->tls_hs = tls_workers_create(srv->cfg->tls_workers, &err);
+		srv->tls_hs = tls_workers_create(srv->cfg->tls_workers, srv->cfg->tls_worker_nice,
+						 &err);
 		if (srv->tls_hs == NULL)
 			return set_error(error_r, "TLS workers: %s", err);
 		tls_hs_pool_attach(srv->tls_hs, &srv->ring);

@@ -13,7 +13,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Steps outstanding per worker before tls_hs_submit() says -EAGAIN (the caller then
    runs the step on the loop): a connection has at most one, so this only bounds a
@@ -30,6 +33,7 @@ struct tls_hs_pool {
 	struct workq *q;
 	struct ring *ring;
 	tls_hs_done_fn *done;
+	unsigned nice;           /* added to each worker's niceness */
 	int stopping;            /* atomic: cuts a test delay short */
 };
 
@@ -56,6 +60,17 @@ static void hs_run(struct workq_job *wj)
 	struct tls_hs_job *job = &slot->job;
 	unsigned spins = 0;
 
+	/* the first step on this thread lowers its priority (Linux: per thread) */
+	static __thread bool niced;
+	if (!niced) {
+		niced = true;
+		int tid = (int)syscall(SYS_gettid);
+		errno = 0;
+		int base = getpriority(PRIO_PROCESS, (id_t)tid);
+		if (errno == 0 && slot->pool->nice > 0)
+			(void)setpriority(PRIO_PROCESS, (id_t)tid,
+					  MIN(base + (int)slot->pool->nice, 19));
+	}
 	test_delay(slot->pool, failpoint_delay("tls-handshake"));
 	for (;;) {
 		size_t off = job->in_off;
@@ -101,8 +116,8 @@ static const struct workq_ops hs_ops = {
 	.thread_exit = hs_thread_exit,
 };
 
-struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, tls_hs_done_fn *done,
-				       const char **error_r)
+struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, unsigned nice,
+				       tls_hs_done_fn *done, const char **error_r)
 {
 	if (n_workers == 0 || n_workers > TLS_HS_MAX_WORKERS) {
 		*error_r = "tls-workers out of range (0..64)";
@@ -115,6 +130,7 @@ struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, tls_hs_done_fn *done,
 	}
 	memset(p, 0, sizeof(*p));
 	p->done = done;
+	p->nice = MIN(nice, 19u);
 	p->q = workq_create("uimap-tls", n_workers, n_workers * TLS_HS_PENDING_PER_WORKER,
 			    &hs_ops, error_r);
 	if (p->q == NULL) {

@@ -44,10 +44,12 @@ typedef void tls_hs_done_fn(struct tls_hs_job *job);
 
 struct tls_hs_pool;
 
-/* Start n_workers (1..TLS_HS_MAX_WORKERS) handshake threads; done receives the
-   finished steps. Returns the pool, or NULL with *error_r (static). */
-struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, tls_hs_done_fn *done,
-				       const char **error_r);
+/* Start n_workers (1..TLS_HS_MAX_WORKERS) handshake threads, each running at nice
+   (0..19) above the process's own niceness, so that under CPU contention the loop
+   thread is scheduled first; done receives the finished steps. Returns the pool, or
+   NULL with *error_r (static). */
+struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, unsigned nice,
+				       tls_hs_done_fn *done, const char **error_r);
 
 /* Arm the read of the pool's eventfd on ring (on the loop's thread). */
 void tls_hs_pool_attach(struct tls_hs_pool *p, struct ring *ring);

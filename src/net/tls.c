@@ -598,9 +598,9 @@ static void hs_returned(struct tls_hs_job *job)
 	conn_check_free(c);
 }
 
-struct tls_hs_pool *tls_workers_create(unsigned n_workers, const char **error_r)
+struct tls_hs_pool *tls_workers_create(unsigned n_workers, unsigned nice, const char **error_r)
 {
-	return tls_hs_pool_create(n_workers, hs_returned, error_r);
+	return tls_hs_pool_create(n_workers, nice, hs_returned, error_r);
 }
 
 static void send_close_notify(struct tls_conn *t)

@@ -38,10 +38,11 @@ int tls_ctx_reload(struct tls_ctx *ctx, const char *cert_file, const char *key_f
 		   const char **error_r);
 
 /* A pool of n_workers (1..64) threads for the servers' handshakes (the tls-workers
-   option): a server whose tls_hs points to it runs every handshake step of its
-   connections there (net/tls-handshake.h), the data path after the handshake
-   stays on the loop. Returns the pool, or NULL with *error_r (static). */
-struct tls_hs_pool *tls_workers_create(unsigned n_workers, const char **error_r);
+   option), at nice (0..19) above the process (tls-worker-nice): a server whose
+   tls_hs points to it runs every handshake step of its connections there
+   (net/tls-handshake.h), the data path after the handshake stays on the loop.
+   Returns the pool, or NULL with *error_r (static). */
+struct tls_hs_pool *tls_workers_create(unsigned n_workers, unsigned nice, const char **error_r);
 
 /* Free the context (connections still using it keep their reference). NULLs *ctx. */
 void tls_ctx_free(struct tls_ctx **ctx);

@@ -1202,7 +1202,7 @@ static void workers_setup(void)
 {
 	setup();
 	const char *error = NULL;
-	srv->tls_hs = tls_workers_create(2, &error);
+	srv->tls_hs = tls_workers_create(2, 10, &error);
 	cr_assert_not_null(srv->tls_hs, "tls_workers_create: %s", error);
 }
 
