@@ -8,6 +8,7 @@
 #include "core/failpoint.h"
 
 #include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 
 #include <errno.h>
@@ -72,6 +73,17 @@ static void hs_run(struct workq_job *wj)
 					  MIN(base + (int)slot->pool->nice, 19));
 	}
 	test_delay(slot->pool, failpoint_delay("tls-handshake"));
+	if (job->ssl == NULL) {
+		job->ssl = wolfSSL_new(job->wctx);
+		if (job->ssl == NULL) {
+			job->result = -1;
+			job->err = MEMORY_E;
+			return;
+		}
+		job->own_ssl = true;
+		wolfSSL_SetIOReadCtx(job->ssl, job->c);
+		wolfSSL_SetIOWriteCtx(job->ssl, job->c);
+	}
 	for (;;) {
 		size_t off = job->in_off;
 		job->starved = false;
@@ -176,6 +188,7 @@ void tls_hs_pool_attach(struct tls_hs_pool *p, struct ring *ring)
 }
 
 struct tls_hs_job *tls_hs_job_new(struct conn *c, struct WOLFSSL *ssl,
+				  struct WOLFSSL_CTX *wctx,
 				  const unsigned char *a, size_t alen,
 				  const unsigned char *b, size_t blen)
 {
@@ -185,6 +198,7 @@ struct tls_hs_job *tls_hs_job_new(struct conn *c, struct WOLFSSL *ssl,
 	job->job.cookie = c;
 	job->c = c;
 	job->ssl = ssl;
+	job->wctx = wctx;
 	job->in_len = alen + blen;
 	job->in = xmalloc(job->in_len > 0 ? job->in_len : 1);
 	if (alen > 0)
@@ -196,6 +210,8 @@ struct tls_hs_job *tls_hs_job_new(struct conn *c, struct WOLFSSL *ssl,
 
 void tls_hs_job_free(struct tls_hs_job *job)
 {
+	if (job->own_ssl)
+		wolfSSL_free(job->ssl);
 	free(job->in);
 	free(job->out);
 	free(container_of(job, struct hs_slot, job));

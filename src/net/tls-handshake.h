@@ -14,6 +14,7 @@
 
 struct conn;
 struct WOLFSSL;
+struct WOLFSSL_CTX;
 
 /* Upper bound for tls_hs_pool_create()'s n_workers (the tls-workers option). */
 #define TLS_HS_MAX_WORKERS 64
@@ -24,7 +25,12 @@ struct WOLFSSL;
 struct tls_hs_job {
 	struct workq_job job;        /* cookie: the connection */
 	struct conn *c;
+	/* the connection's WOLFSSL; NULL: the step creates it from wctx first (so
+	   that wolfSSL_new(), its allocations and RNG seeding, is not on the loop)
+	   and sets own_ssl until the loop adopts it */
 	struct WOLFSSL *ssl;
+	struct WOLFSSL_CTX *wctx;
+	bool own_ssl;
 	/* ciphertext fed to wolfSSL, consumed from in_off */
 	unsigned char *in;
 	size_t in_off, in_len;
@@ -54,13 +60,16 @@ struct tls_hs_pool *tls_hs_pool_create(unsigned n_workers, unsigned nice,
 /* Arm the read of the pool's eventfd on ring (on the loop's thread). */
 void tls_hs_pool_attach(struct tls_hs_pool *p, struct ring *ring);
 
-/* A step for connection c over ssl holding a copy of a (alen bytes) followed by b
-   (blen bytes). Never NULL (allocation failure aborts, as xmalloc does). */
+/* A step for connection c over ssl (NULL: the step creates it from wctx, with c as
+   its I/O context) holding a copy of a (alen bytes) followed by b (blen bytes).
+   Never NULL (allocation failure aborts, as xmalloc does). */
 struct tls_hs_job *tls_hs_job_new(struct conn *c, struct WOLFSSL *ssl,
+				  struct WOLFSSL_CTX *wctx,
 				  const unsigned char *a, size_t alen,
 				  const unsigned char *b, size_t blen);
 
-/* Free a job that was not submitted. */
+/* Free a job that was not submitted, or released: a WOLFSSL the step created and
+   nobody adopted (own_ssl) is freed with it. */
 void tls_hs_job_free(struct tls_hs_job *job);
 
 /* Queue job. Returns 0 (the pool owns it until it is handed to done), or -EAGAIN when

@@ -70,7 +70,9 @@ struct tls_ctx {
    holds and keeps the connection from being freed: the step counts in
    c->pending). Otherwise everything is the loop thread's. */
 struct tls_conn {
-	WOLFSSL *ssl;
+	WOLFSSL *ssl;                 /* NULL until the first handshake step made it */
+	WOLFSSL_CTX *wctx;            /* our reference to the context ssl is made from,
+					 held only while ssl is NULL */
 	struct tls_hs_job *hs;
 	struct outq wire;
 	size_t plain_left;            /* STARTTLS: head bytes of c->out still sent in clear */
@@ -484,7 +486,7 @@ static int hs_start(struct conn *c, struct tls_conn *t, struct tls_hs_pool *pool
 {
 	if (t->pend_len == 0 && t->in_len == 0)
 		return 0;
-	struct tls_hs_job *job = tls_hs_job_new(c, (struct WOLFSSL *)t->ssl,
+	struct tls_hs_job *job = tls_hs_job_new(c, t->ssl, t->wctx,
 						t->pend + t->pend_off, t->pend_len,
 						t->in, t->in_len);
 	t->hs = job;
@@ -497,6 +499,25 @@ static int hs_start(struct conn *c, struct tls_conn *t, struct tls_hs_pool *pool
 	t->pend_off = t->pend_len = 0;
 	t->in_len = 0;
 	return 1;
+}
+
+/* The connection's WOLFSSL, made here on the loop when no step made it (no pool, or
+   the pool was full). Returns 0, or -1 (out of memory). */
+static int ensure_ssl(struct conn *c, struct tls_conn *t)
+{
+	if (t->ssl != NULL)
+		return 0;
+	t->ssl = wolfSSL_new(t->wctx);
+	if (t->ssl == NULL) {
+		t->failed = true;
+		log_write(UIMAP_LOG_WARN, c->id, c->addr, "TLS: wolfSSL_new failed");
+		return -1;
+	}
+	wolfSSL_SetIOReadCtx(t->ssl, c);
+	wolfSSL_SetIOWriteCtx(t->ssl, c);
+	wolfSSL_CTX_free(t->wctx);   /* the WOLFSSL holds its own reference */
+	t->wctx = NULL;
+	return 0;
 }
 
 /* Feed data (and what pend holds before it) to wolfSSL; the handshake goes to a
@@ -512,6 +533,8 @@ static int process_input(struct conn *c, struct tls_conn *t, const unsigned char
 		ret = hs_start(c, t, pool);
 	if (ret >= 0) {
 		ret = 0;
+	} else if (t->ssl == NULL && ensure_ssl(c, t) < 0) {
+		ret = -1;
 	} else {
 		ret = pump_input(c, t);
 		if (ret == 0 && !c->closing)
@@ -563,6 +586,13 @@ static void hs_returned(struct tls_hs_job *job)
 	struct tls_conn *t = c->tctx;
 	t->hs = NULL;
 	c->pending--;
+	if (job->own_ssl) {
+		/* the step made the connection's WOLFSSL: ours from now on */
+		t->ssl = job->ssl;
+		job->own_ssl = false;
+		wolfSSL_CTX_free(t->wctx);
+		t->wctx = NULL;
+	}
 	if (c->closing || t->failed) {
 		/* closed meanwhile: freed now that nothing refers to it */
 		conn_check_free(c);
@@ -704,7 +734,10 @@ static void tls_free(struct conn *c)
 	struct tls_conn *t = c->tctx;
 	if (t == NULL)
 		return;
-	wolfSSL_free(t->ssl);
+	if (t->ssl != NULL)
+		wolfSSL_free(t->ssl);
+	if (t->wctx != NULL)
+		wolfSSL_CTX_free(t->wctx);
 	outq_clear(&t->wire);
 	free(t->pend);
 	free(t);
@@ -730,14 +763,23 @@ int tls_conn_start(struct conn *c, struct tls_ctx *ctx, enum tls_start mode)
 	if (mode == TLS_START_IMPLICIT && c->sending != NULL)
 		return -1;
 	struct tls_conn *t = xcalloc(1, sizeof(*t));
-	t->ssl = wolfSSL_new(ctx->wctx);
-	if (t->ssl == NULL) {
-		free(t);
-		return -1;
+	if (hs_pool(c) != NULL) {
+		/* the first handshake step makes the WOLFSSL on its worker */
+		if (wolfSSL_CTX_up_ref(ctx->wctx) != WOLFSSL_SUCCESS) {
+			free(t);
+			return -1;
+		}
+		t->wctx = ctx->wctx;
+	} else {
+		t->ssl = wolfSSL_new(ctx->wctx);
+		if (t->ssl == NULL) {
+			free(t);
+			return -1;
+		}
+		wolfSSL_SetIOReadCtx(t->ssl, c);
+		wolfSSL_SetIOWriteCtx(t->ssl, c);
 	}
 	lib_users++;
-	wolfSSL_SetIOReadCtx(t->ssl, c);
-	wolfSSL_SetIOWriteCtx(t->ssl, c);
 	t->first_byte = -1;
 	if (mode == TLS_START_STARTTLS)
 		t->plain_left = c->txq->bytes;
