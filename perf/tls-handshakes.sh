@@ -59,17 +59,21 @@ OUT=$PERF_ROOT/perf/results/tls-handshakes-$CERT-$(date +%Y%m%d-%H%M%S).txt
 PERF_TLS_CERT=$CERT_FILE
 PERF_TLS_KEY=$KEY_FILE
 
-# CPU seconds of the server's loop thread (its main thread) and of all its threads
-cpu_of() { # pid -> "loop total" in clock ticks
-	local pid=$1 tid loop=0 total=0 f
+# CPU of the server's loop thread (its main thread: user+system, and user alone) and
+# of all its threads, in clock ticks
+cpu_of() { # pid -> "loop loop_user total"
+	local pid=$1 tid loop=0 loopu=0 total=0 f ut st
 	for f in /proc/"$pid"/task/*/stat; do
 		tid=${f#/proc/"$pid"/task/}; tid=${tid%/stat}
 		# fields 14, 15: utime, stime (after the ")" that ends the comm)
 		read -r ut st < <(sed 's/.*) //' "$f" | awk '{print $12, $13}')
 		total=$((total + ut + st))
-		[ "$tid" = "$pid" ] && loop=$((ut + st))
+		[ "$tid" = "$pid" ] && { loop=$((ut + st)); loopu=$ut; }
 	done
-	echo "$loop $total"
+	echo "$loop $loopu $total"
+}
+per_op() { # ticks ops -> µs
+	python3 -c "print(round($1/$HZ*1e6/max(1,$2)))"
 }
 HZ=$(getconf CLK_TCK)
 
@@ -85,8 +89,10 @@ bench() { # json-out args...
 
 echo "uimapd: $UIMAPD ($("$UIMAPD" --version 2>/dev/null | head -1))" | tee "$OUT"
 echo "client: $BENCH, $CLIENT_THREADS threads; cert: $CERT ($CERT_FILE); $ROUNDS rounds of ${DURATION}s" | tee -a "$OUT"
-printf '%-8s %5s %10s %12s %12s %18s %11s\n' workers round sessions/s "CPU/session" "loop/session" \
-	"storm NOOP p99/max" "resumed/s" | tee -a "$OUT"
+echo "loop/session: the loop thread's CPU per session, user+system (user alone), and the same for a" | tee -a "$OUT"
+echo "plaintext login session on the same server (the part that is not the handshake)" | tee -a "$OUT"
+printf '%-8s %5s %10s %11s %20s %16s %18s %11s\n' workers round sessions/s "CPU/session" "TLS loop/session" \
+	"plain loop/sess" "storm NOOP p99/max" "resumed/s" | tee -a "$OUT"
 
 declare -A R
 for round in $(seq "$ROUNDS"); do
@@ -95,13 +101,22 @@ for round in $(seq "$ROUNDS"); do
 		pid=$UIMAP_PID
 		# full handshakes: 16 connections, login scenario (connect, handshake,
 		# greeting, LOGIN, LOGOUT, close)
-		read -r l0 t0 < <(cpu_of "$pid")
+		read -r l0 u0 t0 < <(cpu_of "$pid")
 		bench "$PERF_TMP/full.json" -s login --tls -c 16 --warmup 0
-		read -r l1 t1 < <(cpu_of "$pid")
+		read -r l1 u1 t1 < <(cpu_of "$pid")
 		ops=$(json "$PERF_TMP/full.json" 'j["ops"]')
 		rate=$(json "$PERF_TMP/full.json" 'round(j["ops_per_s"])')
-		cpu=$(python3 -c "print(round(($t1-$t0)/$HZ*1e6/max(1,$ops)))")
-		loop=$(python3 -c "print(round(($l1-$l0)/$HZ*1e6/max(1,$ops)))")
+		cpu=$(per_op $((t1 - t0)) "$ops")
+		loop=$(per_op $((l1 - l0)) "$ops")
+		loopu=$(per_op $((u1 - u0)) "$ops")
+		# the same sessions in plaintext: what the loop spends on the rest
+		read -r l0 u0 t0 < <(cpu_of "$pid")
+		"$BENCH" -q -p "$UIMAP_PORT" -u "$PERF_USER" -w "$PERF_PASS" -D "$DURATION" \
+			-t "$CLIENT_THREADS" -s login -c 16 --warmup 0 --json-out "$PERF_TMP/plain.json" >/dev/null
+		read -r l1 u1 t1 < <(cpu_of "$pid")
+		pops=$(json "$PERF_TMP/plain.json" 'j["ops"]')
+		ploop=$(per_op $((l1 - l0)) "$pops")
+		ploopu=$(per_op $((u1 - u0)) "$pops")
 		# the storm: the same 16 full-handshake connections, 4 NOOP connections
 		# (plaintext port) next to them
 		bench "$PERF_TMP/storm.json" -s login --tls -c 16 --warmup 0 &
@@ -117,9 +132,10 @@ for round in $(seq "$ROUNDS"); do
 		resfrac=$(json "$PERF_TMP/res.json" \
 			'"%d%%" % round(100*j["tls"]["resumed_measured"]/max(1,j["tls"]["resumed_measured"]+j["tls"]["full_measured"]))')
 		perf_stop_pid "$pid"
-		printf '%-8s %5s %10s %10s µs %10s µs %11s/%s µs %11s\n' "$w" "$round" "$rate" "$cpu" "$loop" \
-			"$p99" "$max" "$res ($resfrac)" | tee -a "$OUT"
-		R[$w,rate]+="$rate "; R[$w,cpu]+="$cpu "; R[$w,loop]+="$loop "
+		printf '%-8s %5s %10s %8s µs %12s µs %12s µs %11s/%s µs %11s\n' "$w" "$round" "$rate" "$cpu" \
+			"$loop ($loopu)" "$ploop ($ploopu)" "$p99" "$max" "$res ($resfrac)" | tee -a "$OUT"
+		R[$w,rate]+="$rate "; R[$w,cpu]+="$cpu "; R[$w,loop]+="$loop "; R[$w,loopu]+="$loopu "
+		R[$w,ploop]+="$ploop "
 		R[$w,p99]+="$p99 "; R[$w,max]+="$max "; R[$w,res]+="$res "
 	done
 done
@@ -131,8 +147,9 @@ first=""
 for w in $WORKERS; do
 	m=$(med "${R[$w,rate]}")
 	[ -z "$first" ] && [ "$w" != 0 ] && first=$m
-	printf 'workers %s: %s sessions/s (%s), CPU/session %s µs, loop/session %s µs (%s), storm NOOP p99 %s µs (%s) max %s µs (%s), resumed %s/s (%s)\n' \
+	printf 'workers %s: %s sessions/s (%s), CPU/session %s µs, loop/session %s µs (%s; user %s), plaintext loop/session %s µs (%s), storm NOOP p99 %s µs (%s) max %s µs (%s), resumed %s/s (%s)\n' \
 		"$w" "$m" "${R[$w,rate]% }" "$(med "${R[$w,cpu]}")" "$(med "${R[$w,loop]}")" "${R[$w,loop]% }" \
+		"${R[$w,loopu]% }" "$(med "${R[$w,ploop]}")" "${R[$w,ploop]% }" \
 		"$(med "${R[$w,p99]}")" "${R[$w,p99]% }" "$(med "${R[$w,max]}")" "${R[$w,max]% }" \
 		"$(med "${R[$w,res]}")" "${R[$w,res]% }" | tee -a "$OUT"
 done
