@@ -6,12 +6,39 @@ cd "$(dirname "$0")/.."
 . scripts/deps.sh
 uimap_install $UIMAP_BUILD_PKGS openssl
 
-# UIMAP_WOLFSSL=accelerated builds Debian's wolfSSL source with AES-NI (about 100 s once)
-WOLFSSL=${UIMAP_WOLFSSL:-system}
+# wolfSSL: by default the accelerated build (Debian's wolfSSL source with AES-NI and
+# the SP assembly, scripts/wolfssl-accel.sh, about 100 s once) when the CPU has AES-NI
+# and the source package can be fetched, else the system library; it costs 3-4x less
+# CPU per handshake and per byte (docs/performance.md, "TLS results").
+# UIMAP_WOLFSSL=system: the system library; =accelerated: that build or fail.
+WOLFSSL=${UIMAP_WOLFSSL:-auto}
+case $WOLFSSL in
+auto|system|accelerated) ;;
+*) echo "UIMAP_WOLFSSL must be system or accelerated (or unset)" >&2; exit 2 ;;
+esac
+if [ "$WOLFSSL" = auto ]; then
+	if grep -qw aes /proc/cpuinfo; then
+		WOLFSSL=accelerated
+		if [ ! -f build-accel/build.ninja ]; then
+			echo "== building the accelerated wolfSSL (AES-NI; once, about 100 s)"
+			if ! meson setup build-accel --buildtype=release -Dtests=false \
+				-Dwolfssl=accelerated >build-accel.setup.log 2>&1; then
+				echo "== the accelerated wolfSSL could not be built (source package not" \
+					"reachable? see build-accel.setup.log): using the system library"
+				rm -rf build-accel
+				WOLFSSL=system
+			fi
+		fi
+	else
+		echo "== this CPU has no AES-NI: using the system wolfSSL"
+		WOLFSSL=system
+	fi
+fi
 BUILD=build
 [ "$WOLFSSL" = accelerated ] && BUILD=build-accel
 [ -f $BUILD/build.ninja ] || meson setup $BUILD --buildtype=release -Dtests=false -Dwolfssl="$WOLFSSL" >/dev/null
 ninja -C $BUILD >/dev/null
+echo "== wolfSSL: $WOLFSSL ($BUILD/uimapd: $($BUILD/uimapd --version 2>/dev/null | head -1))"
 
 mkdir -p .demo/data
 if [ ! -f .demo/passwd ]; then

@@ -21,6 +21,8 @@ static void usage(FILE *f)
 		"                                a PROXY protocol v1/v2 header first (repeatable)\n"
 		"  --tls-listen-proxy-protocol HOST:PORT  the same with implicit TLS after the header\n"
 		"  --cert FILE, --key FILE       TLS certificate chain and key (PEM)\n"
+		"  --tls-workers N               TLS handshake threads (one per CPU; 0 = on the loop)\n"
+		"  --tls-worker-nice N           their niceness above the loop's (10; 0..19)\n"
 		"  --passwd FILE                 Dovecot-style passwd-file with the users\n"
 		"  --master-passwd FILE          master users, who log in as anyone: \"user*master\"\n"
 		"  --master-separator CHAR       between user and master in a login name (*)\n"

@@ -78,6 +78,10 @@ struct uimap_config {
 	unsigned reverse_lookup_workers;    /* resolver threads */
 
 	char *metrics_listen;         /* "HOST:PORT" of the HTTP /metrics listener; NULL: none */
+
+	/* TLS handshake threads; 0: handshakes on the loop thread */
+	unsigned tls_workers;
+	unsigned tls_worker_nice;     /* added to their niceness (0..19) */
 };
 
 /* Call fn(ctx, key) for every option whose value differs between a and b (keys in

@@ -89,6 +89,8 @@ static void *workq_thread(void *arg)
 		}
 	}
 	pthread_mutex_unlock(&q->lock);
+	if (q->ops->thread_exit != NULL)
+		q->ops->thread_exit();
 	return NULL;
 }
 

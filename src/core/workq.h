@@ -25,6 +25,9 @@ struct workq_ops {
 	void (*run)(struct workq_job *job);
 	/* Free the job (any thread that calls into the pool; never while run() runs). */
 	void (*release)(struct workq_job *job);
+	/* Optional: called on each worker thread just before it exits (frees what the
+	   thread keeps for itself, e.g. a library's thread-local caches). */
+	void (*thread_exit)(void);
 };
 
 struct workq;

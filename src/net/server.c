@@ -5,6 +5,7 @@
 #include "net/rdns.h"
 #include "net/metrics-http.h"
 #include "net/tls.h"
+#include "net/tls-handshake.h"
 #include "loop/udata.h"
 #include "core/common.h"
 #include "core/error.h"
@@ -49,6 +50,10 @@ int net_server_init(struct net_server *srv, const struct uimap_config *cfg,
 	if (cfg->reverse_lookups &&
 	    (cfg->reverse_lookup_workers == 0 || cfg->reverse_lookup_workers > RDNS_MAX_WORKERS))
 		return set_error(error_r, "reverse-lookup-workers must be 1..%u", RDNS_MAX_WORKERS);
+	if (cfg->tls_workers > TLS_HS_MAX_WORKERS)
+		return set_error(error_r, "tls-workers must be 0..%u", TLS_HS_MAX_WORKERS);
+	if (cfg->tls_worker_nice > 19)
+		return set_error(error_r, "tls-worker-nice must be 0..19");
 	srv->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (srv->wake_fd < 0)
 		return set_error(error_r, "eventfd: %s", strerror(errno));
@@ -397,6 +402,15 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 			return set_error(error_r, "reverse lookups: %s", err);
 		rdns_attach(srv->rdns, &srv->ring);
 	}
+	if (srv->tls != NULL && srv->cfg->tls_workers > 0 && srv->tls_hs == NULL) {
+		const char *err;
+		srv->tls_hs = tls_workers_create(srv->cfg->tls_workers, srv->cfg->tls_worker_nice,
+						 &err);
+		if (srv->tls_hs == NULL)
+			return set_error(error_r, "TLS workers: %s", err);
+		tls_hs_pool_attach(srv->tls_hs, &srv->ring);
+		log_info("TLS handshakes on %u worker thread(s)", srv->cfg->tls_workers);
+	}
 	for (unsigned i = 0; i < srv->n_listeners; i++) {
 		arm_accept(&srv->listeners[i]);
 		log_info("listening on %s port %d", srv->listeners[i].name,
@@ -471,6 +485,8 @@ void net_server_deinit(struct net_server *srv)
 {
 	/* normally none are left after a clean run; the ring goes away below */
 	srv->dirty = srv->reap = srv->wakes = NULL;
+	/* no handshake step may still run on a connection freed below */
+	tls_hs_pool_stop(srv->tls_hs);
 	while (srv->conns != NULL)
 		conn_destroy(srv->conns);
 	for (unsigned i = 0; i < srv->n_listeners; i++)
@@ -486,6 +502,7 @@ void net_server_deinit(struct net_server *srv)
 	srv->ring_ready = false;
 	/* after the ring: its pending eventfd read points into the resolver */
 	rdns_destroy(&srv->rdns);
+	tls_hs_pool_destroy(&srv->tls_hs);
 	/* after the ring: nothing the kernel may still write into is freed before */
 	metrics_http_free(&srv->metrics);
 	if (srv->wake_fd >= 0)

@@ -68,6 +68,8 @@ struct net_server {
 	struct access_rules access;       /* allow/deny rules on client addresses */
 	struct access_rules trusted;      /* trusted proxies (only CIDR allow rules) */
 	struct rdns *rdns;                /* reverse lookups; NULL when off */
+	/* TLS handshake workers (net/tls-handshake.h); NULL: handshakes on the loop */
+	struct tls_hs_pool *tls_hs;
 
 	struct net_stats stats;
 	/* the HTTP metrics endpoint (metrics-listen; NULL without) and what renders

@@ -6,6 +6,8 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "net/conn.h"
+#include "net/server.h"
+#include "net/tls-handshake.h"
 #include "core/outq.h"
 #include "core/common.h"
 #include "core/log.h"
@@ -57,11 +59,21 @@ struct tls_ctx {
 /* Per-connection state (c->tctx). Buffer lifecycles:
    - in/in_len: the ring buffer being fed to wolfSSL, valid only inside tls_recv();
    - pend: ciphertext wolfSSL did not take before tls_recv() returned (normally
-     never used: wolfSSL is called until it asks for more), freed when empty;
+     never used: wolfSSL is called until it asks for more), and ciphertext that
+     arrived while a handshake step ran on a worker; freed when empty;
    - wire: ciphertext produced by wolfSSL, offered to the ring by send_iov() and
-     consumed by sent(); its chunks go back to the outq cache when sent. */
+     consumed by sent(); its chunks go back to the outq cache when sent;
+   - hs: a handshake step on a worker (net/tls-handshake.h), with its own copy of
+     the input and its own output buffer, both freed when it comes back.
+   Ownership: while hs is set, a worker owns ssl and the fields marked (W) below;
+   the loop touches none of them (it only stashes input in pend, sends what wire
+   holds and keeps the connection from being freed: the step counts in
+   c->pending). Otherwise everything is the loop thread's. */
 struct tls_conn {
-	WOLFSSL *ssl;
+	WOLFSSL *ssl;                 /* NULL until the first handshake step made it */
+	WOLFSSL_CTX *wctx;            /* our reference to the context ssl is made from,
+					 held only while ssl is NULL */
+	struct tls_hs_job *hs;
 	struct outq wire;
 	size_t plain_left;            /* STARTTLS: head bytes of c->out still sent in clear */
 
@@ -69,16 +81,16 @@ struct tls_conn {
 	size_t in_len;
 	unsigned char *pend;
 	size_t pend_off, pend_len, pend_cap;
-	size_t fed;                   /* ciphertext bytes handed to wolfSSL so far */
+	size_t fed;                   /* ciphertext bytes handed to wolfSSL so far (W) */
 	int first_byte;               /* first byte received, -1 before any */
 
 	void (*deliver)(struct conn *c, const unsigned char *data, size_t len);
 
-	bool starved;                 /* the recv callback ran out of input */
+	bool starved;                 /* the recv callback ran out of input (W) */
 	bool handshake_done;
 	bool tls13;
-	bool renegotiating;           /* a TLS 1.2 client started a new handshake */
-	bool alpn_mismatch;
+	bool renegotiating;           /* a TLS 1.2 client started a new handshake (W) */
+	bool alpn_mismatch;           /* (W) */
 	bool failed;                  /* fatal error: only queued alerts are sent */
 	bool shutdown_wanted;
 	bool shutdown_sent;
@@ -287,6 +299,11 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *vctx)
 	(void)ssl;
 	struct conn *c = vctx;
 	struct tls_conn *t = c->tctx;
+	if (t->hs != NULL) {
+		/* a handshake step on a worker: its own copy of the input */
+		int n = tls_hs_io_recv(t->hs, buf, sz);
+		return n > 0 ? n : WOLFSSL_CBIO_ERR_WANT_READ;
+	}
 	size_t want = (size_t)sz, got = 0;
 	if (t->pend_len > 0) {
 		size_t k = MIN(want, t->pend_len);
@@ -319,6 +336,8 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *vctx)
 	(void)ssl;
 	struct conn *c = vctx;
 	struct tls_conn *t = c->tctx;
+	if (t->hs != NULL)
+		return tls_hs_io_send(t->hs, buf, sz);  /* on a worker: not the wire queue */
 	outq_append(&t->wire, buf, (size_t)sz);
 	return sz;
 }
@@ -454,18 +473,73 @@ static bool has_work(const struct conn *c, const struct tls_conn *t)
 	       (t->handshake_done && !t->failed && conn_unsent(c) > 0);
 }
 
-static int tls_recv(struct conn *c, const unsigned char *data, size_t len)
+/* The handshake pool of c's server, or NULL (tls-workers 0, or no server loop). */
+static struct tls_hs_pool *hs_pool(const struct conn *c)
 {
-	struct tls_conn *t = c->tctx;
-	if (t->failed)
+	return c->srv != NULL ? c->srv->tls_hs : NULL;
+}
+
+/* Hand the next handshake step to a worker: the input kept in pend, then in.
+   Returns 1 (submitted: the worker owns t->ssl until hs_returned()), 0 (no input:
+   nothing to do) or -1 (the pool is full: run the step here). */
+static int hs_start(struct conn *c, struct tls_conn *t, struct tls_hs_pool *pool)
+{
+	if (t->pend_len == 0 && t->in_len == 0)
+		return 0;
+	struct tls_hs_job *job = tls_hs_job_new(c, t->ssl, t->wctx,
+						t->pend + t->pend_off, t->pend_len,
+						t->in, t->in_len);
+	t->hs = job;
+	if (tls_hs_submit(pool, job) < 0) {
+		t->hs = NULL;
+		tls_hs_job_free(job);
 		return -1;
-	if (t->first_byte < 0 && len > 0)
-		t->first_byte = data[0];
+	}
+	c->pending++;  /* the connection is not freed before the step is back */
+	t->pend_off = t->pend_len = 0;
+	t->in_len = 0;
+	return 1;
+}
+
+/* The connection's WOLFSSL, made here on the loop when no step made it (no pool, or
+   the pool was full). Returns 0, or -1 (out of memory). */
+static int ensure_ssl(struct conn *c, struct tls_conn *t)
+{
+	if (t->ssl != NULL)
+		return 0;
+	t->ssl = wolfSSL_new(t->wctx);
+	if (t->ssl == NULL) {
+		t->failed = true;
+		log_write(UIMAP_LOG_WARN, c->id, c->addr, "TLS: wolfSSL_new failed");
+		return -1;
+	}
+	wolfSSL_SetIOReadCtx(t->ssl, c);
+	wolfSSL_SetIOWriteCtx(t->ssl, c);
+	wolfSSL_CTX_free(t->wctx);   /* the WOLFSSL holds its own reference */
+	t->wctx = NULL;
+	return 0;
+}
+
+/* Feed data (and what pend holds before it) to wolfSSL; the handshake goes to a
+   worker when the server has a pool. Returns 0 or -1 (close). */
+static int process_input(struct conn *c, struct tls_conn *t, const unsigned char *data,
+			 size_t len)
+{
 	t->in = data;
 	t->in_len = len;
-	int ret = pump_input(c, t);
-	if (ret == 0 && !c->closing)
-		ret = keep_leftover(c, t);
+	struct tls_hs_pool *pool = hs_pool(c);
+	int ret = -1;
+	if (!t->handshake_done && pool != NULL)
+		ret = hs_start(c, t, pool);
+	if (ret >= 0) {
+		ret = 0;
+	} else if (t->ssl == NULL && ensure_ssl(c, t) < 0) {
+		ret = -1;
+	} else {
+		ret = pump_input(c, t);
+		if (ret == 0 && !c->closing)
+			ret = keep_leftover(c, t);
+	}
 	t->in = NULL;
 	t->in_len = 0;
 	if (t->pend_len == 0 && t->pend != NULL) {
@@ -476,6 +550,87 @@ static int tls_recv(struct conn *c, const unsigned char *data, size_t len)
 	if (has_work(c, t))
 		conn_mark_dirty(c);
 	return ret;
+}
+
+/* Keep what arrives while a handshake step runs on a worker, for the next step. */
+static int stash_input(struct conn *c, struct tls_conn *t, const unsigned char *data,
+		       size_t len)
+{
+	t->in = data;
+	t->in_len = len;
+	int ret = keep_leftover(c, t);
+	t->in = NULL;
+	t->in_len = 0;
+	return ret;
+}
+
+static int tls_recv(struct conn *c, const unsigned char *data, size_t len)
+{
+	struct tls_conn *t = c->tctx;
+	if (t->failed)
+		return -1;
+	if (t->first_byte < 0 && len > 0)
+		t->first_byte = data[0];
+	if (t->hs != NULL)
+		return stash_input(c, t, data, len);
+	return process_input(c, t, data, len);
+}
+
+/* A handshake step came back from its worker (loop thread): the loop owns t->ssl
+   again. Its output goes to the wire queue; then the handshake is finished, or
+   failed, or the next step starts with what arrived meanwhile; application data
+   that followed the client's Finished is decrypted here, on the loop. */
+static void hs_returned(struct tls_hs_job *job)
+{
+	struct conn *c = job->c;
+	struct tls_conn *t = c->tctx;
+	t->hs = NULL;
+	c->pending--;
+	if (job->own_ssl) {
+		/* the step made the connection's WOLFSSL: ours from now on */
+		t->ssl = job->ssl;
+		job->own_ssl = false;
+		wolfSSL_CTX_free(t->wctx);
+		t->wctx = NULL;
+	}
+	if (c->closing || t->failed) {
+		/* closed meanwhile: freed now that nothing refers to it */
+		conn_check_free(c);
+		return;
+	}
+	if (job->out_len > 0)
+		outq_append(&t->wire, job->out, job->out_len);
+	int ret = 0;
+	if (job->result < 0) {
+		ret = tls_fail(c, t, "handshake", job->err);
+	} else {
+		if (job->result > 0)
+			ret = handshake_finished(c, t);
+		/* input the step did not consume goes before what arrived meanwhile */
+		size_t left = job->in_len - job->in_off;
+		if (ret == 0 && left > 0) {
+			unsigned char *old = t->pend;
+			size_t old_len = t->pend_len, old_off = t->pend_off;
+			t->pend = NULL;
+			t->pend_cap = t->pend_len = t->pend_off = 0;
+			if (stash_input(c, t, job->in + job->in_off, left) < 0 ||
+			    stash_input(c, t, old != NULL ? old + old_off : NULL, old_len) < 0)
+				ret = -1;
+			free(old);
+		}
+		if (ret == 0)
+			ret = process_input(c, t, NULL, 0);
+	}
+	if (ret < 0)
+		conn_close(c, true);
+	else if (has_work(c, t))
+		conn_mark_dirty(c);
+	conn_check_free(c);
+}
+
+struct tls_hs_pool *tls_workers_create(unsigned n_workers, unsigned nice, const char **error_r)
+{
+	return tls_hs_pool_create(n_workers, nice, hs_returned, error_r);
 }
 
 static void send_close_notify(struct tls_conn *t)
@@ -579,7 +734,10 @@ static void tls_free(struct conn *c)
 	struct tls_conn *t = c->tctx;
 	if (t == NULL)
 		return;
-	wolfSSL_free(t->ssl);
+	if (t->ssl != NULL)
+		wolfSSL_free(t->ssl);
+	if (t->wctx != NULL)
+		wolfSSL_CTX_free(t->wctx);
 	outq_clear(&t->wire);
 	free(t->pend);
 	free(t);
@@ -605,14 +763,23 @@ int tls_conn_start(struct conn *c, struct tls_ctx *ctx, enum tls_start mode)
 	if (mode == TLS_START_IMPLICIT && c->sending != NULL)
 		return -1;
 	struct tls_conn *t = xcalloc(1, sizeof(*t));
-	t->ssl = wolfSSL_new(ctx->wctx);
-	if (t->ssl == NULL) {
-		free(t);
-		return -1;
+	if (hs_pool(c) != NULL) {
+		/* the first handshake step makes the WOLFSSL on its worker */
+		if (wolfSSL_CTX_up_ref(ctx->wctx) != WOLFSSL_SUCCESS) {
+			free(t);
+			return -1;
+		}
+		t->wctx = ctx->wctx;
+	} else {
+		t->ssl = wolfSSL_new(ctx->wctx);
+		if (t->ssl == NULL) {
+			free(t);
+			return -1;
+		}
+		wolfSSL_SetIOReadCtx(t->ssl, c);
+		wolfSSL_SetIOWriteCtx(t->ssl, c);
 	}
 	lib_users++;
-	wolfSSL_SetIOReadCtx(t->ssl, c);
-	wolfSSL_SetIOWriteCtx(t->ssl, c);
 	t->first_byte = -1;
 	if (mode == TLS_START_STARTTLS)
 		t->plain_left = c->txq->bytes;

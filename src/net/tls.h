@@ -9,6 +9,7 @@
 
 struct conn;
 struct tls_ctx;
+struct tls_hs_pool;
 
 /* The TLS transport. c->tctx is its per-connection state (set by tls_conn_start()). */
 extern const struct transport_vfuncs transport_tls;
@@ -35,6 +36,13 @@ struct tls_ctx *tls_ctx_new(const char *cert_file, const char *key_file, const c
    Returns 0, or -1 with *error_r set and the old certificate still in use. */
 int tls_ctx_reload(struct tls_ctx *ctx, const char *cert_file, const char *key_file,
 		   const char **error_r);
+
+/* A pool of n_workers (1..64) threads for the servers' handshakes (the tls-workers
+   option), at nice (0..19) above the process (tls-worker-nice): a server whose
+   tls_hs points to it runs every handshake step of its connections there
+   (net/tls-handshake.h), the data path after the handshake stays on the loop.
+   Returns the pool, or NULL with *error_r (static). */
+struct tls_hs_pool *tls_workers_create(unsigned n_workers, unsigned nice, const char **error_r);
 
 /* Free the context (connections still using it keep their reference). NULLs *ctx. */
 void tls_ctx_free(struct tls_ctx **ctx);

@@ -1811,6 +1811,119 @@ class Reload(TLSTestCase):
         self.assertAlive(self.tls_connect(self.srv, ctx=self.ctx))
 
 
+class HandshakeWorkers(TLSTestCase):
+    """Handshakes on worker threads (--tls-workers): a handshake step held on a worker
+    by the test-only delay failpoint (UIMAP_FAILPOINTS=tls-handshake=<N>ms) must not
+    hold anybody else up, and a client that leaves meanwhile is freed when its step
+    comes back."""
+    HARD_TIMEOUT = 90
+    HOLD_MS = 4000
+
+    def start_held(self, *extra):
+        env = dict(os.environ, UIMAP_FAILPOINTS=f"tls-handshake={self.HOLD_MS}ms*1")
+        srv = self.start_tls_server("--tls-workers", "2", *extra, env=env)
+        self.assertIsNotNone(srv.wait_log(r"TLS handshakes on 2 worker thread"), srv.stderr())
+        return srv
+
+    def held_client(self, srv):
+        """A client whose ClientHello went out: the first step, held on a worker."""
+        slow = BioTLS(srv.tls_port, timeout=self.HOLD_MS / 1000 + 20)
+        self.addCleanup(slow.close)
+        try:
+            slow.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        slow.flush()
+        return slow
+
+    def test_others_served_while_a_handshake_is_held_on_a_worker(self):
+        srv = self.start_held()
+        slow = self.held_client(srv)
+        # plaintext clients and a second TLS client (its handshake is not held)
+        plain = self.plain_connect(srv)
+        for i in range(8):   # under the 10 commands allowed before login
+            self.assertAlive(plain, f"n{i}")
+        other = self.tls_connect(srv)
+        self.assertAlive(other)
+        other.login()
+        self.assertAlive(other, "after-login")
+        # StartTLS meanwhile too: the plaintext OK first, then its handshake
+        st = starttls(self, self.plain_connect(srv))
+        self.assertAlive(st, "starttls")
+        # all of that while the first handshake was still held: no ServerHello yet
+        slow.sock.settimeout(0)
+        try:
+            early = slow.sock.recv(1)
+        except BlockingIOError:
+            early = None
+        self.assertIsNone(early, "the held handshake answered before the others")
+        # the held step comes back: the handshake completes and the greeting follows
+        slow.sock.settimeout(self.HOLD_MS / 1000 + 20)
+        slow.handshake()
+        plain_text, line = slow.read_tagged("*", timeout=self.HOLD_MS / 1000 + 20)
+        self.assertTrue(line.startswith("* OK "), line)
+        slow.write(b"a NOOP\r\n")
+        slow.flush()
+        _, line = slow.read_tagged("a")
+        self.assertTrue(line.startswith("a OK"), line)
+
+    def test_client_gone_while_its_step_runs(self):
+        srv = self.start_held("--log-level", "debug")
+        sock = socket.create_connection(("127.0.0.1", srv.tls_port))
+        sock.sendall(client_hello())
+        sock.close()
+        self.assertIsNotNone(srv.wait_log(r"client disconnected"), srv.stderr())
+        # freed once the step is back (not before: a worker was using its WOLFSSL)
+        self.assertIsNotNone(srv.wait_log(r"\bclosed$", timeout=self.HOLD_MS / 1000 + 20),
+                             srv.stderr())
+        c = self.tls_connect(srv)
+        self.assertAlive(c)
+
+    def test_input_arriving_during_a_step_is_kept(self):
+        # the ClientHello split: its second half arrives while the first is on a worker
+        srv = self.start_held()
+        b = BioTLS(srv.tls_port, timeout=self.HOLD_MS / 1000 + 20)
+        self.addCleanup(b.close)
+        try:
+            b.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        hello = b.out.read()
+        b.sock.sendall(hello[:20])
+        time.sleep(0.2)   # not an assertion: lets the first part reach its own step
+        b.sock.sendall(hello[20:])
+        b.handshake()
+        _, line = b.read_tagged("*")
+        self.assertTrue(line.startswith("* OK "), line)
+
+    def test_garbage_on_a_worker_fails_cleanly(self):
+        srv = self.start_tls_server("--tls-workers", "1")
+        for junk in (b"\x16\x03\x01\x00\x05hello", b"a NOOP\r\n", b"GET / HTTP/1.0\r\n\r\n" * 100):
+            sock = socket.create_connection(("127.0.0.1", srv.tls_port))
+            self.addCleanup(sock.close)
+            sock.sendall(junk)
+            self.assertTLSClosed(sock)
+        self.assertAlive(self.tls_connect(srv))
+
+
+class LoopHandshakes(TLSTestCase):
+    """--tls-workers 0: handshakes on the loop thread, as before the workers."""
+
+    def test_implicit_and_starttls_on_the_loop(self):
+        srv = self.start_tls_server("--tls-workers", "0")
+        m = self.imaps(srv)
+        self.assertEqual(m.login("alice", "secret")[0], "OK")
+        c = starttls(self, self.plain_connect(srv))
+        self.assertAlive(c)
+        self.assertNotIn("worker thread", srv.stderr())
+
+    def test_too_many_workers_refused(self):
+        p = run_uimapd(["--tls-listen", "127.0.0.1:0", "--cert", CERT_A, "--key", KEY_A,
+                        "--tls-workers", "65"])
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("tls-workers", p.stderr)
+
+
 class StartupErrors(UimapTestCase):
     def test_tls_listen_without_cert(self):
         p = run_uimapd(["--tls-listen", "127.0.0.1:0", "--listen", "127.0.0.1:0"])

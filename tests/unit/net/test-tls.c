@@ -6,6 +6,7 @@
 #include <wolfssl/options.h>
 
 #include "net/tls.h"
+#include "net/tls-handshake.h"
 #include "net/conn.h"
 #include "core/outq.h"
 #include "net/server.h"
@@ -186,10 +187,24 @@ static void peer_free(struct peer *p)
    then flush while the connection is dirty: one sendmsg of at most send_max bytes,
    sent() with what went out, re-marked dirty when c->out still holds bytes (as
    conn_handle_send() does). Returns the bytes moved. */
+/* With handshake workers (srv->tls_hs): wait for the connection's outstanding
+   steps and hand them back, as the loop's eventfd read would. */
+static void wait_steps(struct conn *c)
+{
+	while (srv->tls_hs != NULL && c->pending > 0) {
+		struct pollfd pfd = { .fd = tls_hs_pool_fd(srv->tls_hs), .events = POLLIN };
+		cr_assert_eq(poll(&pfd, 1, 10000), 1, "a handshake step did not come back");
+		uint64_t val;
+		cr_assert_eq(read(pfd.fd, &val, sizeof(val)), (ssize_t)sizeof(val));
+		tls_hs_pool_collect(srv->tls_hs);
+	}
+}
+
 static size_t server_turn(struct peer *p)
 {
 	struct conn *c = &p->c;
 	size_t moved = 0;
+	/* input while a step is out is kept for the next one: fed without waiting */
 	while (bytes_avail(&p->to_server) > 0 && p->recv_ret == 0) {
 		size_t n = bytes_avail(&p->to_server);
 		if (p->feed != 0 && n > p->feed)
@@ -203,6 +218,7 @@ static size_t server_turn(struct peer *p)
 		free(ring);
 		moved += n;
 	}
+	wait_steps(c);
 	while (c->dirty) {
 		c->dirty = false;
 		srv->dirty = NULL;
@@ -1177,4 +1193,105 @@ Test(tls, openssl_tls13_key_update)
 Test(tls, openssl_tls12_renegotiation_refused)
 {
 	openssl_session("-tls1_2", "R\n", NULL, true);
+}
+
+/* ---- handshakes on worker threads (tls-workers): the same sessions with every
+   handshake step on a pool, input arriving while a step runs kept for the next ---- */
+
+static void workers_setup(void)
+{
+	setup();
+	const char *error = NULL;
+	srv->tls_hs = tls_workers_create(2, 10, &error);
+	cr_assert_not_null(srv->tls_hs, "tls_workers_create: %s", error);
+}
+
+static void workers_teardown(void)
+{
+	tls_hs_pool_destroy(&srv->tls_hs);
+	teardown();
+}
+
+TestSuite(tls_workers, .init = workers_setup, .fini = workers_teardown);
+
+Test(tls_workers, handshake_tls13)
+{
+	basic_session(wolfTLSv1_3_client_method(), 0, "TLSv1.3");
+}
+
+Test(tls_workers, handshake_tls12)
+{
+	basic_session(wolfTLSv1_2_client_method(), 0, "TLSv1.2");
+}
+
+/* one byte per recv: most bytes arrive while a step is out */
+Test(tls_workers, byte_at_a_time_tls13)
+{
+	basic_session(wolfTLSv1_3_client_method(), 1, "TLSv1.3");
+}
+
+Test(tls_workers, byte_at_a_time_tls12)
+{
+	basic_session(wolfTLSv1_2_client_method(), 1, "TLSv1.2");
+}
+
+Test(tls_workers, resumption_ticket_tls13)
+{
+	resumption(wolfTLSv1_3_client_method());
+}
+
+Test(tls_workers, resumption_ticket_tls12)
+{
+	resumption(wolfTLSv1_2_client_method());
+}
+
+Test(tls_workers, rsa_certificate)
+{
+	const char *error = NULL;
+	tls_ctx_free(&ctx);
+	ctx = tls_ctx_new(RSA_CERT, RSA_KEY, &error);
+	cr_assert_not_null(ctx, "%s", error);
+	WOLFSSL_CTX *cctx = client_ctx(wolfTLSv1_3_client_method(), RSA_CERT);
+	struct peer *p = peer_new(cctx, TLS_START_IMPLICIT, "* OK rsa\r\n");
+	cr_assert(handshake(p));
+	expect_client_gets(p, "* OK rsa\r\n");
+	peer_free(p);
+	wolfSSL_CTX_free(cctx);
+}
+
+/* STARTTLS: the plaintext OK goes out first, the handshake steps follow */
+Test(tls_workers, starttls_ok_first)
+{
+	WOLFSSL_CTX *cctx = client_ctx(wolfTLSv1_3_client_method(), CA);
+	struct peer *p = peer_new(cctx, TLS_START_STARTTLS, "S OK Begin TLS\r\n");
+	server_turn(p);
+	cr_assert_eq(bytes_avail(&p->to_client), 16);
+	cr_assert_arr_eq(bytes_head(&p->to_client), "S OK Begin TLS\r\n", 16);
+	p->to_client.off += 16;
+	cr_assert(handshake(p));
+	client_write(p, "a NOOP\r\n", 8);
+	expect_delivered(p, "a NOOP\r\n");
+	peer_free(p);
+	wolfSSL_CTX_free(cctx);
+}
+
+/* The connection closes while its step runs: when the step is back its output is
+   dropped and nothing refers to the connection any more. */
+Test(tls_workers, closed_during_a_step)
+{
+	WOLFSSL_CTX *cctx = client_ctx(wolfTLSv1_3_client_method(), CA);
+	struct peer *p = peer_new(cctx, TLS_START_IMPLICIT, "* OK\r\n");
+	cr_assert_neq(wolfSSL_connect(p->cl), WOLFSSL_SUCCESS);
+	cr_assert_gt(bytes_avail(&p->to_server), 0);
+	cr_assert_eq(p->c.tv->recv(&p->c, bytes_head(&p->to_server),
+				   bytes_avail(&p->to_server)), 0);
+	p->to_server.off = p->to_server.len;
+	cr_assert_eq(p->c.pending, 1, "the ClientHello went to a worker");
+	p->c.closing = true;
+	wait_steps(&p->c);
+	cr_assert_eq(p->c.pending, 0);
+	cr_assert_eq(tls_conn_pending(&p->c), 0, "the step's output was dropped");
+	cr_assert_not(tls_conn_handshake_done(&p->c));
+	peer_free(p);
+	wolfSSL_CTX_free(cctx);
 }
