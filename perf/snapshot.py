@@ -37,7 +37,8 @@ MSG_BYTES = 50 * 1024
 PAUSE_RE = re.compile(r"paused the loop (\d+) us|loop paused (\d+) us")
 SNAP_DONE_RE = re.compile(r"snapshot of (\d+) bytes written")
 # the loop's own time on a background snapshot (uimapd without fork)
-SLICES_RE = re.compile(r"in (\d+) slices \(longest (\d+) us\) and (\d+) us ending it")
+SLICES_RE = re.compile(r"in (\d+) slices \(longest (\d+) us, (\d+) us of CPU\) and (\d+) us "
+                       r"ending it")
 SNAP_FAIL_RE = re.compile(r"snapshot (\(.*\) )?failed|persist: .*snapshot.*(failed|error)")
 LOAD_RE = re.compile(r"persist: .* in [0-9.]+ s")
 LISTEN_RE = re.compile(r"listening on \S+ port (\d+)")
@@ -275,7 +276,7 @@ def noop_window(srv, clients, duration, snapshot, timeout):
                 sm = SLICES_RE.search(line or "") or sm
             if sm:
                 snap.update(slices=int(sm.group(1)), longest_slice_us=int(sm.group(2)),
-                            end_us=int(sm.group(3)))
+                            longest_slice_cpu_us=int(sm.group(3)), end_us=int(sm.group(4)))
         left = t0 + duration - time.monotonic()
         if left > 0:
             time.sleep(left)
@@ -423,8 +424,8 @@ def report(res):
         extra = (f"paused the loop {s['pause_us']} us; {s['duration_s']:.2f} s; "
                  f"{s['bytes'] / 1e9:.2f} GB") if s else ""
         if s and "longest_slice_us" in s:
-            extra += (f"; {s['slices']} slices, longest {s['longest_slice_us']} us, "
-                      f"end {s['end_us']} us")
+            extra += (f"; {s['slices']} slices, longest {s['longest_slice_us']} us "
+                      f"({s['longest_slice_cpu_us']} us CPU), end {s['end_us']} us")
         p(f"{w['name']:<16} {w['n']:>8} {fmt_us(w['p50_us']):>9} {fmt_us(w['p99_us']):>9} "
           f"{fmt_us(w['p99.9_us']):>9} {fmt_us(w['max_us']):>9}  {extra}")
         d = w.get("during")

@@ -96,6 +96,7 @@ struct snapbg;
 struct snapbg_result {
 	uint64_t bytes;             /* of the file */
 	uint64_t loop_us, longest_us, slices;  /* the loop's time spent encoding */
+	uint64_t longest_cpu_us;    /* the longest slice in the thread's CPU time */
 	uint64_t restarts;          /* users encoded again after a change */
 	uint64_t seq;               /* the journal position it started from */
 	int spare_fd;               /* the next journal, made by the writer, or -1 */

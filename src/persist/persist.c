@@ -691,10 +691,11 @@ static int persist_snapshot_finish(struct persist *p, const char **error_r)
 					   (uint64_t)now.tv_nsec / 1000000u;
 		/* the writer removed the journals it covers */
 		log_info("persist: snapshot of %llu bytes written in %.2f s; the loop spent "
-			 "%llu us on it in %llu slices (longest %llu us) and %llu us ending it, "
-			 "%llu user(s) encoded again after a change", (unsigned long long)res.bytes,
-			 (double)m->last_snapshot_us / 1e6, (unsigned long long)res.loop_us,
-			 (unsigned long long)res.slices, (unsigned long long)res.longest_us,
+			 "%llu us on it in %llu slices (longest %llu us, %llu us of CPU) and %llu us "
+			 "ending it, %llu user(s) encoded again after a change",
+			 (unsigned long long)res.bytes, (double)m->last_snapshot_us / 1e6,
+			 (unsigned long long)res.loop_us, (unsigned long long)res.slices,
+			 (unsigned long long)res.longest_us, (unsigned long long)res.longest_cpu_us,
 			 (unsigned long long)end_us, (unsigned long long)res.restarts);
 		if (p->snap_repairs && p->health == PERSIST_BROKEN) {
 			/* memory as of the snapshot is on disk (no change was taken while
