@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #define SLICE_US 200            /* loop time per slice */
-#define CHECK_EVERY 64          /* messages between looks at the clock */
+#define CHECK_EVERY 16          /* messages between looks at the clock */
 #define MAX_RESTARTS 4          /* then a user is encoded in one go */
 
 /* What the loop hands the writer: one user's new blobs, then its section. */
