@@ -411,6 +411,34 @@ out:
 	return r < 0 ? r : (int64_t)w.off;
 }
 
+/* Make the written temporary tmp (fd, closed here) the file name: fsync it, rename it,
+   fsync the directory. 0, or -errno with *error_r (the temporary is removed). Durable
+   contents before the name: a crash leaves the old file or this one. */
+static int snap_commit(int fd, int dir_fd, const char *dir_name, const char *tmp,
+		       const char *name, const char **error_r)
+{
+	int r;
+
+	if (fsync(fd) < 0) {
+		r = -errno;
+		error_set(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
+		close(fd);
+		unlinkat(dir_fd, tmp, 0);
+		return r;
+	}
+	close(fd);
+	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
+		r = -errno;
+		error_set(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
+		unlinkat(dir_fd, tmp, 0);
+		return r;
+	}
+	r = persist_fsync_dir(dir_fd);
+	if (r < 0)
+		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
+	return r;
+}
+
 int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const char *name,
 		    uint64_t journal_seq, uint64_t journal_no, uint64_t *bytes_r,
 		    const char **error_r)
@@ -437,29 +465,10 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 		unlinkat(dir_fd, tmp, 0);
 		return (int)n;
 	}
-	/* Durable contents before the name: a crash leaves the old file or this one. */
-	if (fsync(fd) < 0) {
-		r = -errno;
-		error_set(error_r, "%s/%s: fsync: %s", dir_name, tmp, strerror(errno));
-		close(fd);
-		unlinkat(dir_fd, tmp, 0);
-		return r;
-	}
-	close(fd);
-	if (renameat(dir_fd, tmp, dir_fd, name) < 0) {
-		r = -errno;
-		error_set(error_r, "%s/%s: rename: %s", dir_name, name, strerror(errno));
-		unlinkat(dir_fd, tmp, 0);
-		return r;
-	}
-	r = persist_fsync_dir(dir_fd);
-	if (r < 0) {
-		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
-		return r;
-	}
-	if (bytes_r != NULL)
+	r = snap_commit(fd, dir_fd, dir_name, tmp, name, error_r);
+	if (r == 0 && bytes_r != NULL)
 		*bytes_r = (uint64_t)n;
-	return 0;
+	return r;
 }
 
 /* ---- streamed output (the background snapshot's writer thread) ---------------- */
@@ -575,28 +584,12 @@ int snap_out_finish(struct snap_out *o, int dir_fd, const char *dir_name,
 		snap_out_free(o, dir_fd, false);
 		return r;
 	}
-	/* Durable contents before the name: a crash leaves the old file or this one. */
-	if (fsync(w->fd) < 0) {
-		r = -errno;
-		error_set(error_r, "%s/%s: fsync: %s", dir_name, SNAP_TMP_FILE, strerror(errno));
-		snap_out_free(o, dir_fd, false);
-		return r;
-	}
-	if (renameat(dir_fd, SNAP_TMP_FILE, dir_fd, SNAP_FILE) < 0) {
-		r = -errno;
-		error_set(error_r, "%s/%s: rename: %s", dir_name, SNAP_FILE, strerror(errno));
-		snap_out_free(o, dir_fd, false);
-		return r;
-	}
+	r = snap_commit(w->fd, dir_fd, dir_name, SNAP_TMP_FILE, SNAP_FILE, error_r);
+	w->fd = -1;   /* closed by snap_commit */
 	snap_out_free(o, dir_fd, true);
-	r = persist_fsync_dir(dir_fd);
-	if (r < 0) {
-		error_set(error_r, "%s: fsync: %s", dir_name, strerror(-r));
-		return r;
-	}
-	if (bytes_r != NULL)
+	if (r == 0 && bytes_r != NULL)
 		*bytes_r = total;
-	return 0;
+	return r;
 }
 
 /* ---- loader --------------------------------------------------------------------- */
