@@ -184,8 +184,11 @@ void persist_detach(struct persist *p)
 	const char *err = NULL;
 	if (p->ring != NULL)
 		timer_cancel(p->timers, &p->tick);
-	if (persist_snapshot_wait(p, &err) < 0)
-		log_error("snapshot: %s", err ? err : "failed");
+	/* a running snapshot is given up: its bytes are all in the snapshot before it
+	   and the journal, and writing gigabytes would hold SIGTERM */
+	if (persist_snapshot_running(p) && persist_snapshot_cancel(p, &err) < 0)
+		log_info("persist: snapshot given up at shutdown (%s); the previous snapshot "
+			 "and the journals hold everything", err ? err : "cancelled");
 	/* A final snapshot on clean shutdown makes the next start read no journal.
 	   Not when nothing changed since the last one, nor when the journal is much
 	   smaller than the store: rewriting gigabytes would hold SIGTERM for seconds

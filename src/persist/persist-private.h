@@ -74,6 +74,7 @@ struct persist {
 	struct snapbg *bg;          /* running snapshot, NULL when none */
 	uint64_t snap_seq;          /* the last record before it started */
 	bool snap_repairs;          /* started while the journal was broken */
+	uint64_t snap_changes;      /* changes counted when it started (back if it fails) */
 	uint64_t snap_start_us;     /* clock_us() when it started */
 
 	struct persist_metrics metrics;
@@ -120,6 +121,10 @@ int snapbg_slice(struct snapbg *bg, bool unlimited);
 
 /* Whether the writer has finished (snapbg_end() will not block). */
 bool snapbg_finished(struct snapbg *bg);
+
+/* Give the snapshot up (shutdown): no more encoding, the writer stops at its next
+   blob section and removes its temporary; then snapbg_end() reports -ECANCELED. */
+void snapbg_cancel(struct snapbg *bg);
 
 /* Encode what is left, wait for the writer, free bg. 0 (the snapshot is durable and
    the journals before it are removed), or -errno with res->error. */
@@ -192,6 +197,10 @@ void snap_out_user(struct snap_out *o, const void *data, size_t len, uint32_t co
 int snap_out_finish(struct snap_out *o, int dir_fd, const char *dir_name,
 		    uint32_t last_uidvalidity, uint64_t journal_seq, uint64_t journal_no,
 		    uint64_t *bytes_r, const char **error_r);
+
+/* *cancel (atomic, set by another thread) makes the writing stop at the next blob
+   section, the snapshot then failing with -ECANCELED. */
+void snap_out_set_cancel(struct snap_out *o, const bool *cancel);
 
 /* Give up: remove the temporary and free o (NULL is allowed). */
 void snap_out_abort(struct snap_out *o, int dir_fd);

@@ -621,6 +621,7 @@ int persist_snapshot_start(struct persist *p, uint64_t *pause_us_r)
 	p->snap_start_us = t0;
 	p->snap_seq = p->seq;
 	p->snap_repairs = p->health == PERSIST_BROKEN;
+	p->snap_changes = p->changes;
 	p->changes = 0;
 	p->last_snapshot_ms = clock_ms();
 	return 0;
@@ -710,6 +711,8 @@ static int persist_snapshot_finish(struct persist *p, const char **error_r)
 	}
 	error_set(error_r, "%s", res.error[0] != '\0' ? res.error : strerror(-status));
 	p->metrics.snapshots_failed++;
+	/* still to be saved by the next one */
+	p->changes += p->snap_changes;
 	return status;
 }
 
@@ -717,6 +720,14 @@ int persist_snapshot_poll(struct persist *p, const char **error_r)
 {
 	if (p->bg == NULL || !snapbg_finished(p->bg))
 		return 0;
+	return persist_snapshot_finish(p, error_r);
+}
+
+int persist_snapshot_cancel(struct persist *p, const char **error_r)
+{
+	if (p->bg == NULL)
+		return 0;
+	snapbg_cancel(p->bg);
 	return persist_snapshot_finish(p, error_r);
 }
 

@@ -268,6 +268,10 @@ int persist_snapshot_fd(const struct persist *p);
    (the journals it covers are then deleted), -errno when it failed (*error_r says
    why; the journals stay and the next start retries). */
 int persist_snapshot_poll(struct persist *p, const char **error_r);
+/* Give a running snapshot up (shutdown): its writer stops at its next blob section
+   and removes its temporary file; the previous snapshot and the journals stay.
+   0 when none ran, else -ECANCELED (or the error it had already met) with *error_r. */
+int persist_snapshot_cancel(struct persist *p, const char **error_r);
 /* Blocking form of persist_snapshot_poll (0 when none runs): encodes what is left
    on this thread, then waits for the writer. */
 int persist_snapshot_wait(struct persist *p, const char **error_r);

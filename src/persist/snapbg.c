@@ -58,6 +58,7 @@ struct snapbg {
 	const struct uimap_blob **blobs;   /* cur's new blobs (references) */
 	size_t n_blobs, cap_blobs;
 	bool encoded;                      /* the end job is queued */
+	bool cancel;                       /* atomic: given up (snapbg_cancel) */
 	uint64_t loop_us, longest_us, longest_cpu_us, slices, total_restarts;
 	/* writer side */
 	pthread_t thread;
@@ -96,6 +97,8 @@ static void *writer_main(void *arg)
 	r = snap_out_open(p->dir_fd, p->data_dir, &out, &error);
 	if (r < 0)
 		snprintf(bg->error, sizeof(bg->error), "%s", error);
+	else
+		snap_out_set_cancel(out, &bg->cancel);
 	/* the journal after the one just started, so that the next snapshot's
 	   rotation waits for no fsync on the loop (a failure: it is made then) */
 	if (p->journal_on)
@@ -113,7 +116,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_unlock(&bg->lock);
 		if (job->end) {
 			if (job->abort && r == 0)
-				r = -EFAULT;
+				r = __atomic_load_n(&bg->cancel, __ATOMIC_RELAXED) ? -ECANCELED
+										 : -EFAULT;
 			if (r == 0) {
 				r = snap_out_finish(out, p->dir_fd, p->data_dir,
 						    job->last_uidvalidity, bg->seq, bg->jno,
@@ -130,6 +134,8 @@ static void *writer_main(void *arg)
 			free(job);
 			break;
 		}
+		if (r == 0 && __atomic_load_n(&bg->cancel, __ATOMIC_RELAXED))
+			r = -ECANCELED;
 		if (r == 0) {
 			snap_out_blobs(out, job->blobs, job->n_blobs, job->first_id);
 			snap_out_user(out, job->section.data, job->section.len, job->count);
@@ -405,6 +411,27 @@ out:;
 	if (cpu > bg->longest_cpu_us)
 		bg->longest_cpu_us = cpu;
 	return r;
+}
+
+void snapbg_cancel(struct snapbg *bg)
+{
+	__atomic_store_n(&bg->cancel, true, __ATOMIC_RELAXED);
+	if (!bg->encoded) {
+		struct snapbg_job *end = xcalloc(1, sizeof(*end));
+
+		snprintf(bg->loop_error, sizeof(bg->loop_error), "%s/%s: given up (shutdown)",
+			 bg->p->data_dir, SNAP_TMP_FILE);
+		drop_blobs(bg);
+		bg->cur = NULL;
+		end->end = true;
+		end->abort = true;
+		end->map = bg->map;
+		end->users = bg->users;
+		bg->map = (struct blob_map){ 0 };
+		bg->users = NULL;
+		job_queue(bg, end);
+		bg->encoded = true;
+	}
 }
 
 bool snapbg_finished(struct snapbg *bg)

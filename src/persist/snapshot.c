@@ -475,6 +475,7 @@ int snap_write_file(struct memstore *ms, int dir_fd, const char *dir_name, const
 
 struct snap_out {
 	struct snap_writer w;
+	const bool *cancel;         /* set by another thread: stop writing */
 	uint64_t next_id;           /* blobs written so far */
 	uint64_t n_users;
 };
@@ -512,6 +513,10 @@ void snap_out_blobs(struct snap_out *o, const struct uimap_blob *const *blobs, s
 		if (b.n > 0 && b.bytes + blobs[i]->size > SNAP_CHUNK) {
 			w_blob_section(&o->w, &b);
 			b.blobs = NULL;
+			if (o->cancel != NULL && __atomic_load_n(o->cancel, __ATOMIC_RELAXED)) {
+				o->w.error = -ECANCELED;
+				return;
+			}
 		}
 		if (b.n == 0)
 			b.blobs = (const struct uimap_blob **)&blobs[i];
@@ -539,6 +544,11 @@ static void snap_out_free(struct snap_out *o, int dir_fd, bool keep)
 		unlinkat(dir_fd, SNAP_TMP_FILE, 0);
 	free(o->w.buf);
 	free(o);
+}
+
+void snap_out_set_cancel(struct snap_out *o, const bool *cancel)
+{
+	o->cancel = cancel;
 }
 
 void snap_out_abort(struct snap_out *o, int dir_fd)

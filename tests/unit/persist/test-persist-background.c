@@ -256,3 +256,43 @@ Test(background, corruption_found_by_the_verifier_threads)
 	uimap_store_free(&b);
 	t_rmdir(dir);
 }
+
+/* Shutdown gives a running snapshot up: no temporary file is left, the journals
+   stay, and what they hold with the previous snapshot is the store. */
+Test(background, cancelled_snapshot_leaves_the_previous_one_and_the_journals)
+{
+	char *dir = t_tmpdir(), path[600], *want, *got;
+	struct uimap_store *s = t_store();
+	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	struct uimap_store_user *user = t_user(s, "big");
+	const char *error = NULL;
+	struct stat st;
+
+	for (unsigned i = 0; i < 30000; i++)
+		t_append(user, "INBOX", "m", 0);
+	uimap_store_user_close(&user);
+	cr_assert_eq(persist_snapshot_now(p, &error), 0, "%s", error);
+	user = t_user(s, "big");
+	t_append(user, "INBOX", "after the first snapshot", 0);
+	uimap_store_user_close(&user);
+	cr_assert_eq(persist_snapshot_start(p, NULL), 0);
+	cr_assert(persist_snapshot_step(p), "30,000 messages take more than one slice");
+	cr_assert_eq(persist_snapshot_cancel(p, &error), -ECANCELED);
+	cr_assert_not_null(strstr(error, "snapshot.uimap.tmp"), "%s", error);
+	cr_assert(!persist_snapshot_running(p));
+	snprintf(path, sizeof(path), "%s/snapshot.uimap.tmp", dir);
+	cr_assert_neq(stat(path, &st), 0, "the temporary was removed");
+	want = t_dump(s);
+	persist_close(&p);
+	uimap_store_free(&s);
+	s = t_store();
+	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
+	got = t_dump(s);
+	t_assert_same(want, got, "previous snapshot + journals = the store");
+	cr_assert_eq(persist_load_stats(p)->journal_records, 1, "the append after it replayed");
+	free(got);
+	free(want);
+	persist_close(&p);
+	uimap_store_free(&s);
+	t_rmdir(dir);
+}
