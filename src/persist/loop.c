@@ -177,6 +177,10 @@ void persist_attach(struct persist *p, struct ring *ring, struct timer_heap *tim
 	p->fsync_h.fn = fsync_done;
 	p->snap_h.fn = snapshot_done;
 	timer_set(timers, &p->tick, clock_ms() + 1000, tick);
+	/* the snapshot writer thread, made now rather than while the loop waits
+	   (failing that, each snapshot makes its own) */
+	if (p->snap_thread == NULL && snapbg_thread_start(&p->snap_thread) < 0)
+		log_warn("persist: no snapshot writer thread yet: each snapshot starts one");
 }
 
 void persist_detach(struct persist *p)

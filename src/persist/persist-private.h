@@ -72,6 +72,7 @@ struct persist {
 	uint64_t changes;           /* hook calls since the last snapshot started */
 	uint64_t last_snapshot_ms;  /* when the last one started (or open) */
 	struct snapbg *bg;          /* running snapshot, NULL when none */
+	struct snapbg_thread *snap_thread; /* kept writer thread (attached), or NULL */
 	uint64_t snap_seq;          /* the last record before it started */
 	bool snap_repairs;          /* started while the journal was broken */
 	uint64_t snap_changes;      /* changes counted when it started (back if it fails) */
@@ -125,6 +126,13 @@ bool snapbg_finished(struct snapbg *bg);
 /* Give the snapshot up (shutdown): no more encoding, the writer stops at its next
    blob section and removes its temporary; then snapbg_end() reports -ECANCELED. */
 void snapbg_cancel(struct snapbg *bg);
+
+/* A writer thread kept between snapshots (so starting one creates no thread).
+   snapbg_start() uses p->snap_thread when set, else a thread of the snapshot's own. */
+struct snapbg_thread;
+int snapbg_thread_start(struct snapbg_thread **t_r);
+/* Stop and join it (no snapshot may be running). NULLs *t. */
+void snapbg_thread_stop(struct snapbg_thread **t);
 
 /* Encode what is left, wait for the writer, free bg. 0 (the snapshot is durable and
    the journals before it are removed), or -errno with res->error. */

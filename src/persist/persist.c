@@ -153,6 +153,7 @@ int persist_load_dir(struct uimap_store *store, const char *data_dir, bool ignor
 
 static void persist_free(struct persist *p)
 {
+	snapbg_thread_stop(&p->snap_thread);
 	jnl_discard_pending(p);
 	if (p->jfd >= 0)
 		close(p->jfd);

@@ -61,7 +61,8 @@ struct snapbg {
 	bool cancel;                       /* atomic: given up (snapbg_cancel) */
 	uint64_t loop_us, longest_us, longest_cpu_us, slices, total_restarts;
 	/* writer side */
-	pthread_t thread;
+	pthread_t thread;                  /* when own_thread */
+	bool own_thread;                   /* else the kept one runs it */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct snapbg_job *head, **tail;
@@ -83,9 +84,8 @@ static void job_queue(struct snapbg *bg, struct snapbg_job *job)
 	pthread_mutex_unlock(&bg->lock);
 }
 
-static void *writer_main(void *arg)
+static void writer_run(struct snapbg *bg)
 {
-	struct snapbg *bg = arg;
 	struct persist *p = bg->p;
 	struct snap_out *out = NULL;
 	struct snapbg_job *done_head = NULL;
@@ -158,16 +158,87 @@ static void *writer_main(void *arg)
 		free(job->blobs);
 		free(job);
 	}
-	pthread_mutex_lock(&bg->lock);
-	bg->status = r;
-	bg->done = true;
-	pthread_mutex_unlock(&bg->lock);
 	uint64_t one = 1;
 
 	if (write(bg->efd, &one, sizeof(one)) < 0) {
 		/* an eventfd write only fails on overflow */
 	}
+	/* last: the loop may free bg once done is seen */
+	pthread_mutex_lock(&bg->lock);
+	bg->status = r;
+	bg->done = true;
+	pthread_cond_broadcast(&bg->cond);
+	pthread_mutex_unlock(&bg->lock);
+}
+
+/* A thread of its own, for a snapshot without a kept writer thread. */
+static void *writer_main(void *arg)
+{
+	writer_run(arg);
 	return NULL;
+}
+
+/* The kept writer thread: one snapshot after another, until told to quit. */
+struct snapbg_thread {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct snapbg *next;
+	bool quit;
+};
+
+static void *kept_main(void *arg)
+{
+	struct snapbg_thread *t = arg;
+
+	for (;;) {
+		struct snapbg *bg;
+
+		pthread_mutex_lock(&t->lock);
+		while (t->next == NULL && !t->quit)
+			pthread_cond_wait(&t->cond, &t->lock);
+		bg = t->next;
+		t->next = NULL;
+		pthread_mutex_unlock(&t->lock);
+		if (bg == NULL)
+			return NULL;
+		writer_run(bg);
+	}
+}
+
+int snapbg_thread_start(struct snapbg_thread **t_r)
+{
+	struct snapbg_thread *t = xcalloc(1, sizeof(*t));
+	int r;
+
+	pthread_mutex_init(&t->lock, NULL);
+	pthread_cond_init(&t->cond, NULL);
+	r = pthread_create(&t->thread, NULL, kept_main, t);
+	if (r != 0) {
+		pthread_mutex_destroy(&t->lock);
+		pthread_cond_destroy(&t->cond);
+		free(t);
+		return -r;
+	}
+	*t_r = t;
+	return 0;
+}
+
+void snapbg_thread_stop(struct snapbg_thread **tp)
+{
+	struct snapbg_thread *t = *tp;
+
+	if (t == NULL)
+		return;
+	*tp = NULL;
+	pthread_mutex_lock(&t->lock);
+	t->quit = true;
+	pthread_cond_signal(&t->cond);
+	pthread_mutex_unlock(&t->lock);
+	pthread_join(t->thread, NULL);
+	pthread_mutex_destroy(&t->lock);
+	pthread_cond_destroy(&t->cond);
+	free(t);
 }
 
 int snapbg_start(struct persist *p, struct snapbg **bg_r)
@@ -196,6 +267,18 @@ int snapbg_start(struct persist *p, struct snapbg **bg_r)
 	bg->tail = &bg->head;
 	pthread_mutex_init(&bg->lock, NULL);
 	pthread_cond_init(&bg->cond, NULL);
+	if (p->snap_thread != NULL) {
+		/* the kept thread: no thread to create while the loop waits */
+		struct snapbg_thread *t = p->snap_thread;
+
+		pthread_mutex_lock(&t->lock);
+		t->next = bg;
+		pthread_cond_signal(&t->cond);
+		pthread_mutex_unlock(&t->lock);
+		*bg_r = bg;
+		return 0;
+	}
+	bg->own_thread = true;
 	r = pthread_create(&bg->thread, NULL, writer_main, bg);
 	if (r != 0) {
 		close(bg->efd);
@@ -450,7 +533,12 @@ int snapbg_end(struct snapbg *bg, struct snapbg_result *res)
 
 	while (!bg->encoded)
 		(void)snapbg_slice(bg, true);
-	pthread_join(bg->thread, NULL);
+	pthread_mutex_lock(&bg->lock);
+	while (!bg->done)
+		pthread_cond_wait(&bg->cond, &bg->lock);
+	pthread_mutex_unlock(&bg->lock);
+	if (bg->own_thread)
+		pthread_join(bg->thread, NULL);
 	r = bg->status;
 	*res = (struct snapbg_result){ .bytes = bg->bytes, .loop_us = bg->loop_us,
 				       .longest_us = bg->longest_us,
