@@ -271,7 +271,7 @@ def noop_window(srv, clients, duration, snapshot, timeout):
             snap = {"pause_us": int(pm.group(1) or pm.group(2)),
                     "duration_s": round(t_done - t_sig, 3),
                     "bytes": int(dm.group(1))}
-            sm = SLICES_RE.search(srv.lines[-1][1] if srv.lines and srv.lines[-1][1] else "")
+            sm = None
             for _, line in srv.lines[mark:]:
                 sm = SLICES_RE.search(line or "") or sm
             if sm:

@@ -327,23 +327,6 @@ static void user_begin(struct snapbg *bg)
 		snap_encode_box_head(&bg->section, bg->cur->boxes[0]);
 }
 
-/* The first message of box with a UID above uid (the array may have been compacted
-   between slices, its indexes are not kept). */
-static uint32_t first_after(const struct mailbox *box, uint32_t uid)
-{
-	uint32_t lo = 0, hi = box->n_msgs;
-
-	while (lo < hi) {
-		uint32_t mid = lo + (hi - lo) / 2;
-
-		if (box->msgs[mid].uid <= uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
-}
-
 /* Encode cur onwards until the deadline (0: no deadline). 1 when cur is complete,
    0 when out of time, -EFAULT when the store's counters disagree. */
 static int user_run(struct snapbg *bg, uint64_t deadline)
@@ -354,7 +337,10 @@ static int user_run(struct snapbg *bg, uint64_t deadline)
 	while (bg->box < user->n_boxes) {
 		const struct mailbox *box = user->boxes[bg->box];
 
-		for (uint32_t i = first_after(box, bg->after_uid); i < box->n_msgs; i++) {
+		/* resumed by UID: the array may have been compacted between slices (a
+		   UID is below UIDNEXT, so after_uid + 1 cannot wrap) */
+		for (uint32_t i = mailbox_lower_bound(box, bg->after_uid + 1); i < box->n_msgs;
+		     i++) {
 			const struct store_msg *msg = &box->msgs[i];
 			uint64_t id;
 
@@ -424,6 +410,27 @@ static uint64_t thread_cpu_us(void)
 	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
 }
 
+/* The end job: the writer finishes the file, or (abort) removes it. The blob map and
+   the user list go with it (the writer frees megabytes the loop need not). */
+static void queue_end(struct snapbg *bg, bool abort)
+{
+	struct snapbg_job *end = xcalloc(1, sizeof(*end));
+
+	if (abort) {
+		drop_blobs(bg);   /* a partly encoded user's */
+		bg->cur = NULL;
+	}
+	end->end = true;
+	end->abort = abort;
+	end->last_uidvalidity = bg->p->ms->last_uidvalidity;
+	end->map = bg->map;
+	end->users = bg->users;
+	bg->map = (struct blob_map){ 0 };
+	bg->users = NULL;
+	job_queue(bg, end);
+	bg->encoded = true;
+}
+
 int snapbg_slice(struct snapbg *bg, bool unlimited)
 {
 	uint64_t t0 = clock_us(), deadline = unlimited ? 0 : t0 + SLICE_US;
@@ -461,25 +468,13 @@ int snapbg_slice(struct snapbg *bg, bool unlimited)
 			goto out;
 		}
 	}
-	struct snapbg_job *end = xcalloc(1, sizeof(*end));
-
 	if (r < 0) {
 		/* refuse to write a file that would not load */
 		snprintf(bg->loop_error, sizeof(bg->loop_error), "%s/%s: not written: the "
 			 "store's counters are inconsistent (user %s)", bg->p->data_dir,
 			 SNAP_TMP_FILE, bg->cur->name);
-		drop_blobs(bg);
-		bg->cur = NULL;
-		end->abort = true;
 	}
-	end->end = true;
-	end->last_uidvalidity = bg->p->ms->last_uidvalidity;
-	end->map = bg->map;
-	end->users = bg->users;
-	bg->map = (struct blob_map){ 0 };
-	bg->users = NULL;
-	job_queue(bg, end);
-	bg->encoded = true;
+	queue_end(bg, r < 0);
 	r = 1;
 out:;
 	uint64_t us = clock_us() - t0;
@@ -500,20 +495,9 @@ void snapbg_cancel(struct snapbg *bg)
 {
 	__atomic_store_n(&bg->cancel, true, __ATOMIC_RELAXED);
 	if (!bg->encoded) {
-		struct snapbg_job *end = xcalloc(1, sizeof(*end));
-
 		snprintf(bg->loop_error, sizeof(bg->loop_error), "%s/%s: given up (shutdown)",
 			 bg->p->data_dir, SNAP_TMP_FILE);
-		drop_blobs(bg);
-		bg->cur = NULL;
-		end->end = true;
-		end->abort = true;
-		end->map = bg->map;
-		end->users = bg->users;
-		bg->map = (struct blob_map){ 0 };
-		bg->users = NULL;
-		job_queue(bg, end);
-		bg->encoded = true;
+		queue_end(bg, true);
 	}
 }
 

@@ -315,7 +315,10 @@ class DurabilityMatrix(UimapTestCase):
         srv = self.start(data, "snapshot-write=EIO")
         self.session(srv)
         self.assertFalse(self.snapshot_ok(srv, 0))
-        time.sleep(0.5)    # a second line would follow at once
+        # a line the loop logs later (SIGUSR2: store statistics): whatever the failure
+        # logged came before it in the same pipe
+        srv.signal(signal.SIGUSR2)
+        self.assertIsNotNone(srv.wait_log(r"stats: \d+ connection", timeout=20))
         err = [l for l in srv.lines() if "snapshot" in l and "Input/output error" in l]
         self.assertEqual(len(err), 1, err)
         self.assertRegex(err[0], r"snapshot\.uimap(\.tmp)?\b.*Input/output error")
