@@ -257,6 +257,20 @@ class Server:
                     return None
                 self._cond.wait(left)
 
+    def wait_log_count(self, pattern, n, timeout=DEFAULT_TIMEOUT):
+        """Wait until at least n stderr lines match the regex (the log reaches us through
+        a pipe and a reader thread, so it can lag what the server already sent on the
+        wire); returns the count seen (< n on timeout or exit)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                count = sum(1 for l in self.log if l is not None and rx.search(l))
+                left = deadline - time.monotonic()
+                if count >= n or left <= 0 or (self.log and self.log[-1] is None):
+                    return count
+                self._cond.wait(left)
+
     def sanitizer_report(self):
         text = self.stderr()
         return text if SANITIZER_RE.search(text) else None
