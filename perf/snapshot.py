@@ -3,8 +3,9 @@
 fast"). A benchmark, not a test: uimapd is filled with --gb GB of ~50 KB messages over
 IMAP (pipelined MULTIAPPEND on several connections), then --clients NOOP clients measure
 round trips for --duration s without a snapshot and again while a SIGUSR1 snapshot runs
-(--reps times), and the server is restarted on the same data directory (page cache warm,
-then cold when root) to time exec -> first answered LOGIN.
+(--reps times), and the server is restarted on the same data directory to time exec ->
+first answered LOGIN: with the page cache as the snapshots left it, warm (every file read
+first) and cold (caches dropped; when root).
 
     perf/snapshot.py [--uimapd BIN] [--gb 1] [--clients 4] [--duration 6] [--reps 1]
                      [--data-dir DIR] [--keep] [--json] [--json-out FILE]
@@ -335,7 +336,33 @@ def first_login(port, deadline):
             time.sleep(0.002)
 
 
-def restart(args, tmp, data, port, cold):
+def cached_fraction(data):
+    """The share of the data directory's bytes in the page cache (fincore), or None."""
+    try:
+        out = subprocess.run(["fincore", "-b", "-n", "-o", "RES,SIZE"] +
+                             [os.path.join(data, n) for n in os.listdir(data)],
+                             capture_output=True, text=True, timeout=60).stdout
+        res = size = 0
+        for line in out.splitlines():
+            r, z = line.split()
+            res, size = res + int(r), size + int(z)
+        return round(res / size, 3) if size else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def read_all(data):
+    """Read every file of the data directory once: its pages end up in the page cache."""
+    for n in os.listdir(data):
+        with open(os.path.join(data, n), "rb", buffering=0) as f:
+            while f.read(8 << 20):
+                pass
+
+
+def restart(args, tmp, data, port, cold, preread=False):
+    if preread:
+        read_all(data)
+    cached = cached_fraction(data)
     if cold:
         subprocess.run(["sync"], check=False)
         try:
@@ -351,6 +378,7 @@ def restart(args, tmp, data, port, cold):
         load_s = sum(secs)
         size = dir_bytes(data)
         return {"to_first_login_s": round(t_login - srv.t_exec, 3),
+                "cached_before": cached if not cold else 0.0,
                 "load_line": m.group(0), "load_s": load_s, "data_dir_bytes": size,
                 "load_gb_per_s": round(size / 1e9 / load_s, 2) if load_s > 0 else None,
                 "rss_bytes": srv.status("VmRSS")}, srv
@@ -433,16 +461,18 @@ def report(res):
             p(f"{'  while writing':<16} {d['n']:>8} {fmt_us(d['p50_us']):>9} "
               f"{fmt_us(d['p99_us']):>9} {fmt_us(d['p99.9_us']):>9} {fmt_us(d['max_us']):>9}")
     p(f"SIGTERM -> exit: {res['stop_s']} s")
-    for name in ("warm", "cold"):
+    for name in ("as left", "warm", "cold"):
         r = res["restart"].get(name)
         if r is None:
             continue
         if "skipped" in r:
             p(f"restart ({name}): skipped: {r['skipped']}")
             continue
+        cached = r.get("cached_before")
         p(f"restart ({name}): exec -> first LOGIN {r['to_first_login_s']:.2f} s; load "
           f"{r['load_s']:.2f} s = {r['load_gb_per_s']} GB/s; RSS "
-          f"{r['rss_bytes'] / (1 << 20):.0f} MiB")
+          f"{r['rss_bytes'] / (1 << 20):.0f} MiB; files in the page cache before: "
+          f"{'?' if cached is None else f'{cached:.0%}'}")
         p(f"  {r['load_line']}")
 
 
@@ -509,11 +539,14 @@ def main():
         stop_s = srv.stop(args.timeout)
         res["stop_s"] = None if stop_s is None else round(stop_s, 3)
         srv = None
-        for name, cold in (("warm", False), ("cold", True)):
+        # "as left": the page cache as the snapshots left it (the writer drops what it
+        # wrote when memory is short); "warm": every file read first; "cold": dropped
+        for name, cold, preread in (("as left", False, False), ("warm", False, True),
+                                    ("cold", True, False)):
             if cold and os.geteuid() != 0:
                 res["restart"][name] = {"skipped": "not root (cannot drop caches)"}
                 continue
-            r = restart(args, tmp, data, port, cold)
+            r = restart(args, tmp, data, port, cold, preread)
             if isinstance(r, tuple):
                 r, srv = r
                 srv.stop(args.timeout)

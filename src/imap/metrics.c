@@ -34,6 +34,10 @@ static void render_net(const struct net_stats *st, struct buf *out)
 	metrics_family(out, "uimap_sent_bytes_total", "counter",
 		       "Bytes sent on IMAP connections (TLS records included).");
 	metrics_sample(out, "uimap_sent_bytes_total", NULL, st->bytes_out);
+	metrics_family(out, "uimap_loop_turn_duration_seconds", "histogram",
+		       "The loop's work between two waits for completions (wall time): what "
+		       "every client waits behind.");
+	metrics_histogram(out, "uimap_loop_turn_duration_seconds", NULL, &st->turn);
 }
 
 static void render_imap(const struct imap_metrics *m, struct buf *out)

@@ -211,10 +211,15 @@ static void auth_ready(struct ring_handler *h, int res, unsigned flags)
 			  sizeof(srv->auth_val), &srv->auth_h);
 }
 
-/* SIGUSR2: memory accounting of the store and the connections, to the log. */
+/* SIGUSR2: the loop's longest turn, memory accounting of the store and the connections,
+   to the log. */
 static void log_store_stats(struct uimap_server *srv)
 {
 	struct uimap_store_stats st;
+	log_info("stats: loop: %llu turn(s), the longest %llu us since the last statistics",
+		 (unsigned long long)srv->net.stats.turn.count,
+		 (unsigned long long)srv->net.stats.turn_max_us);
+	srv->net.stats.turn_max_us = 0;
 	if (srv->store->vt->stats == NULL || srv->store->vt->stats(srv->store, &st) < 0) {
 		log_info("stats: the store reports none");
 		return;

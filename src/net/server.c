@@ -422,6 +422,7 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 
 	struct io_uring *ring = &srv->ring.uring;
 	bool overflow_logged = false;
+	uint64_t turn_start = 0;
 	while (!server_finished(srv)) {
 		if (srv->stop_requested && !srv->stopping)
 			net_server_begin_shutdown(srv);
@@ -442,7 +443,14 @@ static int net_server_loop(struct net_server *srv, const char **error_r)
 			tsp = &ts;
 		}
 		struct io_uring_cqe *cqe;
+		if (turn_start != 0) {
+			uint64_t us = clock_us() - turn_start;
+			metrics_observe(&srv->stats.turn, us);
+			if (us > srv->stats.turn_max_us)
+				srv->stats.turn_max_us = us;
+		}
 		int ret = io_uring_submit_and_wait_timeout(ring, &cqe, 1, tsp, NULL);
+		turn_start = clock_us();
 		if (ret < 0 && ret != -ETIME && ret != -EINTR && ret != -EBUSY && ret != -EAGAIN)
 			return set_error(error_r, "io_uring wait: %s", strerror(-ret));
 

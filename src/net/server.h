@@ -4,6 +4,7 @@
 #define NET_SERVER_H
 
 #include "core/config.h"
+#include "core/metrics.h"
 #include "loop/ring.h"
 #include "loop/timer.h"
 #include "net/conn.h"
@@ -36,6 +37,11 @@ struct net_stats {
 	uint64_t refused[2];          /* closed at once: access rules, limits, shutdown */
 	uint64_t open[2];             /* admitted and not freed yet */
 	uint64_t bytes_in, bytes_out; /* on the wire (TLS records included) */
+	/* the loop's work between two waits (completions, timers, the work before the
+	   wait), wall time: what every client waits behind; the longest since the last
+	   SIGUSR2 statistics (net_server_turn_max) */
+	struct metrics_hist turn;
+	uint64_t turn_max_us;
 };
 
 struct net_server {

@@ -164,8 +164,8 @@ class Durability(UimapTestCase):
                 c = self.session(srv)
         self.assertTrue(unknown, "no command was caught by the failing write")
         self.assertIsNotNone(srv.wait_log(r"journal write failed: Input/output error"))
-        self.assertTrue(any("BYE [UNAVAILABLE]" in l or "unacknowledged" in l
-                            for l in srv.lines()), srv.stderr()[-2000:])
+        self.assertIsNotNone(srv.wait_log(r"BYE \[UNAVAILABLE\]|unacknowledged"),
+                             srv.stderr()[-2000:])
         # repaired by a snapshot: changes are taken again
         deadline = time.monotonic() + 40
         while True:

@@ -350,6 +350,9 @@ class Scrape(MetricsCase):
         self.assertGreaterEqual(m.get("uimap_journal_fsync_duration_seconds_count"), 1)
         self.assertEqual(m.get("uimap_journal_health"), 0)
         self.assertEqual(m.get("uimap_snapshots_total", result="ok"), 0)
+        # every command above was answered in a loop turn of its own (one client waits
+        # for each answer): at least as many turns as commands
+        self.assertGreaterEqual(m.get("uimap_loop_turn_duration_seconds_count"), total)
 
         # counters only grow; scrapes are not IMAP traffic
         self.assertTagged(run(a, "n2", "NOOP"), "n2", "OK")
@@ -358,6 +361,8 @@ class Scrape(MetricsCase):
             if m.types.get(name) == "counter":
                 self.assertGreaterEqual(again.samples[(name, labels)], v, name)
         self.assertEqual(again.get("uimap_received_bytes_total"), sent)
+        self.assertGreater(again.get("uimap_loop_turn_duration_seconds_count"),
+                           m.get("uimap_loop_turn_duration_seconds_count"))
         self.assertEqual(again.commands("NOOP", "ok"), 2)
         self.assertEqual(again.get("uimap_connections_accepted_total", listener="plain"), 2)
 
@@ -376,6 +381,26 @@ class Scrape(MetricsCase):
         self.assertGreater(snap.get("uimap_snapshot_last_bytes"), 0)
         self.assertAlmostEqual(snap.get("uimap_snapshot_last_success_timestamp_seconds"),
                                time.time(), delta=30)
+
+    def test_sigusr2_logs_the_loop_and_the_store(self):
+        srv, _ = self.start()
+        c = self.connect(srv)
+        c.login()
+        msg = b"Subject: one\r\n\r\nbody\r\n"
+        c.send(f"a APPEND INBOX {{{len(msg)}+}}\r\n".encode() + msg + b"\r\n")
+        self.assertTagged(c.read_tagged("a")[1], "a", "OK")
+        turns = []
+        for i in range(2):
+            srv.signal(signal.SIGUSR2)
+            self.assertEqual(srv.wait_log_count(r"stats: \d+ connection", i + 1), i + 1)
+            lines = [l for l in srv.lines() if "stats: " in l]
+            loop = re.findall(r"stats: loop: (\d+) turn\(s\), the longest (\d+) us", "\n".join(lines))
+            self.assertEqual(len(loop), i + 1, lines)
+            turns.append(int(loop[-1][0]))
+            self.assertRegex(lines[-1], r"stats: 1 connection\(s\); store: 1 user\(s\), "
+                                        r"\d+ mailbox\(es\), 1 message\(s\)")
+            self.assertTagged(c.command(f"n{i}", "NOOP")[1], f"n{i}", "OK")
+        self.assertGreater(turns[1], turns[0])
 
     def test_without_data_dir_no_persist_families(self):
         srv, mport = self.start()

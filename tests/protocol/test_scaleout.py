@@ -221,6 +221,8 @@ class ScaleOut(UimapTestCase):
             self.assertEqual(typ, "OK")
             m.logout()
         for srv, mine in ((a, a_users), (b, b_users)):
+            # the log reaches the harness through a pipe: wait for the lines, then compare
+            srv.wait_log_count(r"login: user=u\d+", len(mine))
             logins = set(re.findall(r"login: user=(u\d+)", "\n".join(srv.lines())))
             self.assertEqual(logins, set(mine), "logins on the shard")
         for u in USERS:
