@@ -43,6 +43,8 @@ SLICES_RE = re.compile(r"in (\d+) slices \(longest (\d+) us, (\d+) us of CPU\) a
 SNAP_FAIL_RE = re.compile(r"snapshot (\(.*\) )?failed|persist: .*snapshot.*(failed|error)")
 LOAD_RE = re.compile(r"persist: .* in [0-9.]+ s")
 LISTEN_RE = re.compile(r"listening on \S+ port (\d+)")
+# SIGUSR2: the loop's longest turn (its own work between two waits) since the last one
+LOOP_RE = re.compile(r"stats: loop: \d+ turn\(s\), the longest (\d+) us")
 
 
 def die(msg):
@@ -249,6 +251,18 @@ def summary(samples):
             "p99.9_us": pct(us, 99.9), "max_us": us[-1] if us else None}
 
 
+def longest_turn(srv):
+    """SIGUSR2: the loop's longest turn since the last SIGUSR2 (None: the binary has no
+    such line)."""
+    mark = srv.mark()
+    os.kill(srv.proc.pid, signal.SIGUSR2)
+    try:
+        _, m, _ = srv.wait_log(LOOP_RE, 5, mark)
+    except Deadline:
+        return None
+    return int(m.group(1))
+
+
 def noop_window(srv, clients, duration, snapshot, timeout):
     """One window; with snapshot, SIGUSR1 ~1 s in and the window runs until it is done."""
     ctx = mp.get_context("fork")
@@ -258,6 +272,7 @@ def noop_window(srv, clients, duration, snapshot, timeout):
     for p in procs:
         p.start()
     time.sleep(0.5)     # connect and log in
+    longest_turn(srv)   # resets the server's longest loop turn
     mark = srv.mark()
     t0 = time.monotonic()
     go.set()
@@ -283,6 +298,7 @@ def noop_window(srv, clients, duration, snapshot, timeout):
             time.sleep(left)
     finally:
         stop.set()
+        turn_us = longest_turn(srv)
         results = []
         for _ in procs:
             try:
@@ -300,6 +316,7 @@ def noop_window(srv, clients, duration, snapshot, timeout):
         samples += val
     out = summary(samples)
     out["seconds"] = round(time.monotonic() - t0, 2)
+    out["longest_loop_turn_us"] = turn_us
     if snap:
         out["snapshot"] = snap
         # the round trips that overlapped the snapshot (from the signal to its end)
@@ -446,7 +463,9 @@ def report(res):
       (f"; populated in {res['populate_s']:.1f} s" if res.get("populate_s") else ""))
     p(f"RSS after populate/load: {res['rss_bytes'] / (1 << 20):.0f} MiB "
       f"(peak {res['rss_peak_bytes'] / (1 << 20):.0f} MiB)")
-    p(f"{'window':<16} {'NOOPs':>8} {'p50':>9} {'p99':>9} {'p99.9':>9} {'max':>9}  snapshot")
+    p(f"{'window':<16} {'NOOPs':>8} {'p50':>9} {'p99':>9} {'p99.9':>9} {'max':>9} "
+      f"{'turn':>9}  snapshot")
+    p("(turn: the server loop's longest turn of the window, its own work between waits)")
     for w in res["windows"]:
         s = w.get("snapshot")
         extra = (f"paused the loop {s['pause_us']} us; {s['duration_s']:.2f} s; "
@@ -455,7 +474,8 @@ def report(res):
             extra += (f"; {s['slices']} slices, longest {s['longest_slice_us']} us "
                       f"({s['longest_slice_cpu_us']} us CPU), end {s['end_us']} us")
         p(f"{w['name']:<16} {w['n']:>8} {fmt_us(w['p50_us']):>9} {fmt_us(w['p99_us']):>9} "
-          f"{fmt_us(w['p99.9_us']):>9} {fmt_us(w['max_us']):>9}  {extra}")
+          f"{fmt_us(w['p99.9_us']):>9} {fmt_us(w['max_us']):>9} "
+          f"{fmt_us(w.get('longest_loop_turn_us')):>9}  {extra}")
         d = w.get("during")
         if d:
             p(f"{'  while writing':<16} {d['n']:>8} {fmt_us(d['p50_us']):>9} "
