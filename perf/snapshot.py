@@ -7,7 +7,7 @@ round trips for --duration s without a snapshot and again while a SIGUSR1 snapsh
 first answered LOGIN: with the page cache as the snapshots left it, warm (every file read
 first) and cold (caches dropped; when root).
 
-    perf/snapshot.py [--uimapd BIN] [--gb 1] [--clients 4] [--duration 6] [--reps 1]
+    perf/snapshot.py [--uimapd BIN] [--gb 1] [--clients 4] [--duration 6] [--reps 1] [--interval-ms 0]
                      [--data-dir DIR] [--keep] [--json] [--json-out FILE]
                      [--tmp-root DIR] [--timeout S]
 
@@ -209,8 +209,9 @@ def populate(srv, gb, conns, deadline):
 
 # ---------------------------------------------------------------- NOOP clients
 
-def noop_client(port, go, stop, q):
-    """A tight loop of NOOP round trips between go and stop: (start time, µs) pairs."""
+def noop_client(port, go, stop, q, interval=0.0):
+    """NOOP round trips between go and stop, back to back or one every interval s (a
+    late one is sent at once, never skipped): (start time, s) pairs."""
     try:
         s = socket.create_connection(("127.0.0.1", port))
         s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -222,7 +223,13 @@ def noop_client(port, go, stop, q):
         go.wait(30)
         samples = []
         now = time.monotonic
+        due = now()
         while not stop.is_set():
+            if interval > 0:
+                due += interval
+                wait = due - now()
+                if wait > 0:
+                    time.sleep(wait)
             t0 = now()
             s.sendall(b"n NOOP\r\n")
             while True:
@@ -263,11 +270,12 @@ def longest_turn(srv):
     return int(m.group(1))
 
 
-def noop_window(srv, clients, duration, snapshot, timeout):
+def noop_window(srv, clients, duration, snapshot, timeout, interval=0.0):
     """One window; with snapshot, SIGUSR1 ~1 s in and the window runs until it is done."""
     ctx = mp.get_context("fork")
     go, stop, q = ctx.Event(), ctx.Event(), ctx.Queue()
-    procs = [ctx.Process(target=noop_client, args=(srv.port, go, stop, q), daemon=True)
+    procs = [ctx.Process(target=noop_client, args=(srv.port, go, stop, q, interval),
+                         daemon=True)
              for _ in range(clients)]
     for p in procs:
         p.start()
@@ -504,6 +512,9 @@ def main():
     ap.add_argument("--clients", type=int, default=4)
     ap.add_argument("--duration", type=float, default=6.0)
     ap.add_argument("--reps", type=int, default=1, help="snapshot windows (default 1)")
+    ap.add_argument("--interval-ms", type=float, default=0.0,
+                    help="each NOOP client sends one every this many ms (default 0: back "
+                         "to back, which keeps the CPUs busy with the clients too)")
     ap.add_argument("--populate-conns", type=int, default=4)
     ap.add_argument("--data-dir")
     ap.add_argument("--tmp-root", default="/work/tmp-snapbench")
@@ -550,10 +561,12 @@ def main():
         res["rss_bytes"] = srv.status("VmRSS")
         res["rss_peak_bytes"] = srv.status("VmHWM")
         res["windows"].append(dict(name="no snapshot", **noop_window(
-            srv, args.clients, args.duration, False, args.timeout)))
+            srv, args.clients, args.duration, False, args.timeout,
+            args.interval_ms / 1000)))
         for i in range(args.reps):
             res["windows"].append(dict(name=f"snapshot {i + 1}", **noop_window(
-                srv, args.clients, args.duration, True, args.timeout)))
+                srv, args.clients, args.duration, True, args.timeout,
+                args.interval_ms / 1000)))
         res["data_dir_bytes"] = dir_bytes(data)
         port = srv.port
         stop_s = srv.stop(args.timeout)
