@@ -8,6 +8,7 @@
 #include "core/probes.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 
@@ -57,6 +58,34 @@ void persist_wait_durable(struct persist *p, struct persist_waiter *w, uint64_t 
 	w->queued = true;
 }
 
+/* Dropped from the page cache in steps of this much, whole steps only: the tail
+   page stays cached, so the next append never reads it back from disk. */
+#define JNL_DROP_STEP (1u << 20)
+
+static void fadvise_done(struct ring_handler *h, int res, unsigned flags)
+{
+	struct persist *p = container_of(h, struct persist, fadvise_h);
+	(void)res;  /* advice only: the pages stay cached if it fails */
+	(void)flags;
+	p->fadvise_inflight = false;
+}
+
+/* The current journal's bytes up to off are on disk: drop them from the page cache
+   (asynchronously, on the ring). */
+static void journal_drop_cache(struct persist *p, uint64_t off)
+{
+	uint64_t end = off / JNL_DROP_STEP * JNL_DROP_STEP;
+
+	if (p->fadvise_inflight || end <= p->jdropped)
+		return;
+	struct io_uring_sqe *sqe = ring_sqe(p->ring);
+	io_uring_prep_fadvise(sqe, p->jfd, p->jdropped, (off_t)(end - p->jdropped),
+			      POSIX_FADV_DONTNEED);
+	io_uring_sqe_set_data64(sqe, udata_make(&p->fadvise_h, OP_HANDLER));
+	p->fadvise_inflight = true;
+	p->jdropped = end;
+}
+
 static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 {
 	struct persist *p = container_of(h, struct persist, fsync_h);
@@ -66,6 +95,8 @@ static void fsync_done(struct ring_handler *h, int res, unsigned flags)
 		res = fail;
 	metrics_observe(&p->metrics.journal_fsync, clock_us() - p->fsync_start_us);
 	persist_journal_flush_done(p, p->fsync_seq, res);
+	if (res == 0 && p->ring != NULL && p->fsync_jno == p->jno)
+		journal_drop_cache(p, p->fsync_off);
 	waiters_run(p, res < 0 ? res : 0);
 }
 
@@ -94,6 +125,9 @@ bool persist_turn(struct persist *p)
 	io_uring_sqe_set_data64(sqe, udata_make(&p->fsync_h, OP_HANDLER));
 	p->fsync_seq = fl.seq;
 	p->fsync_start_us = clock_us();
+	/* the retired journal's pages go with its file, after the next snapshot */
+	p->fsync_jno = fl.fd == p->jfd ? p->jno : 0;
+	p->fsync_off = p->jsize;
 	return more;
 }
 
@@ -175,6 +209,7 @@ void persist_attach(struct persist *p, struct ring *ring, struct timer_heap *tim
 	p->ring = ring;
 	p->timers = timers;
 	p->fsync_h.fn = fsync_done;
+	p->fadvise_h.fn = fadvise_done;
 	p->snap_h.fn = snapshot_done;
 	timer_set(timers, &p->tick, clock_ms() + 1000, tick);
 	/* the snapshot writer thread, made now rather than while the loop waits

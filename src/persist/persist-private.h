@@ -87,6 +87,13 @@ struct persist {
 	struct ring_handler fsync_h;  /* the group-commit fdatasync */
 	uint64_t fsync_seq;         /* what the fsync in flight makes durable */
 	uint64_t fsync_start_us;    /* when it was submitted */
+	uint64_t fsync_jno, fsync_off; /* the journal it syncs and its size then */
+	/* the current journal's durable bytes are dropped from the page cache (read
+	   again only by a restart's replay): they would crowd out the pages that serve
+	   messages, e.g. the snapshot mapped at load */
+	struct ring_handler fadvise_h;
+	uint64_t jdropped;          /* dropped up to here (0: nothing yet) */
+	bool fadvise_inflight;
 	struct ring_handler snap_h; /* poll of the snapshot writer's eventfd */
 	bool snap_polling;
 	struct persist_waiter *wait_head, *wait_tail; /* ascending seq */

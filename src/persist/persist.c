@@ -561,6 +561,7 @@ static int persist_rotate(struct persist *p)
 	p->jfd = fd;
 	p->jno++;
 	p->jsize = p->alloc_end = JNL_HEADER_SIZE;
+	p->jdropped = 0;
 	return 0;
 }
 
