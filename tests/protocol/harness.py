@@ -12,6 +12,7 @@ exit cleanly or printed a sanitizer report.
 
 import base64
 import os
+import random
 import re
 import shutil
 import signal
@@ -112,9 +113,31 @@ def sasl_plain(user, password, authz=""):
     return base64.b64encode(raw).decode()
 
 
+def _ephemeral_start():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
 def free_port(host="127.0.0.1"):
-    """A TCP port that was free a moment ago."""
-    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as s:
+    """A TCP port that was free a moment ago, for a program to bind later. Taken below
+    the ephemeral range: a port the kernel hands out (bind to port 0, a client's local
+    port) could be taken again by another test's connection before the program binds
+    it; below the range only another free_port() pick can collide."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    hi = _ephemeral_start() - 1
+    rng = random.SystemRandom()
+    for _ in range(100 if hi - 10000 >= 1000 else 0):
+        port = rng.randint(10000, hi)
+        with socket.socket(family) as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    with socket.socket(family) as s:
         s.bind((host, 0))
         return s.getsockname()[1]
 

@@ -131,6 +131,7 @@ class SocketActivation(UimapTestCase):
                 c = Client(plain)
                 break
             except OSError:
+                self.assertTrue(srv.alive(), srv.stderr())
                 self.assertLess(time.monotonic(), deadline, "no listener")
                 time.sleep(0.05)
         self.addCleanup(c.close)
@@ -167,6 +168,8 @@ class SocketActivation(UimapTestCase):
                 socket.create_connection(("127.0.0.1", port), timeout=5).close()
                 break
             except OSError:
+                # gone before anyone connected: it could not bind (say why)
+                self.assertIsNone(p.poll(), p.stderr.read() if p.poll() is not None else "")
                 self.assertLess(time.monotonic(), deadline, "no listener")
                 time.sleep(0.05)
         _, err = p.communicate(timeout=10)
