@@ -516,6 +516,8 @@ static int jnl_replay_file(struct jnl_replay *rp, int dir_fd, const char *file, 
 		return r;
 	}
 	r = persist_read_file(fd, &data, &size);
+	/* read once: its pages would only crowd out the snapshot's (see loop.c) */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 	if (r < 0) {
 		error_set(rp->error_r, "%s/%s: %s", rp->dir_name, file, strerror(-r));
