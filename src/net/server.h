@@ -38,8 +38,8 @@ struct net_stats {
 	uint64_t open[2];             /* admitted and not freed yet */
 	uint64_t bytes_in, bytes_out; /* on the wire (TLS records included) */
 	/* the loop's work between two waits (completions, timers, the work before the
-	   wait), wall time: what every client waits behind; the longest since the last
-	   SIGUSR2 statistics (net_server_turn_max) */
+	   wait), wall time: what every client waits behind; turn_max_us is the longest
+	   since whoever reads it reset it (the SIGUSR2 statistics) */
 	struct metrics_hist turn;
 	uint64_t turn_max_us;
 };
