@@ -187,8 +187,10 @@ class Durability(UimapTestCase):
 
     def test_fsync_error_in_periodic_mode_refuses_until_repaired(self):
         data = self.data_dir()
+        # the repairing snapshot starts at once: its first attempt fails too, so the
+        # journal stays broken until the retry 5 s later, whatever the machine's load
         srv = self.start(data, "--journal-fsync", "periodic",
-                         env={"UIMAP_FAILPOINTS": "journal-fsync=EIO*1"})
+                         env={"UIMAP_FAILPOINTS": "journal-fsync=EIO*1,snapshot-write=EIO*1"})
         c = self.session(srv)
         t = append(c, "INBOX", make_message(subject="p0"), tag="p0", timeout=20)
         self.assertEqual(tagged_status(t), "OK", t)   # periodic: acknowledged at once

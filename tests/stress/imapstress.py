@@ -412,6 +412,13 @@ def r_logout_reply(cl, r, cmd):
         # RFC 5465: a NOTIFY event may have been sent before the server read the LOGOUT
         if cl.notify and r.name in ("STATUS", "LIST") and not cl.bye_seen:
             return None
+        # ... and with the selected mailbox pushed (SELECTED-DELAYED FlagChange), a flag
+        # change that defines a new keyword brings FLAGS and OK [PERMANENTFLAGS] first
+        # (RFC 3501 §7.2.6; the FETCH after them is tolerated by old_mailbox_push)
+        if (cl.notify_selected and not cl.bye_seen and
+                (r.name == "FLAGS" or (r.name == "OK" and r.code == "PERMANENTFLAGS"))):
+            cl.world.tolerated["NOTIFY FLAGS pushed before the LOGOUT was read"] += 1
+            return None
         return f"untagged {r.name} in the answer to LOGOUT"
 
 
