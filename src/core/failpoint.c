@@ -6,6 +6,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_POINTS 16
 
@@ -101,8 +102,15 @@ bool failpoint(const char *name, int *err_r)
 	return true;
 }
 
-unsigned failpoint_delay(const char *name)
+void failpoint_sleep(const char *name, const int *stop)
 {
 	struct point *p = find(name, true);
-	return p != NULL && fires(p) ? p->delay_ms : 0;
+	unsigned ms = p != NULL && fires(p) ? p->delay_ms : 0;
+
+	while (ms > 0 && !__atomic_load_n(stop, __ATOMIC_RELAXED)) {
+		unsigned step = MIN(ms, 20u);
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
 }

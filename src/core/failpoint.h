@@ -16,7 +16,9 @@
 /* Whether the failpoint name fires now; then *err_r is its -errno. */
 bool failpoint(const char *name, int *err_r);
 
-/* The milliseconds to sleep when the delay point name fires now, else 0. */
-unsigned failpoint_delay(const char *name);
+/* When the delay point name fires now, sleep its milliseconds (worker threads only),
+   in steps of 20 ms, cut short once *stop (read atomically) is nonzero: a pool being
+   stopped does not wait for a test's delay. */
+void failpoint_sleep(const char *name, const int *stop);
 
 #endif

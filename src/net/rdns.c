@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 struct rdns {
 	/* permanent */
@@ -104,17 +103,6 @@ bool rdns_confirms(const struct sockaddr_storage *peer, const struct addrinfo *l
 	return false;
 }
 
-/* The test delay (failpoint "rdns-lookup=<N>ms"): a hanging resolver. */
-static void test_delay(struct rdns *d, unsigned ms)
-{
-	while (ms > 0 && !__atomic_load_n(&d->stopping, __ATOMIC_RELAXED)) {
-		unsigned step = MIN(ms, 20u);
-		struct timespec ts = { 0, (long)step * 1000000L };
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
-
 static void rdns_run(struct workq_job *wj)
 {
 	struct rdns_job *job = container_of(wj, struct rdns_job, job);
@@ -122,7 +110,8 @@ static void rdns_run(struct workq_job *wj)
 	struct addrinfo hints, *res;
 	int err;
 
-	test_delay(job->d, failpoint_delay("rdns-lookup"));
+	/* the test delay (failpoint "rdns-lookup=<N>ms"): a hanging resolver */
+	failpoint_sleep("rdns-lookup", &job->d->stopping);
 	job->status = RDNS_NO_NAME;
 	if (failpoint("rdns-lookup", &err))
 		return;

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Steps outstanding per worker before tls_hs_submit() says -EAGAIN (the caller then
@@ -37,17 +36,6 @@ struct tls_hs_pool {
 	unsigned nice;           /* added to each worker's niceness */
 	int stopping;            /* atomic: cuts a test delay short */
 };
-
-/* The test delay (failpoint "tls-handshake=<N>ms"): a slow handshake. */
-static void test_delay(struct tls_hs_pool *p, unsigned ms)
-{
-	while (ms > 0 && !__atomic_load_n(&p->stopping, __ATOMIC_RELAXED)) {
-		unsigned step = MIN(ms, 20u);
-		struct timespec ts = { 0, (long)step * 1000000L };
-		nanosleep(&ts, NULL);
-		ms -= step;
-	}
-}
 
 /* The pool a job runs in, for the test delay: kept beside the job by submit. */
 struct hs_slot {
@@ -72,7 +60,8 @@ static void hs_run(struct workq_job *wj)
 			(void)setpriority(PRIO_PROCESS, (id_t)tid,
 					  MIN(base + (int)slot->pool->nice, 19));
 	}
-	test_delay(slot->pool, failpoint_delay("tls-handshake"));
+	/* the test delay (failpoint "tls-handshake=<N>ms"): a slow handshake */
+	failpoint_sleep("tls-handshake", &slot->pool->stopping);
 	if (job->ssl == NULL) {
 		job->ssl = wolfSSL_new(job->wctx);
 		if (job->ssl == NULL) {
