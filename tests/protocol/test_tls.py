@@ -135,6 +135,15 @@ class BioTLS:
         if data:
             self.sock.sendall(data)
 
+    def client_hello(self):
+        """The ClientHello, made and taken out of the outgoing BIO unsent (to send it in
+        pieces); handshake() goes on from there."""
+        try:
+            self.obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return self.out.read()
+
     def handshake(self, hold_last_flight=False):
         """Run the handshake; with hold_last_flight the client's last flight stays in
         the outgoing BIO (sent by the next flush())."""
@@ -1728,11 +1737,7 @@ class Reload(TLSTestCase):
         # the ClientHello is split around the reload: the handshake still completes
         b = BioTLS(self.srv.tls_port, ctx=self.ctx)
         self.addCleanup(b.close)
-        try:
-            b.obj.do_handshake()
-        except ssl.SSLWantReadError:
-            pass
-        hello = b.out.read()
+        hello = b.client_hello()
         b.sock.sendall(hello[:50])
         time.sleep(0.2)
         self.install(CERT_B, KEY_B)
@@ -1884,11 +1889,7 @@ class HandshakeWorkers(TLSTestCase):
         srv = self.start_held()
         b = BioTLS(srv.tls_port, timeout=self.HOLD_MS / 1000 + 20)
         self.addCleanup(b.close)
-        try:
-            b.obj.do_handshake()
-        except ssl.SSLWantReadError:
-            pass
-        hello = b.out.read()
+        hello = b.client_hello()
         b.sock.sendall(hello[:20])
         time.sleep(0.2)   # not an assertion: lets the first part reach its own step
         b.sock.sendall(hello[20:])

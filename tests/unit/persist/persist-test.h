@@ -210,6 +210,23 @@ static inline struct persist *t_open(struct uimap_store *store, const char *dir,
 	return p;
 }
 
+/* Close *p and its store *s, open dir again into a new store (*s, *p), and assert that
+   it holds exactly what the old one held (what: the assertion's message). */
+static inline void t_reopen_same(struct uimap_store **s, struct persist **p, const char *dir,
+				 enum uimap_journal_fsync mode, const char *what)
+{
+	char *want = t_dump(*s), *got;
+
+	persist_close(p);
+	uimap_store_free(s);
+	*s = t_store();
+	*p = t_open(*s, dir, mode);
+	got = t_dump(*s);
+	t_assert_same(want, got, what);
+	free(want);
+	free(got);
+}
+
 #endif
 
 static inline void t_store_flags(struct uimap_store_view *v, uint32_t seq,

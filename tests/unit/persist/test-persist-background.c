@@ -119,7 +119,7 @@ Test(background, snapshot_plus_journal_is_the_latest_state)
 
 Test(background, failed_snapshot_keeps_journals)
 {
-	char *dir = t_tmpdir(), path[600], *want, *got;
+	char *dir = t_tmpdir(), path[600];
 	struct uimap_store *s = t_store();
 	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
 	const char *error = NULL;
@@ -135,15 +135,7 @@ Test(background, failed_snapshot_keeps_journals)
 	cr_assert_eq(t_journals(dir), 3, "both journals kept (and the one made ahead)");
 	cr_assert_not_null(strstr(error, "snapshot.uimap.tmp"), "%s", error);
 	cr_assert_eq(rmdir(path), 0);
-	want = t_dump(s);
-	persist_close(&p);
-	uimap_store_free(&s);
-	s = t_store();
-	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_ALWAYS);
-	got = t_dump(s);
-	t_assert_same(want, got, "journals kept after a failed snapshot");
-	free(want);
-	free(got);
+	t_reopen_same(&s, &p, dir, UIMAP_JOURNAL_FSYNC_ALWAYS, "journals kept after a failed snapshot");
 	persist_close(&p);
 	uimap_store_free(&s);
 	t_rmdir(dir);
@@ -153,7 +145,7 @@ Test(background, failed_snapshot_keeps_journals)
    the snapshot plus the journal is still exactly the store. */
 Test(background, a_change_to_the_user_being_encoded_restarts_it)
 {
-	char *dir = t_tmpdir(), *final, *got;
+	char *dir = t_tmpdir();
 	struct uimap_store *s = t_store();
 	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
 	struct uimap_store_user *user = t_user(s, "big");
@@ -171,20 +163,12 @@ Test(background, a_change_to_the_user_being_encoded_restarts_it)
 		;
 	cr_assert_eq(persist_snapshot_wait(p, &error), 1, "%s", error);
 	cr_assert_geq(persist_metrics(p)->snapshot_restarts, 1);
-	final = t_dump(s);
-	persist_close(&p);
-	uimap_store_free(&s);
-	s = t_store();
-	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
-	got = t_dump(s);
-	t_assert_same(final, got, "snapshot + journal = now");
+	t_reopen_same(&s, &p, dir, UIMAP_JOURNAL_FSYNC_PERIODIC, "snapshot + journal = now");
 	/* "during" is in the snapshot (the user was encoded again after it), so its
 	   journal record was skipped, not applied twice */
 	cr_assert_eq(persist_load_stats(p)->journal_records, 0);
-	free(got);
 	persist_close(&p);
 	uimap_store_free(&s);
-	free(final);
 	t_rmdir(dir);
 }
 
@@ -261,7 +245,7 @@ Test(background, corruption_found_by_the_verifier_threads)
    stay, and what they hold with the previous snapshot is the store. */
 Test(background, cancelled_snapshot_leaves_the_previous_one_and_the_journals)
 {
-	char *dir = t_tmpdir(), path[600], *want, *got;
+	char *dir = t_tmpdir(), path[600];
 	struct uimap_store *s = t_store();
 	struct persist *p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
 	struct uimap_store_user *user = t_user(s, "big");
@@ -282,16 +266,8 @@ Test(background, cancelled_snapshot_leaves_the_previous_one_and_the_journals)
 	cr_assert(!persist_snapshot_running(p));
 	snprintf(path, sizeof(path), "%s/snapshot.uimap.tmp", dir);
 	cr_assert_neq(stat(path, &st), 0, "the temporary was removed");
-	want = t_dump(s);
-	persist_close(&p);
-	uimap_store_free(&s);
-	s = t_store();
-	p = t_open(s, dir, UIMAP_JOURNAL_FSYNC_PERIODIC);
-	got = t_dump(s);
-	t_assert_same(want, got, "previous snapshot + journals = the store");
+	t_reopen_same(&s, &p, dir, UIMAP_JOURNAL_FSYNC_PERIODIC, "previous snapshot + journals = the store");
 	cr_assert_eq(persist_load_stats(p)->journal_records, 1, "the append after it replayed");
-	free(got);
-	free(want);
 	persist_close(&p);
 	uimap_store_free(&s);
 	t_rmdir(dir);
